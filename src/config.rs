@@ -1,0 +1,532 @@
+//! The config file, the built-in providers and where tinychat keeps its files.
+//!
+//! Owns: parsing `config.toml` (spec §4) with the `toml` crate, validating it with the
+//! line of every problem, merging it over the built-in provider table, and resolving
+//! keys from the environment. It must not touch the terminal or the network: a bad file
+//! is reported before the UI starts (design §6). The environment is passed in as a
+//! lookup function so tests never mutate the process's variables.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use directories::ProjectDirs;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::provider::{DEFAULT_IDLE_TIMEOUT, ProviderKind, ProviderSpec};
+
+/// The documented example config, embedded so it can be shown and tested.
+pub const EXAMPLE_CONFIG: &str = include_str!("../assets/default-config.toml");
+
+/// A config problem, shown as one line: `file:line: problem`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    /// 1-based line, when the problem has a place in the file.
+    pub line: Option<usize>,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.problem),
+            None => write!(f, "{}: {}", self.path.display(), self.problem),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The config file as written by the user. Unknown keys are errors, so typos are caught.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    default_model: Option<Spanned<String>>,
+    system_prompt: Option<String>,
+    temperature: Option<Spanned<f64>>,
+    max_tokens: Option<Spanned<u32>>,
+    stream_timeout_secs: Option<Spanned<u64>>,
+    #[serde(default)]
+    providers: Vec<RawProvider>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    name: Spanned<String>,
+    kind: Option<Spanned<String>>,
+    base_url: Option<Spanned<String>>,
+    api_key_env: Option<String>,
+    api_key: Option<String>,
+    models: Option<Vec<String>>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    include_usage: Option<bool>,
+}
+
+/// Validated settings, passed down by reference (no global config, design §7).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `provider/model` to start with.
+    pub default_model: Option<String>,
+    pub system_prompt: Option<String>,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<u32>,
+    pub stream_timeout: Duration,
+    /// Every provider, built-ins first in table order, then the config's own.
+    pub providers: Vec<ProviderSpec>,
+}
+
+/// A built-in provider (spec §4 table).
+struct BuiltIn {
+    name: &'static str,
+    kind: ProviderKind,
+    key_envs: &'static [&'static str],
+    base_url: &'static str,
+    base_url_env: Option<&'static str>,
+    fallback_models: &'static [&'static str],
+    include_usage: bool,
+}
+
+const BUILT_INS: &[BuiltIn] = &[
+    BuiltIn {
+        name: "openai",
+        kind: ProviderKind::OpenAi,
+        key_envs: &["OPENAI_API_KEY"],
+        base_url: "https://api.openai.com/v1",
+        base_url_env: Some("OPENAI_BASE_URL"),
+        fallback_models: &["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1"],
+        include_usage: true,
+    },
+    BuiltIn {
+        name: "mistral",
+        kind: ProviderKind::OpenAi,
+        key_envs: &["MISTRAL_API_KEY"],
+        base_url: "https://api.mistral.ai/v1",
+        base_url_env: None,
+        fallback_models: &[
+            "mistral-small-latest",
+            "mistral-medium-latest",
+            "mistral-large-latest",
+            "codestral-latest",
+        ],
+        // Mistral rejects `stream_options` and sends usage on the finish chunk anyway.
+        include_usage: false,
+    },
+    BuiltIn {
+        name: "together",
+        kind: ProviderKind::OpenAi,
+        key_envs: &["TOGETHER_API_KEY"],
+        base_url: "https://api.together.xyz/v1",
+        base_url_env: None,
+        fallback_models: &[
+            "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+            "Qwen/Qwen2.5-72B-Instruct-Turbo",
+        ],
+        include_usage: true,
+    },
+    BuiltIn {
+        name: "groq",
+        kind: ProviderKind::OpenAi,
+        key_envs: &["GROQ_API_KEY"],
+        base_url: "https://api.groq.com/openai/v1",
+        base_url_env: None,
+        fallback_models: &["llama-3.1-8b-instant", "llama-3.3-70b-versatile"],
+        include_usage: true,
+    },
+    BuiltIn {
+        name: "openrouter",
+        kind: ProviderKind::OpenAi,
+        key_envs: &["OPENROUTER_API_KEY"],
+        base_url: "https://openrouter.ai/api/v1",
+        base_url_env: None,
+        fallback_models: &["openai/gpt-4o-mini", "meta-llama/llama-3.3-70b-instruct"],
+        // OpenRouter puts usage on its final chunk without being asked.
+        include_usage: false,
+    },
+];
+
+/// Where tinychat keeps its files (spec §3), resolved once at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    pub config_file: PathBuf,
+    pub data_dir: PathBuf,
+    pub log_dir: PathBuf,
+}
+
+impl Paths {
+    /// `directories::ProjectDirs` for "tinychat" (honours `XDG_*` on Linux).
+    pub fn from_env() -> Option<Paths> {
+        let dirs = ProjectDirs::from("", "", "tinychat")?;
+        Some(Paths {
+            config_file: dirs.config_dir().join("config.toml"),
+            data_dir: dirs.data_dir().to_path_buf(),
+            log_dir: dirs
+                .state_dir()
+                .unwrap_or_else(|| dirs.data_dir())
+                .to_path_buf(),
+        })
+    }
+
+    /// The folder of saved conversations.
+    pub fn conversations_dir(&self) -> PathBuf {
+        self.data_dir.join("conversations")
+    }
+}
+
+/// Reads and validates the config at `path`. A missing file is fine unless `required`
+/// (an explicit `--config` / `TINYCHAT_CONFIG` that does not exist is an error).
+pub fn load(
+    path: &Path,
+    required: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+            return Config::from_toml("", path, env);
+        }
+        Err(e) => {
+            return Err(ConfigError {
+                path: path.to_path_buf(),
+                line: None,
+                problem: format!("cannot read the config file: {e}"),
+            });
+        }
+    };
+    Config::from_toml(&text, path, env)
+}
+
+impl Config {
+    /// Parses config text; `path` is only used to name the file in errors.
+    pub fn from_toml(
+        text: &str,
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let err_at = |span: Option<std::ops::Range<usize>>, problem: String| ConfigError {
+            path: path.to_path_buf(),
+            line: span.map(|s| line_of(text, s.start)),
+            problem,
+        };
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| err_at(e.span(), e.message().trim().to_owned()))?;
+
+        if let Some(t) = &raw.temperature
+            && !(0.0..=2.0).contains(t.get_ref())
+        {
+            return Err(err_at(
+                Some(t.span()),
+                format!("temperature must be between 0 and 2, not {}", t.get_ref()),
+            ));
+        }
+        if let Some(m) = &raw.max_tokens
+            && *m.get_ref() == 0
+        {
+            return Err(err_at(Some(m.span()), "max_tokens must be at least 1".into()));
+        }
+        if let Some(s) = &raw.stream_timeout_secs
+            && *s.get_ref() == 0
+        {
+            return Err(err_at(
+                Some(s.span()),
+                "stream_timeout_secs must be at least 1".into(),
+            ));
+        }
+
+        let mut providers: Vec<ProviderSpec> = BUILT_INS.iter().map(|b| b.resolve(env)).collect();
+        let mut seen: Vec<&str> = Vec::new();
+        for p in &raw.providers {
+            let name = p.name.get_ref().trim();
+            if name.is_empty() || name.contains('/') || name.contains(char::is_whitespace) {
+                return Err(err_at(
+                    Some(p.name.span()),
+                    format!("provider name `{name}` must be one word without `/`"),
+                ));
+            }
+            if seen.contains(&name) {
+                return Err(err_at(
+                    Some(p.name.span()),
+                    format!("provider `{name}` is defined twice"),
+                ));
+            }
+            seen.push(name);
+            let existing = providers.iter().position(|b| b.name == name);
+            let kind = match &p.kind {
+                Some(k) => ProviderKind::parse(k.get_ref()).ok_or_else(|| {
+                    err_at(
+                        Some(k.span()),
+                        format!(
+                            "unknown kind `{}` for provider `{name}` (expected one of: {})",
+                            k.get_ref(),
+                            ProviderKind::NAMES.join(", ")
+                        ),
+                    )
+                })?,
+                None => existing.map_or(ProviderKind::OpenAi, |i| providers[i].kind),
+            };
+            let base_url = match &p.base_url {
+                Some(u) => {
+                    let url = u.get_ref().trim().trim_end_matches('/');
+                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        return Err(err_at(
+                            Some(u.span()),
+                            format!("base_url `{url}` must start with http:// or https://"),
+                        ));
+                    }
+                    url.to_owned()
+                }
+                None => match existing {
+                    Some(i) => providers[i].base_url.clone(),
+                    None => {
+                        return Err(err_at(
+                            Some(p.name.span()),
+                            format!("provider `{name}` needs a base_url"),
+                        ));
+                    }
+                },
+            };
+            let builtin = existing.map(|i| providers[i].clone());
+            let (api_key, key_env, disabled) = match (&p.api_key, &p.api_key_env) {
+                (Some(key), _) => (Some(key.clone()), None, None),
+                (None, Some(var)) => match env(var).filter(|v| !v.is_empty()) {
+                    Some(key) => (Some(key), Some(var.clone()), None),
+                    None => (None, Some(var.clone()), Some(format!("set {var}"))),
+                },
+                (None, None) => match &builtin {
+                    // Overriding a built-in without naming a key keeps its key variable.
+                    Some(b) => (b.api_key.clone(), b.key_env.clone(), b.disabled.clone()),
+                    None => (None, None, None),
+                },
+            };
+            let spec = ProviderSpec {
+                name: name.to_owned(),
+                kind,
+                base_url,
+                api_key,
+                key_env,
+                disabled,
+                headers: p.headers.clone(),
+                models: p.models.clone().filter(|m| !m.is_empty()),
+                fallback_models: builtin
+                    .as_ref()
+                    .map(|b| b.fallback_models.clone())
+                    .unwrap_or_default(),
+                include_usage: p
+                    .include_usage
+                    .unwrap_or_else(|| builtin.as_ref().is_some_and(|b| b.include_usage)),
+            };
+            match existing {
+                Some(i) => providers[i] = spec,
+                None => providers.push(spec),
+            }
+        }
+
+        let default_model = match &raw.default_model {
+            Some(m) => {
+                let value = m.get_ref().trim();
+                match value.split_once('/') {
+                    Some((p, model)) if !p.is_empty() && !model.is_empty() => {
+                        Some(value.to_owned())
+                    }
+                    _ => {
+                        return Err(err_at(
+                            Some(m.span()),
+                            format!("default_model `{value}` must be PROVIDER/MODEL"),
+                        ));
+                    }
+                }
+            }
+            None => None,
+        };
+
+        Ok(Config {
+            default_model,
+            system_prompt: raw.system_prompt.filter(|s| !s.trim().is_empty()),
+            temperature: raw.temperature.map(Spanned::into_inner),
+            max_tokens: raw.max_tokens.map(Spanned::into_inner),
+            stream_timeout: raw
+                .stream_timeout_secs
+                .map_or(DEFAULT_IDLE_TIMEOUT, |s| Duration::from_secs(s.into_inner())),
+            providers,
+        })
+    }
+
+    /// The provider called `name`.
+    pub fn provider(&self, name: &str) -> Option<&ProviderSpec> {
+        self.providers.iter().find(|p| p.name == name)
+    }
+}
+
+impl BuiltIn {
+    fn resolve(&self, env: &dyn Fn(&str) -> Option<String>) -> ProviderSpec {
+        let found = self
+            .key_envs
+            .iter()
+            .find_map(|var| env(var).filter(|v| !v.is_empty()).map(|v| (*var, v)));
+        let base_url = self
+            .base_url_env
+            .and_then(|var| env(var))
+            .map(|u| u.trim().trim_end_matches('/').to_owned())
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| self.base_url.to_owned());
+        ProviderSpec {
+            name: self.name.to_owned(),
+            kind: self.kind,
+            base_url,
+            key_env: Some(found.as_ref().map_or(self.key_envs[0], |(var, _)| var).to_string()),
+            disabled: found
+                .is_none()
+                .then(|| format!("set {}", self.key_envs.join(" or "))),
+            api_key: found.map(|(_, key)| key),
+            headers: BTreeMap::new(),
+            models: None,
+            fallback_models: self.fallback_models.iter().map(|&m| m.to_owned()).collect(),
+            include_usage: self.include_usage,
+        }
+    }
+}
+
+/// Splits `provider/model` at the first `/` (model ids may contain more slashes).
+pub fn split_model(full: &str) -> Option<(&str, &str)> {
+    full.split_once('/')
+        .filter(|(p, m)| !p.is_empty() && !m.is_empty())
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset)
+        .map_or(1, |before| before.bytes().filter(|&b| b == b'\n').count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(text, Path::new("/c/config.toml"), &no_env)
+    }
+
+    #[test]
+    fn empty_config_lists_built_ins_disabled_without_keys() {
+        let c = parse("").unwrap();
+        let names: Vec<_> = c.providers.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["openai", "mistral", "together", "groq", "openrouter"]);
+        assert_eq!(c.providers[0].disabled.as_deref(), Some("set OPENAI_API_KEY"));
+        assert_eq!(c.stream_timeout, DEFAULT_IDLE_TIMEOUT);
+    }
+
+    #[test]
+    fn key_from_env_enables_a_built_in_and_base_url_env_overrides() {
+        let env = |k: &str| match k {
+            "OPENAI_API_KEY" => Some("sk-test".to_owned()),
+            "OPENAI_BASE_URL" => Some("http://127.0.0.1:9/v1/".to_owned()),
+            _ => None,
+        };
+        let c = Config::from_toml("", Path::new("c.toml"), &env).unwrap();
+        let openai = c.provider("openai").unwrap();
+        assert_eq!(openai.disabled, None);
+        assert_eq!(openai.api_key.as_deref(), Some("sk-test"));
+        assert_eq!(openai.base_url, "http://127.0.0.1:9/v1");
+    }
+
+    #[test]
+    fn custom_provider_without_auth_is_enabled() {
+        let c = parse(
+            "[[providers]]\nname = \"local\"\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:8080/v1/\"\nmodels = [\"llama\"]\nheaders = { \"X-Title\" = \"tinychat\" }\n",
+        )
+        .unwrap();
+        let local = c.provider("local").unwrap();
+        assert_eq!(local.base_url, "http://127.0.0.1:8080/v1");
+        assert_eq!(local.disabled, None);
+        assert_eq!(local.models, Some(vec!["llama".to_owned()]));
+        assert_eq!(local.headers.get("X-Title").map(String::as_str), Some("tinychat"));
+    }
+
+    #[test]
+    fn missing_key_variable_disables_a_custom_provider() {
+        let c = parse(
+            "[[providers]]\nname = \"local\"\nbase_url = \"http://x/v1\"\napi_key_env = \"LOCAL_KEY\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.provider("local").unwrap().disabled.as_deref(), Some("set LOCAL_KEY"));
+    }
+
+    #[test]
+    fn same_name_overrides_a_built_in() {
+        let c = parse("[[providers]]\nname = \"openai\"\nbase_url = \"http://127.0.0.1:1/v1\"\napi_key = \"k\"\n").unwrap();
+        let names: Vec<_> = c.providers.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["openai", "mistral", "together", "groq", "openrouter"]);
+        let openai = c.provider("openai").unwrap();
+        assert_eq!(openai.base_url, "http://127.0.0.1:1/v1");
+        assert!(openai.include_usage);
+        assert_eq!(openai.disabled, None);
+    }
+
+    #[test]
+    fn syntax_error_names_file_and_line() {
+        let e = parse("system_prompt = \"ok\"\n\ntemperature = = 3\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(e.to_string().starts_with("/c/config.toml:3: "), "{e}");
+    }
+
+    #[test]
+    fn unknown_key_is_reported_with_its_line() {
+        let e = parse("\ndefualt_model = \"a/b\"\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(e.problem.contains("unknown field `defualt_model`"), "{}", e.problem);
+    }
+
+    #[test]
+    fn unknown_kind_and_bad_values_are_reported_with_their_lines() {
+        let e = parse("[[providers]]\nname = \"x\"\nkind = \"grpc\"\nbase_url = \"http://x\"\n")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/c/config.toml:3: unknown kind `grpc` for provider `x` (expected one of: openai)"
+        );
+        let e = parse("temperature = 7.5\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/c/config.toml:1: temperature must be between 0 and 2, not 7.5"
+        );
+        let e = parse("default_model = \"gpt\"\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/c/config.toml:1: default_model `gpt` must be PROVIDER/MODEL"
+        );
+        let e = parse("[[providers]]\nname = \"x\"\n").unwrap_err();
+        assert_eq!(e.to_string(), "/c/config.toml:2: provider `x` needs a base_url");
+        let e = parse("[[providers]]\nname = \"x\"\nbase_url = \"ftp://h\"\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+    }
+
+    #[test]
+    fn duplicate_provider_is_an_error() {
+        let e = parse("[[providers]]\nname = \"a\"\nbase_url = \"http://x\"\n[[providers]]\nname = \"a\"\nbase_url = \"http://y\"\n").unwrap_err();
+        assert_eq!(e.to_string(), "/c/config.toml:5: provider `a` is defined twice");
+    }
+
+    #[test]
+    fn example_config_parses() {
+        let c = parse(EXAMPLE_CONFIG).unwrap();
+        assert!(c.provider("local").is_some());
+    }
+
+    #[test]
+    fn split_model_splits_at_the_first_slash() {
+        assert_eq!(
+            split_model("openrouter/openai/gpt-4o"),
+            Some(("openrouter", "openai/gpt-4o"))
+        );
+        assert_eq!(split_model("nope"), None);
+        assert_eq!(split_model("/x"), None);
+    }
+}

@@ -1,0 +1,245 @@
+//! The conversation as data: what is saved to disk, exported, and sent to providers.
+//!
+//! This module owns the on-disk shape of spec §3 (`version` 1) and nothing else: no I/O,
+//! no terminal types. Unknown fields are carried in `extra` maps so that a file written
+//! by a newer tinychat round-trips without loss. Messages sit behind `Arc` so that the
+//! snapshot handed to a background save is a copy of pointers, not of the text
+//! (design §7); the live reply is mutated with `Arc::make_mut`, which copies it only
+//! when a save still holds the old version.
+
+use std::sync::Arc;
+
+use chrono::{Local, SecondsFormat};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The file format version this build writes; files with a larger one are refused.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Title used until the first user message gives a better one.
+pub const UNTITLED: &str = "New conversation";
+
+/// Who wrote a message. The system prompt is not a message (it lives on the conversation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+/// How an assistant reply ended (spec §3). `None` on a message means it is still streaming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Finish {
+    /// The provider said the reply is complete.
+    Stop,
+    /// The provider stopped at the token limit.
+    Length,
+    /// The user stopped it (Esc).
+    Cancelled,
+    /// The provider or the connection reported an error.
+    Error,
+    /// The body ended before the provider's end-of-reply marker.
+    Incomplete,
+}
+
+impl Finish {
+    /// The word shown under a reply that did not end normally.
+    pub fn label(self) -> &'static str {
+        match self {
+            Finish::Stop => "done",
+            Finish::Length => "cut off at the token limit",
+            Finish::Cancelled => "stopped",
+            Finish::Error => "error",
+            Finish::Incomplete => "incomplete: the connection ended before the reply did",
+        }
+    }
+}
+
+/// Token counts as the provider reported them (the last value seen, never a sum).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+/// One turn of the conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+    /// `provider/model` that wrote an assistant message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish: Option<Finish>,
+    /// Why an errored or incomplete reply ended, in the provider's own words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Fields this version does not know, kept for the round trip.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Message {
+    pub fn user(content: impl Into<String>) -> Self {
+        Message {
+            role: Role::User,
+            content: content.into(),
+            model: None,
+            created_at: now_rfc3339(),
+            usage: None,
+            finish: None,
+            error: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// An empty reply that is about to stream from `model` (`provider/model`).
+    pub fn assistant_pending(model: impl Into<String>) -> Self {
+        Message {
+            role: Role::Assistant,
+            content: String::new(),
+            model: Some(model.into()),
+            created_at: now_rfc3339(),
+            usage: None,
+            finish: None,
+            error: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// True while the reply is still arriving.
+    pub fn is_streaming(&self) -> bool {
+        self.role == Role::Assistant && self.finish.is_none()
+    }
+}
+
+/// A whole conversation, exactly the JSON file of spec §3.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub version: u32,
+    pub id: String,
+    pub title: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub system_prompt: Option<String>,
+    pub messages: Vec<Arc<Message>>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Conversation {
+    /// A fresh, empty conversation with a new id based on the local time.
+    pub fn new(system_prompt: Option<String>) -> Self {
+        let now = Local::now();
+        let id = format!(
+            "{}-{:04x}",
+            now.format("%Y%m%d-%H%M%S"),
+            fastrand::u16(..)
+        );
+        let stamp = now.to_rfc3339_opts(SecondsFormat::Secs, false);
+        Conversation {
+            version: FORMAT_VERSION,
+            id,
+            title: UNTITLED.to_owned(),
+            created_at: stamp.clone(),
+            updated_at: stamp,
+            system_prompt,
+            messages: Vec::new(),
+            extra: Map::new(),
+        }
+    }
+
+    /// Marks the conversation as changed now.
+    pub fn touch(&mut self) {
+        self.updated_at = now_rfc3339();
+    }
+
+    /// Appends a user message and, for the first one, derives the title from it.
+    pub fn push_user(&mut self, text: impl Into<String>) {
+        let msg = Message::user(text);
+        if self.title == UNTITLED && !self.messages.iter().any(|m| m.role == Role::User) {
+            self.title = title_from(&msg.content);
+        }
+        self.messages.push(Arc::new(msg));
+        self.touch();
+    }
+
+    /// The message that is still streaming, if the last one is.
+    pub fn live_mut(&mut self) -> Option<&mut Message> {
+        match self.messages.last_mut() {
+            Some(m) if m.is_streaming() => Some(Arc::make_mut(m)),
+            _ => None,
+        }
+    }
+
+    /// The model that wrote the last assistant message (restored when reopening).
+    pub fn last_model(&self) -> Option<&str> {
+        self.messages
+            .iter()
+            .rev()
+            .find(|m| m.role == Role::Assistant)
+            .and_then(|m| m.model.as_deref())
+    }
+}
+
+/// Current local time as RFC 3339 with whole seconds and the UTC offset.
+pub fn now_rfc3339() -> String {
+    Local::now().to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+/// About 50 display characters of the first line of `text`, cut at a word boundary.
+pub fn title_from(text: &str) -> String {
+    const MAX: usize = 50;
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.is_empty() {
+        return UNTITLED.to_owned();
+    }
+    if flat.chars().count() <= MAX {
+        return flat;
+    }
+    let cut: String = flat.chars().take(MAX).collect();
+    let at_word = match cut.rfind(' ') {
+        Some(pos) if pos >= MAX / 2 => &cut[..pos],
+        _ => cut.as_str(),
+    };
+    format!("{}…", at_word.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn title_is_first_words_cut_at_a_word() {
+        assert_eq!(title_from("  hello\n there  "), "hello there");
+        assert_eq!(
+            title_from(
+                "Explain the difference between ownership and borrowing in Rust with examples"
+            ),
+            "Explain the difference between ownership and…"
+        );
+        assert_eq!(title_from("   "), UNTITLED);
+    }
+
+    #[test]
+    fn first_user_message_sets_the_title_and_later_ones_do_not() {
+        let mut c = Conversation::new(None);
+        c.push_user("first question");
+        c.push_user("second question");
+        assert_eq!(c.title, "first question");
+        assert_eq!(c.messages.len(), 2);
+    }
+
+    #[test]
+    fn unknown_fields_survive_a_round_trip() {
+        let json = r#"{"version":1,"id":"x","title":"t","created_at":"a","updated_at":"b","system_prompt":null,"messages":[{"role":"user","content":"hi","created_at":"c","mood":"good"}],"pinned":true}"#;
+        let c: Conversation = serde_json::from_str(json).unwrap();
+        assert_eq!(serde_json::to_string(&c).unwrap(), json);
+    }
+}

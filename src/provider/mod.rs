@@ -1,0 +1,191 @@
+//! Talking to model providers: provider-neutral requests in, provider-neutral events out.
+//!
+//! This module owns the HTTP side of tinychat and must not import ratatui or anything of
+//! the UI, so that `tinychat ask` and `tinychat models` reuse it without a terminal.
+//! Each provider kind lives in its own file and turns the provider's wire format into
+//! [`StreamEvent`]s; the outcome of a reply comes from the protocol itself (end marker
+//! seen or not), never from the connection closing (protocols.md §0, checklist).
+
+mod error;
+mod models;
+mod openai;
+mod sse;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_util::Stream;
+
+use crate::conversation::{Conversation, Finish, Role, Usage};
+
+pub use error::ProviderError;
+pub use models::list_models;
+
+/// The wire protocol a provider speaks (spec §4 `kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// OpenAI Chat Completions and every compatible server.
+    OpenAi,
+}
+
+impl ProviderKind {
+    /// Parses the config spelling; `None` for a kind this build does not speak.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "openai" => Some(ProviderKind::OpenAi),
+            _ => None,
+        }
+    }
+
+    /// The kinds a config file may name, for error messages.
+    pub const NAMES: &'static [&'static str] = &["openai"];
+}
+
+/// A provider fully resolved from built-ins, config and environment: everything a request
+/// needs. Cheap to clone; no shared lock is ever held across a stream (design §10).
+#[derive(Clone, PartialEq)]
+pub struct ProviderSpec {
+    /// Unique name, the sidebar group and the `provider` in `provider/model`.
+    pub name: String,
+    pub kind: ProviderKind,
+    /// Base URL without a trailing slash, e.g. `https://api.openai.com/v1`.
+    pub base_url: String,
+    /// The secret; never logged, saved or shown (Debug redacts it).
+    pub api_key: Option<String>,
+    /// The variable the key comes from, named in hints ("set OPENAI_API_KEY").
+    pub key_env: Option<String>,
+    /// Why the provider is disabled (e.g. "set OPENAI_API_KEY"), or `None` when usable.
+    pub disabled: Option<String>,
+    /// Extra request headers from the config.
+    pub headers: BTreeMap<String, String>,
+    /// Models named in the config: when set, discovery is skipped.
+    pub models: Option<Vec<String>>,
+    /// A short list to fall back on when a built-in's discovery fails.
+    pub fallback_models: Vec<String>,
+    /// Whether to ask for usage with `stream_options.include_usage` (Mistral rejects it).
+    pub include_usage: bool,
+}
+
+impl fmt::Debug for ProviderSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderSpec")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("key_env", &self.key_env)
+            .field("disabled", &self.disabled)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("models", &self.models)
+            .field("include_usage", &self.include_usage)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One turn as a provider sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    pub role: Role,
+    pub content: String,
+}
+
+/// A provider-neutral chat request: each provider maps it onto its own API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    /// The model id as the provider knows it (without the `provider/` prefix).
+    pub model: String,
+    pub system_prompt: Option<String>,
+    pub messages: Vec<ChatMessage>,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<u32>,
+    /// No byte for this long ends the reply with a timeout error.
+    pub idle_timeout: Duration,
+}
+
+/// The default idle-stream timeout (no byte for this long ends the reply).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+impl ChatRequest {
+    /// The history of `conversation` as a request for `model`.
+    ///
+    /// Replies that are still streaming or that carry no text (a turn cancelled or failed
+    /// before its first token) are left out, so a failed turn never makes the next request
+    /// invalid (issue: errors stay inside the UI). Partial replies that did produce text
+    /// are kept: the model sees what the user saw.
+    pub fn from_conversation(conversation: &Conversation, model: &str) -> Self {
+        let messages = conversation
+            .messages
+            .iter()
+            .filter(|m| match m.role {
+                Role::User => true,
+                Role::Assistant => !m.is_streaming() && !m.content.is_empty(),
+            })
+            .map(|m| ChatMessage {
+                role: m.role,
+                content: m.content.clone(),
+            })
+            .collect();
+        ChatRequest {
+            model: model.to_owned(),
+            system_prompt: conversation
+                .system_prompt
+                .clone()
+                .filter(|s| !s.trim().is_empty()),
+            messages,
+            temperature: None,
+            max_tokens: None,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        }
+    }
+}
+
+/// What a reply stream reports, already parsed and provider-neutral.
+///
+/// A stream yields any number of `Delta` and `Usage` events, then exactly one terminal
+/// event (`Finished` or `Failed`), then ends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// More reply text, exactly as the provider sent it (not yet sanitized).
+    Delta(String),
+    /// The latest token counts (replace, never add).
+    Usage(Usage),
+    /// The provider's end marker arrived: `Stop` or `Length`.
+    Finished(Finish),
+    /// The reply ended badly; [`ProviderError::finish`] says whether as error or incomplete.
+    Failed(ProviderError),
+}
+
+impl StreamEvent {
+    /// True for the event that ends a stream.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, StreamEvent::Finished(_) | StreamEvent::Failed(_))
+    }
+}
+
+/// A boxed reply stream, `Send` so the runtime can drive it on any task.
+pub type ReplyStream = Pin<Box<dyn Stream<Item = StreamEvent> + Send>>;
+
+/// Starts streaming a reply from `provider`. Never fails up front: every problem,
+/// including a refused connection or an HTTP error status, arrives as a terminal
+/// [`StreamEvent::Failed`]. Dropping the stream drops the HTTP request at once.
+pub fn stream_chat(
+    client: &reqwest::Client,
+    provider: &ProviderSpec,
+    request: ChatRequest,
+) -> ReplyStream {
+    match provider.kind {
+        ProviderKind::OpenAi => openai::stream_chat(client.clone(), provider.clone(), request),
+    }
+}
+
+/// The HTTP client every request shares: rustls, connect timeout, proxies from the
+/// environment (loopback bypasses them).
+pub fn http_client() -> Result<reqwest::Client, ProviderError> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("tinychat/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| ProviderError::Client(e.to_string()))
+}

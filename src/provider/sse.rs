@@ -1,0 +1,1 @@
+//! Server-sent events from a reqwest body, via eventsource-stream.
