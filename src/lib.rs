@@ -5,6 +5,9 @@
 //! any UI; `app` and `view` are pure state transitions and derived view data; `ui` draws
 //! and `runtime` runs the event loop that connects them.
 
+pub mod app;
 pub mod config;
 pub mod conversation;
 pub mod provider;
+pub mod ui;
+pub mod view;

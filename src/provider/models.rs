@@ -7,5 +7,8 @@ pub async fn list_models(
     _client: &reqwest::Client,
     provider: &ProviderSpec,
 ) -> Result<Vec<String>, ProviderError> {
-    Err(ProviderError::Client(format!("{}: discovery not built yet", provider.name)))
+    Err(ProviderError::Client(format!(
+        "{}: discovery not built yet",
+        provider.name
+    )))
 }

@@ -8,6 +8,9 @@ pub(super) fn stream_chat(
     _request: ChatRequest,
 ) -> ReplyStream {
     Box::pin(futures_util::stream::once(async move {
-        StreamEvent::Failed(ProviderError::Client(format!("{}: not built yet", provider.name)))
+        StreamEvent::Failed(ProviderError::Client(format!(
+            "{}: not built yet",
+            provider.name
+        )))
     }))
 }

@@ -1,0 +1,256 @@
+//! The reply lifecycle inside `App::update`: send, stream events, stop, regenerate, new.
+//!
+//! Invariants: at most one reply streams at a time and it is always the last message;
+//! every way a reply ends (stop, length, error, incomplete, Esc) sets its `finish` and
+//! asks for a save; an event whose stream id is not the active one is dropped (a late
+//! delta after Esc never lands).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::split_model;
+use crate::conversation::{Conversation, Finish, Message};
+use crate::provider::{ChatRequest, StreamEvent};
+
+use super::{ActiveStream, App, Effect, Focus, Outcome, StreamId};
+
+/// While a reply streams, the conversation is saved at least this often (spec §3).
+pub const AUTOSAVE_PERIOD: Duration = Duration::from_secs(2);
+
+impl App {
+    /// Enter in the input: sends the draft to the active model.
+    pub(super) fn send(&mut self, fx: &mut Vec<Effect>) {
+        let text = self.input.lines().join("\n");
+        if text.trim().is_empty() {
+            return;
+        }
+        if self.stream.is_some() {
+            self.set_error("a reply is still streaming: Esc stops it".into());
+            return;
+        }
+        // Check the model before touching the conversation, so nothing is lost.
+        if self.ready_provider().is_none() {
+            return;
+        }
+        self.conversation.push_user(text);
+        self.history.push(
+            self.conversation
+                .messages
+                .last()
+                .map_or(&EMPTY, AsRef::as_ref),
+        );
+        self.input = super::new_input();
+        self.refresh_focus_styles();
+        self.start_reply(fx);
+    }
+
+    /// Ctrl+R: replaces the last reply with a new one from the active model.
+    pub(super) fn regenerate(&mut self, fx: &mut Vec<Effect>) {
+        if self.stream.is_some() {
+            self.set_error("a reply is still streaming: Esc stops it first".into());
+            return;
+        }
+        let ends_with_reply = self
+            .conversation
+            .messages
+            .last()
+            .is_some_and(|m| m.role == crate::conversation::Role::Assistant);
+        let has_user = self
+            .conversation
+            .messages
+            .iter()
+            .any(|m| m.role == crate::conversation::Role::User);
+        if !has_user {
+            self.set_error("nothing to regenerate yet".into());
+            return;
+        }
+        if self.ready_provider().is_none() {
+            return;
+        }
+        if ends_with_reply {
+            self.conversation.messages.pop();
+            self.history.pop();
+        }
+        self.start_reply(fx);
+    }
+
+    /// The provider of the active model, if it can be used; otherwise says why.
+    fn ready_provider(&mut self) -> Option<crate::provider::ProviderSpec> {
+        let Some(full) = self.active_model.clone() else {
+            self.set_error(if self.catalog.any_enabled() {
+                "no model chosen yet: pick one in the sidebar (Ctrl+P)".into()
+            } else {
+                "no provider is set up: see the welcome text for how to add one".into()
+            });
+            return None;
+        };
+        let Some((provider_name, _)) = split_model(&full) else {
+            self.set_error(format!("`{full}` is not PROVIDER/MODEL"));
+            return None;
+        };
+        match self.config.provider(provider_name) {
+            None => {
+                self.set_error(format!(
+                    "unknown provider `{provider_name}`: pick a model in the sidebar (Ctrl+P)"
+                ));
+                None
+            }
+            Some(p) if p.disabled.is_some() => {
+                let why = p.disabled.clone().unwrap_or_default();
+                self.set_error(format!("{provider_name} is disabled: {why}"));
+                None
+            }
+            Some(p) => Some(p.clone()),
+        }
+    }
+
+    /// Appends an empty reply from the active model and starts its stream.
+    fn start_reply(&mut self, fx: &mut Vec<Effect>) {
+        let Some(provider) = self.ready_provider() else {
+            return;
+        };
+        let full = self.active_model.clone().unwrap_or_default();
+        let model = split_model(&full).map_or("", |(_, m)| m).to_owned();
+        let mut request = ChatRequest::from_conversation(&self.conversation, &model);
+        request.temperature = self.config.temperature;
+        request.max_tokens = self.config.max_tokens;
+        request.idle_timeout = self.config.stream_timeout;
+
+        self.conversation
+            .messages
+            .push(Arc::new(Message::assistant_pending(full)));
+        self.conversation.touch();
+        self.history.push(
+            self.conversation
+                .messages
+                .last()
+                .map_or(&EMPTY, AsRef::as_ref),
+        );
+        self.next_stream_id += 1;
+        let id = StreamId(self.next_stream_id);
+        self.stream = Some(ActiveStream {
+            id,
+            first_at: None,
+            last_at: None,
+            deltas: 0,
+            reported_tokens: None,
+            last_save_at: None,
+        });
+        self.outcome = super::Outcome::Idle;
+        self.notice = None;
+        self.viewport.to_bottom();
+        self.selected = None;
+        fx.push(Effect::Save(self.conversation.clone()));
+        fx.push(Effect::StartStream {
+            id,
+            provider,
+            request,
+        });
+    }
+
+    /// Esc while streaming: drops the request; the partial reply stays, marked stopped.
+    pub(super) fn stop(&mut self, fx: &mut Vec<Effect>) {
+        let Some(stream) = self.stream.take() else {
+            return;
+        };
+        fx.push(Effect::CancelStream(stream.id));
+        self.finish_live(Finish::Cancelled, None);
+        self.outcome = Outcome::Stopped;
+        self.set_notice("stopped".into());
+        fx.push(Effect::Save(self.conversation.clone()));
+    }
+
+    /// A provider event for stream `id`.
+    pub(super) fn on_stream(
+        &mut self,
+        id: StreamId,
+        event: StreamEvent,
+        at: Instant,
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(stream) = self.stream.as_mut().filter(|s| s.id == id) else {
+            // A late event from a stream that was stopped or replaced.
+            return;
+        };
+        stream.first_at.get_or_insert(at);
+        stream.last_at = Some(at);
+        let save_due = stream
+            .last_save_at
+            .is_some_and(|t| at.duration_since(t) >= AUTOSAVE_PERIOD);
+        if stream.last_save_at.is_none() || save_due {
+            stream.last_save_at = Some(at);
+        }
+        match event {
+            StreamEvent::Delta(text) => {
+                stream.deltas += 1;
+                if let Some(live) = self.conversation.live_mut() {
+                    live.content.push_str(&text);
+                }
+                self.refresh_live_layout();
+                if save_due {
+                    fx.push(Effect::Save(self.conversation.clone()));
+                }
+            }
+            StreamEvent::Usage(usage) => {
+                stream.reported_tokens = Some(usage.output_tokens);
+                if let Some(live) = self.conversation.live_mut() {
+                    live.usage = Some(usage);
+                }
+            }
+            StreamEvent::Finished(finish) => {
+                self.stream = None;
+                self.finish_live(finish, None);
+                self.outcome = Outcome::Idle;
+                if finish == Finish::Length {
+                    self.set_notice("the reply was cut off at the token limit".into());
+                }
+                fx.push(Effect::Save(self.conversation.clone()));
+            }
+            StreamEvent::Failed(error) => {
+                self.stream = None;
+                let text = error.to_string();
+                self.finish_live(error.finish(), Some(text.clone()));
+                self.outcome = Outcome::Failed;
+                self.set_error(text);
+                fx.push(Effect::Save(self.conversation.clone()));
+            }
+        }
+        fx.push(Effect::Redraw);
+    }
+
+    /// Marks the live reply as ended.
+    fn finish_live(&mut self, finish: Finish, error: Option<String>) {
+        if let Some(live) = self.conversation.live_mut() {
+            live.finish = Some(finish);
+            live.error = error;
+        }
+        self.conversation.touch();
+        self.refresh_live_layout();
+    }
+
+    fn refresh_live_layout(&mut self) {
+        if let Some(last) = self.conversation.messages.last() {
+            self.history.refresh_last(last);
+        }
+    }
+
+    /// Ctrl+N: an empty conversation with the same model; the old one is already saved.
+    pub(super) fn new_conversation(&mut self, fx: &mut Vec<Effect>) {
+        if self.stream.is_some() {
+            self.stop(fx);
+        }
+        self.conversation = Conversation::new(self.config.system_prompt.clone());
+        self.history = crate::view::history_layout::HistoryLayout::new(
+            std::iter::empty(),
+            self.history.width(),
+        );
+        self.viewport.to_bottom();
+        self.selected = None;
+        self.outcome = Outcome::Idle;
+        self.set_notice("new conversation".into());
+        self.set_focus(Focus::Input);
+    }
+}
+
+/// Placeholder for a message that is not there (never shown: lists are checked first).
+static EMPTY: std::sync::LazyLock<Message> = std::sync::LazyLock::new(|| Message::user(""));

@@ -1,0 +1,601 @@
+//! The application state and its one state transition, [`App::update`].
+//!
+//! Owns everything the user can see or change: the conversation, the input, the model
+//! catalog, focus, popups, the status line and the view data derived from them. `update`
+//! is pure: it never does I/O, never sleeps and never touches the terminal; it returns
+//! [`Effect`]s that the runtime carries out (design §1, §3). That is what lets the key
+//! handling, cancellation races and model switches be unit-tested without tokio.
+
+mod chat;
+pub mod keymap;
+pub mod models;
+mod popup;
+pub mod viewport;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui_textarea::{TextArea, WrapMode};
+
+use crate::config::Config;
+use crate::conversation::Conversation;
+use crate::provider::{ChatRequest, ProviderSpec, StreamEvent};
+use crate::view::history_layout::HistoryLayout;
+use crate::view::layout::{self, Areas};
+use crate::view::wrap::display_width;
+
+pub use keymap::{Focus, Intent};
+pub use models::ModelCatalog;
+pub use popup::Popup;
+pub use viewport::Viewport;
+
+/// Identifies one reply stream. Events from any other stream than the active one are
+/// dropped, which makes cancellation races harmless (design §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StreamId(pub u64);
+
+/// Everything that can change the app's state.
+#[derive(Debug)]
+pub enum Msg {
+    /// A terminal event: key, paste, mouse, resize.
+    Term(Event),
+    /// A provider event, stamped with the time it arrived (for tokens/s and autosave).
+    Stream {
+        id: StreamId,
+        event: StreamEvent,
+        at: Instant,
+    },
+    /// Model discovery finished for a provider (`error` set when it failed).
+    ModelsLoaded {
+        provider: String,
+        models: Vec<String>,
+        error: Option<String>,
+    },
+    /// An autosave finished.
+    Saved(Result<PathBuf, String>),
+    /// A save-as (export) finished.
+    Exported(Result<PathBuf, String>),
+    /// `$EDITOR` returned the edited draft.
+    EditorDone(Result<String, String>),
+    /// SIGTERM/SIGHUP: save and quit.
+    Shutdown,
+}
+
+/// Work the runtime does on the app's behalf.
+#[derive(Debug)]
+pub enum Effect {
+    StartStream {
+        id: StreamId,
+        provider: ProviderSpec,
+        request: ChatRequest,
+    },
+    CancelStream(StreamId),
+    /// Autosave this snapshot (cheap: messages are shared `Arc`s).
+    Save(Conversation),
+    /// Write the conversation to a user-chosen file.
+    Export {
+        path: String,
+        conversation: Conversation,
+    },
+    /// Discover a provider's models in the background.
+    LoadModels(ProviderSpec),
+    /// Suspend the terminal and edit this text in `$EDITOR`.
+    EditExternally(String),
+    /// Something visible changed; the runtime coalesces these into frames.
+    Redraw,
+    /// Leave after the pending saves are written.
+    Quit,
+}
+
+/// The transient message on the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub is_error: bool,
+}
+
+/// How the last reply went, for the status line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Idle,
+    Stopped,
+    Failed,
+}
+
+/// The reply being streamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActiveStream {
+    pub id: StreamId,
+    /// When the first event arrived (`None` while waiting).
+    pub first_at: Option<Instant>,
+    pub last_at: Option<Instant>,
+    /// Text deltas received: about one token each, until the provider reports usage.
+    pub deltas: u64,
+    /// Output tokens reported by the provider, when it did.
+    pub reported_tokens: Option<u64>,
+    last_save_at: Option<Instant>,
+}
+
+/// Start-up inputs for the app.
+pub struct AppOptions {
+    pub config: Config,
+    /// `provider/model` chosen on the command line or in the config.
+    pub model: Option<String>,
+    /// A conversation to continue (`--open`).
+    pub conversation: Option<Conversation>,
+    /// Shown in the welcome text so users know where to put a provider.
+    pub config_path: PathBuf,
+}
+
+/// The whole UI state.
+pub struct App {
+    pub config: Config,
+    pub config_path: PathBuf,
+    pub conversation: Conversation,
+    pub input: TextArea<'static>,
+    pub catalog: ModelCatalog,
+    pub focus: Focus,
+    /// `provider/model` that answers the next message.
+    pub active_model: Option<String>,
+    pub stream: Option<ActiveStream>,
+    next_stream_id: u64,
+    pub outcome: Outcome,
+    pub notice: Option<Notice>,
+    pub popup: Option<Popup>,
+    pub viewport: Viewport,
+    /// Message highlighted in the conversation (Up/Down there).
+    pub selected: Option<usize>,
+    /// Wrapped rows of the history at the conversation pane's width.
+    pub history: HistoryLayout,
+    pub areas: Areas,
+    pub screen: Rect,
+    /// Set when the app asked to quit; the runtime exits after saving.
+    pub quitting: bool,
+}
+
+impl App {
+    /// Builds the app and the effects to run at start (model discovery).
+    pub fn new(options: AppOptions) -> (App, Vec<Effect>) {
+        let AppOptions {
+            config,
+            model,
+            conversation,
+            config_path,
+        } = options;
+        let catalog = ModelCatalog::new(&config.providers);
+        let conversation =
+            conversation.unwrap_or_else(|| Conversation::new(config.system_prompt.clone()));
+        let active_model = model
+            .or_else(|| conversation.last_model().map(str::to_owned))
+            .or_else(|| config.default_model.clone())
+            .or_else(|| catalog.first_usable());
+        let effects = config
+            .providers
+            .iter()
+            .filter(|p| p.disabled.is_none())
+            .map(|p| Effect::LoadModels(p.clone()))
+            .collect();
+        let history = HistoryLayout::new(conversation.messages.iter().map(AsRef::as_ref), 1);
+        let mut app = App {
+            config,
+            config_path,
+            conversation,
+            input: new_input(),
+            catalog,
+            focus: Focus::Input,
+            active_model,
+            stream: None,
+            next_stream_id: 0,
+            outcome: Outcome::Idle,
+            notice: None,
+            popup: None,
+            viewport: Viewport::default(),
+            selected: None,
+            history,
+            areas: Areas::default(),
+            screen: Rect::default(),
+            quitting: false,
+        };
+        if let Some(m) = app.active_model.clone() {
+            app.catalog.select_model(&m);
+        }
+        app.refresh_focus_styles();
+        (app, effects)
+    }
+
+    /// The one state transition: applies `msg` and returns the work to do.
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        match msg {
+            Msg::Term(event) => self.on_terminal(event, &mut fx),
+            Msg::Stream { id, event, at } => self.on_stream(id, event, at, &mut fx),
+            Msg::ModelsLoaded {
+                provider,
+                models,
+                error,
+            } => {
+                self.catalog.set_models(&provider, models, error);
+                if self.active_model.is_none() {
+                    self.active_model = self.catalog.first_usable();
+                    if let Some(m) = self.active_model.clone() {
+                        self.catalog.select_model(&m);
+                    }
+                }
+                self.relayout();
+                fx.push(Effect::Redraw);
+            }
+            Msg::Saved(result) => {
+                if let Err(e) = result {
+                    self.set_error(format!("autosave failed: {e} (Ctrl+S saves elsewhere)"));
+                    fx.push(Effect::Redraw);
+                }
+            }
+            Msg::Exported(result) => {
+                match result {
+                    Ok(path) => self.set_notice(format!("saved to {}", path.display())),
+                    Err(e) => self.set_error(e),
+                }
+                fx.push(Effect::Redraw);
+            }
+            Msg::EditorDone(result) => {
+                match result {
+                    Ok(text) => {
+                        let text = text.strip_suffix('\n').unwrap_or(&text).to_owned();
+                        self.input = new_input();
+                        self.input.insert_str(&text);
+                        self.set_notice("draft updated from the editor".into());
+                    }
+                    Err(e) => self.set_error(e),
+                }
+                self.relayout();
+                fx.push(Effect::Redraw);
+            }
+            Msg::Shutdown => self.quit(&mut fx),
+        }
+        fx
+    }
+
+    fn on_terminal(&mut self, event: Event, fx: &mut Vec<Effect>) {
+        match event {
+            Event::Key(key) if key.kind != KeyEventKind::Release => {
+                self.on_key(key, fx);
+                fx.push(Effect::Redraw);
+            }
+            Event::Paste(text) => {
+                self.on_paste(&text);
+                fx.push(Effect::Redraw);
+            }
+            Event::Mouse(mouse) if self.on_mouse(mouse) => fx.push(Effect::Redraw),
+            Event::Resize(width, height) => {
+                self.resize(width, height);
+                fx.push(Effect::Redraw);
+            }
+            _ => {}
+        }
+    }
+
+    /// Applies a new terminal size (the runtime sends one before the first frame).
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.screen = Rect::new(0, 0, width, height);
+        self.relayout();
+    }
+
+    fn on_key(&mut self, key: KeyEvent, fx: &mut Vec<Effect>) {
+        if self.popup.is_some() {
+            self.on_popup_key(key, fx);
+            return;
+        }
+        let intent = keymap::intent(self.focus, &key);
+        match intent {
+            Intent::Quit => self.quit(fx),
+            Intent::Send => self.send(fx),
+            Intent::Newline => {
+                self.input.insert_newline();
+                self.relayout();
+            }
+            Intent::Stop => {
+                if self.stream.is_some() {
+                    self.stop(fx);
+                } else if self.focus == Focus::Sidebar {
+                    if self.catalog.filter.is_empty() {
+                        self.set_focus(Focus::Input);
+                    } else {
+                        self.catalog.set_filter(String::new());
+                        self.relayout();
+                    }
+                } else if self.focus == Focus::Conversation {
+                    self.set_focus(Focus::Input);
+                }
+            }
+            Intent::FocusNext => self.set_focus(self.focus.next()),
+            Intent::FocusPrev => self.set_focus(self.focus.prev()),
+            Intent::JumpToFilter => self.set_focus(Focus::Sidebar),
+            Intent::Up | Intent::Down | Intent::PageUp | Intent::PageDown => {
+                self.on_move(intent);
+            }
+            Intent::Top => {
+                self.viewport.to_top();
+                self.selected = None;
+            }
+            Intent::Bottom => {
+                self.viewport.to_bottom();
+                self.selected = None;
+            }
+            Intent::Pick => self.pick_model(),
+            Intent::SaveAs => self.popup = Some(Popup::save_as(&self.conversation)),
+            Intent::New => self.new_conversation(fx),
+            Intent::Regenerate => self.regenerate(fx),
+            Intent::ExternalEditor => {
+                fx.push(Effect::EditExternally(self.input.lines().join("\n")));
+            }
+            Intent::EditSystemPrompt => {
+                self.popup = Some(Popup::system_prompt(
+                    self.conversation.system_prompt.as_deref(),
+                ));
+            }
+            Intent::Help => self.popup = Some(Popup::Help),
+            Intent::Edit => self.on_edit(key),
+        }
+    }
+
+    /// A key that is not a binding: it edits whatever has the focus.
+    fn on_edit(&mut self, key: KeyEvent) {
+        match self.focus {
+            Focus::Input => {
+                edit_text(&mut self.input, key);
+                self.relayout();
+            }
+            Focus::Sidebar => {
+                let mut filter = self.catalog.filter.clone();
+                match key.code {
+                    KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                        filter.push(c);
+                    }
+                    KeyCode::Backspace => {
+                        filter.pop();
+                    }
+                    KeyCode::Char('u') => filter.clear(),
+                    _ => return,
+                }
+                self.catalog.set_filter(filter);
+                self.relayout();
+            }
+            Focus::Conversation => {
+                // Typing while reading the conversation goes to the input.
+                if let KeyCode::Char(_) = key.code
+                    && !key.modifiers.contains(KeyModifiers::CONTROL)
+                {
+                    self.set_focus(Focus::Input);
+                    edit_text(&mut self.input, key);
+                    self.relayout();
+                }
+            }
+        }
+    }
+
+    fn on_move(&mut self, intent: Intent) {
+        let page = self.viewport.height.saturating_sub(1).max(1).cast_signed();
+        match self.focus {
+            Focus::Sidebar => {
+                let sidebar_page = self.areas.sidebar.map_or(1, |s| {
+                    usize::from(s.height.saturating_sub(3).max(1)).cast_signed()
+                });
+                let delta = match intent {
+                    Intent::Up => -1,
+                    Intent::Down => 1,
+                    Intent::PageUp => -sidebar_page,
+                    _ => sidebar_page,
+                };
+                self.catalog.move_selection(delta);
+                self.relayout();
+            }
+            _ => match intent {
+                Intent::PageUp => self.scroll_by(-page),
+                Intent::PageDown => self.scroll_by(page),
+                Intent::Up => self.select_message(-1),
+                _ => self.select_message(1),
+            },
+        }
+    }
+
+    fn scroll_by(&mut self, delta: isize) {
+        self.viewport.scroll_by(delta, self.history.total_rows());
+    }
+
+    /// Moves the message highlight and scrolls it into view.
+    fn select_message(&mut self, delta: isize) {
+        let n = self.conversation.messages.len();
+        if n == 0 {
+            return;
+        }
+        let next = match self.selected {
+            None if delta < 0 => n - 1,
+            None => {
+                // Down with nothing selected: start from the first message on screen.
+                let top = self.viewport.top_for(self.history.total_rows());
+                self.history.locate(top).map_or(0, |(i, _)| i)
+            }
+            Some(i) => i.saturating_add_signed(delta).min(n - 1),
+        };
+        self.selected = Some(next);
+        let first = self.history.start_of(next);
+        let rows = self
+            .history
+            .message(next)
+            .map_or(1, crate::view::history_layout::MessageLayout::height);
+        self.viewport.reveal(first, rows, self.history.total_rows());
+    }
+
+    fn on_mouse(&mut self, mouse: MouseEvent) -> bool {
+        match mouse.kind {
+            MouseEventKind::ScrollUp => self.scroll_by(-3),
+            MouseEventKind::ScrollDown => self.scroll_by(3),
+            _ => return false,
+        }
+        true
+    }
+
+    fn on_paste(&mut self, text: &str) {
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        if let Some(popup) = &mut self.popup {
+            popup.paste(&text);
+            return;
+        }
+        match self.focus {
+            Focus::Sidebar => {
+                let mut filter = self.catalog.filter.clone();
+                filter.push_str(text.lines().next().unwrap_or_default());
+                self.catalog.set_filter(filter);
+            }
+            Focus::Input | Focus::Conversation => {
+                self.set_focus(Focus::Input);
+                self.input.insert_str(&text);
+            }
+        }
+        self.relayout();
+    }
+
+    fn pick_model(&mut self) {
+        let Some(model) = self.catalog.selected_model() else {
+            self.set_error("no model matches the filter".into());
+            return;
+        };
+        self.set_notice(format!("{model} answers the next message"));
+        self.active_model = Some(model);
+        self.catalog.set_filter(String::new());
+        if let Some(m) = self.active_model.clone() {
+            self.catalog.select_model(&m);
+        }
+        self.set_focus(Focus::Input);
+    }
+
+    fn set_focus(&mut self, focus: Focus) {
+        if focus != Focus::Conversation {
+            self.selected = None;
+        }
+        self.focus = focus;
+        self.refresh_focus_styles();
+        self.relayout();
+    }
+
+    fn refresh_focus_styles(&mut self) {
+        // The input shows its cursor only while it has the focus.
+        let cursor = if self.focus == Focus::Input && self.popup.is_none() {
+            Style::default().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::default()
+        };
+        self.input.set_cursor_style(cursor);
+    }
+
+    pub(crate) fn set_notice(&mut self, text: String) {
+        self.notice = Some(Notice {
+            text,
+            is_error: false,
+        });
+    }
+
+    pub(crate) fn set_error(&mut self, text: String) {
+        self.notice = Some(Notice {
+            text,
+            is_error: true,
+        });
+    }
+
+    fn quit(&mut self, fx: &mut Vec<Effect>) {
+        if self.stream.is_some() {
+            self.stop(fx);
+        }
+        self.quitting = true;
+        fx.push(Effect::Quit);
+    }
+
+    /// Recomputes the derived view data after a size, content or focus change.
+    pub(crate) fn relayout(&mut self) {
+        let input_rows = self.input_rows();
+        self.areas = layout::areas(self.screen, input_rows, self.focus == Focus::Sidebar);
+        let inner = layout::inner(self.areas.conversation);
+        let width = usize::from(inner.width).max(1);
+        if width != self.history.width() {
+            // Keep the row at the top of the screen in view across the re-wrap.
+            let total = self.history.total_rows();
+            let anchor = self
+                .history
+                .locate(self.viewport.top_for(total))
+                .filter(|_| !self.viewport.follow);
+            self.history =
+                HistoryLayout::new(self.conversation.messages.iter().map(AsRef::as_ref), width);
+            if let Some((index, row)) = anchor {
+                let rows = self
+                    .history
+                    .message(index)
+                    .map_or(1, crate::view::history_layout::MessageLayout::height);
+                self.viewport.top = self.history.start_of(index) + row.min(rows - 1);
+            }
+        }
+        self.viewport.height = usize::from(inner.height).max(1);
+        if let Some(sidebar) = self.areas.sidebar {
+            // Rows of the list: the box minus its borders and the filter line.
+            self.catalog
+                .keep_in_view(usize::from(sidebar.height.saturating_sub(3)));
+        }
+    }
+
+    /// Text rows the input needs at the input box's width (for its height).
+    fn input_rows(&self) -> u16 {
+        let width = usize::from(self.screen.width.saturating_sub(2)).max(1);
+        let rows: usize = self
+            .input
+            .lines()
+            .iter()
+            .map(|l| display_width(l) / width + 1)
+            .sum();
+        rows.min(usize::from(u16::MAX)) as u16
+    }
+
+    /// True when no reply is streaming and no popup is open.
+    pub fn is_idle(&self) -> bool {
+        self.stream.is_none()
+    }
+}
+
+/// A fresh input editor.
+fn new_input() -> TextArea<'static> {
+    let mut input = TextArea::default();
+    input.set_wrap_mode(WrapMode::WordOrGlyph);
+    input.set_cursor_line_style(Style::default());
+    input.set_placeholder_text("Type a message…");
+    input.set_max_histories(200);
+    input
+}
+
+/// Applies an editing key to a text editor, with tinychat's choices for the keys the
+/// editor's defaults disagree on (Ctrl+U clears to the line start, Ctrl+Z undoes).
+pub(crate) fn edit_text(editor: &mut TextArea<'static>, key: KeyEvent) {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
+    match key.code {
+        KeyCode::Char('u') if ctrl => {
+            editor.delete_line_by_head();
+        }
+        KeyCode::Char('z') if ctrl => {
+            editor.undo();
+        }
+        KeyCode::Char('z') if alt => {
+            editor.redo();
+        }
+        // Enter and Tab are bindings; they never reach the editor as text.
+        KeyCode::Enter | KeyCode::Tab => {}
+        _ => {
+            editor.input(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,160 @@
+//! The conversation pane: draws only the visible rows of the pre-wrapped history.
+//!
+//! Finds the first visible message by binary search in the history layout and writes
+//! rows with `Buffer::set_line` until the pane is full: O(log n + rows × width) per frame
+//! whatever the conversation's length (design §5). Text is sanitized row by row here,
+//! so nothing a model sends reaches the terminal as a control sequence.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+
+use crate::app::{App, Focus};
+use crate::conversation::Role;
+use crate::view::history_layout::{FooterKind, RowKind};
+use crate::view::wrap::{display_width, row_text, sanitize};
+
+use super::theme::Theme;
+
+/// The live reply's cursor mark.
+pub const LIVE_CURSOR: &str = "▌";
+
+pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let focused = app.focus == Focus::Conversation;
+    let total = app.history.total_rows();
+    let inner_height = usize::from(area.height.saturating_sub(2));
+    let top = app.viewport.top_for(total);
+    let below = total.saturating_sub(top + inner_height);
+    let title = sanitize(&app.conversation.title).into_owned();
+    let mut block = Block::bordered()
+        .border_style(if focused {
+            theme.border_focused
+        } else {
+            theme.border
+        })
+        .title(Span::styled(format!(" {title} "), theme.title));
+    if below > 0 && !app.viewport.follow {
+        block = block.title_bottom(
+            Line::styled(format!(" ↓ {below} more rows · End follows "), theme.dim).right_aligned(),
+        );
+    }
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if app.conversation.messages.is_empty() {
+        welcome(app, theme).render(inner, buf);
+        return;
+    }
+    let width = usize::from(inner.width);
+    let Some((mut index, mut row)) = app.history.locate(top) else {
+        return;
+    };
+    for y in inner.top()..inner.bottom() {
+        let (Some(layout), Some(message)) = (
+            app.history.message(index),
+            app.conversation.messages.get(index),
+        ) else {
+            break;
+        };
+        let line = match app.history.row_kind(index, row) {
+            RowKind::Header => {
+                let selected = focused && app.selected == Some(index);
+                let (label, style) = match message.role {
+                    Role::User => ("You".to_owned(), theme.user_label),
+                    Role::Assistant => (
+                        match &message.model {
+                            Some(m) => format!("Assistant · {}", sanitize(m)),
+                            None => "Assistant".to_owned(),
+                        },
+                        theme.assistant_label,
+                    ),
+                };
+                let style = if selected {
+                    style.patch(theme.selected_message)
+                } else {
+                    style
+                };
+                Line::from(Span::styled(label, style))
+            }
+            RowKind::Body(i) => {
+                let range = layout.body.rows().get(i).cloned().unwrap_or(0..0);
+                let text = message.content.get(range).unwrap_or_default();
+                let shown = row_text(text, width);
+                let is_last = i + 1 == layout.body.len();
+                if message.is_streaming() && is_last {
+                    let room = display_width(&shown) < width;
+                    let mut spans = vec![Span::styled(shown, theme.body)];
+                    if room {
+                        spans.push(Span::styled(LIVE_CURSOR, theme.live_cursor));
+                    }
+                    Line::from(spans)
+                } else {
+                    Line::styled(shown, theme.body)
+                }
+            }
+            RowKind::Footer(i) => {
+                let text = layout.footer.get(i).map_or("", String::as_str);
+                let style = match layout.footer_kind {
+                    FooterKind::Error => theme.error,
+                    FooterKind::Note => theme.note,
+                };
+                Line::styled(row_text(text, width), style)
+            }
+            RowKind::Blank => Line::default(),
+        };
+        buf.set_line(inner.x, y, &line, inner.width);
+        row += 1;
+        if row >= layout.height() {
+            index += 1;
+            row = 0;
+        }
+    }
+}
+
+/// What an empty conversation shows: how to start, or how to add a provider.
+fn welcome<'a>(app: &App, theme: &Theme) -> Paragraph<'a> {
+    let mut lines: Vec<Line> = vec![
+        Line::styled("Welcome to tinychat.", theme.title),
+        Line::default(),
+    ];
+    if app.catalog.any_enabled() {
+        let model = app.active_model.as_deref().unwrap_or("the model you pick");
+        lines.push(Line::from(format!(
+            "Type a message and press Enter: {model} answers."
+        )));
+        lines.push(Line::default());
+        for hint in [
+            "Tab moves the focus: input → conversation → models.",
+            "Ctrl+P filters the models; Enter picks one, mid-conversation too.",
+            "Esc stops a reply · Ctrl+S saves to a file · F1 lists every key.",
+        ] {
+            lines.push(Line::styled(hint, theme.dim));
+        }
+    } else {
+        lines.push(Line::from(
+            "No provider is set up yet. Add one, then start tinychat again:",
+        ));
+        lines.push(Line::default());
+        lines.push(Line::from(
+            "• set an API key: OPENAI_API_KEY, MISTRAL_API_KEY, GROQ_API_KEY, OPENROUTER_API_KEY or TOGETHER_API_KEY",
+        ));
+        lines.push(Line::from(format!(
+            "• or add any OpenAI-compatible server (Ollama, LM Studio, llama.cpp, vLLM) to {}:",
+            app.config_path.display()
+        )));
+        for l in [
+            "    [[providers]]",
+            "    name = \"ollama\"",
+            "    kind = \"openai\"",
+            "    base_url = \"http://127.0.0.1:11434/v1\"",
+        ] {
+            lines.push(Line::styled(l, theme.note));
+        }
+        lines.push(Line::default());
+        lines.push(Line::styled(
+            "Ollama: install it, run `ollama serve` and `ollama pull llama3.2`.",
+            theme.dim,
+        ));
+    }
+    Paragraph::new(lines).wrap(Wrap { trim: false })
+}

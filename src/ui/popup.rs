@@ -1,0 +1,94 @@
+//! Popups drawn over the screen: save-as prompt, system prompt editor, key help.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Widget};
+
+use crate::app::Popup;
+use crate::app::keymap::BINDINGS;
+use crate::view::wrap::row_text;
+
+use super::theme::Theme;
+
+pub fn draw(popup: &Popup, theme: &Theme, screen: Rect, buf: &mut Buffer) {
+    match popup {
+        Popup::SaveAs(editor) => {
+            let area = centered(screen, 70, 5);
+            Clear.render(area, buf);
+            let block = Block::bordered()
+                .border_style(theme.border_focused)
+                .title(Span::styled(
+                    " Save as · Enter write · Esc cancel ",
+                    theme.title,
+                ))
+                .title_bottom(Line::styled(
+                    " .md · .txt · .json · Ctrl+U clears ",
+                    theme.dim,
+                ));
+            let inner = block.inner(area);
+            block.render(area, buf);
+            let field = Rect::new(
+                inner.x,
+                inner.y + inner.height.saturating_sub(1) / 2,
+                inner.width,
+                1.min(inner.height),
+            );
+            editor.render(field, buf);
+        }
+        Popup::SystemPrompt(editor) => {
+            let area = centered(screen, 80, 12);
+            Clear.render(area, buf);
+            let block = Block::bordered()
+                .border_style(theme.border_focused)
+                .title(Span::styled(
+                    " System prompt · Enter save · Esc cancel ",
+                    theme.title,
+                ))
+                .title_bottom(Line::styled(" Alt+Enter new line ", theme.dim));
+            let inner = block.inner(area);
+            block.render(area, buf);
+            editor.render(inner, buf);
+        }
+        Popup::Help => {
+            let rows = BINDINGS.len() as u16 + 2;
+            let area = centered(screen, 86, rows + 2);
+            Clear.render(area, buf);
+            let block = Block::bordered()
+                .border_style(theme.border_focused)
+                .title(Span::styled(" Keys · any key closes ", theme.title));
+            let inner = block.inner(area);
+            block.render(area, buf);
+            let keys_width = BINDINGS.iter().map(|b| b.keys.len()).max().unwrap_or(0) + 2;
+            let place_width = 14;
+            let width = usize::from(inner.width);
+            for (i, b) in BINDINGS.iter().enumerate() {
+                let Ok(dy) = u16::try_from(i) else { break };
+                if dy >= inner.height {
+                    break;
+                }
+                let line = Line::from(vec![
+                    Span::styled(format!("{:<keys_width$}", b.keys), theme.title),
+                    Span::styled(format!("{:<place_width$}", b.place), theme.dim),
+                    Span::raw(row_text(
+                        b.action,
+                        width.saturating_sub(keys_width + place_width),
+                    )),
+                ]);
+                buf.set_line(inner.x, inner.y + dy, &line, inner.width);
+            }
+        }
+    }
+}
+
+/// A box at most `width`×`height`, centred in `screen` and never larger than it.
+fn centered(screen: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(screen.width);
+    let h = height.min(screen.height);
+    Rect::new(
+        screen.x + (screen.width - w) / 2,
+        screen.y + (screen.height - h) / 2,
+        w,
+        h,
+    )
+}

@@ -1,0 +1,87 @@
+//! The status line: active model, reply state (with tokens/s while streaming), the last
+//! notice, and the help key.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use crate::app::{App, Outcome};
+use crate::view::wrap::{display_width, row_text, sanitize};
+
+use super::theme::Theme;
+
+/// The reply state in words, e.g. "streaming 48 tok/s · 312 tokens".
+pub fn state_text(app: &App) -> String {
+    match &app.stream {
+        Some(s) => match (s.first_at, s.last_at) {
+            (None, _) => "waiting for the reply…".to_owned(),
+            (Some(first), Some(last)) => {
+                let tokens = s.reported_tokens.unwrap_or(s.deltas);
+                let secs = last.duration_since(first).as_secs_f64();
+                if secs >= 0.25 {
+                    format!(
+                        "streaming {:.0} tok/s · {tokens} tokens",
+                        tokens as f64 / secs
+                    )
+                } else {
+                    format!("streaming · {tokens} tokens")
+                }
+            }
+            (Some(_), None) => "streaming".to_owned(),
+        },
+        None => match app.outcome {
+            Outcome::Idle => "idle".to_owned(),
+            Outcome::Stopped => "stopped".to_owned(),
+            Outcome::Failed => "error".to_owned(),
+        },
+    }
+}
+
+pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let help = " F1 help ";
+    let width = usize::from(area.width);
+    let model = app.active_model.as_deref().unwrap_or("no model");
+    let mut left = format!(" {} · {}", sanitize(model), state_text(app));
+    let mut spans = Vec::new();
+    let notice_style;
+    if let Some(notice) = &app.notice {
+        left.push_str(" · ");
+        notice_style = if notice.is_error {
+            theme.status_error
+        } else {
+            theme.status
+        };
+        spans.push(Span::styled(left, theme.status));
+        spans.push(Span::styled(
+            sanitize(&notice.text).into_owned(),
+            notice_style,
+        ));
+    } else {
+        spans.push(Span::styled(left, theme.status));
+    }
+    // The help key keeps its place unless the line is very narrow.
+    let room_for_help = width >= 30;
+    let text_width = if room_for_help {
+        width - help.len()
+    } else {
+        width
+    };
+    // Clip the left part, then right-align the help key.
+    let mut clipped = Vec::new();
+    let mut left_room = text_width;
+    for span in spans {
+        let t = row_text(&span.content, left_room);
+        left_room -= display_width(&t);
+        clipped.push(Span::styled(t, span.style));
+    }
+    buf.set_line(area.x, area.y, &Line::from(clipped), area.width);
+    if room_for_help {
+        let x = area.x + (width - help.len()) as u16;
+        buf.set_line(
+            x,
+            area.y,
+            &Line::styled(help, theme.key_hint),
+            help.len() as u16,
+        );
+    }
+}

@@ -1,0 +1,257 @@
+//! Where every row of the conversation is, at the current width (design §5).
+//!
+//! Each message is laid out as a header row, its wrapped body, footer rows (how a reply
+//! ended, in words) and one blank separator. A prefix sum of row counts gives the first
+//! row of every message, so finding the first visible row is a binary search and a frame
+//! costs O(log n + visible rows) however long the conversation is. Appending to the live
+//! reply re-wraps only its last row (`WrappedText::append`) and moves only the last
+//! prefix-sum entry.
+
+use crate::conversation::{Finish, Message};
+
+use super::wrap::{WrappedText, sanitize};
+
+/// What a footer row says, for styling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FooterKind {
+    /// The reply failed (error or incomplete).
+    Error,
+    /// A neutral note (stopped, cut off at the token limit).
+    Note,
+}
+
+/// One message's rows at the layout width.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageLayout {
+    /// Body rows as byte ranges into the message content.
+    pub body: WrappedText,
+    /// Whether the body is shown at all (an empty finished reply shows only its footer).
+    pub show_body: bool,
+    /// Footer text, already sanitized and wrapped.
+    pub footer: Vec<String>,
+    pub footer_kind: FooterKind,
+}
+
+impl MessageLayout {
+    fn new(message: &Message, width: usize) -> Self {
+        let mut layout = MessageLayout {
+            body: WrappedText::new(&message.content, width),
+            show_body: true,
+            footer: Vec::new(),
+            footer_kind: FooterKind::Note,
+        };
+        layout.refresh_footer(message, width);
+        layout
+    }
+
+    fn refresh_footer(&mut self, message: &Message, width: usize) {
+        self.show_body = !(message.content.is_empty() && message.finish.is_some());
+        let (kind, text) = match message.finish {
+            None | Some(Finish::Stop) => (FooterKind::Note, None),
+            Some(Finish::Length) => (
+                FooterKind::Note,
+                Some(format!("⚠ {}", Finish::Length.label())),
+            ),
+            Some(Finish::Cancelled) => (FooterKind::Note, Some("■ stopped".to_owned())),
+            Some(f @ (Finish::Error | Finish::Incomplete)) => (
+                FooterKind::Error,
+                Some(match &message.error {
+                    Some(e) if f == Finish::Error => format!("✗ {e}"),
+                    Some(e) => format!("⚠ incomplete: {e}"),
+                    None => format!("✗ {}", f.label()),
+                }),
+            ),
+        };
+        self.footer_kind = kind;
+        self.footer = match text {
+            Some(t) => {
+                let t = sanitize(&t).into_owned();
+                let wrapped = WrappedText::new(&t, width);
+                wrapped
+                    .rows()
+                    .iter()
+                    .map(|r| t[r.clone()].trim_end().to_owned())
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+    }
+
+    /// Header + body + footer + blank separator.
+    pub fn height(&self) -> usize {
+        1 + self.body_rows() + self.footer.len() + 1
+    }
+
+    pub fn body_rows(&self) -> usize {
+        if self.show_body { self.body.len() } else { 0 }
+    }
+}
+
+/// What a row of the history is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    Header,
+    /// Body row `n` of the message.
+    Body(usize),
+    /// Footer row `n`.
+    Footer(usize),
+    Blank,
+}
+
+/// The whole history's rows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HistoryLayout {
+    width: usize,
+    messages: Vec<MessageLayout>,
+    /// `starts[i]` is the first row of message `i`; one extra entry holds the total.
+    starts: Vec<usize>,
+}
+
+impl HistoryLayout {
+    /// Lays out every message at `width` columns.
+    pub fn new<'a>(messages: impl IntoIterator<Item = &'a Message>, width: usize) -> Self {
+        let mut layout = HistoryLayout {
+            width: width.max(1),
+            messages: Vec::new(),
+            starts: vec![0],
+        };
+        for m in messages {
+            layout.push(m);
+        }
+        layout
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// Adds a message at the end.
+    pub fn push(&mut self, message: &Message) {
+        let m = MessageLayout::new(message, self.width);
+        let end = self.total_rows() + m.height();
+        self.messages.push(m);
+        self.starts.push(end);
+    }
+
+    /// Removes the last message (regenerate replaces the last reply).
+    pub fn pop(&mut self) {
+        if self.messages.pop().is_some() {
+            self.starts.pop();
+        }
+    }
+
+    /// Updates the last message after its text grew or its ending changed.
+    pub fn refresh_last(&mut self, message: &Message) {
+        let width = self.width;
+        let Some(last) = self.messages.last_mut() else {
+            return;
+        };
+        if message.content.len() >= last.body.rows().last().map_or(0, |r| r.end) {
+            last.body.append(&message.content);
+        } else {
+            last.body = WrappedText::new(&message.content, width);
+        }
+        last.refresh_footer(message, width);
+        let n = self.messages.len();
+        self.starts[n] = self.starts[n - 1] + self.messages[n - 1].height();
+    }
+
+    /// Total rows of the history.
+    pub fn total_rows(&self) -> usize {
+        self.starts.last().copied().unwrap_or(0)
+    }
+
+    /// The first row of message `index`.
+    pub fn start_of(&self, index: usize) -> usize {
+        self.starts
+            .get(index)
+            .copied()
+            .unwrap_or_else(|| self.total_rows())
+    }
+
+    pub fn message(&self, index: usize) -> Option<&MessageLayout> {
+        self.messages.get(index)
+    }
+
+    /// The message holding absolute `row` and the row within it (binary search).
+    pub fn locate(&self, row: usize) -> Option<(usize, usize)> {
+        if row >= self.total_rows() {
+            return None;
+        }
+        let index = self.starts.partition_point(|&s| s <= row) - 1;
+        Some((index, row - self.starts[index]))
+    }
+
+    /// What row `row_in_message` of message `index` shows.
+    pub fn row_kind(&self, index: usize, row_in_message: usize) -> RowKind {
+        let Some(m) = self.messages.get(index) else {
+            return RowKind::Blank;
+        };
+        let body = m.body_rows();
+        match row_in_message {
+            0 => RowKind::Header,
+            r if r <= body => RowKind::Body(r - 1),
+            r if r <= body + m.footer.len() => RowKind::Footer(r - 1 - body),
+            _ => RowKind::Blank,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::Message;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn rows_are_header_body_footer_blank_and_locate_finds_them() {
+        let user = Message::user("hello there");
+        let mut reply = Message::assistant_pending("p/m");
+        reply.content = "partial".into();
+        reply.finish = Some(Finish::Cancelled);
+        let layout = HistoryLayout::new([&user, &reply], 20);
+        // user: header, 1 body, blank = 3; reply: header, body, "■ stopped", blank = 4
+        assert_eq!(layout.total_rows(), 7);
+        assert_eq!(layout.locate(0), Some((0, 0)));
+        assert_eq!(layout.locate(3), Some((1, 0)));
+        assert_eq!(layout.locate(6), Some((1, 3)));
+        assert_eq!(layout.locate(7), None);
+        assert_eq!(layout.row_kind(1, 1), RowKind::Body(0));
+        assert_eq!(layout.row_kind(1, 2), RowKind::Footer(0));
+        assert_eq!(layout.message(1).unwrap().footer, ["■ stopped"]);
+        assert_eq!(layout.row_kind(1, 3), RowKind::Blank);
+    }
+
+    #[test]
+    fn live_reply_grows_in_place() {
+        let mut reply = Message::assistant_pending("p/m");
+        let mut layout = HistoryLayout::new([&reply], 10);
+        assert_eq!(layout.total_rows(), 3);
+        reply.content.push_str("one two three four");
+        layout.refresh_last(&reply);
+        assert_eq!(layout.total_rows(), 4);
+        reply.finish = Some(Finish::Error);
+        reply.error = Some("boom".into());
+        layout.refresh_last(&reply);
+        assert_eq!(layout.message(0).unwrap().footer, ["✗ boom"]);
+        assert_eq!(layout, HistoryLayout::new([&reply], 10));
+    }
+
+    #[test]
+    fn empty_failed_reply_shows_only_its_error() {
+        let mut reply = Message::assistant_pending("p/m");
+        reply.finish = Some(Finish::Error);
+        reply.error = Some("openai: HTTP 401: bad key".into());
+        let layout = HistoryLayout::new([&reply], 80);
+        assert_eq!(layout.total_rows(), 3);
+        assert_eq!(layout.row_kind(0, 1), RowKind::Footer(0));
+    }
+}

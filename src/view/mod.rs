@@ -1,0 +1,8 @@
+//! Data derived from the app state for drawing: layout rectangles, wrapped history rows.
+//!
+//! Computed inside `App::update` whenever size or content changes and only borrowed by
+//! `ui::draw` (design §1). No terminal I/O and no `Frame` here.
+
+pub mod history_layout;
+pub mod layout;
+pub mod wrap;
