@@ -6,8 +6,13 @@
 //! and `runtime` runs the event loop that connects them.
 
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod conversation;
+pub mod logging;
 pub mod provider;
+pub mod runtime;
+pub mod storage;
+pub mod terminal;
 pub mod ui;
 pub mod view;

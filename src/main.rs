@@ -1,1 +1,103 @@
-fn main() {}
+//! Start-up only: parse the command line, load the config, start logging, then run the
+//! UI or a subcommand, and turn the outcome into an exit status (spec §2: 0 success,
+//! 1 runtime error, 2 bad usage). The config is validated before the terminal is
+//! touched, so its errors print as plain lines (design §6).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use tinychat::app::{App, AppOptions};
+use tinychat::cli::{self, Cli, Command};
+use tinychat::config::{self, Paths};
+use tinychat::storage::ConversationStore;
+use tinychat::{logging, runtime, terminal};
+
+#[allow(clippy::print_stderr, reason = "start-up errors print before or after the UI")]
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Some(paths) = Paths::from_env() else {
+        eprintln!("cannot find the home folder: set HOME");
+        return ExitCode::FAILURE;
+    };
+    let (config_path, required) = match &cli.config {
+        Some(path) => (path.clone(), true),
+        None => (paths.config_file.clone(), false),
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let config = match config::load(&config_path, required, &env) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let _log_guard = logging::init(&paths.log_dir);
+    let store = ConversationStore::new(paths.conversations_dir());
+
+    match &cli.command {
+        Some(Command::List) => return cli::list(&store),
+        Some(Command::Export {
+            id_or_file,
+            format,
+            output,
+        }) => return cli::export(&store, id_or_file, format.as_deref(), output.as_deref()),
+        _ => {}
+    }
+
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match &cli.command {
+        Some(Command::Models) => rt.block_on(cli::models(&config)),
+        Some(Command::Ask { prompt }) => {
+            rt.block_on(cli::ask(&config, cli.model.as_deref(), prompt))
+        }
+        _ => {
+            if let Some(model) = &cli.model
+                && let Err(e) = cli::resolve_provider(&config, model)
+                && config::split_model(model).is_none_or(|(p, _)| config.provider(p).is_none())
+            {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+            let conversation = match &cli.open {
+                Some(id) => match store.load(id) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return ExitCode::FAILURE;
+                    }
+                },
+                None => None,
+            };
+            let (app, effects) = App::new(AppOptions {
+                config,
+                model: cli.model.clone(),
+                conversation,
+                config_path,
+            });
+            let result = rt.block_on(async {
+                let (mut guard, mut term) = terminal::TerminalGuard::enter()?;
+                let result = runtime::run(app, effects, &mut term, &mut guard, store).await;
+                terminal::restore();
+                result
+            });
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    terminal::restore();
+                    eprintln!("tinychat: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,389 @@
+//! The event loop: terminal events, provider streams and background jobs in, frames out.
+//!
+//! One `tokio::select!` over crossterm's `EventStream`, a bounded channel from the stream
+//! tasks (a slow UI applies back-pressure instead of growing memory), a channel for
+//! background jobs, the signals, and a frame deadline that exists only while a frame is
+//! pending (design §4). Nothing wakes the process while idle: no tick, no interval.
+//! Effects returned by `App::update` are carried out here; this is the only place that
+//! does I/O on the app's behalf.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, EventStream};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+use tokio::time::sleep_until;
+
+use crate::app::{App, Effect, Msg, StreamId};
+use crate::conversation::Conversation;
+use crate::provider::{self, ProviderSpec};
+use crate::storage::ConversationStore;
+use crate::storage::export::export_to_file;
+use crate::terminal::{TerminalGuard, Tui};
+use crate::ui::{self, theme::Theme};
+
+/// At most one frame per this period (~60 frames/s); deltas in between are coalesced.
+pub const FRAME_PERIOD: Duration = Duration::from_millis(16);
+/// Room in the stream channel before a stream task waits for the UI.
+const STREAM_CHANNEL: usize = 256;
+
+/// What background jobs report back.
+enum Job {
+    App(Msg),
+    SaveDone(Result<(), String>),
+}
+
+/// Saves run one at a time; while one runs, only the newest pending snapshot is kept
+/// (a newer save supersedes an older queued one, design §7).
+struct Saver {
+    store: Arc<ConversationStore>,
+    running: bool,
+    pending: Option<Conversation>,
+}
+
+impl Saver {
+    fn request(&mut self, conversation: Conversation, jobs: &mpsc::UnboundedSender<Job>) {
+        if self.running {
+            self.pending = Some(conversation);
+            return;
+        }
+        self.running = true;
+        let store = Arc::clone(&self.store);
+        let jobs = jobs.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = store
+                .save(&conversation)
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            if let Err(e) = &result {
+                tracing::warn!(error = %e, "autosave failed");
+            }
+            // The loop may be gone when quitting is abandoned; nothing to report then.
+            let _ = jobs.send(Job::SaveDone(result));
+        });
+    }
+
+    fn done(&mut self, jobs: &mpsc::UnboundedSender<Job>) {
+        self.running = false;
+        if let Some(next) = self.pending.take() {
+            self.request(next, jobs);
+        }
+    }
+
+    fn idle(&self) -> bool {
+        !self.running && self.pending.is_none()
+    }
+}
+
+/// Runs the UI until the user quits or a signal arrives. The conversation is saved
+/// before this returns.
+pub async fn run(
+    mut app: App,
+    start_effects: Vec<Effect>,
+    terminal: &mut Tui,
+    guard: &mut TerminalGuard,
+    store: ConversationStore,
+) -> io::Result<()> {
+    let theme = Theme::from_env();
+    let client = match provider::http_client() {
+        Ok(c) => c,
+        Err(e) => return Err(io::Error::other(e.to_string())),
+    };
+    let (stream_tx, mut stream_rx) = mpsc::channel::<Msg>(STREAM_CHANNEL);
+    let (job_tx, mut job_rx) = mpsc::unbounded_channel::<Job>();
+    let mut saver = Saver {
+        store: Arc::new(store),
+        running: false,
+        pending: None,
+    };
+    let mut streams: HashMap<StreamId, AbortHandle> = HashMap::new();
+    let mut events = EventStream::new();
+    let mut signals = Signals::new();
+
+    let size = terminal.size()?;
+    app.resize(size.width, size.height);
+    terminal.draw(|f| ui::draw(f, &app, &theme))?;
+    let mut last_frame = Instant::now();
+    let mut frame_due: Option<tokio::time::Instant> = None;
+
+    let mut ctx = Context {
+        client,
+        stream_tx,
+        job_tx,
+    };
+    let mut pending = start_effects;
+
+    loop {
+        // Carry out what the last update asked for.
+        for effect in pending.drain(..) {
+            match effect {
+                Effect::Redraw => {
+                    if frame_due.is_none() {
+                        let earliest = last_frame + FRAME_PERIOD;
+                        frame_due = Some(tokio::time::Instant::from_std(
+                            earliest.max(Instant::now()),
+                        ));
+                    }
+                }
+                Effect::Save(conversation) => saver.request(conversation, &ctx.job_tx),
+                Effect::StartStream {
+                    id,
+                    provider,
+                    request,
+                } => {
+                    let handle = ctx.start_stream(id, &provider, request);
+                    streams.insert(id, handle);
+                }
+                Effect::CancelStream(id) => {
+                    if let Some(handle) = streams.remove(&id) {
+                        // Dropping the task drops the response: the connection closes now.
+                        handle.abort();
+                    }
+                }
+                Effect::Export { path, conversation } => ctx.export(path, conversation),
+                Effect::LoadModels(spec) => ctx.load_models(spec),
+                Effect::EditExternally(draft) => {
+                    // The editor owns the terminal; stop reading keys until it returns.
+                    drop(events);
+                    let result = edit_externally(&draft, guard, terminal);
+                    events = EventStream::new();
+                    let size = terminal.size()?;
+                    let mut more = app.update(Msg::Term(Event::Resize(size.width, size.height)));
+                    more.extend(app.update(Msg::EditorDone(result)));
+                    pending.extend(more);
+                }
+                Effect::Quit => {}
+            }
+        }
+        if !pending.is_empty() {
+            continue;
+        }
+        if app.quitting {
+            break;
+        }
+
+        let msgs: Vec<Msg> = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(event)) => vec![Msg::Term(event)],
+                Some(Err(e)) => {
+                    tracing::error!(error = %e, "terminal input failed");
+                    vec![Msg::Shutdown]
+                }
+                None => vec![Msg::Shutdown],
+            },
+            Some(first) = stream_rx.recv() => {
+                // Coalesce: apply every event already waiting before the next frame.
+                let mut batch = vec![first];
+                while batch.len() < 4096 {
+                    match stream_rx.try_recv() {
+                        Ok(m) => batch.push(m),
+                        Err(_) => break,
+                    }
+                }
+                batch
+            }
+            Some(job) = job_rx.recv() => match job {
+                Job::App(msg) => vec![msg],
+                Job::SaveDone(result) => {
+                    saver.done(&ctx.job_tx);
+                    match result {
+                        Ok(()) => Vec::new(),
+                        Err(e) => vec![Msg::Saved(Err(e))],
+                    }
+                }
+            },
+            () = async {
+                match frame_due {
+                    Some(due) => sleep_until(due).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                frame_due = None;
+                terminal.draw(|f| ui::draw(f, &app, &theme))?;
+                last_frame = Instant::now();
+                Vec::new()
+            }
+            () = signals.recv() => vec![Msg::Shutdown],
+        };
+        for msg in msgs {
+            if let Msg::Stream { id, event, .. } = &msg
+                && event.is_terminal()
+            {
+                streams.remove(id);
+            }
+            pending.extend(app.update(msg));
+        }
+    }
+
+    for (_, handle) in streams.drain() {
+        handle.abort();
+    }
+    // Wait for the last saves so nothing typed or received is lost.
+    while !saver.idle() {
+        match job_rx.recv().await {
+            Some(Job::SaveDone(_)) => saver.done(&ctx.job_tx),
+            Some(Job::App(_)) => {}
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// Handles the runtime hands to effects.
+struct Context {
+    client: reqwest::Client,
+    stream_tx: mpsc::Sender<Msg>,
+    job_tx: mpsc::UnboundedSender<Job>,
+}
+
+impl Context {
+    fn start_stream(
+        &self,
+        id: StreamId,
+        spec: &ProviderSpec,
+        request: provider::ChatRequest,
+    ) -> AbortHandle {
+        let mut stream = provider::stream_chat(&self.client, spec, request);
+        let tx = self.stream_tx.clone();
+        let provider_name = spec.name.clone();
+        let task = tokio::spawn(async move {
+            let started = Instant::now();
+            let mut deltas = 0u64;
+            while let Some(event) = stream.next().await {
+                if matches!(event, provider::StreamEvent::Delta(_)) {
+                    deltas += 1;
+                }
+                let msg = Msg::Stream {
+                    id,
+                    event,
+                    at: Instant::now(),
+                };
+                if tx.send(msg).await.is_err() {
+                    break;
+                }
+            }
+            tracing::info!(
+                provider = %provider_name,
+                deltas,
+                elapsed_ms = started.elapsed().as_millis(),
+                "stream ended"
+            );
+        });
+        task.abort_handle()
+    }
+
+    fn export(&self, path: String, conversation: Conversation) {
+        let jobs = self.job_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = export_to_file(&conversation, Path::new(&path), None)
+                .map_err(|e| e.to_string());
+            let _ = jobs.send(Job::App(Msg::Exported(result)));
+        });
+    }
+
+    fn load_models(&self, spec: ProviderSpec) {
+        let jobs = self.job_tx.clone();
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            let (models, error) = provider::discover_models(&client, &spec).await;
+            let _ = jobs.send(Job::App(Msg::ModelsLoaded {
+                provider: spec.name.clone(),
+                models,
+                error: error.map(|e| e.to_string()),
+            }));
+        });
+    }
+}
+
+/// Runs `$VISUAL`/`$EDITOR` (default `vi`) on the draft; the terminal is handed over and
+/// taken back.
+fn edit_externally(
+    draft: &str,
+    guard: &mut TerminalGuard,
+    terminal: &mut Tui,
+) -> Result<String, String> {
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| "vi".to_owned());
+    let file = tempfile::Builder::new()
+        .prefix("tinychat-draft-")
+        .suffix(".md")
+        .tempfile()
+        .map_err(|e| format!("cannot create a file for the editor: {e}"))?;
+    std::fs::write(file.path(), draft).map_err(|e| format!("cannot write the draft: {e}"))?;
+    guard.suspend();
+    let mut words = editor.split_whitespace();
+    let program = words.next().unwrap_or("vi");
+    let status = std::process::Command::new(program)
+        .args(words)
+        .arg(file.path())
+        .status();
+    let resumed = guard.resume(terminal);
+    if let Err(e) = resumed {
+        return Err(format!("cannot take the terminal back: {e}"));
+    }
+    match status {
+        Ok(s) if s.success() => std::fs::read_to_string(file.path())
+            .map_err(|e| format!("cannot read the edited draft: {e}")),
+        Ok(s) => Err(format!("{editor} exited with {s}; the draft is unchanged")),
+        Err(e) => Err(format!("cannot run the editor `{editor}`: {e} (set $EDITOR)")),
+    }
+}
+
+/// SIGTERM and SIGHUP, which save and quit like Ctrl+Q.
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                term: signal(SignalKind::terminate()).ok(),
+                hup: signal(SignalKind::hangup()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match &mut self.term {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let hup = async {
+                match &mut self.hup {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = term => {},
+                () = hup => {},
+            }
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await;
+    }
+}
