@@ -8,3 +8,4 @@
 pub mod config;
 pub mod conversation;
 pub mod provider;
+pub mod storage;
