@@ -1,0 +1,77 @@
+//! Replacing a file so that readers see either the old bytes or the new ones, never a
+//! mix, and a crash never leaves a torn file (spec §3).
+//!
+//! Owns the write-temp / fsync / rename / fsync-folder sequence used by both the
+//! conversation store and exports. It must not create folders or decide file names
+//! beyond the hidden temporary one: callers check the target folder first.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use tempfile::Builder;
+
+use super::error::{IoAction, StorageError};
+
+/// Who may read the written file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Visibility {
+    /// Owner only (0600): conversation files hold private chats.
+    Private,
+    /// What the user's umask allows (0666 & !umask), like any file an editor saves:
+    /// exports are meant to be shared.
+    Shared,
+}
+
+/// Writes `bytes` to `path` atomically: a hidden temporary file in the same folder
+/// (`.tinychat-XXXXXX.tmp`, so a rename never crosses file systems), `fsync`, rename over
+/// `path`, then `fsync` of the folder so the rename itself survives a power cut.
+///
+/// On any error the temporary file is removed (`NamedTempFile` deletes itself on drop)
+/// and the old `path`, if any, is untouched. Errors name `path`, not the temporary file,
+/// because that is the file the user asked for.
+pub(crate) fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    visibility: Visibility,
+) -> Result<(), StorageError> {
+    let write_error = |source| StorageError::Io {
+        action: IoAction::Write,
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+
+    let mut builder = Builder::new();
+    builder.prefix(".tinychat-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = match visibility {
+            Visibility::Private => 0o600,
+            Visibility::Shared => 0o666,
+        };
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    #[cfg(not(unix))]
+    let _ = visibility;
+
+    let mut temp = builder.tempfile_in(dir).map_err(write_error)?;
+    temp.write_all(bytes).map_err(write_error)?;
+    temp.as_file().sync_all().map_err(write_error)?;
+    // On failure `PersistError` hands the temp file back; dropping it deletes it.
+    temp.persist(path).map_err(|e| write_error(e.error))?;
+
+    #[cfg(unix)]
+    {
+        // Best effort: some file systems refuse to fsync a directory; the data itself
+        // is already on disk, so this is not worth failing the save for.
+        if let Err(e) = File::open(dir).and_then(|d| d.sync_all()) {
+            tracing::debug!(dir = %dir.display(), error = %e, "folder fsync failed");
+        }
+    }
+    Ok(())
+}

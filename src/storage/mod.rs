@@ -1,0 +1,275 @@
+//! Saved conversations on disk: one JSON file per conversation in
+//! `<data_dir>/conversations/<id>.json` (spec §3), plus exports in [`export`].
+//!
+//! Owns: where a conversation's file lives, writing it atomically, reading it back with
+//! a version check and clear errors, and listing the folder. It must not import ratatui,
+//! reqwest or tokio (design §2): the UI runs [`ConversationStore::save`] in a blocking
+//! task, and `tinychat list` / `export` call it with no UI at all.
+//!
+//! File layout decision: conversation files are pretty-printed JSON (`serde_json`'s
+//! two-space indent) followed by one `\n`, so they diff and read well; fields appear in
+//! the order of the struct, with unknown fields (kept in `extra`) after the known ones
+//! in the order they were read. A file written by this store therefore loads and saves
+//! back byte for byte.
+//!
+//! Not done yet: a save does not check whether the file it replaces is corrupt. The UI
+//! only saves conversations it created or loaded successfully, so a corrupt file is
+//! never the one being replaced in practice; an explicit guard belongs here if that ever
+//! changes.
+
+mod atomic;
+mod error;
+pub mod export;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, Local, SecondsFormat};
+use serde::Deserialize;
+
+use crate::conversation::{Conversation, FORMAT_VERSION, Finish, Role};
+
+pub use error::{IoAction, StorageError};
+
+use atomic::{Visibility, write_atomic};
+
+/// The `error` given to a reply that was still streaming when its file was last saved:
+/// tinychat stopped (crash, kill, power cut) before the reply ended.
+pub const CUT_OFF_ERROR: &str = "tinychat stopped before the reply ended";
+
+/// The folder of saved conversations. Cheap to clone; holds no open files, so any
+/// number of stores (UI, CLI, tests) may point at the same folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationStore {
+    dir: PathBuf,
+}
+
+/// One row of `tinychat list` and of the UI's open list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListEntry {
+    /// The file stem, which is what `--open` and `export` accept.
+    pub id: String,
+    pub path: PathBuf,
+    /// Empty when the file could not be read.
+    pub title: String,
+    /// `provider/model` of the last reply.
+    pub model: Option<String>,
+    /// The file's `updated_at`, or its modification time (RFC 3339) when unreadable.
+    pub updated_at: String,
+    pub message_count: usize,
+    /// Why the file could not be read; such files are listed, never skipped silently,
+    /// and never crash the listing.
+    pub problem: Option<String>,
+}
+
+impl ConversationStore {
+    /// A store over `dir` (normally [`crate::config::Paths::conversations_dir`]). The
+    /// folder is created on the first save, not here, so listing never creates it.
+    pub fn new(dir: PathBuf) -> Self {
+        ConversationStore { dir }
+    }
+
+    /// The folder this store reads and writes.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where the conversation with `id` is (or would be) saved. Refuses ids that would
+    /// escape the folder (`../x`, `a/b`) or be hidden like temporary files.
+    pub fn path_for(&self, id: &str) -> Result<PathBuf, StorageError> {
+        if is_safe_id(id) {
+            Ok(self.dir.join(format!("{id}.json")))
+        } else {
+            Err(StorageError::InvalidId { id: id.to_owned() })
+        }
+    }
+
+    /// Writes `conversation` to `<dir>/<id>.json` atomically and returns the path.
+    ///
+    /// A conversation with no messages is never written (opening tinychat and quitting
+    /// must not litter the folder): that returns `Ok(None)` and touches nothing.
+    /// The folder is created if missing. Concurrent saves of the same conversation from
+    /// several threads are safe: each writes its own temporary file and the last rename
+    /// wins, so the file always holds one complete version.
+    pub fn save(&self, conversation: &Conversation) -> Result<Option<PathBuf>, StorageError> {
+        let path = self.path_for(&conversation.id)?;
+        if conversation.messages.is_empty() {
+            return Ok(None);
+        }
+        fs::create_dir_all(&self.dir).map_err(|source| StorageError::Io {
+            action: IoAction::CreateFolder,
+            path: self.dir.clone(),
+            source,
+        })?;
+        let bytes = to_file_bytes(conversation)?;
+        write_atomic(&path, &bytes, Visibility::Private)?;
+        Ok(Some(path))
+    }
+
+    /// Reads a conversation by id (`20261129-140512-3fa2`) or by file path.
+    ///
+    /// An argument ending in `.json` or containing a path separator is a file path.
+    /// Otherwise the id's file in the folder is read if it exists, and only then an
+    /// existing file of that name in the current folder, so a stray file never shadows a
+    /// saved conversation. A reply that was still streaming when the file was written is
+    /// marked [`Finish::Incomplete`] with [`CUT_OFF_ERROR`]: tinychat stopped mid-reply.
+    pub fn load(&self, id_or_file: &str) -> Result<Conversation, StorageError> {
+        let as_path = Path::new(id_or_file);
+        let looks_like_file = as_path
+            .extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
+            || id_or_file.contains('/')
+            || id_or_file.contains(std::path::MAIN_SEPARATOR);
+        let path = if looks_like_file {
+            export::resolve_user_path(as_path)?
+        } else {
+            match self.path_for(id_or_file) {
+                Ok(p) if p.is_file() => p,
+                _ if !id_or_file.is_empty() && as_path.is_file() => as_path.to_path_buf(),
+                _ => {
+                    return Err(StorageError::NotFound {
+                        what: id_or_file.to_owned(),
+                    });
+                }
+            }
+        };
+        read_conversation(&path)
+    }
+
+    /// Every `*.json` file in the folder, newest first by `updated_at` (file
+    /// modification time when that is missing or not RFC 3339). Unreadable files are
+    /// listed with `problem` set; hidden files (temporary files of a save in progress)
+    /// and other extensions are ignored. A missing folder is an empty list.
+    pub fn list(&self) -> Vec<ListEntry> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                if e.kind() != io::ErrorKind::NotFound {
+                    tracing::warn!(dir = %self.dir.display(), error = %e, "cannot list conversations");
+                }
+                return Vec::new();
+            }
+        };
+        let mut rows: Vec<(Option<DateTime<FixedOffset>>, ListEntry)> = entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| {
+                let path = entry.path();
+                let name = entry.file_name();
+                let name = name.to_str()?;
+                let id = name.strip_suffix(".json")?;
+                if id.is_empty() || name.starts_with('.') || !path.is_file() {
+                    return None;
+                }
+                Some(list_entry(id, path))
+            })
+            .collect();
+        // Newest first; undated rows last; ties broken by id (also newest first, since
+        // ids start with the creation time) so the order is stable.
+        rows.sort_by(|(a_time, a), (b_time, b)| b_time.cmp(a_time).then_with(|| b.id.cmp(&a.id)));
+        rows.into_iter().map(|(_, entry)| entry).collect()
+    }
+}
+
+/// The exact bytes of a conversation file (see the module doc): pretty JSON + `\n`.
+pub(crate) fn to_file_bytes(conversation: &Conversation) -> Result<Vec<u8>, StorageError> {
+    let mut bytes = serde_json::to_vec_pretty(conversation)
+        .map_err(|source| StorageError::Encode { source })?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// The least of a file that decides whether it can be read at all.
+#[derive(Deserialize)]
+struct VersionProbe {
+    version: Option<u64>,
+}
+
+/// Reads and checks one conversation file.
+fn read_conversation(path: &Path) -> Result<Conversation, StorageError> {
+    let bytes = fs::read(path).map_err(|source| StorageError::Io {
+        action: IoAction::Read,
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let corrupt = |e: serde_json::Error| StorageError::Corrupt {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    // The version is checked before the full parse: a newer format may not fit this
+    // build's structs, and "upgrade tinychat" is the useful message then, not a parse
+    // error.
+    let probe: VersionProbe = serde_json::from_slice(&bytes).map_err(corrupt)?;
+    if let Some(version) = probe.version
+        && version > u64::from(FORMAT_VERSION)
+    {
+        return Err(StorageError::NewerVersion {
+            path: path.to_path_buf(),
+            version,
+        });
+    }
+    let mut conversation: Conversation = serde_json::from_slice(&bytes).map_err(corrupt)?;
+    mark_cut_off_replies(&mut conversation);
+    Ok(conversation)
+}
+
+/// A reply saved while streaming has no `finish`; once read back it can never resume.
+fn mark_cut_off_replies(conversation: &mut Conversation) {
+    for message in &mut conversation.messages {
+        if message.role == Role::Assistant && message.finish.is_none() {
+            let message = Arc::make_mut(message);
+            message.finish = Some(Finish::Incomplete);
+            if message.error.is_none() {
+                message.error = Some(CUT_OFF_ERROR.to_owned());
+            }
+        }
+    }
+}
+
+fn list_entry(id: &str, path: PathBuf) -> (Option<DateTime<FixedOffset>>, ListEntry) {
+    let modified = fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .ok()
+        .map(|t| DateTime::<Local>::from(t).fixed_offset());
+    match read_conversation(&path) {
+        Ok(c) => {
+            let time = DateTime::parse_from_rfc3339(&c.updated_at)
+                .ok()
+                .or(modified);
+            let entry = ListEntry {
+                id: id.to_owned(),
+                path,
+                model: c.last_model().map(str::to_owned),
+                title: c.title,
+                updated_at: c.updated_at,
+                message_count: c.messages.len(),
+                problem: None,
+            };
+            (time, entry)
+        }
+        Err(e) => {
+            let entry = ListEntry {
+                id: id.to_owned(),
+                path,
+                title: String::new(),
+                model: None,
+                updated_at: modified.map_or_else(String::new, |t| {
+                    t.to_rfc3339_opts(SecondsFormat::Secs, false)
+                }),
+                message_count: 0,
+                problem: Some(e.problem()),
+            };
+            (modified, entry)
+        }
+    }
+}
+
+/// A file stem that stays inside the folder and is not hidden.
+fn is_safe_id(id: &str) -> bool {
+    !id.is_empty()
+        && !id.starts_with('.')
+        && !id.contains("..")
+        && !id.contains(['/', '\\', '\0'])
+        && !id.chars().any(char::is_control)
+}
