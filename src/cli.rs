@@ -67,7 +67,11 @@ pub enum Command {
 }
 
 /// `tinychat models`: every enabled provider's models; problems on stderr.
-#[allow(clippy::print_stdout, clippy::print_stderr, reason = "CLI output, no UI running")]
+#[allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "CLI output, no UI running"
+)]
 pub async fn models(config: &Config) -> ExitCode {
     let client = match provider::http_client() {
         Ok(c) => c,
@@ -76,16 +80,21 @@ pub async fn models(config: &Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let enabled: Vec<_> = config.providers.iter().filter(|p| p.disabled.is_none()).collect();
+    let enabled: Vec<_> = config
+        .providers
+        .iter()
+        .filter(|p| p.disabled.is_none())
+        .collect();
     if enabled.is_empty() {
         eprintln!(
             "no provider is enabled: set OPENAI_API_KEY (or another provider's key) or add [[providers]] to the config"
         );
         return ExitCode::FAILURE;
     }
-    let lookups = enabled
-        .iter()
-        .map(|p| async { (p, provider::discover_models(&client, p).await) });
+    let lookups = enabled.iter().map(|&p| {
+        let client = &client;
+        async move { (p, provider::discover_models(client, p).await) }
+    });
     let results = futures_util::future::join_all(lookups).await;
     let mut printed = 0usize;
     let mut stdout = std::io::stdout().lock();
@@ -94,7 +103,10 @@ pub async fn models(config: &Config) -> ExitCode {
             if models.is_empty() {
                 eprintln!("{}: cannot list models: {e}", p.name);
             } else {
-                eprintln!("{}: cannot list models ({e}); showing tinychat's built-in list", p.name);
+                eprintln!(
+                    "{}: cannot list models ({e}); showing tinychat's built-in list",
+                    p.name
+                );
             }
         }
         for m in models {
@@ -105,9 +117,17 @@ pub async fn models(config: &Config) -> ExitCode {
         }
     }
     for p in config.providers.iter().filter(|p| p.disabled.is_some()) {
-        eprintln!("{}: disabled ({})", p.name, p.disabled.as_deref().unwrap_or_default());
+        eprintln!(
+            "{}: disabled ({})",
+            p.name,
+            p.disabled.as_deref().unwrap_or_default()
+        );
     }
-    if printed > 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if printed > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// `tinychat ask`: streams one reply to stdout. Exit 0 on stop or length, 1 otherwise.
@@ -134,7 +154,10 @@ pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode
             return ExitCode::FAILURE;
         }
     };
-    let full = match model.map(str::to_owned).or_else(|| config.default_model.clone()) {
+    let full = match model
+        .map(str::to_owned)
+        .or_else(|| config.default_model.clone())
+    {
         Some(m) => m,
         None => match first_model(config, &client).await {
             Some(m) => m,
@@ -170,11 +193,19 @@ pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode
         match event {
             StreamEvent::Delta(text) => {
                 // On a terminal, escape sequences from the model are shown, not obeyed.
-                let shown = if to_terminal { sanitize(&text) } else { text.as_str().into() };
+                let shown = if to_terminal {
+                    sanitize(&text)
+                } else {
+                    text.as_str().into()
+                };
                 if !shown.is_empty() {
                     ended_with_newline = shown.ends_with('\n');
                 }
-                if out.write_all(shown.as_bytes()).and_then(|()| out.flush()).is_err() {
+                if out
+                    .write_all(shown.as_bytes())
+                    .and_then(|()| out.flush())
+                    .is_err()
+                {
                     return ExitCode::FAILURE;
                 }
             }
@@ -212,7 +243,9 @@ pub fn resolve_provider<'c>(
     full: &str,
 ) -> Result<&'c provider::ProviderSpec, String> {
     let Some((name, _)) = split_model(full) else {
-        return Err(format!("`{full}` is not PROVIDER/MODEL (see `tinychat models`)"));
+        return Err(format!(
+            "`{full}` is not PROVIDER/MODEL (see `tinychat models`)"
+        ));
     };
     match config.provider(name) {
         None => Err(format!(
@@ -291,7 +324,11 @@ pub fn export(
         None => match render(&conversation, format.unwrap_or(ExportFormat::Markdown)) {
             Ok(text) => {
                 let mut out = std::io::stdout().lock();
-                if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {
+                if out
+                    .write_all(text.as_bytes())
+                    .and_then(|()| out.flush())
+                    .is_err()
+                {
                     return ExitCode::FAILURE;
                 }
                 ExitCode::SUCCESS

@@ -13,7 +13,10 @@ use tinychat::config::{self, Paths};
 use tinychat::storage::ConversationStore;
 use tinychat::{logging, runtime, terminal};
 
-#[allow(clippy::print_stderr, reason = "start-up errors print before or after the UI")]
+#[allow(
+    clippy::print_stderr,
+    reason = "start-up errors print before or after the UI"
+)]
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let Some(paths) = Paths::from_env() else {

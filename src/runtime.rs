@@ -111,7 +111,7 @@ pub async fn run(
     let mut last_frame = Instant::now();
     let mut frame_due: Option<tokio::time::Instant> = None;
 
-    let mut ctx = Context {
+    let ctx = Context {
         client,
         stream_tx,
         job_tx,
@@ -120,14 +120,13 @@ pub async fn run(
 
     loop {
         // Carry out what the last update asked for.
-        for effect in pending.drain(..) {
+        for effect in std::mem::take(&mut pending) {
             match effect {
                 Effect::Redraw => {
                     if frame_due.is_none() {
                         let earliest = last_frame + FRAME_PERIOD;
-                        frame_due = Some(tokio::time::Instant::from_std(
-                            earliest.max(Instant::now()),
-                        ));
+                        frame_due =
+                            Some(tokio::time::Instant::from_std(earliest.max(Instant::now())));
                     }
                 }
                 Effect::Save(conversation) => saver.request(conversation, &ctx.job_tx),
@@ -280,8 +279,8 @@ impl Context {
     fn export(&self, path: String, conversation: Conversation) {
         let jobs = self.job_tx.clone();
         tokio::task::spawn_blocking(move || {
-            let result = export_to_file(&conversation, Path::new(&path), None)
-                .map_err(|e| e.to_string());
+            let result =
+                export_to_file(&conversation, Path::new(&path), None).map_err(|e| e.to_string());
             let _ = jobs.send(Job::App(Msg::Exported(result)));
         });
     }
@@ -333,7 +332,9 @@ fn edit_externally(
         Ok(s) if s.success() => std::fs::read_to_string(file.path())
             .map_err(|e| format!("cannot read the edited draft: {e}")),
         Ok(s) => Err(format!("{editor} exited with {s}; the draft is unchanged")),
-        Err(e) => Err(format!("cannot run the editor `{editor}`: {e} (set $EDITOR)")),
+        Err(e) => Err(format!(
+            "cannot run the editor `{editor}`: {e} (set $EDITOR)"
+        )),
     }
 }
 

@@ -189,6 +189,9 @@ pub fn intent(focus: Focus, key: &KeyEvent) -> Intent {
             KeyCode::Enter => Intent::Send,
             KeyCode::Char('j') if ctrl => Intent::Newline,
             KeyCode::Char('x') if ctrl => Intent::ExternalEditor,
+            // Paging reads the conversation while typing; the input rarely needs it.
+            KeyCode::PageUp => Intent::PageUp,
+            KeyCode::PageDown => Intent::PageDown,
             _ => Intent::Edit,
         },
         Focus::Conversation => match key.code {

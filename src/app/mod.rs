@@ -540,6 +540,8 @@ impl App {
         }
         self.viewport.height = usize::from(inner.height).max(1);
         if let Some(sidebar) = self.areas.sidebar {
+            self.catalog
+                .set_width(usize::from(sidebar.width.saturating_sub(2)));
             // Rows of the list: the box minus its borders and the filter line.
             self.catalog
                 .keep_in_view(usize::from(sidebar.height.saturating_sub(3)));

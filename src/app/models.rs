@@ -32,8 +32,9 @@ pub struct ProviderModels {
 pub enum Row {
     /// Provider heading (index into `providers`).
     Provider(usize),
-    /// Why a provider has no models: disabled (the variable to set) or discovery failed.
-    Hint(usize),
+    /// Why a provider has no models (disabled: the variable to set; or discovery
+    /// failed), wrapped to the sidebar: (provider index, wrapped line index).
+    Hint(usize, usize),
     /// A model (provider index, model index).
     Model(usize, usize),
 }
@@ -50,6 +51,8 @@ pub struct ModelCatalog {
     pub selected: Option<usize>,
     /// First row shown (kept so the selection stays in view).
     pub scroll: usize,
+    /// Columns of the list, for wrapping hints.
+    pub width: usize,
 }
 
 impl ModelCatalog {
@@ -180,8 +183,40 @@ impl ModelCatalog {
                 let provider = self.providers.get(p)?;
                 Some(format!("{}/{}", provider.name, provider.models.get(m)?))
             }
-            Row::Provider(_) | Row::Hint(_) => None,
+            Row::Provider(_) | Row::Hint(..) => None,
         }
+    }
+
+    /// Sets the list width; hints are re-wrapped when it changes.
+    pub fn set_width(&mut self, width: usize) {
+        if width != self.width {
+            self.width = width;
+            let keep = self.selected_model();
+            self.rebuild_rows();
+            if let Some(full) = keep {
+                self.select_model(&full);
+            }
+        }
+    }
+
+    /// The hint under a provider heading, wrapped to the list width.
+    pub fn hint_lines(&self, provider: usize) -> Vec<String> {
+        let Some(p) = self.providers.get(provider) else {
+            return Vec::new();
+        };
+        let text = match (&p.disabled, &p.state) {
+            (Some(why), _) => format!("({why})"),
+            (None, ListState::Failed(e)) => e.clone(),
+            _ => return Vec::new(),
+        };
+        let width = self.width.saturating_sub(1).max(8);
+        let wrapped = crate::view::wrap::WrappedText::new(&text, width);
+        wrapped
+            .rows()
+            .iter()
+            .take(4)
+            .map(|r| format!(" {}", text[r.clone()].trim_end()))
+            .collect()
     }
 
     fn rebuild_rows(&mut self) {
@@ -202,9 +237,8 @@ impl ModelCatalog {
             };
             if needle.is_empty() || name_matches || !models.is_empty() {
                 self.rows.push(Row::Provider(pi));
-                if p.disabled.is_some() || matches!(p.state, ListState::Failed(_)) {
-                    self.rows.push(Row::Hint(pi));
-                }
+                let hints = self.hint_lines(pi).len();
+                self.rows.extend((0..hints).map(|line| Row::Hint(pi, line)));
                 self.rows
                     .extend(models.into_iter().map(|mi| Row::Model(pi, mi)));
             }
@@ -242,6 +276,7 @@ mod tests {
                     state: ListState::Ready,
                 },
             ],
+            width: 30,
             ..ModelCatalog::default()
         };
         c.rebuild_rows();
@@ -258,7 +293,7 @@ mod tests {
                 Row::Model(0, 0),
                 Row::Model(0, 1),
                 Row::Provider(1),
-                Row::Hint(1),
+                Row::Hint(1, 0),
                 Row::Provider(2),
                 Row::Model(2, 0)
             ]

@@ -1,1 +1,512 @@
+//! `App::update` as a pure function: keys and stream events in, state and effects out.
 
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use pretty_assertions::assert_eq;
+
+use super::*;
+use crate::config::Config;
+use crate::conversation::{Finish, Role, Usage};
+use crate::provider::{ChatMessage, ProviderError, StreamEvent};
+
+fn config() -> Config {
+    Config::from_toml(
+        "[[providers]]\nname = \"local\"\nbase_url = \"http://127.0.0.1:9/v1\"\nmodels = [\"m1\", \"m2\"]\n\
+         [[providers]]\nname = \"other\"\nbase_url = \"http://127.0.0.1:9/v1\"\nmodels = [\"x\"]\n",
+        Path::new("test.toml"),
+        &|_| None,
+    )
+    .unwrap()
+}
+
+fn app() -> App {
+    let (mut app, _) = App::new(AppOptions {
+        config: config(),
+        model: Some("local/m1".into()),
+        conversation: None,
+        config_path: PathBuf::from("test.toml"),
+    });
+    app.resize(100, 30);
+    app
+}
+
+fn key(app: &mut App, code: KeyCode, modifiers: KeyModifiers) -> Vec<Effect> {
+    app.update(Msg::Term(Event::Key(KeyEvent::new(code, modifiers))))
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+}
+
+fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
+    key(app, KeyCode::Char(c), KeyModifiers::CONTROL)
+}
+
+fn enter(app: &mut App) -> Vec<Effect> {
+    key(app, KeyCode::Enter, KeyModifiers::NONE)
+}
+
+fn stream(app: &mut App, id: StreamId, event: StreamEvent, at: Instant) -> Vec<Effect> {
+    app.update(Msg::Stream { id, event, at })
+}
+
+/// The id and request of the stream the effects start.
+fn started(fx: &[Effect]) -> (StreamId, String, ChatRequest) {
+    fx.iter()
+        .find_map(|e| match e {
+            Effect::StartStream {
+                id,
+                provider,
+                request,
+            } => Some((*id, provider.name.clone(), request.clone())),
+            _ => None,
+        })
+        .expect("a stream starts")
+}
+
+fn user(text: &str) -> ChatMessage {
+    ChatMessage {
+        role: Role::User,
+        content: text.into(),
+    }
+}
+
+fn assistant(text: &str) -> ChatMessage {
+    ChatMessage {
+        role: Role::Assistant,
+        content: text.into(),
+    }
+}
+
+fn saves(fx: &[Effect]) -> usize {
+    fx.iter().filter(|e| matches!(e, Effect::Save(_))).count()
+}
+
+#[test]
+fn start_asks_for_every_enabled_providers_models() {
+    let (app, fx) = App::new(AppOptions {
+        config: config(),
+        model: None,
+        conversation: None,
+        config_path: PathBuf::from("t"),
+    });
+    let names: Vec<_> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::LoadModels(p) => Some(p.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, ["local", "other"]);
+    assert_eq!(app.active_model.as_deref(), Some("local/m1"));
+}
+
+#[test]
+fn enter_sends_the_draft_saves_and_starts_a_stream() {
+    let mut app = app();
+    type_text(&mut app, "hello");
+    let fx = enter(&mut app);
+    assert_eq!(saves(&fx), 1);
+    let (_, provider, request) = started(&fx);
+    assert_eq!(provider, "local");
+    assert_eq!(request.model, "m1");
+    assert_eq!(request.messages, [user("hello")]);
+    assert!(app.input.is_empty());
+    assert_eq!(app.conversation.messages.len(), 2);
+    assert!(app.conversation.messages[1].is_streaming());
+    assert_eq!(
+        app.conversation.messages[1].model.as_deref(),
+        Some("local/m1")
+    );
+    assert_eq!(app.conversation.title, "hello");
+}
+
+#[test]
+fn alt_enter_adds_a_line_instead_of_sending() {
+    let mut app = app();
+    type_text(&mut app, "a");
+    let fx = key(&mut app, KeyCode::Enter, KeyModifiers::ALT);
+    type_text(&mut app, "b");
+    assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
+    assert_eq!(app.input.lines(), ["a", "b"]);
+    let (_, _, request) = started(&enter(&mut app));
+    assert_eq!(request.messages, [user("a\nb")]);
+}
+
+#[test]
+fn empty_draft_is_not_sent() {
+    let mut app = app();
+    type_text(&mut app, "   ");
+    let fx = enter(&mut app);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
+    assert!(app.conversation.messages.is_empty());
+}
+
+#[test]
+fn deltas_build_the_reply_and_finish_saves_it() {
+    let mut app = app();
+    type_text(&mut app, "hi");
+    let (id, _, _) = started(&enter(&mut app));
+    let t = Instant::now();
+    stream(&mut app, id, StreamEvent::Delta("Hel".into()), t);
+    stream(&mut app, id, StreamEvent::Delta("lo!".into()), t);
+    stream(
+        &mut app,
+        id,
+        StreamEvent::Usage(Usage {
+            input_tokens: 5,
+            output_tokens: 2,
+        }),
+        t,
+    );
+    let fx = stream(&mut app, id, StreamEvent::Finished(Finish::Stop), t);
+    assert_eq!(saves(&fx), 1);
+    let reply = &app.conversation.messages[1];
+    assert_eq!(reply.content, "Hello!");
+    assert_eq!(reply.finish, Some(Finish::Stop));
+    assert_eq!(
+        reply.usage,
+        Some(Usage {
+            input_tokens: 5,
+            output_tokens: 2
+        })
+    );
+    assert!(app.stream.is_none());
+}
+
+#[test]
+fn esc_cancels_and_a_late_delta_is_dropped() {
+    let mut app = app();
+    type_text(&mut app, "hi");
+    let (id, _, _) = started(&enter(&mut app));
+    let t = Instant::now();
+    stream(&mut app, id, StreamEvent::Delta("partial".into()), t);
+    let fx = key(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::CancelStream(c) if *c == id))
+    );
+    assert_eq!(saves(&fx), 1);
+    // The stream task may still have sent events before it was aborted.
+    let late = stream(&mut app, id, StreamEvent::Delta(" more".into()), t);
+    stream(&mut app, id, StreamEvent::Finished(Finish::Stop), t);
+    assert!(late.is_empty());
+    let reply = &app.conversation.messages[1];
+    assert_eq!(reply.content, "partial");
+    assert_eq!(reply.finish, Some(Finish::Cancelled));
+    assert_eq!(app.outcome, Outcome::Stopped);
+}
+
+#[test]
+fn events_of_an_old_stream_never_reach_a_new_reply() {
+    let mut app = app();
+    type_text(&mut app, "one");
+    let (first, _, _) = started(&enter(&mut app));
+    key(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+    type_text(&mut app, "two");
+    let (second, _, _) = started(&enter(&mut app));
+    assert_ne!(first, second);
+    let t = Instant::now();
+    stream(&mut app, first, StreamEvent::Delta("old".into()), t);
+    stream(&mut app, second, StreamEvent::Delta("new".into()), t);
+    assert_eq!(app.conversation.messages[3].content, "new");
+}
+
+#[test]
+fn switching_model_in_the_sidebar_carries_the_whole_history() {
+    let mut app = app();
+    type_text(&mut app, "hello");
+    let (id, _, _) = started(&enter(&mut app));
+    let t = Instant::now();
+    stream(&mut app, id, StreamEvent::Delta("Hi".into()), t);
+    stream(&mut app, id, StreamEvent::Finished(Finish::Stop), t);
+
+    ctrl(&mut app, 'p');
+    assert_eq!(app.focus, Focus::Sidebar);
+    type_text(&mut app, "OTH");
+    assert_eq!(app.catalog.selected_model().as_deref(), Some("other/x"));
+    enter(&mut app);
+    assert_eq!(app.focus, Focus::Input);
+    assert_eq!(app.active_model.as_deref(), Some("other/x"));
+    assert_eq!(app.catalog.filter, "");
+
+    type_text(&mut app, "again");
+    let (_, provider, request) = started(&enter(&mut app));
+    assert_eq!(provider, "other");
+    assert_eq!(request.model, "x");
+    assert_eq!(
+        request.messages,
+        [user("hello"), assistant("Hi"), user("again")]
+    );
+    assert_eq!(
+        app.conversation.messages[3].model.as_deref(),
+        Some("other/x")
+    );
+}
+
+#[test]
+fn sidebar_arrows_choose_among_models_only() {
+    let mut app = app();
+    key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    assert_eq!(app.focus, Focus::Sidebar);
+    key(&mut app, KeyCode::Down, KeyModifiers::NONE);
+    assert_eq!(app.catalog.selected_model().as_deref(), Some("local/m2"));
+    key(&mut app, KeyCode::Down, KeyModifiers::NONE);
+    assert_eq!(app.catalog.selected_model().as_deref(), Some("other/x"));
+    key(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(app.active_model.as_deref(), Some("other/x"));
+}
+
+#[test]
+fn a_failed_turn_keeps_its_error_and_does_not_poison_the_next_request() {
+    let mut app = app();
+    type_text(&mut app, "hello");
+    let (id, _, _) = started(&enter(&mut app));
+    let error = ProviderError::Http {
+        provider: "local".into(),
+        status: 401,
+        code: Some("invalid_api_key".into()),
+        message: "Incorrect API key provided.".into(),
+        hint: None,
+    };
+    let fx = stream(&mut app, id, StreamEvent::Failed(error), Instant::now());
+    assert_eq!(saves(&fx), 1);
+    let reply = &app.conversation.messages[1];
+    assert_eq!(reply.finish, Some(Finish::Error));
+    assert_eq!(
+        reply.error.as_deref(),
+        Some("local: HTTP 401 invalid_api_key: Incorrect API key provided.")
+    );
+    assert_eq!(app.outcome, Outcome::Failed);
+    assert!(app.notice.as_ref().is_some_and(|n| n.is_error));
+
+    type_text(&mut app, "retry");
+    let (_, _, request) = started(&enter(&mut app));
+    // The empty failed reply is left out; two user turns in a row are valid.
+    assert_eq!(request.messages, [user("hello"), user("retry")]);
+}
+
+#[test]
+fn incomplete_reply_keeps_partial_text_and_is_marked() {
+    let mut app = app();
+    type_text(&mut app, "q");
+    let (id, _, _) = started(&enter(&mut app));
+    let t = Instant::now();
+    stream(&mut app, id, StreamEvent::Delta("half an ans".into()), t);
+    stream(
+        &mut app,
+        id,
+        StreamEvent::Failed(ProviderError::Incomplete {
+            provider: "local".into(),
+        }),
+        t,
+    );
+    let reply = &app.conversation.messages[1];
+    assert_eq!(reply.content, "half an ans");
+    assert_eq!(reply.finish, Some(Finish::Incomplete));
+    type_text(&mut app, "go on");
+    let (_, _, request) = started(&enter(&mut app));
+    assert_eq!(
+        request.messages,
+        [user("q"), assistant("half an ans"), user("go on")]
+    );
+}
+
+#[test]
+fn streaming_reply_is_saved_at_least_every_two_seconds() {
+    let mut app = app();
+    type_text(&mut app, "q");
+    let (id, _, _) = started(&enter(&mut app));
+    let t = Instant::now();
+    let mut saved_at = Vec::new();
+    for ms in (0..=5000).step_by(250) {
+        let fx = stream(
+            &mut app,
+            id,
+            StreamEvent::Delta("x".into()),
+            t + Duration::from_millis(ms),
+        );
+        if saves(&fx) > 0 {
+            saved_at.push(ms);
+        }
+    }
+    assert_eq!(saved_at, [2000, 4000]);
+}
+
+#[test]
+fn enter_while_streaming_keeps_the_draft() {
+    let mut app = app();
+    type_text(&mut app, "one");
+    enter(&mut app);
+    type_text(&mut app, "two");
+    let fx = enter(&mut app);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
+    assert_eq!(app.input.lines(), ["two"]);
+    assert_eq!(
+        app.notice.as_ref().map(|n| n.text.as_str()),
+        Some("a reply is still streaming: Esc stops it")
+    );
+}
+
+#[test]
+fn sending_without_a_usable_model_says_why_and_keeps_the_draft() {
+    let (mut app, _) = App::new(AppOptions {
+        config: Config::from_toml("", Path::new("t"), &|_| None).unwrap(),
+        model: None,
+        conversation: None,
+        config_path: PathBuf::from("t"),
+    });
+    app.resize(80, 24);
+    type_text(&mut app, "hello");
+    let fx = enter(&mut app);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
+    assert_eq!(app.input.lines(), ["hello"]);
+    assert!(app.conversation.messages.is_empty());
+    assert_eq!(
+        app.notice.as_ref().map(|n| n.text.as_str()),
+        Some("no provider is set up: see the welcome text for how to add one")
+    );
+}
+
+#[test]
+fn ctrl_s_prompts_for_a_path_and_enter_exports() {
+    let mut app = app();
+    type_text(&mut app, "Hello World!");
+    let (id, _, _) = started(&enter(&mut app));
+    stream(
+        &mut app,
+        id,
+        StreamEvent::Finished(Finish::Stop),
+        Instant::now(),
+    );
+    ctrl(&mut app, 's');
+    match &app.popup {
+        Some(Popup::SaveAs(editor)) => assert_eq!(editor.lines(), ["hello-world.md"]),
+        _ => panic!("save prompt expected"),
+    }
+    ctrl(&mut app, 'u');
+    type_text(&mut app, "/tmp/out.txt");
+    let fx = enter(&mut app);
+    let path = fx.iter().find_map(|e| match e {
+        Effect::Export { path, conversation } => {
+            assert_eq!(conversation.messages.len(), 2);
+            Some(path.clone())
+        }
+        _ => None,
+    });
+    assert_eq!(path.as_deref(), Some("/tmp/out.txt"));
+    assert!(app.popup.is_none());
+    app.update(Msg::Exported(Ok(PathBuf::from("/tmp/out.txt"))));
+    assert_eq!(
+        app.notice.as_ref().map(|n| n.text.as_str()),
+        Some("saved to /tmp/out.txt")
+    );
+}
+
+#[test]
+fn esc_closes_the_save_prompt_without_writing() {
+    let mut app = app();
+    ctrl(&mut app, 's');
+    let fx = key(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(app.popup.is_none());
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Export { .. })));
+}
+
+#[test]
+fn quitting_mid_reply_stops_it_saves_and_quits() {
+    let mut app = app();
+    type_text(&mut app, "q");
+    let (id, _, _) = started(&enter(&mut app));
+    let fx = ctrl(&mut app, 'q');
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::CancelStream(c) if *c == id))
+    );
+    assert_eq!(saves(&fx), 1);
+    assert!(fx.iter().any(|e| matches!(e, Effect::Quit)));
+    assert!(app.quitting);
+}
+
+#[test]
+fn key_releases_are_ignored() {
+    let mut app = app();
+    let mut release = KeyEvent::new(KeyCode::Char('a'), KeyModifiers::NONE);
+    release.kind = KeyEventKind::Release;
+    let fx = app.update(Msg::Term(Event::Key(release)));
+    assert!(fx.is_empty());
+    assert!(app.input.is_empty());
+}
+
+#[test]
+fn paste_inserts_lines_without_sending() {
+    let mut app = app();
+    let fx = app.update(Msg::Term(Event::Paste("line one\r\nline two".into())));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
+    assert_eq!(app.input.lines(), ["line one", "line two"]);
+}
+
+#[test]
+fn regenerate_replaces_the_last_reply() {
+    let mut app = app();
+    type_text(&mut app, "q");
+    let (id, _, _) = started(&enter(&mut app));
+    let t = Instant::now();
+    stream(&mut app, id, StreamEvent::Delta("first".into()), t);
+    stream(&mut app, id, StreamEvent::Finished(Finish::Stop), t);
+    let (_, _, request) = started(&ctrl(&mut app, 'r'));
+    assert_eq!(request.messages, [user("q")]);
+    assert_eq!(app.conversation.messages.len(), 2);
+    assert_eq!(app.conversation.messages[1].content, "");
+}
+
+#[test]
+fn new_conversation_starts_empty_with_the_same_model() {
+    let mut app = app();
+    type_text(&mut app, "q");
+    enter(&mut app);
+    let fx = ctrl(&mut app, 'n');
+    assert_eq!(saves(&fx), 1, "the stopped reply is saved");
+    assert!(app.conversation.messages.is_empty());
+    assert_eq!(app.active_model.as_deref(), Some("local/m1"));
+}
+
+#[test]
+fn system_prompt_is_edited_with_f2_and_sent() {
+    let mut app = app();
+    key(&mut app, KeyCode::F(2), KeyModifiers::NONE);
+    type_text(&mut app, "Be brief.");
+    enter(&mut app);
+    assert_eq!(app.conversation.system_prompt.as_deref(), Some("Be brief."));
+    type_text(&mut app, "q");
+    let (_, _, request) = started(&enter(&mut app));
+    assert_eq!(request.system_prompt.as_deref(), Some("Be brief."));
+}
+
+#[test]
+fn scrolling_up_stops_following_and_end_resumes() {
+    let mut app = app();
+    for i in 0..30 {
+        type_text(&mut app, &format!("message {i}"));
+        let (id, _, _) = started(&enter(&mut app));
+        stream(
+            &mut app,
+            id,
+            StreamEvent::Finished(Finish::Stop),
+            Instant::now(),
+        );
+    }
+    key(&mut app, KeyCode::PageUp, KeyModifiers::NONE);
+    assert!(app.viewport.follow, "PageUp in the input does not scroll");
+    key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    key(&mut app, KeyCode::PageUp, KeyModifiers::NONE);
+    assert!(!app.viewport.follow);
+    key(&mut app, KeyCode::End, KeyModifiers::NONE);
+    assert!(app.viewport.follow);
+    key(&mut app, KeyCode::Up, KeyModifiers::NONE);
+    assert_eq!(app.selected, Some(59));
+}

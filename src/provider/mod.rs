@@ -21,7 +21,7 @@ use futures_util::Stream;
 use crate::conversation::{Conversation, Finish, Role, Usage};
 
 pub use error::ProviderError;
-pub use models::list_models;
+pub use models::{discover_models, list_models};
 
 /// The wire protocol a provider speaks (spec §4 `kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

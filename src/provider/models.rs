@@ -12,3 +12,14 @@ pub async fn list_models(
         provider.name
     )))
 }
+
+/// The models to show for `provider`, and the discovery error if there was one.
+pub async fn discover_models(
+    client: &reqwest::Client,
+    provider: &ProviderSpec,
+) -> (Vec<String>, Option<ProviderError>) {
+    match list_models(client, provider).await {
+        Ok(models) => (models, None),
+        Err(e) => (provider.fallback_models.clone(), Some(e)),
+    }
+}

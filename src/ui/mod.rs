@@ -59,13 +59,10 @@ fn draw_input(app: &App, theme: &Theme, area: Rect, buf: &mut ratatui::buffer::B
         .title(Span::styled(INPUT_TITLE, theme.title));
     let inner = block.inner(area);
     block.render(area, buf);
-    app.input.render(inner, buf);
     if app.input.is_empty() && !focused {
-        buf.set_line(
-            inner.x,
-            inner.y,
-            &Line::styled("Tab to type…", theme.dim),
-            inner.width,
-        );
+        let hint = Line::styled("Tab to type…", theme.dim);
+        buf.set_line(inner.x, inner.y, &hint, inner.width);
+    } else {
+        app.input.render(inner, buf);
     }
 }

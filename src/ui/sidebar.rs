@@ -93,14 +93,10 @@ fn row_line<'a>(
             }
             Line::from(spans)
         }
-        Row::Hint(pi) => {
-            let p = &catalog.providers[pi];
-            let text = match (&p.disabled, &p.state) {
-                (Some(why), _) => format!(" ({why})"),
-                (None, ListState::Failed(e)) => format!(" {e}"),
-                _ => String::new(),
-            };
-            Line::styled(clip(&text, width), theme.dim)
+        Row::Hint(pi, line) => {
+            let lines = catalog.hint_lines(pi);
+            let text = lines.get(line).map_or("", String::as_str);
+            Line::styled(clip(text, width), theme.dim)
         }
         Row::Model(..) => {
             let full = catalog.row_model(row).unwrap_or_default();
