@@ -98,9 +98,14 @@ pub const BINDINGS: &[Binding] = &[
         action: "select the previous/next message",
     },
     Binding {
-        keys: "PgUp/PgDn, Home/End, wheel",
+        keys: "PgUp/PgDn, wheel",
+        place: "anywhere",
+        action: "scroll the conversation",
+    },
+    Binding {
+        keys: "Home/End",
         place: "conversation",
-        action: "scroll; End follows the reply again",
+        action: "top / bottom; the bottom follows the reply again",
     },
     Binding {
         keys: "Up/Down, Enter",
