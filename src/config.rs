@@ -202,6 +202,10 @@ pub fn load(
 
 impl Config {
     /// Parses config text; `path` is only used to name the file in errors.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "validation reads top to bottom, one check per key"
+    )]
     pub fn from_toml(
         text: &str,
         path: &Path,
@@ -226,7 +230,10 @@ impl Config {
         if let Some(m) = &raw.max_tokens
             && *m.get_ref() == 0
         {
-            return Err(err_at(Some(m.span()), "max_tokens must be at least 1".into()));
+            return Err(err_at(
+                Some(m.span()),
+                "max_tokens must be at least 1".into(),
+            ));
         }
         if let Some(s) = &raw.stream_timeout_secs
             && *s.get_ref() == 0
@@ -348,9 +355,9 @@ impl Config {
             system_prompt: raw.system_prompt.filter(|s| !s.trim().is_empty()),
             temperature: raw.temperature.map(Spanned::into_inner),
             max_tokens: raw.max_tokens.map(Spanned::into_inner),
-            stream_timeout: raw
-                .stream_timeout_secs
-                .map_or(DEFAULT_IDLE_TIMEOUT, |s| Duration::from_secs(s.into_inner())),
+            stream_timeout: raw.stream_timeout_secs.map_or(DEFAULT_IDLE_TIMEOUT, |s| {
+                Duration::from_secs(s.into_inner())
+            }),
             providers,
         })
     }
@@ -369,7 +376,7 @@ impl BuiltIn {
             .find_map(|var| env(var).filter(|v| !v.is_empty()).map(|v| (*var, v)));
         let base_url = self
             .base_url_env
-            .and_then(|var| env(var))
+            .and_then(env)
             .map(|u| u.trim().trim_end_matches('/').to_owned())
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| self.base_url.to_owned());
@@ -377,7 +384,12 @@ impl BuiltIn {
             name: self.name.to_owned(),
             kind: self.kind,
             base_url,
-            key_env: Some(found.as_ref().map_or(self.key_envs[0], |(var, _)| var).to_string()),
+            key_env: Some(
+                found
+                    .as_ref()
+                    .map_or(self.key_envs[0], |(var, _)| var)
+                    .to_string(),
+            ),
             disabled: found
                 .is_none()
                 .then(|| format!("set {}", self.key_envs.join(" or "))),
@@ -397,8 +409,9 @@ pub fn split_model(full: &str) -> Option<(&str, &str)> {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset)
-        .map_or(1, |before| before.bytes().filter(|&b| b == b'\n').count() + 1)
+    text.get(..offset).map_or(1, |before| {
+        before.bytes().filter(|&b| b == b'\n').count() + 1
+    })
 }
 
 #[cfg(test)]
@@ -418,8 +431,14 @@ mod tests {
     fn empty_config_lists_built_ins_disabled_without_keys() {
         let c = parse("").unwrap();
         let names: Vec<_> = c.providers.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["openai", "mistral", "together", "groq", "openrouter"]);
-        assert_eq!(c.providers[0].disabled.as_deref(), Some("set OPENAI_API_KEY"));
+        assert_eq!(
+            names,
+            ["openai", "mistral", "together", "groq", "openrouter"]
+        );
+        assert_eq!(
+            c.providers[0].disabled.as_deref(),
+            Some("set OPENAI_API_KEY")
+        );
         assert_eq!(c.stream_timeout, DEFAULT_IDLE_TIMEOUT);
     }
 
@@ -447,7 +466,10 @@ mod tests {
         assert_eq!(local.base_url, "http://127.0.0.1:8080/v1");
         assert_eq!(local.disabled, None);
         assert_eq!(local.models, Some(vec!["llama".to_owned()]));
-        assert_eq!(local.headers.get("X-Title").map(String::as_str), Some("tinychat"));
+        assert_eq!(
+            local.headers.get("X-Title").map(String::as_str),
+            Some("tinychat")
+        );
     }
 
     #[test]
@@ -456,14 +478,20 @@ mod tests {
             "[[providers]]\nname = \"local\"\nbase_url = \"http://x/v1\"\napi_key_env = \"LOCAL_KEY\"\n",
         )
         .unwrap();
-        assert_eq!(c.provider("local").unwrap().disabled.as_deref(), Some("set LOCAL_KEY"));
+        assert_eq!(
+            c.provider("local").unwrap().disabled.as_deref(),
+            Some("set LOCAL_KEY")
+        );
     }
 
     #[test]
     fn same_name_overrides_a_built_in() {
         let c = parse("[[providers]]\nname = \"openai\"\nbase_url = \"http://127.0.0.1:1/v1\"\napi_key = \"k\"\n").unwrap();
         let names: Vec<_> = c.providers.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["openai", "mistral", "together", "groq", "openrouter"]);
+        assert_eq!(
+            names,
+            ["openai", "mistral", "together", "groq", "openrouter"]
+        );
         let openai = c.provider("openai").unwrap();
         assert_eq!(openai.base_url, "http://127.0.0.1:1/v1");
         assert!(openai.include_usage);
@@ -481,7 +509,11 @@ mod tests {
     fn unknown_key_is_reported_with_its_line() {
         let e = parse("\ndefualt_model = \"a/b\"\n").unwrap_err();
         assert_eq!(e.line, Some(2));
-        assert!(e.problem.contains("unknown field `defualt_model`"), "{}", e.problem);
+        assert!(
+            e.problem.contains("unknown field `defualt_model`"),
+            "{}",
+            e.problem
+        );
     }
 
     #[test]
@@ -503,7 +535,10 @@ mod tests {
             "/c/config.toml:1: default_model `gpt` must be PROVIDER/MODEL"
         );
         let e = parse("[[providers]]\nname = \"x\"\n").unwrap_err();
-        assert_eq!(e.to_string(), "/c/config.toml:2: provider `x` needs a base_url");
+        assert_eq!(
+            e.to_string(),
+            "/c/config.toml:2: provider `x` needs a base_url"
+        );
         let e = parse("[[providers]]\nname = \"x\"\nbase_url = \"ftp://h\"\n").unwrap_err();
         assert_eq!(e.line, Some(3));
     }
@@ -511,7 +546,10 @@ mod tests {
     #[test]
     fn duplicate_provider_is_an_error() {
         let e = parse("[[providers]]\nname = \"a\"\nbase_url = \"http://x\"\n[[providers]]\nname = \"a\"\nbase_url = \"http://y\"\n").unwrap_err();
-        assert_eq!(e.to_string(), "/c/config.toml:5: provider `a` is defined twice");
+        assert_eq!(
+            e.to_string(),
+            "/c/config.toml:5: provider `a` is defined twice"
+        );
     }
 
     #[test]

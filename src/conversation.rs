@@ -136,11 +136,7 @@ impl Conversation {
     /// A fresh, empty conversation with a new id based on the local time.
     pub fn new(system_prompt: Option<String>) -> Self {
         let now = Local::now();
-        let id = format!(
-            "{}-{:04x}",
-            now.format("%Y%m%d-%H%M%S"),
-            fastrand::u16(..)
-        );
+        let id = format!("{}-{:04x}", now.format("%Y%m%d-%H%M%S"), fastrand::u16(..));
         let stamp = now.to_rfc3339_opts(SecondsFormat::Secs, false);
         Conversation {
             version: FORMAT_VERSION,
