@@ -7,6 +7,7 @@
 //! seen or not), never from the connection closing (protocols.md §0, checklist).
 
 mod error;
+mod http;
 mod models;
 mod openai;
 mod sse;
@@ -21,7 +22,7 @@ use futures_util::Stream;
 use crate::conversation::{Conversation, Finish, Role, Usage};
 
 pub use error::ProviderError;
-pub use models::{discover_models, list_models};
+pub use models::{DISCOVERY_TIMEOUT, discover_models, list_models};
 
 /// The wire protocol a provider speaks (spec §4 `kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,25 +1,135 @@
-//! Model discovery.
+//! Model discovery: which models a provider can chat with.
+//!
+//! Owns: `GET {base_url}/models` for OpenAI-compatible servers, filtering out entries
+//! that cannot chat (Mistral `capabilities.completion_chat == false`, Groq
+//! `active == false`), and the choice between config models, discovered models and the
+//! built-in fallback list. Must not: cache results, log keys, or touch the UI.
 
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::http::{authorize, error_from_response, send_error};
 use super::{ProviderError, ProviderSpec};
 
-/// Lists the models `provider` serves.
+/// How long discovery may take before the provider's models count as unknown.
+pub const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Lists the models `provider` serves, sorted and without duplicates.
+///
+/// Models named in the config win and need no network: a server whose `/models` is
+/// missing or slow can still be used. Otherwise asks the server, within 15 s.
 pub async fn list_models(
-    _client: &reqwest::Client,
+    client: &reqwest::Client,
     provider: &ProviderSpec,
 ) -> Result<Vec<String>, ProviderError> {
-    Err(ProviderError::Client(format!(
-        "{}: discovery not built yet",
-        provider.name
-    )))
+    if let Some(models) = &provider.models {
+        return Ok(models.clone());
+    }
+    let url = format!("{}/models", provider.base_url.trim_end_matches('/'));
+    let request = authorize(client.get(&url), provider);
+    let response = match tokio::time::timeout(DISCOVERY_TIMEOUT, request.send()).await {
+        Err(_) => return Err(timeout(provider)),
+        Ok(Err(e)) => return Err(send_error(provider, &e)),
+        Ok(Ok(response)) => response,
+    };
+    let status = response.status();
+    tracing::debug!(provider = %provider.name, status = status.as_u16(), "model list response");
+    if !status.is_success() {
+        return Err(error_from_response(provider, response, DISCOVERY_TIMEOUT).await);
+    }
+    let body = match tokio::time::timeout(DISCOVERY_TIMEOUT, response.bytes()).await {
+        Err(_) => return Err(timeout(provider)),
+        Ok(Err(_)) => {
+            return Err(ProviderError::Incomplete {
+                provider: provider.name.clone(),
+            });
+        }
+        Ok(Ok(body)) => body,
+    };
+    parse_model_list(&body).ok_or_else(|| ProviderError::Malformed {
+        provider: provider.name.clone(),
+        message: "the model list is not {\"data\":[{\"id\":...}]}".to_owned(),
+    })
 }
 
-/// The models to show for `provider`, and the discovery error if there was one.
+/// The models to offer for `provider`, and why discovery failed if it did.
+///
+/// Config models, else the discovered ones; when discovery fails, the built-in fallback
+/// list together with the error (so the UI can still offer something and say why the
+/// list may be stale). With no fallback, the list is empty and the error is returned.
 pub async fn discover_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
 ) -> (Vec<String>, Option<ProviderError>) {
     match list_models(client, provider).await {
         Ok(models) => (models, None),
-        Err(e) => (provider.fallback_models.clone(), Some(e)),
+        Err(e) => {
+            tracing::debug!(provider = %provider.name, error = %e, "model discovery failed");
+            (provider.fallback_models.clone(), Some(e))
+        }
+    }
+}
+
+fn timeout(provider: &ProviderSpec) -> ProviderError {
+    ProviderError::Timeout {
+        provider: provider.name.clone(),
+        seconds: DISCOVERY_TIMEOUT.as_secs(),
+    }
+}
+
+/// The chat-capable ids in an OpenAI-style list, sorted and de-duplicated; `None` when
+/// the body is not such a list.
+fn parse_model_list(body: &[u8]) -> Option<Vec<String>> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let data = value.get("data")?.as_array()?;
+    let mut ids: Vec<String> = data
+        .iter()
+        .filter(|entry| can_chat(entry))
+        .filter_map(|entry| entry.get("id")?.as_str())
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Some(ids)
+}
+
+/// False only when the entry says so: Mistral's `capabilities.completion_chat` or
+/// Groq's `active`. Plain OpenAI entries carry neither and are kept.
+fn can_chat(entry: &Value) -> bool {
+    let chat = entry
+        .get("capabilities")
+        .and_then(|c| c.get("completion_chat"))
+        .and_then(Value::as_bool);
+    let active = entry.get("active").and_then(Value::as_bool);
+    chat != Some(false) && active != Some(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn entries_that_cannot_chat_are_skipped_and_ids_sorted_once() {
+        let body = br#"{"data":[
+            {"id":"b","active":true},
+            {"id":"a","capabilities":{"completion_chat":true}},
+            {"id":"embed","capabilities":{"completion_chat":false}},
+            {"id":"old","active":false},
+            {"id":"b"},
+            {"object":"model"}
+        ]}"#;
+        assert_eq!(
+            parse_model_list(body),
+            Some(vec!["a".to_owned(), "b".to_owned()])
+        );
+    }
+
+    #[test]
+    fn bodies_that_are_not_a_list_are_rejected() {
+        assert_eq!(parse_model_list(b"{\"models\":[]}"), None);
+        assert_eq!(parse_model_list(b"<html>"), None);
     }
 }

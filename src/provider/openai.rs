@@ -1,16 +1,570 @@
-//! OpenAI-compatible chat completions.
+//! OpenAI-compatible chat completions: OpenAI, Mistral, Groq, OpenRouter, Together,
+//! Ollama's `/v1`, llama.cpp, vLLM, LM Studio (protocols.md §1, §3, §6, §8, §9).
+//!
+//! Owns: the request body of `POST {base_url}/chat/completions`, the status check before
+//! streaming, and the mapping of each `chat.completion.chunk` to [`StreamEvent`]s
+//! (text, usage in its three places, finish reason, `[DONE]`, mid-stream error frames).
+//! Must not: parse SSE framing (that is [`super::sse`]), decide retries, touch the UI,
+//! or log a header or key.
 
+use std::time::Instant;
+
+use futures_util::{StreamExt, stream};
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::http::{authorize, error_fields, error_from_response, redact, send_error};
+use super::sse::{self, Event, SseStream};
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
+use crate::conversation::{Finish, Role, Usage};
 
+/// The JSON body of a streaming chat completion. Field order is the wire order.
+#[derive(Debug, Serialize)]
+struct WireRequest<'a> {
+    model: &'a str,
+    messages: Vec<WireMessage<'a>>,
+    stream: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<StreamOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+struct WireMessage<'a> {
+    role: &'static str,
+    content: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct StreamOptions {
+    include_usage: bool,
+}
+
+impl<'a> WireRequest<'a> {
+    /// The system prompt (when set) goes first as a `system` message; `stream_options`
+    /// only when the provider accepts it (Mistral rejects it, protocols.md §3).
+    fn new(request: &'a ChatRequest, include_usage: bool) -> Self {
+        let system = request.system_prompt.as_deref().map(|content| WireMessage {
+            role: "system",
+            content,
+        });
+        let turns = request.messages.iter().map(|m| WireMessage {
+            role: match m.role {
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            },
+            content: &m.content,
+        });
+        WireRequest {
+            model: &request.model,
+            messages: system.into_iter().chain(turns).collect(),
+            stream: true,
+            stream_options: include_usage.then_some(StreamOptions {
+                include_usage: true,
+            }),
+            temperature: request.temperature,
+            max_tokens: request.max_tokens,
+        }
+    }
+}
+
+/// Streams a reply from an OpenAI-compatible server. Every failure arrives as the
+/// terminal `Failed` event; the stream owns the request, so dropping it cancels.
 pub(super) fn stream_chat(
-    _client: reqwest::Client,
+    client: reqwest::Client,
     provider: ProviderSpec,
-    _request: ChatRequest,
+    request: ChatRequest,
 ) -> ReplyStream {
-    Box::pin(futures_util::stream::once(async move {
-        StreamEvent::Failed(ProviderError::Client(format!(
-            "{}: not built yet",
-            provider.name
-        )))
+    let name = provider.name.clone();
+    let opened = async move { open(&client, &provider, &request).await };
+    Box::pin(stream::once(opened).flat_map(move |opened| match opened {
+        Ok(events) => reply_events(name.clone(), events),
+        Err(e) => {
+            tracing::debug!(provider = %name, error = %e, "request failed");
+            Box::pin(stream::iter([StreamEvent::Failed(e)])) as ReplyStream
+        }
     }))
+}
+
+/// Sends the request and checks the status before any byte of the body is read as a
+/// stream. Waiting for the response headers counts against the idle timeout.
+async fn open(
+    client: &reqwest::Client,
+    provider: &ProviderSpec,
+    request: &ChatRequest,
+) -> Result<SseStream, ProviderError> {
+    let started = Instant::now();
+    let idle = request.idle_timeout;
+    let url = format!(
+        "{}/chat/completions",
+        provider.base_url.trim_end_matches('/')
+    );
+    let body = serde_json::to_vec(&WireRequest::new(request, provider.include_usage))
+        .map_err(|e| ProviderError::Client(format!("cannot encode the request: {e}")))?;
+    tracing::debug!(provider = %provider.name, model = %request.model, bytes = body.len(), "sending chat request");
+    let builder = authorize(client.post(&url), provider)
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .body(body);
+    let response = match tokio::time::timeout(idle, builder.send()).await {
+        Err(_) => {
+            return Err(ProviderError::Timeout {
+                provider: provider.name.clone(),
+                seconds: sse::whole_seconds(idle),
+            });
+        }
+        Ok(Err(e)) => return Err(send_error(provider, &e)),
+        Ok(Ok(response)) => response,
+    };
+    let status = response.status();
+    tracing::debug!(
+        provider = %provider.name,
+        status = status.as_u16(),
+        elapsed_ms = started.elapsed().as_millis(),
+        "response headers"
+    );
+    if !status.is_success() {
+        return Err(error_from_response(provider, response, idle).await);
+    }
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if is_json {
+        return Err(json_instead_of_stream(provider, response, idle).await);
+    }
+    Ok(sse::events(response.bytes_stream(), idle))
+}
+
+/// A 2xx JSON body where an event stream was asked for: some proxies report errors this
+/// way; anything else is not the protocol.
+async fn json_instead_of_stream(
+    provider: &ProviderSpec,
+    response: reqwest::Response,
+    idle: std::time::Duration,
+) -> ProviderError {
+    let Ok(Ok(body)) = tokio::time::timeout(idle, response.bytes()).await else {
+        return ProviderError::Incomplete {
+            provider: provider.name.clone(),
+        };
+    };
+    let value = serde_json::from_slice::<Value>(&body).ok();
+    match value.as_ref().and_then(|v| error_fields(v, None)) {
+        Some((code, message)) => ProviderError::Stream {
+            provider: provider.name.clone(),
+            code,
+            message: redact(provider, &message),
+        },
+        None => ProviderError::Malformed {
+            provider: provider.name.clone(),
+            message: "expected an event stream, got a JSON body".to_owned(),
+        },
+    }
+}
+
+/// Maps the SSE events of a started reply to [`StreamEvent`]s and ends right after the
+/// terminal one, dropping the body (and so the connection) at that moment.
+fn reply_events(provider: String, events: SseStream) -> ReplyStream {
+    let started = Instant::now();
+    let state = Some((events, ChunkParser::new(provider)));
+    let batches = stream::unfold(state, move |state| async move {
+        let (mut events, mut parser) = state?;
+        let out = match events.next().await {
+            Some(Ok(event)) => parser.on_event(&event),
+            Some(Err(e)) => vec![StreamEvent::Failed(e.into_provider_error(&parser.provider))],
+            None => vec![parser.on_end()],
+        };
+        if let Some(last) = out.last().filter(|e| e.is_terminal()) {
+            tracing::debug!(
+                provider = %parser.provider,
+                elapsed_ms = started.elapsed().as_millis(),
+                outcome = ?last,
+                "reply ended"
+            );
+            return Some((out, None));
+        }
+        Some((out, Some((events, parser))))
+    });
+    Box::pin(batches.flat_map(stream::iter))
+}
+
+/// The state of one reply between SSE events: which provider (for errors) and the
+/// finish reason seen so far.
+///
+/// End of the body: `[DONE]` is the end marker of every documented server. A body that
+/// ends without it but after a chunk carrying `finish_reason` is taken as finished with
+/// that reason, because the model said it was done and some small servers omit the
+/// marker; a body that ends with neither is [`ProviderError::Incomplete`].
+#[derive(Debug)]
+struct ChunkParser {
+    provider: String,
+    finish: Option<Finish>,
+}
+
+impl ChunkParser {
+    fn new(provider: String) -> Self {
+        ChunkParser {
+            provider,
+            finish: None,
+        }
+    }
+
+    /// The events one SSE event yields; a terminal event, if any, is last.
+    fn on_event(&mut self, event: &Event) -> Vec<StreamEvent> {
+        if event.event == "keepalive" {
+            return Vec::new();
+        }
+        let data = event.data.trim();
+        if data == "[DONE]" {
+            return vec![StreamEvent::Finished(self.finish.unwrap_or(Finish::Stop))];
+        }
+        let chunk = match serde_json::from_str::<Value>(data) {
+            Ok(chunk @ Value::Object(_)) => chunk,
+            Ok(_) => return vec![self.malformed("an event is not a JSON object".to_owned())],
+            Err(e) => return vec![self.malformed(format!("invalid JSON in an event: {e}"))],
+        };
+        if let Some(error) = chunk.get("error").filter(|e| is_truthy(e)) {
+            let wrapped = serde_json::json!({ "error": error });
+            let (code, message) =
+                error_fields(&wrapped, None).unwrap_or_else(|| (None, error.to_string()));
+            return vec![StreamEvent::Failed(ProviderError::Stream {
+                provider: self.provider.clone(),
+                code,
+                message,
+            })];
+        }
+        let mut out = Vec::new();
+        if let Some(choice) = chunk.get("choices").and_then(|c| c.get(0)) {
+            if let Some(delta) = choice.get("delta") {
+                for field in ["content", "refusal"] {
+                    if let Some(text) = delta.get(field).and_then(Value::as_str)
+                        && !text.is_empty()
+                    {
+                        out.push(StreamEvent::Delta(text.to_owned()));
+                    }
+                }
+            }
+            if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+                self.finish = Some(finish_of(reason));
+            }
+        }
+        let usage = chunk.get("usage").and_then(usage_of).or_else(|| {
+            chunk
+                .get("x_groq")
+                .and_then(|x| x.get("usage"))
+                .and_then(usage_of)
+        });
+        if let Some(usage) = usage {
+            out.push(StreamEvent::Usage(usage));
+        }
+        out
+    }
+
+    /// The terminal event when the body ends without `[DONE]` (see the type's doc).
+    fn on_end(&self) -> StreamEvent {
+        match self.finish {
+            Some(finish) => StreamEvent::Finished(finish),
+            None => StreamEvent::Failed(ProviderError::Incomplete {
+                provider: self.provider.clone(),
+            }),
+        }
+    }
+
+    fn malformed(&self, message: String) -> StreamEvent {
+        StreamEvent::Failed(ProviderError::Malformed {
+            provider: self.provider.clone(),
+            message,
+        })
+    }
+}
+
+/// `length` is a cut-off; every other reason (`stop`, `content_filter`, `tool_calls`,
+/// `function_call`, unknown ones) ends the reply normally.
+fn finish_of(reason: &str) -> Finish {
+    match reason {
+        "length" => Finish::Length,
+        _ => Finish::Stop,
+    }
+}
+
+/// Token counts from an OpenAI `usage` object; `None` for `null` or an object without
+/// either count.
+fn usage_of(value: &Value) -> Option<Usage> {
+    let input = value.get("prompt_tokens").and_then(Value::as_u64);
+    let output = value.get("completion_tokens").and_then(Value::as_u64);
+    if input.is_none() && output.is_none() {
+        return None;
+    }
+    Some(Usage {
+        input_tokens: input.unwrap_or(0),
+        output_tokens: output.unwrap_or(0),
+    })
+}
+
+/// JavaScript-style truthiness, as the OpenAI SDK tests `data.get("error")`.
+fn is_truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::String(s) => !s.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::provider::ChatMessage;
+    use pretty_assertions::assert_eq;
+
+    const OPENAI_BASIC: &[u8] = include_bytes!("../../tests/fixtures/openai/stream-basic.sse");
+    const MISTRAL_BASIC: &[u8] = include_bytes!("../../tests/fixtures/mistral/stream-basic.sse");
+
+    fn event(data: &str) -> Event {
+        Event {
+            event: "message".to_owned(),
+            data: data.to_owned(),
+            id: String::new(),
+            retry: None,
+        }
+    }
+
+    fn parse_all(datas: &[&str]) -> Vec<StreamEvent> {
+        let mut p = ChunkParser::new("p".to_owned());
+        datas.iter().flat_map(|d| p.on_event(&event(d))).collect()
+    }
+
+    /// Feeds `body` split into `size`-byte chunks through the real SSE adapter.
+    async fn replay(body: &'static [u8], size: usize) -> Vec<StreamEvent> {
+        let chunks: Vec<Result<&'static [u8], std::io::Error>> =
+            body.chunks(size).map(Ok).collect();
+        let events = sse::events(stream::iter(chunks), Duration::from_secs(5));
+        reply_events("p".to_owned(), events).collect().await
+    }
+
+    /// Joins the deltas and checks that exactly one terminal event comes last.
+    fn summary(events: &[StreamEvent]) -> (String, Option<Usage>, StreamEvent) {
+        let text = events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Delta(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        let usage = events.iter().rev().find_map(|e| match e {
+            StreamEvent::Usage(u) => Some(*u),
+            _ => None,
+        });
+        let last = events.last().cloned().expect("a terminal event");
+        assert_eq!(events.iter().filter(|e| e.is_terminal()).count(), 1);
+        (text, usage, last)
+    }
+
+    #[tokio::test]
+    async fn fixtures_give_the_same_reply_at_every_chunking() {
+        for size in [OPENAI_BASIC.len(), 1, 2, 3, 7, 64] {
+            let got = summary(&replay(OPENAI_BASIC, size).await);
+            assert_eq!(
+                got,
+                (
+                    "Hello! How can I help you today?".to_owned(),
+                    None,
+                    StreamEvent::Finished(Finish::Stop)
+                ),
+                "openai, chunk size {size}"
+            );
+            let got = summary(&replay(MISTRAL_BASIC, size).await);
+            assert_eq!(
+                got,
+                (
+                    "Bonjour ! Comment ça va ?".to_owned(),
+                    Some(Usage {
+                        input_tokens: 10,
+                        output_tokens: 8
+                    }),
+                    StreamEvent::Finished(Finish::Stop)
+                ),
+                "mistral, chunk size {size}"
+            );
+        }
+    }
+
+    #[test]
+    fn role_only_and_empty_chunks_yield_nothing() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"finish_reason":null}],"usage":null}"#,
+                r#"{"choices":[{"index":0,"delta":{"content":null}}]}"#,
+                r#"{"choices":[{"index":0,"delta":{}}]}"#,
+                r#"{"choices":[]}"#,
+            ]),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn refusal_text_counts_as_content() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"choices":[{"delta":{"content":null,"refusal":"I can't help with that."}}]}"#
+            ]),
+            vec![StreamEvent::Delta("I can't help with that.".to_owned())]
+        );
+    }
+
+    #[test]
+    fn finish_reason_with_text_and_usage_on_one_chunk_then_done() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"choices":[{"delta":{"content":"end"},"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}"#,
+                "[DONE]",
+            ]),
+            vec![
+                StreamEvent::Delta("end".to_owned()),
+                StreamEvent::Usage(Usage {
+                    input_tokens: 3,
+                    output_tokens: 4
+                }),
+                StreamEvent::Finished(Finish::Length),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_other_finish_reason_is_stop() {
+        for reason in [
+            "stop",
+            "content_filter",
+            "tool_calls",
+            "function_call",
+            "eos",
+        ] {
+            let data = format!(r#"{{"choices":[{{"delta":{{}},"finish_reason":"{reason}"}}]}}"#);
+            assert_eq!(
+                parse_all(&[&data, "[DONE]"]),
+                vec![StreamEvent::Finished(Finish::Stop)],
+                "{reason}"
+            );
+        }
+    }
+
+    #[test]
+    fn groq_usage_comes_from_x_groq() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"choices":[{"delta":{},"finish_reason":"stop"}],"x_groq":{"id":"req_1","usage":{"queue_time":0.01,"prompt_tokens":12,"completion_tokens":5,"total_tokens":17}}}"#,
+            ]),
+            vec![StreamEvent::Usage(Usage {
+                input_tokens: 12,
+                output_tokens: 5
+            })]
+        );
+    }
+
+    #[test]
+    fn error_frames_are_terminal_stream_errors() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"error":{"message":"The server had an error","type":"server_error","code":null}}"#
+            ]),
+            vec![StreamEvent::Failed(ProviderError::Stream {
+                provider: "p".into(),
+                code: Some("server_error".into()),
+                message: "The server had an error".into()
+            })]
+        );
+        assert_eq!(
+            parse_all(&[r#"{"error":"overloaded"}"#]),
+            vec![StreamEvent::Failed(ProviderError::Stream {
+                provider: "p".into(),
+                code: None,
+                message: "overloaded".into()
+            })]
+        );
+        // A falsy error is no error.
+        assert_eq!(
+            parse_all(&[r#"{"error":null,"choices":[{"delta":{"content":"x"}}]}"#]),
+            vec![StreamEvent::Delta("x".into())]
+        );
+    }
+
+    #[test]
+    fn bad_json_and_non_objects_are_malformed() {
+        let got = parse_all(&["{\"choices\":"]);
+        assert!(
+            matches!(&got[..], [StreamEvent::Failed(ProviderError::Malformed { message, .. })] if message.starts_with("invalid JSON in an event: ")),
+            "{got:?}"
+        );
+        assert_eq!(
+            parse_all(&["42"]),
+            vec![StreamEvent::Failed(ProviderError::Malformed {
+                provider: "p".into(),
+                message: "an event is not a JSON object".into()
+            })]
+        );
+    }
+
+    #[test]
+    fn keepalive_events_are_skipped() {
+        let mut p = ChunkParser::new("p".to_owned());
+        let mut ev = event("not json");
+        ev.event = "keepalive".to_owned();
+        assert_eq!(p.on_event(&ev), vec![]);
+    }
+
+    #[test]
+    fn end_without_done_depends_on_a_finish_reason() {
+        let mut p = ChunkParser::new("p".to_owned());
+        assert_eq!(
+            p.on_end(),
+            StreamEvent::Failed(ProviderError::Incomplete {
+                provider: "p".into()
+            })
+        );
+        p.on_event(&event(
+            r#"{"choices":[{"delta":{},"finish_reason":"length"}]}"#,
+        ));
+        assert_eq!(p.on_end(), StreamEvent::Finished(Finish::Length));
+    }
+
+    #[test]
+    fn request_body_has_wire_field_order_and_omits_unset_options() {
+        let mut request = ChatRequest {
+            model: "m".into(),
+            system_prompt: Some("be brief".into()),
+            messages: vec![
+                ChatMessage {
+                    role: Role::User,
+                    content: "hi".into(),
+                },
+                ChatMessage {
+                    role: Role::Assistant,
+                    content: "hello".into(),
+                },
+            ],
+            temperature: None,
+            max_tokens: None,
+            idle_timeout: Duration::from_secs(1),
+        };
+        assert_eq!(
+            serde_json::to_string(&WireRequest::new(&request, false)).unwrap(),
+            r#"{"model":"m","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}],"stream":true}"#
+        );
+        request.system_prompt = None;
+        request.messages.truncate(1);
+        request.temperature = Some(0.5);
+        request.max_tokens = Some(100);
+        assert_eq!(
+            serde_json::to_string(&WireRequest::new(&request, true)).unwrap(),
+            r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true},"temperature":0.5,"max_tokens":100}"#
+        );
+    }
 }

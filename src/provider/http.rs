@@ -1,0 +1,254 @@
+//! HTTP plumbing every provider shares: authenticating a request, and turning a failed
+//! request or an error status into a [`ProviderError`] the user can act on.
+//!
+//! Owns: the bearer/extra-header policy, reading an error body (bounded), the parsing of
+//! the error-body shapes in protocols.md (OpenAI, Mistral old and new, Cohere, FastAPI
+//! `detail`, Ollama's string `error`), the hints, and the wording of connection failures.
+//! Must not: parse reply streams, log or print a header or key, or import any UI.
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::{ProviderError, ProviderSpec};
+
+/// The most of an error body that is read; the rest is left unread.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// How much of a non-JSON error body is shown.
+const ERROR_TEXT_CHARS: usize = 300;
+
+/// Adds `Authorization: Bearer` (only when a key is configured) and the provider's extra
+/// headers. A server without auth must not receive an empty bearer.
+pub(crate) fn authorize(
+    builder: reqwest::RequestBuilder,
+    provider: &ProviderSpec,
+) -> reqwest::RequestBuilder {
+    let mut builder = builder;
+    if let Some(key) = &provider.api_key {
+        builder = builder.bearer_auth(key);
+    }
+    for (name, value) in &provider.headers {
+        builder = builder.header(name, value);
+    }
+    builder
+}
+
+/// Reads at most 64 KiB of an error response (waiting at most `wait`) and builds the
+/// `Http` error from it.
+pub(crate) async fn error_from_response(
+    provider: &ProviderSpec,
+    mut response: reqwest::Response,
+    wait: Duration,
+) -> ProviderError {
+    let status = response.status();
+    let mut body = Vec::new();
+    let read = async {
+        while body.len() < ERROR_BODY_LIMIT {
+            match response.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(provider = %provider.name, cause = %root_cause(&e), "error body broke off");
+                    break;
+                }
+            }
+        }
+    };
+    if tokio::time::timeout(wait, read).await.is_err() {
+        tracing::debug!(provider = %provider.name, "gave up reading the error body");
+    }
+    body.truncate(ERROR_BODY_LIMIT);
+    http_error(provider, status, &body)
+}
+
+/// Builds `ProviderError::Http` from a status and the (possibly partial) body, with the
+/// provider's own message and code and a hint for the statuses users can fix.
+pub(crate) fn http_error(
+    provider: &ProviderSpec,
+    status: StatusCode,
+    body: &[u8],
+) -> ProviderError {
+    let (code, message) = match serde_json::from_slice::<Value>(body) {
+        Ok(value) => error_fields(&value, Some(status.as_u16())),
+        Err(_) => None,
+    }
+    .unwrap_or_else(|| (None, plain_text(status, body)));
+    let hint = match status.as_u16() {
+        401 | 403 => Some(match &provider.key_env {
+            Some(var) => format!("check {var}"),
+            None => "check the provider's api_key".to_owned(),
+        }),
+        404 => Some("run `tinychat models` to see the available models".to_owned()),
+        429 => Some("rate limited; wait and try again".to_owned()),
+        _ => None,
+    };
+    ProviderError::Http {
+        provider: provider.name.clone(),
+        status: status.as_u16(),
+        code,
+        message: redact(provider, &message),
+        hint,
+    }
+}
+
+/// The `(code, message)` of an error payload in any of the shapes providers use, or
+/// `None` when `value` carries no error. Used for HTTP error bodies and for error
+/// frames inside a stream.
+///
+/// `code` prefers `code` over `type`; a numeric code equal to `status` (OpenRouter,
+/// Gemini repeat the HTTP status there) says nothing new and falls back to `type`.
+pub(crate) fn error_fields(value: &Value, status: Option<u16>) -> Option<(Option<String>, String)> {
+    let obj = value.as_object()?;
+    match obj.get("error") {
+        // {"error":{"message","type","code"}}: OpenAI, Groq, OpenRouter, Gemini, Ollama /v1.
+        Some(Value::Object(inner)) => {
+            let message = inner
+                .get("message")
+                .filter(|m| !m.is_null())
+                .map_or_else(|| Value::Object(inner.clone()).to_string(), text_of);
+            Some((code_of(inner, status), message))
+        }
+        // {"error":"..."}: Ollama native and assorted proxies.
+        Some(Value::String(s)) if !s.is_empty() => Some((code_of(obj, status), s.clone())),
+        _ => {
+            // {"message":...} (Mistral older, Cohere) and {"object":"error","message",
+            // "type","code"} (Mistral newer); {"detail":...} (FastAPI servers).
+            let message = obj
+                .get("message")
+                .or_else(|| obj.get("detail"))
+                .filter(|m| !m.is_null())?;
+            Some((code_of(obj, status), text_of(message)))
+        }
+    }
+}
+
+/// `code` (string or number), else `type`, skipping empty values and a code that only
+/// repeats the HTTP status.
+fn code_of(obj: &serde_json::Map<String, Value>, status: Option<u16>) -> Option<String> {
+    let code = match obj.get("code") {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) if n.as_u64() != status.map(u64::from) => Some(n.to_string()),
+        _ => None,
+    };
+    code.or_else(|| match obj.get("type") {
+        Some(Value::String(s)) if !s.is_empty() && s != "error" => Some(s.clone()),
+        _ => None,
+    })
+}
+
+/// A message field as one line of text: strings as they are, anything else as JSON.
+fn text_of(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A body that is not JSON: its trimmed text (first 300 characters), or the status's
+/// reason phrase when empty.
+fn plain_text(status: StatusCode, body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return status.canonical_reason().unwrap_or("no details").to_owned();
+    }
+    let mut out: String = text.chars().take(ERROR_TEXT_CHARS).collect();
+    if text.chars().nth(ERROR_TEXT_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// Removes our own key from text a server echoed back, so it can never be shown or saved.
+pub(crate) fn redact(provider: &ProviderSpec, text: &str) -> String {
+    match &provider.api_key {
+        Some(key) if key.len() >= 4 && text.contains(key.as_str()) => {
+            text.replace(key.as_str(), "<redacted>")
+        }
+        _ => text.to_owned(),
+    }
+}
+
+/// The error for a request that got no HTTP response: `cannot connect to URL: cause`,
+/// with "is the server running?" for loopback hosts.
+pub(crate) fn send_error(provider: &ProviderSpec, err: &reqwest::Error) -> ProviderError {
+    let base = &provider.base_url;
+    let cause = root_cause(err);
+    let message = if err.is_builder() {
+        format!("cannot build a request for {base}: {cause}")
+    } else if err.is_connect() {
+        format!("cannot connect to {base}: {cause}")
+    } else {
+        format!("no response from {base}: {cause}")
+    };
+    let hint = (err.is_connect() && is_loopback(base)).then(|| "is the server running?".to_owned());
+    ProviderError::Connect {
+        provider: provider.name.clone(),
+        message: redact(provider, &message),
+        hint,
+    }
+}
+
+/// The innermost cause of an error in plain words (`connection refused`), never a Debug
+/// dump. I/O errors are named by their kind, which reads the same on every platform.
+pub(crate) fn root_cause(err: &(dyn StdError + 'static)) -> String {
+    let mut current: &(dyn StdError + 'static) = err;
+    let mut io_kind = None;
+    loop {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            io_kind = Some(io.kind());
+        }
+        match current.source() {
+            Some(next) => current = next,
+            None => break,
+        }
+    }
+    if let Some(word) = io_kind.and_then(io_kind_words) {
+        return word.to_owned();
+    }
+    let text = current.to_string();
+    // "Connection refused (os error 111)" → "connection refused".
+    let text = match text.find(" (os error") {
+        Some(pos) => &text[..pos],
+        None => text.as_str(),
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => "unknown error".to_owned(),
+    }
+}
+
+fn io_kind_words(kind: std::io::ErrorKind) -> Option<&'static str> {
+    use std::io::ErrorKind as K;
+    Some(match kind {
+        K::ConnectionRefused => "connection refused",
+        K::ConnectionReset => "connection reset by the server",
+        K::ConnectionAborted => "connection aborted",
+        K::NotConnected => "not connected",
+        K::TimedOut => "timed out",
+        K::UnexpectedEof => "the connection closed unexpectedly",
+        K::AddrNotAvailable => "address not available",
+        _ => return None,
+    })
+}
+
+/// True when `base_url` points at this machine (`localhost`, 127.0.0.0/8, `::1`).
+fn is_loopback(base_url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(base_url) else {
+        return false;
+    };
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
+}
