@@ -156,7 +156,7 @@ impl App {
         fx.push(Effect::CancelStream(stream.id));
         self.finish_live(Finish::Cancelled, None);
         self.outcome = Outcome::Stopped;
-        self.set_notice("stopped".into());
+        self.notice = None;
         fx.push(Effect::Save(self.conversation.clone()));
     }
 
