@@ -5,8 +5,7 @@
 //! conversation store and exports. It must not create folders or decide file names
 //! beyond the hidden temporary one: callers check the target folder first.
 
-use std::fs::File;
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::Path;
 
 use tempfile::Builder;
@@ -59,14 +58,18 @@ pub(crate) fn write_atomic(
     #[cfg(not(unix))]
     let _ = visibility;
 
-    let mut temp = builder.tempfile_in(dir).map_err(write_error)?;
-    temp.write_all(bytes).map_err(write_error)?;
+    let mut temp = builder
+        .tempfile_in(dir)
+        .map_err(|e| write_error(without_temp_path(e)))?;
+    // Through the plain `File`: `NamedTempFile`'s own `Write` adds the temp path to errors.
+    temp.as_file_mut().write_all(bytes).map_err(write_error)?;
     temp.as_file().sync_all().map_err(write_error)?;
     // On failure `PersistError` hands the temp file back; dropping it deletes it.
     temp.persist(path).map_err(|e| write_error(e.error))?;
 
     #[cfg(unix)]
     {
+        use std::fs::File;
         // Best effort: some file systems refuse to fsync a directory; the data itself
         // is already on disk, so this is not worth failing the save for.
         if let Err(e) = File::open(dir).and_then(|d| d.sync_all()) {
@@ -74,4 +77,19 @@ pub(crate) fn write_atomic(
         }
     }
     Ok(())
+}
+
+/// `tempfile` appends ` at path "<temporary file>"` to creation errors; our messages
+/// already name the target file, so the suffix is dropped to keep one clean line
+/// ("cannot write /x/a.md: Permission denied (os error 13)"). The OS's own message never
+/// contains " at path ", so the first occurrence is where tempfile's suffix starts.
+fn without_temp_path(error: io::Error) -> io::Error {
+    if error.get_ref().is_none() {
+        return error;
+    }
+    let text = error.to_string();
+    match text.split_once(" at path ") {
+        Some((head, _)) => io::Error::new(error.kind(), head.to_owned()),
+        None => error,
+    }
 }
