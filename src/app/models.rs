@@ -56,12 +56,15 @@ pub struct ModelCatalog {
 }
 
 impl ModelCatalog {
-    /// A catalog for `providers`: enabled ones start loading, unless the config names
-    /// their models.
+    /// A catalog for `providers`: enabled ones first (in config order) and loading,
+    /// unless the config names their models; disabled ones after them, dimmed.
     pub fn new(providers: &[ProviderSpec]) -> Self {
+        let ordered = providers
+            .iter()
+            .filter(|p| p.disabled.is_none())
+            .chain(providers.iter().filter(|p| p.disabled.is_some()));
         let mut catalog = ModelCatalog {
-            providers: providers
-                .iter()
+            providers: ordered
                 .map(|p| ProviderModels {
                     name: p.name.clone(),
                     disabled: p.disabled.clone(),
@@ -205,17 +208,16 @@ impl ModelCatalog {
             return Vec::new();
         };
         let text = match (&p.disabled, &p.state) {
-            (Some(why), _) => format!("({why})"),
+            (Some(why), _) => why.clone(),
             (None, ListState::Failed(e)) => e.clone(),
             _ => return Vec::new(),
         };
-        let width = self.width.saturating_sub(1).max(8);
-        let wrapped = crate::view::wrap::WrappedText::new(&text, width);
+        let wrapped = crate::view::wrap::WrappedText::new(&text, self.width.max(8));
         wrapped
             .rows()
             .iter()
             .take(4)
-            .map(|r| format!(" {}", text[r.clone()].trim_end()))
+            .map(|r| text[r.clone()].trim_end().to_owned())
             .collect()
     }
 

@@ -66,3 +66,6 @@ fn draw_input(app: &App, theme: &Theme, area: Rect, buf: &mut ratatui::buffer::B
         app.input.render(inner, buf);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -35,7 +35,7 @@ pub fn areas(screen: Rect, input_rows: u16, sidebar_focused: bool) -> Areas {
     let body_height = screen.height - 1;
     let show_sidebar = screen.width >= SIDEBAR_MIN_WIDTH || sidebar_focused;
     let sidebar_width = if screen.width >= SIDEBAR_MIN_WIDTH {
-        (screen.width / 4).clamp(20, 34)
+        (screen.width / 4).clamp(24, 34)
     } else {
         (screen.width * 3 / 5).max(16)
     };
@@ -88,6 +88,8 @@ mod tests {
         assert_eq!(a.conversation, Rect::new(25, 0, 75, 26));
         assert_eq!(a.input, Rect::new(25, 26, 75, 3));
         assert_eq!(a.status, Rect::new(0, 29, 100, 1));
+        let a = areas(Rect::new(0, 0, 80, 24), 1, false);
+        assert_eq!(a.sidebar.map(|s| s.width), Some(24));
     }
 
     #[test]

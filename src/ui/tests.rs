@@ -1,0 +1,279 @@
+//! Screen snapshots of every visible state, drawn through `ui::draw` into a
+//! `TestBackend` (design §8), plus explicit style checks where colour carries meaning.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use insta::assert_snapshot;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+use super::draw;
+use super::theme::Theme;
+use crate::app::{App, AppOptions, Effect, Msg, StreamId};
+use crate::config::Config;
+use crate::conversation::Finish;
+use crate::provider::{ProviderError, StreamEvent};
+
+fn app_with(config_text: &str, env: &dyn Fn(&str) -> Option<String>, model: Option<&str>) -> App {
+    let config = Config::from_toml(config_text, Path::new("test.toml"), env).unwrap();
+    let (mut app, _) = App::new(AppOptions {
+        config,
+        model: model.map(str::to_owned),
+        conversation: None,
+        config_path: PathBuf::from("~/.config/tinychat/config.toml"),
+    });
+    app.conversation.id = "20261129-140512-3fa2".into();
+    app
+}
+
+const LOCAL: &str = "[[providers]]\nname = \"local\"\nbase_url = \"http://127.0.0.1:9/v1\"\nmodels = [\"llama-3.1-8b\", \"qwen2.5-7b\"]\n";
+
+fn local_app() -> App {
+    app_with(LOCAL, &|_| None, Some("local/llama-3.1-8b"))
+}
+
+fn render(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
+    app.resize(width, height);
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| draw(f, app, &Theme::new(false))).unwrap();
+    terminal
+}
+
+fn press(app: &mut App, code: KeyCode, modifiers: KeyModifiers) -> Vec<Effect> {
+    app.update(Msg::Term(Event::Key(KeyEvent::new(code, modifiers))))
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+}
+
+/// Sends `text` and returns the id of the reply's stream.
+fn send(app: &mut App, text: &str) -> StreamId {
+    type_text(app, text);
+    press(app, KeyCode::Enter, KeyModifiers::NONE)
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::StartStream { id, .. } => Some(id),
+            _ => None,
+        })
+        .unwrap()
+}
+
+fn deliver(app: &mut App, id: StreamId, event: StreamEvent, at: Instant) {
+    app.update(Msg::Stream { id, event, at });
+}
+
+#[test]
+fn welcome_without_providers_80x24() {
+    let mut app = app_with("", &|_| None, None);
+    assert_snapshot!(render(&mut app, 80, 24).backend());
+}
+
+#[test]
+fn welcome_with_a_provider_80x24() {
+    let mut app = local_app();
+    assert_snapshot!(render(&mut app, 80, 24).backend());
+}
+
+#[test]
+fn streaming_reply_80x24() {
+    let mut app = local_app();
+    let id = send(&mut app, "Write a haiku about terminals");
+    let t = Instant::now();
+    deliver(
+        &mut app,
+        id,
+        StreamEvent::Delta("Quiet terminal\nbytes arrive like".into()),
+        t,
+    );
+    deliver(
+        &mut app,
+        id,
+        StreamEvent::Delta(" falling snow".into()),
+        t + Duration::from_secs(1),
+    );
+    assert_snapshot!(render(&mut app, 80, 24).backend());
+}
+
+#[test]
+fn error_under_partial_reply_80x24() {
+    let mut app = local_app();
+    let id = send(&mut app, "hello");
+    let t = Instant::now();
+    deliver(&mut app, id, StreamEvent::Delta("Hi! Let me".into()), t);
+    deliver(
+        &mut app,
+        id,
+        StreamEvent::Failed(ProviderError::Stream {
+            provider: "local".into(),
+            code: Some("server_error".into()),
+            message: "Provider disconnected unexpectedly".into(),
+        }),
+        t,
+    );
+    let terminal = render(&mut app, 80, 24);
+    assert_snapshot!(terminal.backend());
+    // The error line is drawn in the error colour, the reply text in the default one.
+    let buffer = terminal.backend().buffer();
+    let error_row = (0..24)
+        .find(|&y| {
+            (0..80)
+                .map(|x| buffer[(x, y)].symbol().to_owned())
+                .collect::<String>()
+                .contains("✗ local")
+        })
+        .unwrap();
+    let x = (0..80)
+        .find(|&x| buffer[(x, error_row)].symbol() == "✗")
+        .unwrap();
+    assert_eq!(buffer[(x, error_row)].fg, Color::Red);
+    assert_eq!(buffer[(x, error_row - 1)].fg, Color::Reset);
+}
+
+#[test]
+fn http_error_with_no_text_80x24() {
+    let mut app = local_app();
+    let id = send(&mut app, "hello");
+    deliver(
+        &mut app,
+        id,
+        StreamEvent::Failed(ProviderError::Http {
+            provider: "local".into(),
+            status: 401,
+            code: Some("invalid_api_key".into()),
+            message: "Incorrect API key provided: sk-te****.".into(),
+            hint: Some("check LOCAL_KEY".into()),
+        }),
+        Instant::now(),
+    );
+    assert_snapshot!(render(&mut app, 80, 24).backend());
+}
+
+#[test]
+fn stopped_and_cut_off_replies_are_marked_80x24() {
+    let mut app = local_app();
+    let id = send(&mut app, "one");
+    let t = Instant::now();
+    deliver(&mut app, id, StreamEvent::Delta("partial answer".into()), t);
+    press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+    let id = send(&mut app, "two");
+    deliver(&mut app, id, StreamEvent::Delta("long answer".into()), t);
+    deliver(&mut app, id, StreamEvent::Finished(Finish::Length), t);
+    assert_snapshot!(render(&mut app, 80, 24).backend());
+}
+
+#[test]
+fn sidebar_with_disabled_providers_and_a_filter_80x24() {
+    let env = |k: &str| (k == "MISTRAL_API_KEY").then(|| "fake".to_owned());
+    let mut app = app_with(LOCAL, &env, Some("local/llama-3.1-8b"));
+    app.update(Msg::ModelsLoaded {
+        provider: "mistral".into(),
+        models: vec!["mistral-small-latest".into(), "mistral-large-latest".into()],
+        error: None,
+    });
+    assert_snapshot!(
+        "sidebar_unfiltered_80x24",
+        render(&mut app, 80, 24).backend()
+    );
+    press(&mut app, KeyCode::Char('p'), KeyModifiers::CONTROL);
+    type_text(&mut app, "LA");
+    assert_snapshot!(render(&mut app, 80, 24).backend());
+}
+
+#[test]
+fn save_prompt_80x24() {
+    let mut app = local_app();
+    let id = send(&mut app, "Plans for the weekend?");
+    deliver(
+        &mut app,
+        id,
+        StreamEvent::Delta("Hike.".into()),
+        Instant::now(),
+    );
+    deliver(
+        &mut app,
+        id,
+        StreamEvent::Finished(Finish::Stop),
+        Instant::now(),
+    );
+    press(&mut app, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert_snapshot!(render(&mut app, 80, 24).backend());
+}
+
+#[test]
+fn help_popup_80x24() {
+    let mut app = local_app();
+    press(&mut app, KeyCode::F(1), KeyModifiers::NONE);
+    assert_snapshot!(render(&mut app, 80, 24).backend());
+}
+
+#[test]
+fn narrow_terminal_40x12() {
+    let mut app = local_app();
+    let id = send(&mut app, "hello");
+    deliver(
+        &mut app,
+        id,
+        StreamEvent::Delta("Hello! How can I help you today? Ask me anything.".into()),
+        Instant::now(),
+    );
+    assert_snapshot!(render(&mut app, 40, 12).backend());
+    press(&mut app, KeyCode::Char('p'), KeyModifiers::CONTROL);
+    assert_snapshot!(
+        "narrow_terminal_sidebar_40x12",
+        render(&mut app, 40, 12).backend()
+    );
+}
+
+#[test]
+fn tiny_terminal_15x5_says_so() {
+    let mut app = local_app();
+    assert_snapshot!(render(&mut app, 15, 5).backend());
+}
+
+#[test]
+fn every_size_draws_without_panicking() {
+    let mut app = local_app();
+    let id = send(
+        &mut app,
+        "a message long enough to wrap on narrow screens 日本語 😀",
+    );
+    deliver(
+        &mut app,
+        id,
+        StreamEvent::Delta("reply\twith\x1b[2J escapes".into()),
+        Instant::now(),
+    );
+    press(&mut app, KeyCode::Char('p'), KeyModifiers::CONTROL);
+    for width in 0..70 {
+        for height in 0..16 {
+            render(&mut app, width, height);
+        }
+    }
+}
+
+#[test]
+fn escape_sequences_from_the_model_are_drawn_as_symbols() {
+    let mut app = local_app();
+    let id = send(&mut app, "hi");
+    deliver(
+        &mut app,
+        id,
+        StreamEvent::Delta("a\x1b]0;pwned\x07b\x1b[2Jc".into()),
+        Instant::now(),
+    );
+    let terminal = render(&mut app, 80, 24);
+    let buffer = terminal.backend().buffer();
+    let text: String = buffer
+        .content()
+        .iter()
+        .map(|c| c.symbol().to_owned())
+        .collect();
+    assert!(text.contains("a␛]0;pwned␇b␛[2Jc"), "{text}");
+    assert!(!text.contains('\x1b'));
+}
