@@ -1,0 +1,374 @@
+//! A scripted HTTP server on `127.0.0.1:0` for provider, CLI and end-to-end tests.
+//!
+//! Owns: serving queued responses per path (status, headers, a body sent chunk by chunk
+//! with optional pauses, ending cleanly, with a broken connection, or by stalling),
+//! recording every request, and noticing when a client goes away mid-body. It must not
+//! reach the network beyond loopback, and holds no real keys.
+//!
+//! ```ignore
+//! let server = MockServer::start(vec![("/v1/chat/completions", MockResponse::sse(body))]).await;
+//! let base_url = server.url("/v1");
+//! // ... run the client ...
+//! assert_eq!(server.requests()[0].json()["model"], "m");
+//! ```
+//! A test without a runtime (e.g. one that drives the binary in a PTY) uses
+//! [`MockServer::start_in_background`], which runs the server on its own runtime.
+
+#![allow(dead_code)]
+// Test support: a broken fixture or socket should fail the test loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+use tokio::sync::{Notify, mpsc};
+
+/// How a scripted body ends after its last chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The body ends normally.
+    Close,
+    /// The connection breaks (the body stream fails), as a crashed upstream would.
+    Abort,
+    /// Nothing more is sent and the connection stays open until the client leaves.
+    Stall,
+}
+
+/// One scripted response.
+#[derive(Debug, Clone)]
+pub struct MockResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub chunks: Vec<Bytes>,
+    /// Wait before each chunk (forces chunks onto the wire one by one).
+    pub pause: Duration,
+    pub end: End,
+}
+
+impl MockResponse {
+    /// Status 200, `text/event-stream`, `body` in one chunk.
+    pub fn sse(body: impl Into<Bytes>) -> Self {
+        MockResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "text/event-stream".into())],
+            chunks: vec![body.into()],
+            pause: Duration::ZERO,
+            end: End::Close,
+        }
+    }
+
+    /// `status` with an `application/json` body.
+    pub fn json(status: u16, body: impl Into<Bytes>) -> Self {
+        MockResponse {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            chunks: vec![body.into()],
+            pause: Duration::ZERO,
+            end: End::Close,
+        }
+    }
+
+    /// A fixture error body `DIR/NAME.status-NNN.json` with its `.headers` sidecar when
+    /// there is one (fixtures/README.md).
+    pub fn fixture_error(path: &str) -> Self {
+        let status = path
+            .rsplit(".status-")
+            .next()
+            .and_then(|s| s.strip_suffix(".json"))
+            .and_then(|s| s.parse().ok())
+            .expect("fixture name ends in .status-NNN.json");
+        let mut response = MockResponse::json(status, fixture(path));
+        let sidecar = path.replace(".json", ".headers");
+        let sidecar = fixture_path(&sidecar);
+        if sidecar.exists() {
+            response.headers = std::fs::read_to_string(sidecar)
+                .expect("readable headers sidecar")
+                .lines()
+                .filter_map(|l| l.split_once(':'))
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .collect();
+        }
+        response
+    }
+
+    /// The same body cut into pieces of `size` bytes.
+    pub fn chunked(mut self, size: usize) -> Self {
+        let all: Vec<u8> = self.chunks.iter().flat_map(|c| c.iter().copied()).collect();
+        self.chunks = all
+            .chunks(size.max(1))
+            .map(Bytes::copy_from_slice)
+            .collect();
+        self
+    }
+
+    /// The body as exactly these chunks.
+    pub fn with_chunks(mut self, chunks: &[&[u8]]) -> Self {
+        self.chunks = chunks.iter().map(|c| Bytes::copy_from_slice(c)).collect();
+        self
+    }
+
+    pub fn with_pause(mut self, pause: Duration) -> Self {
+        self.pause = pause;
+        self
+    }
+
+    /// Sets a header, replacing any of the same name.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn ending(mut self, end: End) -> Self {
+        self.end = end;
+        self
+    }
+}
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    /// Path without the query.
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Recorded {
+    /// The body as JSON (`Null` when it is empty or not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// A header as text, if present.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().expect("ASCII header").to_owned())
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    routes: Mutex<HashMap<String, VecDeque<MockResponse>>>,
+    requests: Mutex<Vec<Recorded>>,
+    /// Bodies whose client went away before the body was done.
+    disconnects: AtomicUsize,
+    changed: Notify,
+}
+
+/// A running mock server; it stops when dropped with its runtime.
+pub struct MockServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl MockServer {
+    /// Starts serving `routes` on the current tokio runtime. Each path has a queue: each
+    /// request takes the next response, and the last one is repeated. Unknown paths get
+    /// a 404 with an OpenAI-style error body.
+    pub async fn start(routes: Vec<(&str, MockResponse)>) -> MockServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        Self::serve(listener, routes, None)
+    }
+
+    /// Starts the server on a runtime of its own, for tests that are not async.
+    pub fn start_in_background(routes: Vec<(&str, MockResponse)>) -> MockServer {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("mock runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind 127.0.0.1:0");
+        let _guard = runtime.enter();
+        Self::serve(listener, routes, Some(runtime))
+    }
+
+    fn serve(
+        listener: tokio::net::TcpListener,
+        routes: Vec<(&str, MockResponse)>,
+        runtime: Option<tokio::runtime::Runtime>,
+    ) -> MockServer {
+        let addr = listener.local_addr().expect("local addr");
+        let shared = Arc::new(Shared::default());
+        for (path, response) in routes {
+            shared
+                .routes
+                .lock()
+                .unwrap()
+                .entry(path.to_owned())
+                .or_default()
+                .push_back(response);
+        }
+        let app = Router::new().fallback(handle).with_state(shared.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("mock server");
+        });
+        MockServer {
+            addr,
+            shared,
+            runtime,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT` followed by `path` (e.g. `/v1` for a base URL).
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Queues one more response for `path`.
+    pub fn push(&self, path: &str, response: MockResponse) {
+        self.shared
+            .routes
+            .lock()
+            .unwrap()
+            .entry(path.to_owned())
+            .or_default()
+            .push_back(response);
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// How many bodies were abandoned by their client before they were done.
+    pub fn disconnects(&self) -> usize {
+        self.shared.disconnects.load(Ordering::SeqCst)
+    }
+
+    /// Waits until at least `n` bodies were abandoned; false after `timeout`.
+    pub async fn wait_for_disconnects(&self, n: usize, timeout: Duration) -> bool {
+        let wait = async {
+            loop {
+                let changed = self.shared.changed.notified();
+                if self.disconnects() >= n {
+                    return;
+                }
+                changed.await;
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.is_ok()
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 16 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    let path = parts.uri.path().to_owned();
+    shared.requests.lock().unwrap().push(Recorded {
+        method: parts.method.to_string(),
+        path: path.clone(),
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts.headers,
+        body,
+    });
+    shared.changed.notify_waiters();
+    let scripted = {
+        let mut routes = shared.routes.lock().unwrap();
+        routes.get_mut(&path).and_then(|queue| {
+            if queue.len() > 1 {
+                queue.pop_front()
+            } else {
+                queue.front().cloned()
+            }
+        })
+    };
+    let scripted = scripted.unwrap_or_else(|| {
+        MockResponse::json(
+            404,
+            format!(r#"{{"error":{{"message":"no mock response for {path}"}}}}"#),
+        )
+    });
+    respond(shared, scripted)
+}
+
+fn respond(shared: Arc<Shared>, scripted: MockResponse) -> Response {
+    let (tx, mut rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+    let MockResponse {
+        status,
+        headers,
+        chunks,
+        pause,
+        end,
+    } = scripted;
+    tokio::spawn(async move {
+        let gone = |shared: &Shared| {
+            shared.disconnects.fetch_add(1, Ordering::SeqCst);
+            shared.changed.notify_waiters();
+        };
+        for chunk in chunks {
+            if !pause.is_zero() {
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    () = tx.closed() => return gone(&shared),
+                }
+            }
+            if tx.send(Ok(chunk)).await.is_err() {
+                return gone(&shared);
+            }
+        }
+        match end {
+            End::Close => {}
+            End::Abort => {
+                let _ = tx
+                    .send(Err(std::io::Error::other(
+                        "mock server broke the connection",
+                    )))
+                    .await;
+            }
+            End::Stall => {
+                tx.closed().await;
+                gone(&shared);
+            }
+        }
+    });
+    let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let mut response = Response::new(Body::from_stream(body));
+    *response.status_mut() = StatusCode::from_u16(status).expect("valid status");
+    for (name, value) in headers {
+        response.headers_mut().append(
+            HeaderName::try_from(name).expect("header name"),
+            HeaderValue::try_from(value).expect("header value"),
+        );
+    }
+    response
+}
+
+/// The path of a file under `tests/fixtures/`.
+pub fn fixture_path(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}
+
+/// The bytes of a file under `tests/fixtures/`.
+pub fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(fixture_path(path)).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+}
