@@ -1,1 +1,67 @@
-fn main() {}
+//! Frame cost against conversation length: one full frame drawn into a `TestBackend`
+//! with 10, 1,000 and 100,000 messages in the history. Design §5 requires these to stay
+//! flat (only visible rows are touched).
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tinychat::app::{App, AppOptions};
+use tinychat::config::Config;
+use tinychat::conversation::{Conversation, Finish, Message};
+use tinychat::ui::{self, theme::Theme};
+
+const TEXT: &str = "Ownership in Rust means every value has a single owner; when the owner goes out of scope the value is dropped. Borrowing lets code use a value without taking it, and the borrow checker makes sure references never outlive what they point to.";
+
+fn app_with(messages: usize) -> App {
+    let config = Config::from_toml(
+        "[[providers]]\nname = \"local\"\nbase_url = \"http://127.0.0.1:9/v1\"\nmodels = [\"m\"]\n",
+        Path::new("bench.toml"),
+        &|_| None,
+    )
+    .expect("bench config parses");
+    let mut conversation = Conversation::new(None);
+    for i in 0..messages {
+        let mut m = if i % 2 == 0 {
+            Message::user(format!("question {i}: {}", &TEXT[..60]))
+        } else {
+            let mut m = Message::assistant_pending("local/m");
+            m.content = TEXT.to_owned();
+            m.finish = Some(Finish::Stop);
+            m
+        };
+        m.created_at = String::new();
+        conversation.messages.push(Arc::new(m));
+    }
+    let (mut app, _) = App::new(AppOptions {
+        config,
+        model: Some("local/m".into()),
+        conversation: Some(conversation),
+        config_path: PathBuf::from("bench.toml"),
+    });
+    app.resize(120, 40);
+    app
+}
+
+fn render_history(c: &mut Criterion) {
+    let theme = Theme::new(false);
+    let mut group = c.benchmark_group("frame");
+    for n in [10usize, 1_000, 100_000] {
+        let app = app_with(n);
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("test backend");
+        group.bench_with_input(BenchmarkId::new("messages", n), &app, |b, app| {
+            b.iter(|| {
+                terminal
+                    .draw(|f| ui::draw(f, black_box(app), &theme))
+                    .expect("draw");
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, render_history);
+criterion_main!(benches);

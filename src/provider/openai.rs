@@ -249,6 +249,17 @@ impl ChunkParser {
                 }
             }
             if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+                // Mistral documents `error` as a finish reason: the reply failed even
+                // though the stream carried no error object.
+                if reason == "error" {
+                    out.push(StreamEvent::Failed(ProviderError::Stream {
+                        provider: self.provider.clone(),
+                        code: None,
+                        message: "the server ended the reply with finish_reason \"error\""
+                            .to_owned(),
+                    }));
+                    return out;
+                }
                 self.finish = Some(finish_of(reason));
             }
         }
@@ -434,6 +445,21 @@ mod tests {
                     output_tokens: 4
                 }),
                 StreamEvent::Finished(Finish::Length),
+            ]
+        );
+    }
+
+    #[test]
+    fn finish_reason_error_fails_the_reply_and_keeps_its_text() {
+        assert_eq!(
+            parse_all(&[r#"{"choices":[{"delta":{"content":"par"},"finish_reason":"error"}]}"#]),
+            vec![
+                StreamEvent::Delta("par".into()),
+                StreamEvent::Failed(ProviderError::Stream {
+                    provider: "p".into(),
+                    code: None,
+                    message: "the server ended the reply with finish_reason \"error\"".into(),
+                }),
             ]
         );
     }
