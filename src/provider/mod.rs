@@ -184,6 +184,9 @@ pub fn stream_chat(
 /// The HTTP client every request shares: rustls, connect timeout, proxies from the
 /// environment (loopback bypasses them).
 pub fn http_client() -> Result<reqwest::Client, ProviderError> {
+    // reqwest is built without a default crypto provider; ring is ours. Installing it
+    // twice (a second client) is fine: the first one stays.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .user_agent(concat!("tinychat/", env!("CARGO_PKG_VERSION")))
