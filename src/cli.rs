@@ -159,15 +159,16 @@ pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode
         .or_else(|| config.default_model.clone())
     {
         Some(m) => m,
-        None => match first_model(config, &client).await {
-            Some(m) => m,
-            None => {
+        None => {
+            if let Some(m) = first_model(config, &client).await {
+                m
+            } else {
                 eprintln!(
                     "no model: pass --model PROVIDER/MODEL or set default_model in the config (see `tinychat models`)"
                 );
                 return ExitCode::FAILURE;
             }
-        },
+        }
     };
     let spec = match resolve_provider(config, &full) {
         Ok(spec) => spec,
