@@ -221,7 +221,9 @@ pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode
                 return ExitCode::SUCCESS;
             }
             StreamEvent::Failed(error) => {
-                if !ended_with_newline {
+                // Only a terminal needs the line ended before the reason on stderr; a
+                // pipe or file keeps exactly the partial text the provider sent.
+                if to_terminal && !ended_with_newline {
                     let _ = writeln!(out);
                 }
                 let _ = out.flush();
