@@ -100,6 +100,9 @@ pub async fn models(config: &Config) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     for (p, (models, error)) in results {
         if let Some(e) = error {
+            // The error names its provider already; the line starts with that name once.
+            let e = e.to_string();
+            let e = e.strip_prefix(&format!("{}: ", p.name)).unwrap_or(&e);
             if models.is_empty() {
                 eprintln!("{}: cannot list models: {e}", p.name);
             } else {
