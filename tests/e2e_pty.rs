@@ -761,3 +761,156 @@ fn sigterm_while_streaming_saves_the_partial_reply_as_cancelled_and_restores_the
     assert_eq!(messages[1]["finish"], "cancelled");
     assert_eq!(messages[1]["model"], "mock/m1");
 }
+
+#[test]
+fn escape_sequences_in_a_reply_are_shown_as_symbols_and_never_reach_the_terminal() {
+    let server = MockServer::start_in_background(vec![(
+        CHAT,
+        streamed_reply(&[
+            "title \u{1b}]0;pwned\u{7}",
+            " query \u{1b}[6n",
+            " bell\u{7} done",
+        ]),
+    )]);
+    let sandbox = Sandbox::with_mock(&server);
+    let mut app = sandbox.spawn(&[]);
+    say_and_wait_for_reply(&app, "hello", "title ␛]0;pwned␇ query ␛[6n bell␇ done");
+    app.send(CTRL_Q);
+    assert!(app.wait_exit().success());
+    let raw = app.raw();
+    for (what, seq) in [
+        ("the title change", &b"\x1b]0;pwned"[..]),
+        ("the cursor position query", b"\x1b[6n"),
+        ("the bell", b"\x07"),
+    ] {
+        assert!(!contains(&raw, seq), "{what} reached the terminal");
+    }
+    // The conversation file keeps the text exactly as the model sent it.
+    let (_, saved) = sandbox.only_conversation();
+    assert_eq!(
+        saved["messages"][1]["content"],
+        "title \u{1b}]0;pwned\u{7} query \u{1b}[6n bell\u{7} done"
+    );
+}
+
+#[test]
+fn a_reply_cut_before_its_end_marker_is_marked_incomplete_on_screen_and_on_disk() {
+    let chunks = [delta("Half"), delta(" an answer")];
+    let chunks: Vec<&[u8]> = chunks.iter().map(String::as_bytes).collect();
+    let server = MockServer::start_in_background(vec![(
+        CHAT,
+        MockResponse::sse("")
+            .with_chunks(&chunks)
+            .with_pause(Duration::from_millis(20)),
+    )]);
+    let sandbox = Sandbox::with_mock(&server);
+    let mut app = sandbox.spawn(&[]);
+    app.wait_for_text("Type a message");
+    app.send("hello");
+    app.send(ENTER);
+    app.wait_until("the error state", |t| {
+        t.status_line().contains("mock/m1 · error")
+    });
+    assert_eq!(
+        app.conversation_rows(7),
+        [
+            "You",
+            "hello",
+            "",
+            "Assistant · mock/m1",
+            "Half an answer",
+            "⚠ incomplete: mock: the connection ended before the reply was complete",
+            ""
+        ],
+        "{}",
+        app.screen_text()
+    );
+    app.send(CTRL_Q);
+    assert!(app.wait_exit().success());
+    let (_, saved) = sandbox.only_conversation();
+    let reply = &saved["messages"][1];
+    assert_eq!(reply["content"], "Half an answer");
+    assert_eq!(reply["finish"], "incomplete");
+    assert_eq!(
+        reply["error"],
+        "mock: the connection ended before the reply was complete"
+    );
+}
+
+#[test]
+fn open_continues_a_saved_conversation_and_sends_its_history() {
+    let server = MockServer::start_in_background(vec![(CHAT, streamed_reply(&["Blue."]))]);
+    let sandbox = Sandbox::with_mock(&server);
+    let id = "20261129-140512-3fa2";
+    let dir = sandbox.conversations_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = json!({
+        "version": 1, "id": id, "title": "colours",
+        "created_at": "2026-11-29T14:05:12+01:00", "updated_at": "2026-11-29T14:05:13+01:00",
+        "system_prompt": "Answer in one word.",
+        "messages": [
+            {"role": "user", "content": "colours", "created_at": "2026-11-29T14:05:12+01:00"},
+            {"role": "assistant", "content": "Red.", "model": "mock/m1",
+             "created_at": "2026-11-29T14:05:13+01:00", "finish": "stop"}
+        ],
+        "pinned": true
+    });
+    std::fs::write(dir.join(format!("{id}.json")), file.to_string()).unwrap();
+
+    let mut app = sandbox.spawn(&["--open", id]);
+    app.wait_for_text("Red.");
+    app.wait_until("the title and the model", |t| {
+        t.row(0).contains("┌ colours ") && t.status_line().starts_with(" mock/m1 · idle")
+    });
+    app.send("another");
+    app.send(ENTER);
+    app.wait_until("the new reply and the idle state", |t| {
+        t.screen_text().contains("Blue.") && t.status_line().contains("mock/m1 · idle")
+    });
+    assert_eq!(
+        chat_requests(&server)[0]["messages"],
+        json!([
+            {"role": "system", "content": "Answer in one word."},
+            {"role": "user", "content": "colours"},
+            {"role": "assistant", "content": "Red."},
+            {"role": "user", "content": "another"}
+        ])
+    );
+    app.send(CTRL_Q);
+    assert!(app.wait_exit().success());
+    let (path, saved) = sandbox.only_conversation();
+    assert_eq!(path, dir.join(format!("{id}.json")));
+    assert_eq!(saved["pinned"], true, "unknown fields are kept");
+    let contents: Vec<&str> = saved["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents, ["colours", "Red.", "another", "Blue."]);
+}
+
+#[test]
+fn a_paste_with_new_lines_goes_into_the_input_without_sending_and_enter_sends_it_whole() {
+    let server = MockServer::start_in_background(vec![(CHAT, streamed_reply(&["Pasted."]))]);
+    let sandbox = Sandbox::with_mock(&server);
+    let mut app = sandbox.spawn(&[]);
+    app.wait_for_text("Type a message");
+    app.send("\x1b[200~first line\r\nsecond line\x1b[201~");
+    app.wait_for_text("second line");
+    // Give a wrongly sent message time to reach the server before checking.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(chat_requests(&server).is_empty(), "the paste was sent");
+    assert!(app.screen_text().contains("Welcome to tinychat."));
+
+    app.send(ENTER);
+    app.wait_until("the reply and the idle state", |t| {
+        t.screen_text().contains("Pasted.") && t.status_line().contains("mock/m1 · idle")
+    });
+    assert_eq!(
+        chat_requests(&server)[0]["messages"],
+        json!([{"role": "user", "content": "first line\nsecond line"}])
+    );
+    app.send(CTRL_Q);
+    assert!(app.wait_exit().success());
+}
