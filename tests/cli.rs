@@ -900,3 +900,16 @@ fn opening_a_missing_conversation_fails_before_the_terminal_is_touched() {
         "no saved conversation `missing-id` (see `tinychat list`)"
     );
 }
+
+#[test]
+fn starting_the_ui_with_an_unknown_provider_is_bad_usage_before_the_terminal_is_touched() {
+    let server = MockServer::start_in_background(Vec::new());
+    let sandbox = Sandbox::with_mock(&server);
+    let run = sandbox.run(&["--model", "nope/x"]);
+    run.assert_code(2);
+    assert_eq!(run.stdout, "", "nothing was drawn");
+    assert_eq!(
+        run.one_stderr_line(),
+        "unknown provider `nope` (known: openai, mistral, together, groq, openrouter, mock)"
+    );
+}
