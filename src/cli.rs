@@ -100,6 +100,9 @@ pub async fn models(config: &Config) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     for (p, (models, error)) in results {
         if let Some(e) = error {
+            // The error names its provider already; the line starts with that name once.
+            let e = e.to_string();
+            let e = e.strip_prefix(&format!("{}: ", p.name)).unwrap_or(&e);
             if models.is_empty() {
                 eprintln!("{}: cannot list models: {e}", p.name);
             } else {
@@ -159,15 +162,16 @@ pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode
         .or_else(|| config.default_model.clone())
     {
         Some(m) => m,
-        None => match first_model(config, &client).await {
-            Some(m) => m,
-            None => {
+        None => {
+            if let Some(m) = first_model(config, &client).await {
+                m
+            } else {
                 eprintln!(
                     "no model: pass --model PROVIDER/MODEL or set default_model in the config (see `tinychat models`)"
                 );
                 return ExitCode::FAILURE;
             }
-        },
+        }
     };
     let spec = match resolve_provider(config, &full) {
         Ok(spec) => spec,
@@ -220,7 +224,9 @@ pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode
                 return ExitCode::SUCCESS;
             }
             StreamEvent::Failed(error) => {
-                if !ended_with_newline {
+                // Only a terminal needs the line ended before the reason on stderr; a
+                // pipe or file keeps exactly the partial text the provider sent.
+                if to_terminal && !ended_with_newline {
                     let _ = writeln!(out);
                 }
                 let _ = out.flush();

@@ -82,6 +82,10 @@ impl Saver {
 
 /// Runs the UI until the user quits or a signal arrives. The conversation is saved
 /// before this returns.
+#[allow(
+    clippy::too_many_lines,
+    reason = "the one event loop reads best in one place (design §4)"
+)]
 pub async fn run(
     mut app: App,
     start_effects: Vec<Effect>,

@@ -1,0 +1,916 @@
+//! End to end: the real `tinychat` binary in a pseudo-terminal, talking to the mock
+//! provider server (design §8, "end-to-end"). The screen is parsed with `vt100`; every
+//! wait has a timeout and prints the whole screen when it runs out.
+//!
+//! Each test gets its own temporary HOME and XDG folders and a config that points the
+//! `mock` provider at a `MockServer`; the child's environment is cleared, so no real key
+//! or config of the machine running the tests is ever seen.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{End, MockResponse, MockServer};
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use pretty_assertions::assert_eq;
+use serde_json::{Value, json};
+
+const CHAT: &str = "/v1/chat/completions";
+const ROWS: u16 = 30;
+const COLS: u16 = 100;
+/// The longest any single wait may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+const ENTER: &str = "\r";
+const ESC: &str = "\x1b";
+const CTRL_C: &str = "\x03";
+const CTRL_Q: &str = "\x11";
+const CTRL_S: &str = "\x13";
+const CTRL_U: &str = "\x15";
+
+const ENTER_ALT_SCREEN: &[u8] = b"\x1b[?1049h";
+const LEAVE_ALT_SCREEN: &[u8] = b"\x1b[?1049l";
+const SHOW_CURSOR: &[u8] = b"\x1b[?25h";
+const BRACKETED_PASTE_OFF: &[u8] = b"\x1b[?2004l";
+const KITTY_KEYS_POP: &[u8] = b"\x1b[<1u";
+
+// ---------------------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------------------
+
+/// A temporary home for one run: HOME, the XDG folders, a working folder and a config.
+struct Sandbox {
+    root: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let root = tempfile::tempdir().expect("temp dir");
+        for sub in ["home", "config", "data", "state", "work"] {
+            std::fs::create_dir_all(root.path().join(sub)).expect("sandbox folder");
+        }
+        Sandbox { root }
+    }
+
+    /// A sandbox whose config has one provider, `mock`, with the model `m1`.
+    fn with_mock(server: &MockServer) -> Sandbox {
+        let sandbox = Sandbox::new();
+        sandbox.write_config(&format!(
+            "[[providers]]\nname = \"mock\"\nkind = \"openai\"\nbase_url = \"{}\"\nmodels = [\"m1\"]\n",
+            server.url("/v1")
+        ));
+        sandbox
+    }
+
+    fn path(&self, sub: &str) -> PathBuf {
+        self.root.path().join(sub)
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.path("config.toml")
+    }
+
+    fn write_config(&self, text: &str) {
+        std::fs::write(self.config_path(), text).expect("write config");
+    }
+
+    fn conversations_dir(&self) -> PathBuf {
+        self.path("data").join("tinychat").join("conversations")
+    }
+
+    /// Every saved conversation file, as JSON.
+    fn saved_conversations(&self) -> Vec<(PathBuf, Value)> {
+        let Ok(entries) = std::fs::read_dir(self.conversations_dir()) else {
+            return Vec::new();
+        };
+        let mut files: Vec<PathBuf> = entries
+            .map(|e| e.expect("dir entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|p| {
+                let text = std::fs::read_to_string(&p).expect("read conversation");
+                let value = serde_json::from_str(&text).expect("conversation is JSON");
+                (p, value)
+            })
+            .collect()
+    }
+
+    /// The one saved conversation (fails when there are none or several).
+    fn only_conversation(&self) -> (PathBuf, Value) {
+        let mut all = self.saved_conversations();
+        assert_eq!(all.len(), 1, "expected exactly one saved conversation");
+        all.remove(0)
+    }
+
+    /// Starts tinychat with `--config <sandbox>/config.toml` and `args`.
+    fn spawn(&self, args: &[&str]) -> Tinychat {
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_tinychat"));
+        cmd.arg("--config");
+        cmd.arg(self.config_path());
+        for arg in args {
+            cmd.arg(arg);
+        }
+        cmd.env_clear();
+        cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("LANG", "C.UTF-8");
+        cmd.env("HOME", self.path("home"));
+        cmd.env("XDG_CONFIG_HOME", self.path("config"));
+        cmd.env("XDG_DATA_HOME", self.path("data"));
+        cmd.env("XDG_STATE_HOME", self.path("state"));
+        cmd.cwd(self.path("work"));
+        Tinychat::spawn(cmd)
+    }
+}
+
+/// The running binary, its screen as a terminal would show it, and every byte it wrote.
+struct Tinychat {
+    parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+    reader_done: Arc<AtomicBool>,
+    writer: Arc<Mutex<Box<dyn Write + Send>>>,
+    child: Box<dyn Child + Send + Sync>,
+    _master: Box<dyn MasterPty + Send>,
+}
+
+/// Terminal queries and the answers a real terminal would give. tinychat is not
+/// expected to send any; if it does, it must not hang waiting for the answer.
+const QUERIES: &[(&[u8], &[u8])] = &[
+    (b"\x1b[6n", b"\x1b[1;1R"),
+    (b"\x1b[c", b"\x1b[?62;22c"),
+    (b"\x1b[0c", b"\x1b[?62;22c"),
+    (b"\x1b[?u", b"\x1b[?0u"),
+];
+
+impl Tinychat {
+    fn spawn(cmd: CommandBuilder) -> Tinychat {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("open a pty");
+        let child = pair.slave.spawn_command(cmd).expect("spawn tinychat");
+        // Only the child holds the terminal side now, so the reader sees EOF at exit.
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("pty reader");
+        let writer: Arc<Mutex<Box<dyn Write + Send>>> =
+            Arc::new(Mutex::new(pair.master.take_writer().expect("pty writer")));
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let reader_done = Arc::new(AtomicBool::new(false));
+        {
+            let (parser, raw, done, writer) = (
+                Arc::clone(&parser),
+                Arc::clone(&raw),
+                Arc::clone(&reader_done),
+                Arc::clone(&writer),
+            );
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                let mut scanned = 0usize;
+                loop {
+                    match reader.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            parser.lock().unwrap().process(&buf[..n]);
+                            let mut raw = raw.lock().unwrap();
+                            raw.extend_from_slice(&buf[..n]);
+                            scanned = answer_queries(&raw, scanned, &writer);
+                        }
+                    }
+                }
+                done.store(true, Ordering::SeqCst);
+            });
+        }
+        Tinychat {
+            parser,
+            raw,
+            reader_done,
+            writer,
+            child,
+            _master: pair.master,
+        }
+    }
+
+    /// Types `text` as the terminal would send it.
+    fn send(&self, text: &str) {
+        let mut writer = self.writer.lock().unwrap();
+        writer.write_all(text.as_bytes()).expect("write to the pty");
+        writer.flush().expect("flush the pty");
+    }
+
+    /// The screen as text, one line per row (trailing blanks trimmed by vt100).
+    fn screen_text(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// One row of the screen, trailing blanks trimmed.
+    fn row(&self, row: u16) -> String {
+        let parser = self.parser.lock().unwrap();
+        let text: Vec<String> = parser.screen().rows(0, COLS).collect();
+        text[usize::from(row)].trim_end().to_owned()
+    }
+
+    /// The first `n` text rows of the conversation pane (between its borders).
+    fn conversation_rows(&self, n: usize) -> Vec<String> {
+        let parser = self.parser.lock().unwrap();
+        let rows: Vec<String> = parser.screen().rows(0, COLS).collect();
+        rows.iter()
+            .skip(1)
+            .take(n)
+            .map(|l| {
+                let start = l.rfind("││").map_or(0, |i| i + "││".len());
+                l[start..]
+                    .trim_end()
+                    .trim_end_matches('│')
+                    .trim_end()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    /// The status line (the last row).
+    fn status_line(&self) -> String {
+        self.row(ROWS - 1)
+    }
+
+    /// Everything tinychat wrote so far.
+    fn raw(&self) -> Vec<u8> {
+        self.raw.lock().unwrap().clone()
+    }
+
+    /// Waits until `ready` holds for the screen text, or panics with the screen.
+    fn wait_until(&self, what: &str, ready: impl Fn(&Tinychat) -> bool) {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if ready(self) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {TIMEOUT:?} waiting for {what}; the screen:\n{}\n",
+                self.framed_screen()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn wait_for_text(&self, needle: &str) {
+        self.wait_until(&format!("{needle:?} on screen"), |t| {
+            t.screen_text().contains(needle)
+        });
+    }
+
+    fn framed_screen(&self) -> String {
+        let parser = self.parser.lock().unwrap();
+        let rows: Vec<String> = parser.screen().rows(0, COLS).collect();
+        rows.iter()
+            .enumerate()
+            .map(|(i, r)| format!("{i:2}|{r}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Waits for the process to exit and for its last output to be read.
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + TIMEOUT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let screen = self.framed_screen();
+                let _ = self.child.kill();
+                panic!("tinychat did not exit within {TIMEOUT:?}; the screen:\n{screen}\n");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        while !self.reader_done.load(Ordering::SeqCst) {
+            assert!(
+                Instant::now() < deadline,
+                "the pty was not closed after tinychat exited"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        status
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.process_id().expect("child pid")
+    }
+}
+
+impl Drop for Tinychat {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Answers every complete query in `raw[from..]`; returns where the next scan starts
+/// (before a query that may still be arriving).
+fn answer_queries(raw: &[u8], from: usize, writer: &Mutex<Box<dyn Write + Send>>) -> usize {
+    let mut i = from;
+    'scan: while i < raw.len() {
+        for (query, answer) in QUERIES {
+            if raw[i..].starts_with(query) {
+                let mut w = writer.lock().unwrap();
+                let _ = w.write_all(answer);
+                let _ = w.flush();
+                i += query.len();
+                continue 'scan;
+            }
+            if query.starts_with(&raw[i..]) {
+                // A query cut by the read: look again when more bytes arrive.
+                break 'scan;
+            }
+        }
+        i += 1;
+    }
+    i
+}
+
+fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Asserts the run ended by putting the terminal back: after the last switch to the
+/// alternate screen come the sequences that leave it and show the cursor again.
+fn assert_terminal_restored(app: &Tinychat) {
+    let raw = app.raw();
+    let entered = find_last(&raw, ENTER_ALT_SCREEN).expect("tinychat entered the alternate screen");
+    let tail = &raw[entered..];
+    for (name, seq) in [
+        ("leave the alternate screen", LEAVE_ALT_SCREEN),
+        ("show the cursor", SHOW_CURSOR),
+        ("turn bracketed paste off", BRACKETED_PASTE_OFF),
+        ("pop the keyboard flags", KITTY_KEYS_POP),
+    ] {
+        assert!(
+            contains(tail, seq),
+            "the output after the last {ENTER_ALT_SCREEN:?} does not {name} ({seq:?}); tail: {:?}",
+            String::from_utf8_lossy(&tail[tail.len().saturating_sub(200)..])
+        );
+    }
+    let leave = find_last(&raw, LEAVE_ALT_SCREEN).unwrap_or_default();
+    assert!(leave > entered, "the alternate screen was left last");
+    let parser = app.parser.lock().unwrap();
+    let screen = parser.screen();
+    assert!(!screen.alternate_screen(), "still on the alternate screen");
+    assert!(!screen.hide_cursor(), "the cursor is still hidden");
+    assert!(!screen.bracketed_paste(), "bracketed paste is still on");
+    assert_eq!(
+        screen.mouse_protocol_mode(),
+        vt100::MouseProtocolMode::None,
+        "mouse reporting is still on"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Scripted replies
+// ---------------------------------------------------------------------------------------
+
+fn delta(text: &str) -> String {
+    let chunk = json!({
+        "id": "chatcmpl-e2e", "object": "chat.completion.chunk", "created": 1_767_225_600,
+        "model": "m1",
+        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}],
+    });
+    format!("data: {chunk}\n\n")
+}
+
+fn finish_stop() -> String {
+    let chunk = json!({
+        "id": "chatcmpl-e2e", "object": "chat.completion.chunk", "created": 1_767_225_600,
+        "model": "m1",
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+    });
+    format!("data: {chunk}\n\ndata: [DONE]\n\n")
+}
+
+/// A reply streamed as one chunk per piece, 50 ms apart, ending normally.
+fn streamed_reply(pieces: &[&str]) -> MockResponse {
+    let mut chunks: Vec<String> = pieces.iter().map(|p| delta(p)).collect();
+    chunks.push(finish_stop());
+    let chunks: Vec<&[u8]> = chunks.iter().map(String::as_bytes).collect();
+    MockResponse::sse("")
+        .with_chunks(&chunks)
+        .with_pause(Duration::from_millis(50))
+}
+
+/// A reply that sends `pieces` and then neither ends nor sends anything more.
+fn stalled_reply(pieces: &[&str]) -> MockResponse {
+    let chunks: Vec<String> = pieces.iter().map(|p| delta(p)).collect();
+    let chunks: Vec<&[u8]> = chunks.iter().map(String::as_bytes).collect();
+    MockResponse::sse("")
+        .with_chunks(&chunks)
+        .with_pause(Duration::from_millis(20))
+        .ending(End::Stall)
+}
+
+const REPLY: [&str; 5] = ["Hello", " there!", " How are", " you", " today?"];
+const REPLY_TEXT: &str = "Hello there! How are you today?";
+
+fn chat_requests(server: &MockServer) -> Vec<Value> {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.path == CHAT)
+        .map(common::Recorded::json)
+        .collect()
+}
+
+/// Types `text` and Enter, then waits until `reply` is on screen and the state is idle.
+fn say_and_wait_for_reply(app: &Tinychat, text: &str, reply: &str) {
+    app.wait_for_text("Type a message");
+    app.send(text);
+    app.send(ENTER);
+    app.wait_until(&format!("{reply:?} and the idle state"), |t| {
+        t.screen_text().contains(reply) && t.status_line().contains("mock/m1 · idle")
+    });
+}
+
+fn wait_for_disconnect(server: &MockServer) {
+    let deadline = Instant::now() + TIMEOUT;
+    while server.disconnects() < 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the server never saw the client go away"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_typed_message_streams_the_reply_onto_the_screen_and_ends_idle() {
+    let server = MockServer::start_in_background(vec![(CHAT, streamed_reply(&REPLY))]);
+    let sandbox = Sandbox::with_mock(&server);
+    let app = sandbox.spawn(&[]);
+
+    say_and_wait_for_reply(&app, "hello", REPLY_TEXT);
+
+    assert_eq!(
+        app.conversation_rows(6),
+        ["You", "hello", "", "Assistant · mock/m1", REPLY_TEXT, ""],
+        "the conversation pane:\n{}",
+        app.screen_text()
+    );
+    assert_eq!(
+        app.status_line(),
+        format!(" mock/m1 · idle{:>84}", "F1 help")
+    );
+
+    let requests = chat_requests(&server);
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["model"], "m1");
+    assert_eq!(
+        requests[0]["messages"],
+        json!([{"role": "user", "content": "hello"}])
+    );
+    assert_eq!(requests[0]["stream"], true);
+    let recorded = &server.requests()[0];
+    assert_eq!(recorded.method, "POST");
+    assert_eq!(
+        recorded.header("authorization"),
+        None,
+        "no key was configured"
+    );
+}
+
+#[test]
+fn esc_mid_reply_stops_it_marks_it_stopped_and_drops_the_connection() {
+    let server =
+        MockServer::start_in_background(vec![(CHAT, stalled_reply(&["The first", " words"]))]);
+    let sandbox = Sandbox::with_mock(&server);
+    let app = sandbox.spawn(&[]);
+    app.wait_for_text("Type a message");
+    app.send("hello");
+    app.send(ENTER);
+    app.wait_until("the first words while streaming", |t| {
+        t.screen_text().contains("The first words") && t.status_line().contains("streaming")
+    });
+    assert_eq!(server.disconnects(), 0);
+
+    app.send(ESC);
+    app.wait_for_text("■ stopped");
+    app.wait_until("the stopped state", |t| {
+        t.status_line().contains("mock/m1 · stopped")
+    });
+    wait_for_disconnect(&server);
+    // The partial reply stays, without the live cursor, marked stopped.
+    assert_eq!(
+        app.conversation_rows(7),
+        [
+            "You",
+            "hello",
+            "",
+            "Assistant · mock/m1",
+            "The first words",
+            "■ stopped",
+            ""
+        ],
+        "the conversation pane:\n{}",
+        app.screen_text()
+    );
+}
+
+#[test]
+fn ctrl_s_saves_the_conversation_as_markdown_text_and_json() {
+    let server = MockServer::start_in_background(vec![(CHAT, streamed_reply(&REPLY))]);
+    let sandbox = Sandbox::with_mock(&server);
+    let mut app = sandbox.spawn(&[]);
+    say_and_wait_for_reply(&app, "hello", REPLY_TEXT);
+
+    let out = sandbox.path("out");
+    std::fs::create_dir(&out).unwrap();
+    let save_as = |name: &str| -> PathBuf {
+        let path = out.join(name);
+        app.send(CTRL_S);
+        app.wait_for_text("Save as · Enter write · Esc cancel");
+        app.wait_for_text("hello.md");
+        app.send(CTRL_U);
+        app.wait_until("an empty save prompt", |t| {
+            !t.screen_text().contains("hello.md")
+        });
+        app.send(path.to_str().unwrap());
+        app.send(ENTER);
+        let notice = format!("saved to {}", path.display());
+        app.wait_until(&format!("{notice:?} on the status line"), |t| {
+            t.status_line().contains(&notice)
+        });
+        path
+    };
+
+    let md = save_as("chat.md");
+    assert_eq!(
+        std::fs::read_to_string(&md).unwrap(),
+        format!("# hello\n\n## You\n\nhello\n\n## Assistant (mock/m1)\n\n{REPLY_TEXT}\n\n")
+    );
+
+    let txt = save_as("chat.txt");
+    assert_eq!(
+        std::fs::read_to_string(&txt).unwrap(),
+        format!("You: hello\n\nLLM: {REPLY_TEXT}\n")
+    );
+
+    let json_path = save_as("chat.json");
+    let exported = std::fs::read(&json_path).unwrap();
+    let value: Value = serde_json::from_slice(&exported).unwrap();
+    assert_eq!(value["version"], 1);
+    assert_eq!(value["title"], "hello");
+    let messages = value["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0]["role"], "user");
+    assert_eq!(messages[0]["content"], "hello");
+    assert_eq!(messages[1]["role"], "assistant");
+    assert_eq!(messages[1]["content"], REPLY_TEXT);
+    assert_eq!(messages[1]["model"], "mock/m1");
+    assert_eq!(messages[1]["finish"], "stop");
+    assert_eq!(messages[1].get("error"), None);
+
+    app.send(CTRL_Q);
+    assert!(app.wait_exit().success());
+    // The JSON export is the conversation file itself, byte for byte.
+    let (saved, _) = sandbox.only_conversation();
+    assert_eq!(
+        String::from_utf8(exported).unwrap(),
+        std::fs::read_to_string(saved).unwrap()
+    );
+}
+
+#[test]
+fn ctrl_q_quits_with_status_0_restores_the_terminal_and_leaves_the_conversation_saved() {
+    let server = MockServer::start_in_background(vec![(CHAT, streamed_reply(&REPLY))]);
+    let sandbox = Sandbox::with_mock(&server);
+    let mut app = sandbox.spawn(&[]);
+    say_and_wait_for_reply(&app, "hello", REPLY_TEXT);
+
+    app.send(CTRL_Q);
+    let status = app.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    assert_eq!(status.exit_code(), 0);
+    assert_terminal_restored(&app);
+
+    let (path, saved) = sandbox.only_conversation();
+    let id = saved["id"].as_str().unwrap();
+    assert_eq!(path, sandbox.conversations_dir().join(format!("{id}.json")));
+    assert_eq!(saved["version"], 1);
+    assert_eq!(saved["title"], "hello");
+    let messages = saved["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0]["role"], "user");
+    assert_eq!(messages[0]["content"], "hello");
+    assert_eq!(messages[1]["role"], "assistant");
+    assert_eq!(messages[1]["content"], REPLY_TEXT);
+    assert_eq!(messages[1]["model"], "mock/m1");
+    assert_eq!(messages[1]["finish"], "stop");
+}
+
+#[test]
+fn an_http_error_shows_the_providers_message_under_the_reply_and_the_ui_stays_usable() {
+    let server = MockServer::start_in_background(vec![
+        (
+            CHAT,
+            MockResponse::fixture_error("openai/chat-401.status-401.json"),
+        ),
+        (CHAT, streamed_reply(&["Second", " time", " lucky."])),
+    ]);
+    let sandbox = Sandbox::with_mock(&server);
+    let mut app = sandbox.spawn(&[]);
+    app.wait_for_text("Type a message");
+    app.send("hello");
+    app.send(ENTER);
+    app.wait_until("the error state", |t| {
+        t.status_line().contains("mock/m1 · error")
+    });
+    let screen = app.screen_text();
+    let lines: Vec<&str> = screen.lines().collect();
+    let header = lines
+        .iter()
+        .position(|l| l.contains("Assistant · mock/m1"))
+        .unwrap_or_else(|| panic!("no reply header:\n{screen}"));
+    assert!(
+        lines[header + 1].contains("✗ mock: HTTP 401 invalid_api_key: Incorrect API key provided"),
+        "the provider's message is right under the reply header:\n{screen}"
+    );
+    assert!(
+        app.status_line()
+            .contains("mock: HTTP 401 invalid_api_key: Incorrect API key provided"),
+        "the status line says what failed: {:?}",
+        app.status_line()
+    );
+
+    app.send("again");
+    app.send(ENTER);
+    app.wait_until("the second reply and the idle state", |t| {
+        t.screen_text().contains("Second time lucky.") && t.status_line().contains("· idle")
+    });
+    // The error stays where it was, above the new exchange.
+    assert!(app.screen_text().contains("Incorrect API key provided"));
+    let requests = chat_requests(&server);
+    assert_eq!(requests.len(), 2);
+    // The failed reply had no text, so it is not sent back to the model.
+    assert_eq!(
+        requests[1]["messages"],
+        json!([
+            {"role": "user", "content": "hello"},
+            {"role": "user", "content": "again"}
+        ])
+    );
+
+    app.send(CTRL_Q);
+    assert!(app.wait_exit().success());
+    let (_, saved) = sandbox.only_conversation();
+    let messages = saved["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 4);
+    assert_eq!(messages[1]["finish"], "error");
+    assert_eq!(messages[1]["content"], "");
+    assert!(
+        messages[1]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("mock: HTTP 401 invalid_api_key: Incorrect API key provided")
+    );
+    assert_eq!(messages[3]["content"], "Second time lucky.");
+    assert_eq!(messages[3]["finish"], "stop");
+}
+
+#[test]
+fn with_no_provider_the_welcome_says_how_to_add_one_and_ctrl_c_quits() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let mut app = sandbox.spawn(&[]);
+    app.wait_for_text("No provider is set up yet. Add one, then start tinychat again:");
+    // The status line is the last row of a frame: once it is there, so is the rest.
+    app.wait_until("the status line", |t| {
+        t.status_line().starts_with(" no model · idle")
+    });
+    assert!(
+        app.screen_text()
+            .contains("• set an API key: OPENAI_API_KEY"),
+        "{}",
+        app.screen_text()
+    );
+
+    app.send(CTRL_C);
+    let status = app.wait_exit();
+    assert_eq!(status.exit_code(), 0);
+    assert!(status.success());
+    assert_terminal_restored(&app);
+    assert!(
+        sandbox.saved_conversations().is_empty(),
+        "an empty conversation is not saved"
+    );
+}
+
+#[test]
+fn sigterm_while_streaming_saves_the_partial_reply_as_cancelled_and_restores_the_terminal() {
+    let server =
+        MockServer::start_in_background(vec![(CHAT, stalled_reply(&["Partial", " answer"]))]);
+    let sandbox = Sandbox::with_mock(&server);
+    let mut app = sandbox.spawn(&[]);
+    app.wait_for_text("Type a message");
+    app.send("hello");
+    app.send(ENTER);
+    app.wait_until("the partial reply while streaming", |t| {
+        t.screen_text().contains("Partial answer") && t.status_line().contains("streaming")
+    });
+
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &app.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(kill.success());
+    let status = app.wait_exit();
+    assert_eq!(status.exit_code(), 0, "{status:?}");
+    assert_terminal_restored(&app);
+    wait_for_disconnect(&server);
+
+    let (_, saved) = sandbox.only_conversation();
+    let messages = saved["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[1]["content"], "Partial answer");
+    assert_eq!(messages[1]["finish"], "cancelled");
+    assert_eq!(messages[1]["model"], "mock/m1");
+}
+
+#[test]
+fn escape_sequences_in_a_reply_are_shown_as_symbols_and_never_reach_the_terminal() {
+    let server = MockServer::start_in_background(vec![(
+        CHAT,
+        streamed_reply(&[
+            "title \u{1b}]0;pwned\u{7}",
+            " query \u{1b}[6n",
+            " bell\u{7} done",
+        ]),
+    )]);
+    let sandbox = Sandbox::with_mock(&server);
+    let mut app = sandbox.spawn(&[]);
+    say_and_wait_for_reply(&app, "hello", "title ␛]0;pwned␇ query ␛[6n bell␇ done");
+    app.send(CTRL_Q);
+    assert!(app.wait_exit().success());
+    let raw = app.raw();
+    for (what, seq) in [
+        ("the title change", &b"\x1b]0;pwned"[..]),
+        ("the cursor position query", b"\x1b[6n"),
+        ("the bell", b"\x07"),
+    ] {
+        assert!(!contains(&raw, seq), "{what} reached the terminal");
+    }
+    // The conversation file keeps the text exactly as the model sent it.
+    let (_, saved) = sandbox.only_conversation();
+    assert_eq!(
+        saved["messages"][1]["content"],
+        "title \u{1b}]0;pwned\u{7} query \u{1b}[6n bell\u{7} done"
+    );
+}
+
+#[test]
+fn a_reply_cut_before_its_end_marker_is_marked_incomplete_on_screen_and_on_disk() {
+    let chunks = [delta("Half"), delta(" an answer")];
+    let chunks: Vec<&[u8]> = chunks.iter().map(String::as_bytes).collect();
+    let server = MockServer::start_in_background(vec![(
+        CHAT,
+        MockResponse::sse("")
+            .with_chunks(&chunks)
+            .with_pause(Duration::from_millis(20)),
+    )]);
+    let sandbox = Sandbox::with_mock(&server);
+    let mut app = sandbox.spawn(&[]);
+    app.wait_for_text("Type a message");
+    app.send("hello");
+    app.send(ENTER);
+    app.wait_until("the error state", |t| {
+        t.status_line().contains("mock/m1 · error")
+    });
+    assert_eq!(
+        app.conversation_rows(7),
+        [
+            "You",
+            "hello",
+            "",
+            "Assistant · mock/m1",
+            "Half an answer",
+            "⚠ incomplete: mock: the connection ended before the reply was complete",
+            ""
+        ],
+        "{}",
+        app.screen_text()
+    );
+    app.send(CTRL_Q);
+    assert!(app.wait_exit().success());
+    let (_, saved) = sandbox.only_conversation();
+    let reply = &saved["messages"][1];
+    assert_eq!(reply["content"], "Half an answer");
+    assert_eq!(reply["finish"], "incomplete");
+    assert_eq!(
+        reply["error"],
+        "mock: the connection ended before the reply was complete"
+    );
+}
+
+#[test]
+fn open_continues_a_saved_conversation_and_sends_its_history() {
+    let server = MockServer::start_in_background(vec![(CHAT, streamed_reply(&["Blue."]))]);
+    let sandbox = Sandbox::with_mock(&server);
+    let id = "20261129-140512-3fa2";
+    let dir = sandbox.conversations_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = json!({
+        "version": 1, "id": id, "title": "colours",
+        "created_at": "2026-11-29T14:05:12+01:00", "updated_at": "2026-11-29T14:05:13+01:00",
+        "system_prompt": "Answer in one word.",
+        "messages": [
+            {"role": "user", "content": "colours", "created_at": "2026-11-29T14:05:12+01:00"},
+            {"role": "assistant", "content": "Red.", "model": "mock/m1",
+             "created_at": "2026-11-29T14:05:13+01:00", "finish": "stop"}
+        ],
+        "pinned": true
+    });
+    std::fs::write(dir.join(format!("{id}.json")), file.to_string()).unwrap();
+
+    let mut app = sandbox.spawn(&["--open", id]);
+    app.wait_for_text("Red.");
+    app.wait_until("the title and the model", |t| {
+        t.row(0).contains("┌ colours ") && t.status_line().starts_with(" mock/m1 · idle")
+    });
+    app.send("another");
+    app.send(ENTER);
+    app.wait_until("the new reply and the idle state", |t| {
+        t.screen_text().contains("Blue.") && t.status_line().contains("mock/m1 · idle")
+    });
+    assert_eq!(
+        chat_requests(&server)[0]["messages"],
+        json!([
+            {"role": "system", "content": "Answer in one word."},
+            {"role": "user", "content": "colours"},
+            {"role": "assistant", "content": "Red."},
+            {"role": "user", "content": "another"}
+        ])
+    );
+    app.send(CTRL_Q);
+    assert!(app.wait_exit().success());
+    let (path, saved) = sandbox.only_conversation();
+    assert_eq!(path, dir.join(format!("{id}.json")));
+    assert_eq!(saved["pinned"], true, "unknown fields are kept");
+    let contents: Vec<&str> = saved["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents, ["colours", "Red.", "another", "Blue."]);
+}
+
+#[test]
+fn a_paste_with_new_lines_goes_into_the_input_without_sending_and_enter_sends_it_whole() {
+    let server = MockServer::start_in_background(vec![(CHAT, streamed_reply(&["Pasted."]))]);
+    let sandbox = Sandbox::with_mock(&server);
+    let mut app = sandbox.spawn(&[]);
+    app.wait_for_text("Type a message");
+    app.send("\x1b[200~first line\r\nsecond line\x1b[201~");
+    app.wait_for_text("second line");
+    // Give a wrongly sent message time to reach the server before checking.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(chat_requests(&server).is_empty(), "the paste was sent");
+    assert!(app.screen_text().contains("Welcome to tinychat."));
+
+    app.send(ENTER);
+    app.wait_until("the reply and the idle state", |t| {
+        t.screen_text().contains("Pasted.") && t.status_line().contains("mock/m1 · idle")
+    });
+    assert_eq!(
+        chat_requests(&server)[0]["messages"],
+        json!([{"role": "user", "content": "first line\nsecond line"}])
+    );
+    app.send(CTRL_Q);
+    assert!(app.wait_exit().success());
+}
