@@ -1,6 +1,10 @@
 //! Frame cost against conversation length: one full frame drawn into a `TestBackend`
 //! with 10, 1,000 and 100,000 messages in the history. Design §5 requires these to stay
 //! flat (only visible rows are touched).
+#![allow(
+    clippy::expect_used,
+    reason = "benchmark set-up: a failure is a broken bench"
+)]
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -29,7 +33,7 @@ fn app_with(messages: usize) -> App {
             Message::user(format!("question {i}: {}", &TEXT[..60]))
         } else {
             let mut m = Message::assistant_pending("local/m");
-            m.content = TEXT.to_owned();
+            TEXT.clone_into(&mut m.content);
             m.finish = Some(Finish::Stop);
             m
         };

@@ -2,6 +2,10 @@
 //! `App::update` (append, sanitize-free storage, incremental re-wrap of the last row).
 //! 2,000 and 20,000 deltas must cost about 1:10 (linear), and a delta late in a 1 MiB
 //! reply must cost the same as one early in it.
+#![allow(
+    clippy::expect_used,
+    reason = "benchmark set-up: a failure is a broken bench"
+)]
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};

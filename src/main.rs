@@ -18,6 +18,7 @@ use tinychat::{logging, runtime, terminal};
     reason = "start-up errors print before or after the UI"
 )]
 fn main() -> ExitCode {
+    let started = std::time::Instant::now();
     let cli = Cli::parse();
     let Some(paths) = Paths::from_env() else {
         eprintln!("cannot find the home folder: set HOME");
@@ -89,7 +90,8 @@ fn main() -> ExitCode {
             });
             let result = rt.block_on(async {
                 let (mut guard, mut term) = terminal::TerminalGuard::enter()?;
-                let result = runtime::run(app, effects, &mut term, &mut guard, store).await;
+                let result =
+                    runtime::run(started, app, effects, &mut term, &mut guard, store).await;
                 terminal::restore();
                 result
             });

@@ -81,12 +81,13 @@ impl Saver {
 }
 
 /// Runs the UI until the user quits or a signal arrives. The conversation is saved
-/// before this returns.
+/// before this returns. `started` is when the process began, for the first-frame log.
 #[allow(
     clippy::too_many_lines,
     reason = "the one event loop reads best in one place (design §4)"
 )]
 pub async fn run(
+    started: Instant,
     mut app: App,
     start_effects: Vec<Effect>,
     terminal: &mut Tui,
@@ -112,6 +113,10 @@ pub async fn run(
     let size = terminal.size()?;
     app.resize(size.width, size.height);
     terminal.draw(|f| ui::draw(f, &app, &theme))?;
+    tracing::info!(
+        since_start_us = started.elapsed().as_micros(),
+        "first frame drawn"
+    );
     let mut last_frame = Instant::now();
     let mut frame_due: Option<tokio::time::Instant> = None;
 

@@ -219,6 +219,9 @@ impl App {
                 models,
                 error,
             } => {
+                if let Some(e) = &error {
+                    self.set_error(format!("cannot list models: {e}"));
+                }
                 self.catalog.set_models(&provider, models, error);
                 if self.active_model.is_none() {
                     self.active_model = self.catalog.first_usable();

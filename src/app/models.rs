@@ -15,6 +15,8 @@ pub enum ListState {
     Ready,
     /// Discovery failed and there is nothing to fall back on.
     Failed(String),
+    /// Discovery failed; the built-in list is shown instead.
+    Fallback(String),
 }
 
 /// One sidebar group.
@@ -87,7 +89,8 @@ impl ModelCatalog {
         if let Some(p) = self.providers.iter_mut().find(|p| p.name == provider) {
             p.state = match error {
                 Some(e) if models.is_empty() => ListState::Failed(e),
-                _ => ListState::Ready,
+                Some(e) => ListState::Fallback(e),
+                None => ListState::Ready,
             };
             p.models = models;
         }
@@ -207,9 +210,11 @@ impl ModelCatalog {
         let Some(p) = self.providers.get(provider) else {
             return Vec::new();
         };
+        // The full discovery error is on the status line and in `tinychat models`.
         let text = match (&p.disabled, &p.state) {
             (Some(why), _) => why.clone(),
-            (None, ListState::Failed(e)) => e.clone(),
+            (None, ListState::Failed(_)) => "cannot list models".to_owned(),
+            (None, ListState::Fallback(_)) => "cannot list models: built-in list".to_owned(),
             _ => return Vec::new(),
         };
         let wrapped = crate::view::wrap::WrappedText::new(&text, self.width.max(8));

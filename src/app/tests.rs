@@ -106,6 +106,33 @@ fn start_asks_for_every_enabled_providers_models() {
 }
 
 #[test]
+fn failed_discovery_shows_the_built_in_list_and_says_why() {
+    let mut app = app();
+    app.update(Msg::ModelsLoaded {
+        provider: "other".into(),
+        models: vec!["fallback-1".into()],
+        error: Some("other: cannot connect to http://127.0.0.1:9/v1: connection refused".into()),
+    });
+    assert_eq!(
+        app.notice.as_ref().map(|n| n.text.as_str()),
+        Some(
+            "cannot list models: other: cannot connect to http://127.0.0.1:9/v1: connection refused"
+        )
+    );
+    let other = app
+        .catalog
+        .providers
+        .iter()
+        .position(|p| p.name == "other")
+        .unwrap();
+    assert_eq!(
+        app.catalog.hint_lines(other).join(" "),
+        "cannot list models: built-in list"
+    );
+    assert_eq!(app.catalog.providers[other].models, ["fallback-1"]);
+}
+
+#[test]
 fn enter_sends_the_draft_saves_and_starts_a_stream() {
     let mut app = app();
     type_text(&mut app, "hello");
