@@ -9,6 +9,9 @@ use std::path::Path;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
+/// Log lines that may wait for the writer thread.
+const LOG_QUEUE_LINES: usize = 1024;
+
 /// Starts logging into `dir`. Returns the guard that flushes on drop, or `None` when the
 /// folder cannot be used (tinychat then runs without a log rather than not at all).
 pub fn init(dir: &Path) -> Option<WorkerGuard> {
@@ -17,7 +20,12 @@ pub fn init(dir: &Path) -> Option<WorkerGuard> {
         .filename_prefix("tinychat.log")
         .build(dir)
         .ok()?;
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    // The default queue preallocates 128,000 lines (4 MB resident); a chat client logs a
+    // few lines a second. Lossy: a full queue drops lines rather than block the UI.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .lossy(true)
+        .finish(appender);
     let filter = EnvFilter::try_from_env("TINYCHAT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_writer(writer)

@@ -95,10 +95,6 @@ pub async fn run(
     store: ConversationStore,
 ) -> io::Result<()> {
     let theme = Theme::from_env();
-    let client = match provider::http_client() {
-        Ok(c) => c,
-        Err(e) => return Err(io::Error::other(e.to_string())),
-    };
     let (stream_tx, mut stream_rx) = mpsc::channel::<Msg>(STREAM_CHANNEL);
     let (job_tx, mut job_rx) = mpsc::unbounded_channel::<Job>();
     let mut saver = Saver {
@@ -117,6 +113,12 @@ pub async fn run(
         since_start_us = started.elapsed().as_micros(),
         "first frame drawn"
     );
+    // Built after the first frame: loading the system's root certificates takes a few
+    // milliseconds that the user should not wait for.
+    let client = match provider::http_client() {
+        Ok(c) => c,
+        Err(e) => return Err(io::Error::other(e.to_string())),
+    };
     let mut last_frame = Instant::now();
     let mut frame_due: Option<tokio::time::Instant> = None;
 

@@ -49,7 +49,11 @@ impl TerminalGuard {
 
     pub fn resume(&mut self, terminal: &mut Tui) -> io::Result<()> {
         activate()?;
-        terminal.clear()
+        // `Terminal::clear` asks the terminal for the cursor position, which fails while
+        // no one reads input; `resize` clears a fullscreen viewport without asking and
+        // makes the next frame redraw every cell.
+        let size = terminal.size()?;
+        terminal.resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))
     }
 }
 

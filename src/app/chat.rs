@@ -42,6 +42,8 @@ impl App {
         self.input = super::new_input();
         self.refresh_focus_styles();
         self.start_reply(fx);
+        // The input box shrinks back to one line.
+        self.relayout();
     }
 
     /// Ctrl+R: replaces the last reply with a new one from the active model.

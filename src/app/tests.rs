@@ -160,8 +160,10 @@ fn alt_enter_adds_a_line_instead_of_sending() {
     type_text(&mut app, "b");
     assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
     assert_eq!(app.input.lines(), ["a", "b"]);
+    assert_eq!(app.areas.input.height, 4, "the input grows with its text");
     let (_, _, request) = started(&enter(&mut app));
     assert_eq!(request.messages, [user("a\nb")]);
+    assert_eq!(app.areas.input.height, 3, "and shrinks back once sent");
 }
 
 #[test]
