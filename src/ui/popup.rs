@@ -14,20 +14,13 @@ use super::theme::Theme;
 pub fn draw(popup: &Popup, theme: &Theme, screen: Rect, buf: &mut Buffer) {
     match popup {
         Popup::SaveAs(editor) => {
-            let area = centered(screen, 70, 5);
-            Clear.render(area, buf);
-            let block = Block::bordered()
-                .border_style(theme.border_focused)
-                .title(Span::styled(
-                    " Save as · Enter write · Esc cancel ",
-                    theme.title,
-                ))
-                .title_bottom(Line::styled(
-                    " .md · .txt · .json · Ctrl+U clears ",
-                    theme.dim,
-                ));
-            let inner = block.inner(area);
-            block.render(area, buf);
+            let inner = frame(
+                (screen, 70, 5),
+                " Save as · Enter write · Esc cancel ",
+                Some(" .md · .txt · .json · Ctrl+U clears "),
+                theme,
+                buf,
+            );
             let field = Rect::new(
                 inner.x,
                 inner.y + inner.height.saturating_sub(1) / 2,
@@ -37,28 +30,24 @@ pub fn draw(popup: &Popup, theme: &Theme, screen: Rect, buf: &mut Buffer) {
             editor.render(field, buf);
         }
         Popup::SystemPrompt(editor) => {
-            let area = centered(screen, 80, 12);
-            Clear.render(area, buf);
-            let block = Block::bordered()
-                .border_style(theme.border_focused)
-                .title(Span::styled(
-                    " System prompt · Enter save · Esc cancel ",
-                    theme.title,
-                ))
-                .title_bottom(Line::styled(" Alt+Enter new line ", theme.dim));
-            let inner = block.inner(area);
-            block.render(area, buf);
+            let inner = frame(
+                (screen, 80, 12),
+                " System prompt · Enter save · Esc cancel ",
+                Some(" Alt+Enter new line "),
+                theme,
+                buf,
+            );
             editor.render(inner, buf);
         }
         Popup::Help => {
             let rows = BINDINGS.len() as u16 + 2;
-            let area = centered(screen, 86, rows + 2);
-            Clear.render(area, buf);
-            let block = Block::bordered()
-                .border_style(theme.border_focused)
-                .title(Span::styled(" Keys · any key closes ", theme.title));
-            let inner = block.inner(area);
-            block.render(area, buf);
+            let inner = frame(
+                (screen, 86, rows + 2),
+                " Keys · any key closes ",
+                None,
+                theme,
+                buf,
+            );
             let keys_width = BINDINGS.iter().map(|b| b.keys.len()).max().unwrap_or(0) + 2;
             let place_width = 14;
             let width = usize::from(inner.width);
@@ -79,6 +68,28 @@ pub fn draw(popup: &Popup, theme: &Theme, screen: Rect, buf: &mut Buffer) {
             }
         }
     }
+}
+
+/// Clears a centred box of at most `width`×`height` and draws its border and titles;
+/// returns the area inside.
+fn frame(
+    (screen, width, height): (Rect, u16, u16),
+    title: &str,
+    bottom: Option<&str>,
+    theme: &Theme,
+    buf: &mut Buffer,
+) -> Rect {
+    let area = centered(screen, width, height);
+    Clear.render(area, buf);
+    let mut block = Block::bordered()
+        .border_style(theme.border_focused)
+        .title(Span::styled(title.to_owned(), theme.title));
+    if let Some(bottom) = bottom {
+        block = block.title_bottom(Line::styled(bottom.to_owned(), theme.dim));
+    }
+    let inner = block.inner(area);
+    block.render(area, buf);
+    inner
 }
 
 /// A box at most `width`×`height`, centred in `screen` and never larger than it.
