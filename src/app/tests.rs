@@ -9,7 +9,7 @@ use pretty_assertions::assert_eq;
 use super::*;
 use crate::config::Config;
 use crate::conversation::{Finish, Role, Usage};
-use crate::provider::{ChatMessage, ProviderError, StreamEvent};
+use crate::provider::{ChatMessage, ProviderError, RetryHint, StreamEvent};
 
 fn config() -> Config {
     Config::from_toml(
@@ -302,6 +302,7 @@ fn a_failed_turn_keeps_its_error_and_does_not_poison_the_next_request() {
         code: Some("invalid_api_key".into()),
         message: "Incorrect API key provided.".into(),
         hint: None,
+        retry: RetryHint::default(),
     };
     let fx = stream(&mut app, id, StreamEvent::Failed(error), Instant::now());
     assert_eq!(saves(&fx), 1);

@@ -5,8 +5,21 @@
 //! present, and the provider's message text") and, where it is known, the fix.
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::conversation::Finish;
+
+/// What the server said about retrying a failed request (never shown; it only steers
+/// the retry loop).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetryHint {
+    /// How long the server asked us to wait (`retry-after-ms`, `retry-after`, Gemini's
+    /// `RetryInfo.retryDelay`).
+    pub after: Option<Duration>,
+    /// An explicit yes or no (`x-should-retry`, or a provider-specific rule such as
+    /// Anthropic's spend-limit 429, which must not be retried).
+    pub allowed: Option<bool>,
+}
 
 /// A failed request or stream. `Display` is the one line shown under the reply, printed
 /// by `tinychat ask`, and stored as the message's `error` string.
@@ -21,6 +34,8 @@ pub enum ProviderError {
         message: String,
         /// What the user can do about it, when known.
         hint: Option<String>,
+        /// The server's word on retrying.
+        retry: RetryHint,
     },
     /// The provider reported an error inside a stream that had started (status 200).
     Stream {
@@ -71,6 +86,7 @@ impl fmt::Display for ProviderError {
                 code,
                 message,
                 hint,
+                retry: _,
             } => {
                 write!(f, "{provider}: HTTP {status}")?;
                 if let Some(code) = code {
@@ -134,6 +150,7 @@ mod tests {
             code: Some("invalid_api_key".into()),
             message: "Incorrect API key provided.".into(),
             hint: Some("check OPENAI_API_KEY".into()),
+            retry: RetryHint::default(),
         };
         assert_eq!(
             e.to_string(),

@@ -12,7 +12,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::{ProviderError, ProviderSpec};
+use super::{ProviderError, ProviderSpec, RetryHint};
 
 /// The most of an error body that is read; the rest is left unread.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -44,6 +44,7 @@ pub(crate) async fn error_from_response(
     wait: Duration,
 ) -> ProviderError {
     let status = response.status();
+    let retry = retry_hint(response.headers());
     let mut body = Vec::new();
     let read = async {
         while body.len() < ERROR_BODY_LIMIT {
@@ -61,7 +62,54 @@ pub(crate) async fn error_from_response(
         tracing::debug!(provider = %provider.name, "gave up reading the error body");
     }
     body.truncate(ERROR_BODY_LIMIT);
-    http_error(provider, status, &body)
+    match http_error(provider, status, &body) {
+        ProviderError::Http {
+            provider,
+            status,
+            code,
+            message,
+            hint,
+            retry: _,
+        } => ProviderError::Http {
+            provider,
+            status,
+            code,
+            message,
+            hint,
+            retry,
+        },
+        other => other,
+    }
+}
+
+/// The retry advice in response headers, as the official SDKs read it: `retry-after-ms`,
+/// then `retry-after` (seconds or an HTTP date), and `x-should-retry: true|false`.
+pub(crate) fn retry_hint(headers: &reqwest::header::HeaderMap) -> RetryHint {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let after_ms = text("retry-after-ms")
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+        .map(|ms| Duration::from_secs_f64(ms / 1000.0));
+    let after = after_ms.or_else(|| {
+        let value = text("retry-after")?;
+        if let Ok(secs) = value.parse::<f64>() {
+            return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        }
+        let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+        let wait = when.signed_duration_since(chrono::Utc::now());
+        Some(wait.to_std().unwrap_or(Duration::ZERO))
+    });
+    let allowed = match text("x-should-retry") {
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        _ => None,
+    };
+    RetryHint { after, allowed }
 }
 
 /// Builds `ProviderError::Http` from a status and the (possibly partial) body, with the
@@ -91,6 +139,7 @@ pub(crate) fn http_error(
         code,
         message: redact(provider, &message),
         hint,
+        retry: RetryHint::default(),
     }
 }
 
@@ -251,4 +300,55 @@ fn is_loopback(base_url: &str) -> bool {
         .trim_end_matches(']')
         .parse::<std::net::IpAddr>()
         .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn retry_after_ms_wins_over_retry_after() {
+        let hint = retry_hint(&headers(&[
+            ("retry-after-ms", "1500"),
+            ("retry-after", "9"),
+        ]));
+        assert_eq!(hint.after, Some(Duration::from_millis(1500)));
+        let hint = retry_hint(&headers(&[("retry-after", "7")]));
+        assert_eq!(hint.after, Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn retry_after_as_a_past_http_date_means_now() {
+        let hint = retry_hint(&headers(&[(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT",
+        )]));
+        assert_eq!(hint.after, Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn x_should_retry_is_read_and_garbage_ignored() {
+        assert_eq!(
+            retry_hint(&headers(&[("x-should-retry", "false")])).allowed,
+            Some(false)
+        );
+        assert_eq!(
+            retry_hint(&headers(&[("x-should-retry", "true")])).allowed,
+            Some(true)
+        );
+        let hint = retry_hint(&headers(&[
+            ("x-should-retry", "maybe"),
+            ("retry-after", "soon"),
+        ]));
+        assert_eq!(hint, RetryHint::default());
+    }
 }

@@ -21,7 +21,7 @@ use futures_util::Stream;
 
 use crate::conversation::{Conversation, Finish, Role, Usage};
 
-pub use error::ProviderError;
+pub use error::{ProviderError, RetryHint};
 pub use models::{DISCOVERY_TIMEOUT, discover_models, list_models};
 
 /// The wire protocol a provider speaks (spec §4 `kind`).

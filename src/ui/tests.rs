@@ -15,7 +15,7 @@ use super::theme::Theme;
 use crate::app::{App, AppOptions, Effect, Msg, StreamId};
 use crate::config::Config;
 use crate::conversation::Finish;
-use crate::provider::{ProviderError, StreamEvent};
+use crate::provider::{ProviderError, RetryHint, StreamEvent};
 
 fn app_with(config_text: &str, env: &dyn Fn(&str) -> Option<String>, model: Option<&str>) -> App {
     let config = Config::from_toml(config_text, Path::new("test.toml"), env).unwrap();
@@ -148,6 +148,7 @@ fn http_error_with_no_text_80x24() {
             code: Some("invalid_api_key".into()),
             message: "Incorrect API key provided: sk-te****.".into(),
             hint: Some("check LOCAL_KEY".into()),
+            retry: RetryHint::default(),
         }),
         Instant::now(),
     );
