@@ -66,6 +66,9 @@ pub enum Command {
     },
 }
 
+/// What `models` says when nothing can be asked.
+const NONE_ENABLED: &str = "no provider is enabled: set OPENAI_API_KEY (or another provider's key), add [[providers]] to the config, or start Ollama";
+
 /// `tinychat models`: every enabled provider's models; problems on stderr.
 #[allow(
     clippy::print_stdout,
@@ -86,9 +89,7 @@ pub async fn models(config: &Config) -> ExitCode {
         .filter(|p| p.disabled.is_none())
         .collect();
     if enabled.is_empty() {
-        eprintln!(
-            "no provider is enabled: set OPENAI_API_KEY (or another provider's key) or add [[providers]] to the config"
-        );
+        eprintln!("{NONE_ENABLED}");
         return ExitCode::FAILURE;
     }
     let lookups = enabled.iter().map(|&p| {
@@ -99,6 +100,10 @@ pub async fn models(config: &Config) -> ExitCode {
     let mut printed = 0usize;
     let mut stdout = std::io::stdout().lock();
     for (p, (models, error)) in results {
+        // Ollama not running is the normal case on most machines, not an error.
+        if p.optional && models.is_empty() {
+            continue;
+        }
         if let Some(e) = error {
             // The error names its provider already; the line starts with that name once.
             let e = e.to_string();
@@ -118,6 +123,10 @@ pub async fn models(config: &Config) -> ExitCode {
             }
             printed += 1;
         }
+    }
+    if printed == 0 && enabled.iter().all(|p| p.optional) {
+        eprintln!("{NONE_ENABLED}");
+        return ExitCode::FAILURE;
     }
     for p in config.providers.iter().filter(|p| p.disabled.is_some()) {
         eprintln!(
@@ -188,10 +197,17 @@ pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode
     request.max_tokens = config.max_tokens;
     request.idle_timeout = config.stream_timeout;
 
+    let stream = provider::stream_chat(&client, spec, request);
+    print_reply(stream, spec_name(&full)).await
+}
+
+/// Prints a reply stream to stdout as it arrives; retries, notes and the reason of a
+/// failure go to stderr. The exit status follows spec §2.
+#[allow(clippy::print_stderr, reason = "CLI output, no UI running")]
+async fn print_reply(mut stream: provider::ReplyStream, provider_name: &str) -> ExitCode {
     let stdout = std::io::stdout();
     let to_terminal = stdout.is_terminal();
     let mut out = stdout.lock();
-    let mut stream = provider::stream_chat(&client, spec, request);
     let mut ended_with_newline = true;
     while let Some(event) = stream.next().await {
         match event {
@@ -214,6 +230,17 @@ pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode
                 }
             }
             StreamEvent::Usage(_) => {}
+            StreamEvent::Retrying {
+                reason,
+                delay,
+                attempt,
+                of,
+            } => {
+                eprintln!(
+                    "{provider_name}: {reason}, retrying in {:.1} s ({attempt} of {of})",
+                    delay.as_secs_f64()
+                );
+            }
             StreamEvent::Finished(finish) => {
                 if to_terminal && !ended_with_newline {
                     let _ = writeln!(out);
@@ -235,7 +262,7 @@ pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode
             }
         }
     }
-    eprintln!("{}: the reply ended without an outcome", spec_name(&full));
+    eprintln!("{provider_name}: the reply ended without an outcome");
     ExitCode::FAILURE
 }
 

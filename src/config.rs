@@ -89,6 +89,8 @@ struct BuiltIn {
     base_url_env: Option<&'static str>,
     fallback_models: &'static [&'static str],
     include_usage: bool,
+    /// No key, and shown only when the server answers (Ollama).
+    optional: bool,
 }
 
 const BUILT_INS: &[BuiltIn] = &[
@@ -100,6 +102,7 @@ const BUILT_INS: &[BuiltIn] = &[
         base_url_env: Some("OPENAI_BASE_URL"),
         fallback_models: &["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1"],
         include_usage: true,
+        optional: false,
     },
     BuiltIn {
         name: "mistral",
@@ -115,6 +118,7 @@ const BUILT_INS: &[BuiltIn] = &[
         ],
         // Mistral rejects `stream_options` and sends usage on the finish chunk anyway.
         include_usage: false,
+        optional: false,
     },
     BuiltIn {
         name: "together",
@@ -127,6 +131,7 @@ const BUILT_INS: &[BuiltIn] = &[
             "Qwen/Qwen2.5-72B-Instruct-Turbo",
         ],
         include_usage: true,
+        optional: false,
     },
     BuiltIn {
         name: "groq",
@@ -136,6 +141,7 @@ const BUILT_INS: &[BuiltIn] = &[
         base_url_env: None,
         fallback_models: &["llama-3.1-8b-instant", "llama-3.3-70b-versatile"],
         include_usage: true,
+        optional: false,
     },
     BuiltIn {
         name: "openrouter",
@@ -146,6 +152,55 @@ const BUILT_INS: &[BuiltIn] = &[
         fallback_models: &["openai/gpt-4o-mini", "meta-llama/llama-3.3-70b-instruct"],
         // OpenRouter puts usage on its final chunk without being asked.
         include_usage: false,
+        optional: false,
+    },
+    BuiltIn {
+        name: "anthropic",
+        kind: ProviderKind::Anthropic,
+        key_envs: &["ANTHROPIC_API_KEY"],
+        base_url: "https://api.anthropic.com",
+        base_url_env: Some("ANTHROPIC_BASE_URL"),
+        fallback_models: &["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"],
+        include_usage: false,
+        optional: false,
+    },
+    BuiltIn {
+        name: "gemini",
+        kind: ProviderKind::Gemini,
+        key_envs: &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
+        base_url: "https://generativelanguage.googleapis.com",
+        base_url_env: None,
+        fallback_models: &[
+            "gemini-2.5-flash",
+            "gemini-2.5-pro",
+            "gemini-2.5-flash-lite",
+        ],
+        include_usage: false,
+        optional: false,
+    },
+    BuiltIn {
+        name: "cohere",
+        kind: ProviderKind::Cohere,
+        key_envs: &["COHERE_API_KEY", "CO_API_KEY"],
+        base_url: "https://api.cohere.com",
+        base_url_env: None,
+        fallback_models: &[
+            "command-a-03-2025",
+            "command-r-plus-08-2024",
+            "command-r-08-2024",
+        ],
+        include_usage: false,
+        optional: false,
+    },
+    BuiltIn {
+        name: "ollama",
+        kind: ProviderKind::Ollama,
+        key_envs: &[],
+        base_url: "http://127.0.0.1:11434",
+        base_url_env: Some("OLLAMA_HOST"),
+        fallback_models: &[],
+        include_usage: false,
+        optional: true,
     },
 ];
 
@@ -325,6 +380,8 @@ impl Config {
                 include_usage: p
                     .include_usage
                     .unwrap_or_else(|| builtin.as_ref().is_some_and(|b| b.include_usage)),
+                // A provider the user configured is always shown.
+                optional: false,
             };
             match existing {
                 Some(i) => providers[i] = spec,
@@ -379,27 +436,63 @@ impl BuiltIn {
             .and_then(env)
             .map(|u| u.trim().trim_end_matches('/').to_owned())
             .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| self.base_url.to_owned());
+            .map_or_else(
+                || self.base_url.to_owned(),
+                |u| {
+                    if self.kind == ProviderKind::Ollama {
+                        ollama_base_url(&u)
+                    } else {
+                        u
+                    }
+                },
+            );
         ProviderSpec {
             name: self.name.to_owned(),
             kind: self.kind,
             base_url,
-            key_env: Some(
-                found
-                    .as_ref()
-                    .map_or(self.key_envs[0], |(var, _)| var)
-                    .to_string(),
-            ),
-            disabled: found
-                .is_none()
+            key_env: found
+                .as_ref()
+                .map(|(var, _)| *var)
+                .or_else(|| self.key_envs.first().copied())
+                .map(str::to_owned),
+            disabled: (found.is_none() && !self.key_envs.is_empty())
                 .then(|| format!("set {}", self.key_envs.join(" or "))),
             api_key: found.map(|(_, key)| key),
             headers: BTreeMap::new(),
             models: None,
             fallback_models: self.fallback_models.iter().map(|&m| m.to_owned()).collect(),
             include_usage: self.include_usage,
+            optional: self.optional,
         }
     }
+}
+
+/// `OLLAMA_HOST` as Ollama itself reads it: `host`, `host:port` or a URL; no scheme
+/// means http, no port means 11434, and the listen-everywhere address 0.0.0.0 means
+/// this machine.
+fn ollama_base_url(value: &str) -> String {
+    let (scheme, rest) = match value.split_once("://") {
+        Some((scheme, rest)) => (scheme, rest),
+        None => ("http", value),
+    };
+    let (host_port, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
+        None => (rest, ""),
+    };
+    let has_port = host_port
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+        && !host_port.ends_with(']');
+    let host_port = if has_port {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:11434")
+    };
+    let host_port = match host_port.strip_prefix("0.0.0.0") {
+        Some(port) => format!("127.0.0.1{port}"),
+        None => host_port,
+    };
+    format!("{scheme}://{host_port}{path}")
 }
 
 /// Splits `provider/model` at the first `/` (model ids may contain more slashes).
@@ -433,13 +526,60 @@ mod tests {
         let names: Vec<_> = c.providers.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(
             names,
-            ["openai", "mistral", "together", "groq", "openrouter"]
+            [
+                "openai",
+                "mistral",
+                "together",
+                "groq",
+                "openrouter",
+                "anthropic",
+                "gemini",
+                "cohere",
+                "ollama"
+            ]
         );
         assert_eq!(
             c.providers[0].disabled.as_deref(),
             Some("set OPENAI_API_KEY")
         );
         assert_eq!(c.stream_timeout, DEFAULT_IDLE_TIMEOUT);
+        assert_eq!(
+            c.provider("gemini").unwrap().disabled.as_deref(),
+            Some("set GEMINI_API_KEY or GOOGLE_API_KEY")
+        );
+        let ollama = c.provider("ollama").unwrap();
+        assert_eq!(ollama.disabled, None);
+        assert!(ollama.optional);
+        assert_eq!(ollama.base_url, "http://127.0.0.1:11434");
+    }
+
+    #[test]
+    fn second_key_variable_enables_a_built_in_and_is_named_in_hints() {
+        let env = |k: &str| (k == "GOOGLE_API_KEY").then(|| "g".to_owned());
+        let c = Config::from_toml("", Path::new("c.toml"), &env).unwrap();
+        let gemini = c.provider("gemini").unwrap();
+        assert_eq!(gemini.disabled, None);
+        assert_eq!(gemini.key_env.as_deref(), Some("GOOGLE_API_KEY"));
+    }
+
+    #[test]
+    fn ollama_host_is_read_like_ollama_reads_it() {
+        assert_eq!(ollama_base_url("0.0.0.0"), "http://127.0.0.1:11434");
+        assert_eq!(
+            ollama_base_url("example.lan:8000"),
+            "http://example.lan:8000"
+        );
+        assert_eq!(
+            ollama_base_url("https://ollama.example/"),
+            "https://ollama.example:11434"
+        );
+        assert_eq!(ollama_base_url("http://[::1]:11434"), "http://[::1]:11434");
+        let env = |k: &str| (k == "OLLAMA_HOST").then(|| "127.0.0.1:9999".to_owned());
+        let c = Config::from_toml("", Path::new("c.toml"), &env).unwrap();
+        assert_eq!(
+            c.provider("ollama").unwrap().base_url,
+            "http://127.0.0.1:9999"
+        );
     }
 
     #[test]
@@ -490,7 +630,17 @@ mod tests {
         let names: Vec<_> = c.providers.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(
             names,
-            ["openai", "mistral", "together", "groq", "openrouter"]
+            [
+                "openai",
+                "mistral",
+                "together",
+                "groq",
+                "openrouter",
+                "anthropic",
+                "gemini",
+                "cohere",
+                "ollama"
+            ]
         );
         let openai = c.provider("openai").unwrap();
         assert_eq!(openai.base_url, "http://127.0.0.1:1/v1");
@@ -522,7 +672,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "/c/config.toml:3: unknown kind `grpc` for provider `x` (expected one of: openai)"
+            "/c/config.toml:3: unknown kind `grpc` for provider `x` (expected one of: openai, anthropic, gemini, ollama, cohere)"
         );
         let e = parse("temperature = 7.5\n").unwrap_err();
         assert_eq!(

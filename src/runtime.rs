@@ -177,6 +177,8 @@ pub async fn run(
             break;
         }
 
+        // Armed only while a retry countdown shows: idle has no timer (design §1.3).
+        let tick = app.next_tick();
         let msgs: Vec<Msg> = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(event)) => vec![Msg::Term(event)],
@@ -218,6 +220,12 @@ pub async fn run(
                 last_frame = Instant::now();
                 Vec::new()
             }
+            () = async {
+                match tick {
+                    Some(at) => sleep_until(tokio::time::Instant::from_std(at)).await,
+                    None => std::future::pending().await,
+                }
+            } => vec![Msg::Tick(Instant::now())],
             () = signals.recv() => vec![Msg::Shutdown],
         };
         for msg in msgs {

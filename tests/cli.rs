@@ -32,7 +32,10 @@ const DISABLED_BUILT_INS: &str = "openai: disabled (set OPENAI_API_KEY)\n\
 mistral: disabled (set MISTRAL_API_KEY)\n\
 together: disabled (set TOGETHER_API_KEY)\n\
 groq: disabled (set GROQ_API_KEY)\n\
-openrouter: disabled (set OPENROUTER_API_KEY)\n";
+openrouter: disabled (set OPENROUTER_API_KEY)\n\
+anthropic: disabled (set ANTHROPIC_API_KEY)\n\
+gemini: disabled (set GEMINI_API_KEY or GOOGLE_API_KEY)\n\
+cohere: disabled (set COHERE_API_KEY or CO_API_KEY)\n";
 
 /// A temporary HOME with XDG folders, a working folder and a config path.
 struct Sandbox {
@@ -81,6 +84,8 @@ impl Sandbox {
             .env("XDG_CONFIG_HOME", self.path("config"))
             .env("XDG_DATA_HOME", self.path("data"))
             .env("XDG_STATE_HOME", self.path("state"))
+            // A closed port: an Ollama running on this machine must not change results.
+            .env("OLLAMA_HOST", "127.0.0.1:9")
             .current_dir(self.path("work"))
             .stdin(Stdio::null());
         cmd
@@ -555,7 +560,7 @@ fn ask_with_an_unknown_provider_is_bad_usage() {
     assert_eq!(run.stdout, "");
     assert_eq!(
         run.one_stderr_line(),
-        "unknown provider `nope` (known: openai, mistral, together, groq, openrouter, mock)"
+        "unknown provider `nope` (known: openai, mistral, together, groq, openrouter, anthropic, gemini, cohere, ollama, mock)"
     );
     assert!(server.requests().is_empty());
 }
@@ -718,7 +723,7 @@ fn models_with_no_provider_at_all_says_how_to_add_one() {
     assert_eq!(run.stdout, "");
     assert_eq!(
         run.one_stderr_line(),
-        "no provider is enabled: set OPENAI_API_KEY (or another provider's key) or add [[providers]] to the config"
+        "no provider is enabled: set OPENAI_API_KEY (or another provider's key), add [[providers]] to the config, or start Ollama"
     );
 }
 
@@ -910,6 +915,6 @@ fn starting_the_ui_with_an_unknown_provider_is_bad_usage_before_the_terminal_is_
     assert_eq!(run.stdout, "", "nothing was drawn");
     assert_eq!(
         run.one_stderr_line(),
-        "unknown provider `nope` (known: openai, mistral, together, groq, openrouter, mock)"
+        "unknown provider `nope` (known: openai, mistral, together, groq, openrouter, anthropic, gemini, cohere, ollama, mock)"
     );
 }

@@ -133,6 +133,8 @@ impl Sandbox {
         cmd.env("XDG_CONFIG_HOME", self.path("config"));
         cmd.env("XDG_DATA_HOME", self.path("data"));
         cmd.env("XDG_STATE_HOME", self.path("state"));
+        // A closed port: an Ollama running on this machine must not change the screen.
+        cmd.env("OLLAMA_HOST", "127.0.0.1:9");
         cmd.cwd(self.path("work"));
         Tinychat::spawn(cmd)
     }

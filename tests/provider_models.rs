@@ -28,6 +28,7 @@ fn spec(server: &MockServer, name: &str) -> ProviderSpec {
         models: None,
         fallback_models: Vec::new(),
         include_usage: true,
+        optional: false,
     }
 }
 

@@ -34,6 +34,7 @@ fn spec(server: &MockServer, name: &str) -> ProviderSpec {
         models: None,
         fallback_models: Vec::new(),
         include_usage: false,
+        optional: false,
     }
 }
 
@@ -48,6 +49,8 @@ fn request() -> ChatRequest {
         temperature: None,
         max_tokens: None,
         idle_timeout: Duration::from_secs(5),
+        // Retries have their own tests (tests/provider_retry.rs).
+        max_retries: 0,
     }
 }
 

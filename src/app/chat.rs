@@ -137,6 +137,7 @@ impl App {
             deltas: 0,
             reported_tokens: None,
             last_save_at: None,
+            retry: None,
         });
         self.outcome = super::Outcome::Idle;
         self.notice = None;
@@ -174,6 +175,25 @@ impl App {
             // A late event from a stream that was stopped or replaced.
             return;
         };
+        if let StreamEvent::Retrying {
+            reason,
+            delay,
+            attempt,
+            of,
+        } = event
+        {
+            let until = at + delay;
+            stream.retry = Some(super::RetryWait {
+                reason,
+                until,
+                seconds_left: super::seconds_until(until, at),
+                attempt,
+                of,
+            });
+            fx.push(Effect::Redraw);
+            return;
+        }
+        stream.retry = None;
         stream.first_at.get_or_insert(at);
         stream.last_at = Some(at);
         let save_due = stream
@@ -208,6 +228,7 @@ impl App {
                 }
                 fx.push(Effect::Save(self.conversation.clone()));
             }
+            StreamEvent::Retrying { .. } => {}
             StreamEvent::Failed(error) => {
                 self.stream = None;
                 let text = error.to_string();

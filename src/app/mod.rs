@@ -13,7 +13,7 @@ mod popup;
 pub mod viewport;
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
@@ -64,6 +64,8 @@ pub enum Msg {
     EditorDone(Result<String, String>),
     /// SIGTERM/SIGHUP: save and quit.
     Shutdown,
+    /// The countdown's second changed (scheduled only while a retry wait shows).
+    Tick(Instant),
 }
 
 /// Work the runtime does on the app's behalf.
@@ -108,7 +110,7 @@ pub enum Outcome {
 }
 
 /// The reply being streamed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActiveStream {
     pub id: StreamId,
     /// When the first event arrived (`None` while waiting).
@@ -119,6 +121,20 @@ pub struct ActiveStream {
     /// Output tokens reported by the provider, when it did.
     pub reported_tokens: Option<u64>,
     last_save_at: Option<Instant>,
+    /// Set while waiting to retry a request that failed before its first token.
+    pub retry: Option<RetryWait>,
+}
+
+/// A retry the status line counts down to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryWait {
+    /// A few words: "rate limited", "overloaded"…
+    pub reason: String,
+    pub until: Instant,
+    /// Whole seconds left, as shown (updated by [`Msg::Tick`]).
+    pub seconds_left: u64,
+    pub attempt: u32,
+    pub of: u32,
 }
 
 /// Start-up inputs for the app.
@@ -219,7 +235,10 @@ impl App {
                 models,
                 error,
             } => {
-                if let Some(e) = &error {
+                // An optional provider (Ollama) that does not answer is simply not shown.
+                if let Some(e) = &error
+                    && !self.catalog.is_optional(&provider)
+                {
                     self.set_error(format!("cannot list models: {e}"));
                 }
                 self.catalog.set_models(&provider, models, error);
@@ -259,8 +278,22 @@ impl App {
                 fx.push(Effect::Redraw);
             }
             Msg::Shutdown => self.quit(&mut fx),
+            Msg::Tick(now) => {
+                if let Some(wait) = self.stream.as_mut().and_then(|s| s.retry.as_mut()) {
+                    wait.seconds_left = seconds_until(wait.until, now);
+                    fx.push(Effect::Redraw);
+                }
+            }
         }
         fx
+    }
+
+    /// When the runtime should send the next [`Msg::Tick`]: only while a retry countdown
+    /// shows, at the moment its number changes. `None` otherwise, so idle has no timer.
+    pub fn next_tick(&self) -> Option<Instant> {
+        let wait = self.stream.as_ref()?.retry.as_ref()?;
+        let left = Duration::from_secs(wait.seconds_left.saturating_sub(1));
+        Some(wait.until.checked_sub(left).unwrap_or(wait.until))
     }
 
     fn on_terminal(&mut self, event: Event, fx: &mut Vec<Effect>) {
@@ -567,6 +600,12 @@ impl App {
     pub fn is_idle(&self) -> bool {
         self.stream.is_none()
     }
+}
+
+/// Whole seconds from `now` to `until`, rounded up (a wait of 0.2 s shows as 1 s).
+pub(crate) fn seconds_until(until: Instant, now: Instant) -> u64 {
+    let left = until.saturating_duration_since(now);
+    left.as_secs() + u64::from(left.subsec_nanos() > 0)
 }
 
 /// A fresh input editor.

@@ -27,6 +27,15 @@ pub struct ProviderModels {
     pub disabled: Option<String>,
     pub models: Vec<String>,
     pub state: ListState,
+    /// Hidden until its discovery succeeds (the Ollama built-in).
+    pub optional: bool,
+}
+
+impl ProviderModels {
+    /// Whether the sidebar shows this provider at all.
+    pub fn visible(&self) -> bool {
+        !self.optional || self.state == ListState::Ready
+    }
 }
 
 /// A visible sidebar row.
@@ -76,6 +85,7 @@ impl ModelCatalog {
                     } else {
                         ListState::Loading
                     },
+                    optional: p.optional,
                 })
                 .collect(),
             ..ModelCatalog::default()
@@ -116,9 +126,19 @@ impl ModelCatalog {
             .find_map(|p| p.models.first().map(|m| format!("{}/{m}", p.name)))
     }
 
-    /// Whether any provider could be used (drives the welcome text).
+    /// Whether any provider could be used (drives the welcome text). An optional one
+    /// counts once it answered.
     pub fn any_enabled(&self) -> bool {
-        self.providers.iter().any(|p| p.disabled.is_none())
+        self.providers
+            .iter()
+            .any(|p| p.disabled.is_none() && p.visible())
+    }
+
+    /// Whether `provider` is hidden until it answers.
+    pub fn is_optional(&self, provider: &str) -> bool {
+        self.providers
+            .iter()
+            .any(|p| p.name == provider && p.optional)
     }
 
     pub fn set_filter(&mut self, filter: String) {
@@ -230,6 +250,9 @@ impl ModelCatalog {
         let needle = self.filter.to_lowercase();
         self.rows.clear();
         for (pi, p) in self.providers.iter().enumerate() {
+            if !p.visible() {
+                continue;
+            }
             let name_matches = p.name.to_lowercase().contains(&needle);
             let models: Vec<usize> = if p.disabled.is_some() {
                 Vec::new()
@@ -269,18 +292,21 @@ mod tests {
                     disabled: None,
                     models: vec!["gpt-4o".into(), "gpt-4o-mini".into()],
                     state: ListState::Ready,
+                    optional: false,
                 },
                 ProviderModels {
                     name: "anthropic".into(),
                     disabled: Some("set ANTHROPIC_API_KEY".into()),
                     models: vec![],
                     state: ListState::Ready,
+                    optional: false,
                 },
                 ProviderModels {
                     name: "mistral".into(),
                     disabled: None,
                     models: vec!["mistral-small".into()],
                     state: ListState::Ready,
+                    optional: false,
                 },
             ],
             width: 30,
@@ -333,6 +359,24 @@ mod tests {
         c.move_selection(1);
         c.set_models("mistral", vec!["a".into(), "b".into()], None);
         assert_eq!(c.selected_model().as_deref(), Some("openai/gpt-4o-mini"));
+    }
+
+    #[test]
+    fn an_optional_provider_shows_only_once_it_answers() {
+        let mut c = catalog();
+        c.providers.push(ProviderModels {
+            name: "ollama".into(),
+            disabled: None,
+            models: vec![],
+            state: ListState::Loading,
+            optional: true,
+        });
+        c.rebuild_rows();
+        assert!(!c.rows.contains(&Row::Provider(3)));
+        c.set_models("ollama", vec![], Some("connection refused".into()));
+        assert!(!c.rows.contains(&Row::Provider(3)));
+        c.set_models("ollama", vec!["llama3.2:latest".into()], None);
+        assert!(c.rows.contains(&Row::Model(3, 0)));
     }
 
     #[test]

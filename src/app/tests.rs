@@ -101,7 +101,7 @@ fn start_asks_for_every_enabled_providers_models() {
             _ => None,
         })
         .collect();
-    assert_eq!(names, ["local", "other"]);
+    assert_eq!(names, ["ollama", "local", "other"]);
     assert_eq!(app.active_model.as_deref(), Some("local/m1"));
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::{ProviderError, ProviderSpec, RetryHint};
+use super::{ProviderError, ProviderKind, ProviderSpec, RetryHint};
 
 /// The most of an error body that is read; the rest is left unread.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -20,15 +20,29 @@ const ERROR_BODY_LIMIT: usize = 64 * 1024;
 /// How much of a non-JSON error body is shown.
 const ERROR_TEXT_CHARS: usize = 300;
 
-/// Adds `Authorization: Bearer` (only when a key is configured) and the provider's extra
-/// headers. A server without auth must not receive an empty bearer.
+/// The Anthropic API version every request names (protocols.md §2).
+pub(crate) const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// Adds the provider's authentication, in its kind's header (only when a key is
+/// configured: a server without auth must not receive an empty one), and the extra
+/// headers from the config.
 pub(crate) fn authorize(
     builder: reqwest::RequestBuilder,
     provider: &ProviderSpec,
 ) -> reqwest::RequestBuilder {
     let mut builder = builder;
+    if provider.kind == ProviderKind::Anthropic {
+        builder = builder.header("anthropic-version", ANTHROPIC_VERSION);
+    }
     if let Some(key) = &provider.api_key {
-        builder = builder.bearer_auth(key);
+        builder = match provider.kind {
+            ProviderKind::Anthropic => builder.header("x-api-key", key),
+            // The key goes in a header, never in the URL (protocols.md §4).
+            ProviderKind::Gemini => builder.header("x-goog-api-key", key),
+            ProviderKind::OpenAi | ProviderKind::Cohere | ProviderKind::Ollama => {
+                builder.bearer_auth(key)
+            }
+        };
     }
     for (name, value) in &provider.headers {
         builder = builder.header(name, value);
@@ -286,7 +300,7 @@ fn io_kind_words(kind: std::io::ErrorKind) -> Option<&'static str> {
 }
 
 /// True when `base_url` points at this machine (`localhost`, 127.0.0.0/8, `::1`).
-fn is_loopback(base_url: &str) -> bool {
+pub(crate) fn is_loopback(base_url: &str) -> bool {
     let Ok(url) = reqwest::Url::parse(base_url) else {
         return false;
     };

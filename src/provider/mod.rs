@@ -6,10 +6,15 @@
 //! [`StreamEvent`]s; the outcome of a reply comes from the protocol itself (end marker
 //! seen or not), never from the connection closing (protocols.md §0, checklist).
 
+mod anthropic;
+mod cohere;
 mod error;
+mod gemini;
 mod http;
 mod models;
+mod ollama;
 mod openai;
+mod retry;
 mod sse;
 
 use std::collections::BTreeMap;
@@ -29,6 +34,14 @@ pub use models::{DISCOVERY_TIMEOUT, discover_models, list_models};
 pub enum ProviderKind {
     /// OpenAI Chat Completions and every compatible server.
     OpenAi,
+    /// Anthropic Messages API.
+    Anthropic,
+    /// Google Gemini `streamGenerateContent`.
+    Gemini,
+    /// Ollama's native `/api/chat` (NDJSON).
+    Ollama,
+    /// Cohere v2 chat.
+    Cohere,
 }
 
 impl ProviderKind {
@@ -36,12 +49,17 @@ impl ProviderKind {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "openai" => Some(ProviderKind::OpenAi),
+            "anthropic" => Some(ProviderKind::Anthropic),
+            "gemini" => Some(ProviderKind::Gemini),
+            "ollama" => Some(ProviderKind::Ollama),
+            "cohere" => Some(ProviderKind::Cohere),
             _ => None,
         }
     }
 
     /// The kinds a config file may name, for error messages.
-    pub const NAMES: &'static [&'static str] = &["openai"];
+    pub const NAMES: &'static [&'static str] =
+        &["openai", "anthropic", "gemini", "ollama", "cohere"];
 }
 
 /// A provider fully resolved from built-ins, config and environment: everything a request
@@ -67,6 +85,8 @@ pub struct ProviderSpec {
     pub fallback_models: Vec<String>,
     /// Whether to ask for usage with `stream_options.include_usage` (Mistral rejects it).
     pub include_usage: bool,
+    /// Shown only once it answers (the Ollama built-in: most machines do not run it).
+    pub optional: bool,
 }
 
 impl fmt::Debug for ProviderSpec {
@@ -81,6 +101,7 @@ impl fmt::Debug for ProviderSpec {
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("models", &self.models)
             .field("include_usage", &self.include_usage)
+            .field("optional", &self.optional)
             .finish_non_exhaustive()
     }
 }
@@ -103,6 +124,8 @@ pub struct ChatRequest {
     pub max_tokens: Option<u32>,
     /// No byte for this long ends the reply with a timeout error.
     pub idle_timeout: Duration,
+    /// How many times a failure before the first token is retried.
+    pub max_retries: u32,
 }
 
 /// The default idle-stream timeout (no byte for this long ends the reply).
@@ -138,7 +161,31 @@ impl ChatRequest {
             temperature: None,
             max_tokens: None,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_retries: retry::MAX_RETRIES,
         }
+    }
+}
+
+impl ChatRequest {
+    /// The turns in the shape APIs that demand alternation accept (Anthropic, Gemini):
+    /// consecutive messages of one role joined by a blank line, and no assistant turn
+    /// before the first user turn. Two user turns in a row happen whenever a reply
+    /// failed before its first token (it is left out of the history).
+    pub fn alternating_turns(&self) -> Vec<ChatMessage> {
+        let mut turns: Vec<ChatMessage> = Vec::with_capacity(self.messages.len());
+        for m in &self.messages {
+            if turns.is_empty() && m.role == Role::Assistant {
+                continue;
+            }
+            match turns.last_mut() {
+                Some(last) if last.role == m.role => {
+                    last.content.push_str("\n\n");
+                    last.content.push_str(&m.content);
+                }
+                _ => turns.push(m.clone()),
+            }
+        }
+        turns
     }
 }
 
@@ -154,6 +201,14 @@ pub enum StreamEvent {
     Usage(Usage),
     /// The provider's end marker arrived: `Stop` or `Length`.
     Finished(Finish),
+    /// The request failed before the first token and is tried again after `delay`
+    /// (attempt `attempt` of `of` retries). `reason` is a few words ("rate limited").
+    Retrying {
+        reason: String,
+        delay: Duration,
+        attempt: u32,
+        of: u32,
+    },
     /// The reply ended badly; [`ProviderError::finish`] says whether as error or incomplete.
     Failed(ProviderError),
 }
@@ -170,26 +225,139 @@ pub type ReplyStream = Pin<Box<dyn Stream<Item = StreamEvent> + Send>>;
 
 /// Starts streaming a reply from `provider`. Never fails up front: every problem,
 /// including a refused connection or an HTTP error status, arrives as a terminal
-/// [`StreamEvent::Failed`]. Dropping the stream drops the HTTP request at once.
+/// [`StreamEvent::Failed`]. Failures before the first token are retried (see
+/// [`retry`]), announced by [`StreamEvent::Retrying`]. Dropping the stream drops the
+/// HTTP request (or the wait before a retry) at once.
 pub fn stream_chat(
     client: &reqwest::Client,
     provider: &ProviderSpec,
     request: ChatRequest,
 ) -> ReplyStream {
+    retry::stream_with_retries(client.clone(), provider.clone(), request)
+}
+
+/// Sends a chat request in `provider`'s dialect and returns the response once its
+/// status says success; anything else is an error that may be retried.
+async fn send(
+    client: &reqwest::Client,
+    provider: &ProviderSpec,
+    request: &ChatRequest,
+) -> Result<reqwest::Response, ProviderError> {
     match provider.kind {
-        ProviderKind::OpenAi => openai::stream_chat(client.clone(), provider.clone(), request),
+        ProviderKind::OpenAi => openai::send(client, provider, request).await,
+        ProviderKind::Anthropic => anthropic::send(client, provider, request).await,
+        ProviderKind::Gemini => gemini::send(client, provider, request).await,
+        ProviderKind::Ollama => ollama::send(client, provider, request).await,
+        ProviderKind::Cohere => cohere::send(client, provider, request).await,
     }
 }
 
-/// The HTTP client every request shares: rustls, connect timeout, proxies from the
-/// environment (loopback bypasses them).
+/// The reply events of a successful response, in `provider`'s dialect.
+fn reply(provider: &ProviderSpec, response: reqwest::Response, idle: Duration) -> ReplyStream {
+    match provider.kind {
+        ProviderKind::OpenAi => openai::reply(provider, response, idle),
+        ProviderKind::Anthropic => anthropic::reply(provider, response, idle),
+        ProviderKind::Gemini => gemini::reply(provider, response, idle),
+        ProviderKind::Ollama => ollama::reply(provider, response, idle),
+        ProviderKind::Cohere => cohere::reply(provider, response, idle),
+    }
+}
+
+/// The HTTP client every request shares: rustls, a 10 s connect timeout, and proxies
+/// from the environment (loopback hosts always bypass them).
 pub fn http_client() -> Result<reqwest::Client, ProviderError> {
+    http_client_builder(&|name| std::env::var(name).ok())?
+        .build()
+        .map_err(|e| ProviderError::Client(e.to_string()))
+}
+
+/// The configured builder behind [`http_client`], with the environment passed in so
+/// tests can set proxies (and point host names at loopback servers) without touching
+/// the process's own variables.
+pub fn http_client_builder(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<reqwest::ClientBuilder, ProviderError> {
     // reqwest is built without a default crypto provider; ring is ours. Installing it
     // twice (a second client) is fine: the first one stays.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .user_agent(concat!("tinychat/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| ProviderError::Client(e.to_string()))
+        // Proxies come only from the rules below, never from reqwest's own lookup.
+        .no_proxy();
+    for proxy in proxies_from_env(env)? {
+        builder = builder.proxy(proxy);
+    }
+    Ok(builder)
+}
+
+/// `HTTPS_PROXY`, `HTTP_PROXY` and `ALL_PROXY` (upper or lower case), each honouring
+/// `NO_PROXY`; loopback hosts (Ollama, local servers) are always reached directly.
+fn proxies_from_env(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<reqwest::Proxy>, ProviderError> {
+    let var = |upper: &str| {
+        env(upper)
+            .or_else(|| env(&upper.to_lowercase()))
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let mut bypass = var("NO_PROXY").unwrap_or_default();
+    bypass.push_str(",localhost,127.0.0.0/8,::1");
+    let mut proxies = Vec::new();
+    for name in ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"] {
+        if let Some(url) = var(name) {
+            let made = match name {
+                "HTTPS_PROXY" => reqwest::Proxy::https(url.as_str()),
+                "HTTP_PROXY" => reqwest::Proxy::http(url.as_str()),
+                _ => reqwest::Proxy::all(url.as_str()),
+            };
+            let proxy = made.map_err(|e| {
+                ProviderError::Client(format!("{name} is not a proxy URL ({url}): {e}"))
+            })?;
+            proxies.push(proxy.no_proxy(reqwest::NoProxy::from_string(&bypass)));
+        }
+    }
+    Ok(proxies)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn turn(role: Role, content: &str) -> ChatMessage {
+        ChatMessage {
+            role,
+            content: content.to_owned(),
+        }
+    }
+
+    #[test]
+    fn alternating_turns_merge_runs_and_start_with_the_user() {
+        let request = ChatRequest {
+            model: "m".into(),
+            system_prompt: None,
+            messages: vec![
+                turn(Role::Assistant, "orphan"),
+                turn(Role::User, "a"),
+                turn(Role::User, "b"),
+                turn(Role::Assistant, "c"),
+                turn(Role::Assistant, "d"),
+                turn(Role::User, "e"),
+            ],
+            temperature: None,
+            max_tokens: None,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_retries: 0,
+        };
+        assert_eq!(
+            request.alternating_turns(),
+            [
+                turn(Role::User, "a\n\nb"),
+                turn(Role::Assistant, "c\n\nd"),
+                turn(Role::User, "e"),
+            ]
+        );
+    }
 }

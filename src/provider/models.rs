@@ -1,24 +1,26 @@
 //! Model discovery: which models a provider can chat with.
 //!
-//! Owns: `GET {base_url}/models` for OpenAI-compatible servers, filtering out entries
-//! that cannot chat (Mistral `capabilities.completion_chat == false`, Groq
-//! `active == false`), and the choice between config models, discovered models and the
-//! built-in fallback list. Must not: cache results, log keys, or touch the UI.
+//! Owns: the choice between config models, discovered models and the built-in fallback
+//! list; the authenticated GET every kind's discovery uses; and `GET {base_url}/models`
+//! for OpenAI-compatible servers, filtering out entries that cannot chat (Mistral
+//! `capabilities.completion_chat == false`, Groq `active == false`). Each other kind
+//! parses its own list in its module. Must not: cache results, log keys, or touch the UI.
 
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::http::{authorize, error_from_response, send_error};
-use super::{ProviderError, ProviderSpec};
+use super::{ProviderError, ProviderKind, ProviderSpec};
 
 /// How long discovery may take before the provider's models count as unknown.
 pub const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Lists the models `provider` serves, sorted and without duplicates.
 ///
-/// Models named in the config win and need no network: a server whose `/models` is
-/// missing or slow can still be used. Otherwise asks the server, within 15 s.
+/// Models named in the config win and need no network: a server whose model list is
+/// missing or slow can still be used. Otherwise asks the server in its own dialect,
+/// within 15 s.
 pub async fn list_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
@@ -26,8 +28,34 @@ pub async fn list_models(
     if let Some(models) = &provider.models {
         return Ok(models.clone());
     }
-    let url = format!("{}/models", provider.base_url.trim_end_matches('/'));
-    let request = authorize(client.get(&url), provider);
+    let mut models = match provider.kind {
+        ProviderKind::OpenAi => {
+            let url = format!("{}/models", provider.base_url.trim_end_matches('/'));
+            let body = fetch_json(client, provider, &url).await?;
+            parse_model_list(&body).ok_or_else(|| ProviderError::Malformed {
+                provider: provider.name.clone(),
+                message: "the model list is not {\"data\":[{\"id\":...}]}".to_owned(),
+            })?
+        }
+        ProviderKind::Anthropic => super::anthropic::list_models(client, provider).await?,
+        ProviderKind::Gemini => super::gemini::list_models(client, provider).await?,
+        ProviderKind::Ollama => super::ollama::list_models(client, provider).await?,
+        ProviderKind::Cohere => super::cohere::list_models(client, provider).await?,
+    };
+    models.sort_unstable();
+    models.dedup();
+    Ok(models)
+}
+
+/// GETs `url` with the provider's authentication and returns the body of a successful
+/// response; every failure (refused, timeout, error status) as a [`ProviderError`].
+/// Shared by every kind's discovery (pagination calls it once per page).
+pub(crate) async fn fetch_json(
+    client: &reqwest::Client,
+    provider: &ProviderSpec,
+    url: &str,
+) -> Result<Vec<u8>, ProviderError> {
+    let request = authorize(client.get(url), provider);
     let response = match tokio::time::timeout(DISCOVERY_TIMEOUT, request.send()).await {
         Err(_) => return Err(timeout(provider)),
         Ok(Err(e)) => return Err(send_error(provider, &e)),
@@ -38,19 +66,13 @@ pub async fn list_models(
     if !status.is_success() {
         return Err(error_from_response(provider, response, DISCOVERY_TIMEOUT).await);
     }
-    let body = match tokio::time::timeout(DISCOVERY_TIMEOUT, response.bytes()).await {
-        Err(_) => return Err(timeout(provider)),
-        Ok(Err(_)) => {
-            return Err(ProviderError::Incomplete {
-                provider: provider.name.clone(),
-            });
-        }
-        Ok(Ok(body)) => body,
-    };
-    parse_model_list(&body).ok_or_else(|| ProviderError::Malformed {
-        provider: provider.name.clone(),
-        message: "the model list is not {\"data\":[{\"id\":...}]}".to_owned(),
-    })
+    match tokio::time::timeout(DISCOVERY_TIMEOUT, response.bytes()).await {
+        Err(_) => Err(timeout(provider)),
+        Ok(Err(_)) => Err(ProviderError::Incomplete {
+            provider: provider.name.clone(),
+        }),
+        Ok(Ok(body)) => Ok(body.to_vec()),
+    }
 }
 
 /// The models to offer for `provider`, and why discovery failed if it did.

@@ -7,7 +7,7 @@
 //! Must not: parse SSE framing (that is [`super::sse`]), decide retries, touch the UI,
 //! or log a header or key.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
@@ -72,31 +72,14 @@ impl<'a> WireRequest<'a> {
     }
 }
 
-/// Streams a reply from an OpenAI-compatible server. Every failure arrives as the
-/// terminal `Failed` event; the stream owns the request, so dropping it cancels.
-pub(super) fn stream_chat(
-    client: reqwest::Client,
-    provider: ProviderSpec,
-    request: ChatRequest,
-) -> ReplyStream {
-    let name = provider.name.clone();
-    let opened = async move { open(&client, &provider, &request).await };
-    Box::pin(stream::once(opened).flat_map(move |opened| match opened {
-        Ok(events) => reply_events(name.clone(), events),
-        Err(e) => {
-            tracing::debug!(provider = %name, error = %e, "request failed");
-            Box::pin(stream::iter([StreamEvent::Failed(e)])) as ReplyStream
-        }
-    }))
-}
-
 /// Sends the request and checks the status before any byte of the body is read as a
-/// stream. Waiting for the response headers counts against the idle timeout.
-async fn open(
+/// stream. Waiting for the response headers counts against the idle timeout. Errors
+/// here happen before the first token, so the caller may retry them.
+pub(super) async fn send(
     client: &reqwest::Client,
     provider: &ProviderSpec,
     request: &ChatRequest,
-) -> Result<SseStream, ProviderError> {
+) -> Result<reqwest::Response, ProviderError> {
     let started = Instant::now();
     let idle = request.idle_timeout;
     let url = format!(
@@ -129,6 +112,31 @@ async fn open(
     if !status.is_success() {
         return Err(error_from_response(provider, response, idle).await);
     }
+    Ok(response)
+}
+
+/// The events of a successful response. Every failure arrives as the terminal `Failed`
+/// event; the stream owns the body, so dropping it closes the connection.
+pub(super) fn reply(
+    provider: &ProviderSpec,
+    response: reqwest::Response,
+    idle: Duration,
+) -> ReplyStream {
+    let name = provider.name.clone();
+    let provider = provider.clone();
+    let opened = async move { events_of(&provider, response, idle).await };
+    Box::pin(stream::once(opened).flat_map(move |opened| match opened {
+        Ok(events) => reply_events(name.clone(), events),
+        Err(e) => Box::pin(stream::iter([StreamEvent::Failed(e)])) as ReplyStream,
+    }))
+}
+
+/// The SSE events of a successful response; a JSON body instead of a stream is an error.
+async fn events_of(
+    provider: &ProviderSpec,
+    response: reqwest::Response,
+    idle: Duration,
+) -> Result<SseStream, ProviderError> {
     let is_json = response
         .headers()
         .get(CONTENT_TYPE)
@@ -330,7 +338,6 @@ fn is_truthy(value: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
     use super::*;
     use crate::provider::ChatMessage;
@@ -579,6 +586,7 @@ mod tests {
             temperature: None,
             max_tokens: None,
             idle_timeout: Duration::from_secs(1),
+            max_retries: 0,
         };
         assert_eq!(
             serde_json::to_string(&WireRequest::new(&request, false)).unwrap(),

@@ -13,6 +13,12 @@ use super::theme::Theme;
 /// The reply state in words, e.g. "streaming 48 tok/s · 312 tokens".
 pub fn state_text(app: &App) -> String {
     match &app.stream {
+        Some(s) if s.retry.is_some() => s.retry.as_ref().map_or_else(String::new, |w| {
+            format!(
+                "{}, retrying in {} s ({} of {}) · Esc stops",
+                w.reason, w.seconds_left, w.attempt, w.of
+            )
+        }),
         Some(s) => match (s.first_at, s.last_at) {
             (None, _) => "waiting for the reply…".to_owned(),
             (Some(first), Some(last)) => {
