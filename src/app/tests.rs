@@ -542,3 +542,68 @@ fn scrolling_up_stops_following_and_end_resumes() {
     key(&mut app, KeyCode::Up, KeyModifiers::NONE);
     assert_eq!(app.selected, Some(59));
 }
+
+#[test]
+fn a_retry_wait_counts_down_on_the_status_line_and_esc_stops_it() {
+    let mut app = app();
+    type_text(&mut app, "q");
+    let (id, _, _) = started(&enter(&mut app));
+    assert_eq!(app.next_tick(), None, "no timer while simply waiting");
+    let t = Instant::now();
+    stream(
+        &mut app,
+        id,
+        StreamEvent::Retrying {
+            reason: "rate limited".into(),
+            delay: Duration::from_millis(4500),
+            attempt: 1,
+            of: 2,
+        },
+        t,
+    );
+    assert_eq!(
+        crate::ui::status::state_text(&app),
+        "rate limited, retrying in 5 s (1 of 2) · Esc stops"
+    );
+    // The next tick comes when the shown number changes: 4.5 s - 4 s after the event.
+    assert_eq!(app.next_tick(), Some(t + Duration::from_millis(500)));
+    app.update(Msg::Tick(t + Duration::from_millis(500)));
+    assert_eq!(
+        crate::ui::status::state_text(&app),
+        "rate limited, retrying in 4 s (1 of 2) · Esc stops"
+    );
+    let fx = key(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::CancelStream(c) if *c == id))
+    );
+    assert_eq!(app.conversation.messages[1].finish, Some(Finish::Cancelled));
+    assert_eq!(app.next_tick(), None);
+}
+
+#[test]
+fn the_first_token_after_a_retry_clears_the_countdown() {
+    let mut app = app();
+    type_text(&mut app, "q");
+    let (id, _, _) = started(&enter(&mut app));
+    let t = Instant::now();
+    stream(
+        &mut app,
+        id,
+        StreamEvent::Retrying {
+            reason: "overloaded".into(),
+            delay: Duration::from_secs(1),
+            attempt: 1,
+            of: 2,
+        },
+        t,
+    );
+    stream(
+        &mut app,
+        id,
+        StreamEvent::Delta("Hi".into()),
+        t + Duration::from_secs(2),
+    );
+    assert_eq!(app.next_tick(), None);
+    assert_eq!(crate::ui::status::state_text(&app), "streaming · 1 token");
+}

@@ -26,11 +26,12 @@ pub fn state_text(app: &App) -> String {
                 let secs = last.duration_since(first).as_secs_f64();
                 if secs >= 0.25 {
                     format!(
-                        "streaming {:.0} tok/s · {tokens} tokens",
-                        tokens as f64 / secs
+                        "streaming {:.0} tok/s · {}",
+                        tokens as f64 / secs,
+                        count(tokens)
                     )
                 } else {
-                    format!("streaming · {tokens} tokens")
+                    format!("streaming · {}", count(tokens))
                 }
             }
             (Some(_), None) => "streaming".to_owned(),
@@ -40,6 +41,15 @@ pub fn state_text(app: &App) -> String {
             Outcome::Stopped => "stopped".to_owned(),
             Outcome::Failed => "error".to_owned(),
         },
+    }
+}
+
+/// "1 token", "312 tokens".
+fn count(tokens: u64) -> String {
+    if tokens == 1 {
+        "1 token".to_owned()
+    } else {
+        format!("{tokens} tokens")
     }
 }
 
