@@ -21,8 +21,9 @@ use crate::view::wrap::sanitize;
 /// A fast full-screen terminal chat client for large language models.
 ///
 /// Without a subcommand, opens the chat UI on a new conversation. Providers are enabled
-/// by their API key variables (OPENAI_API_KEY, MISTRAL_API_KEY, GROQ_API_KEY,
-/// OPENROUTER_API_KEY, TOGETHER_API_KEY) or by `[[providers]]` in the config file.
+/// by their API key variables (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY,
+/// MISTRAL_API_KEY, COHERE_API_KEY, GROQ_API_KEY, OPENROUTER_API_KEY, TOGETHER_API_KEY),
+/// by a running Ollama, or by `[[providers]]` in the config file.
 #[derive(Debug, Parser)]
 #[command(name = "tinychat", version, about, long_about)]
 pub struct Cli {

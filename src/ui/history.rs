@@ -136,25 +136,23 @@ fn welcome<'a>(app: &App, theme: &Theme) -> Paragraph<'a> {
         ));
         lines.push(Line::default());
         lines.push(Line::from(
-            "• set an API key: OPENAI_API_KEY, MISTRAL_API_KEY, GROQ_API_KEY, OPENROUTER_API_KEY or TOGETHER_API_KEY",
+            "• set an API key: OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, MISTRAL_API_KEY, COHERE_API_KEY, GROQ_API_KEY, OPENROUTER_API_KEY or TOGETHER_API_KEY",
+        ));
+        lines.push(Line::from(
+            "• or run Ollama (`ollama serve`, then `ollama pull llama3.2`): tinychat finds it on 127.0.0.1:11434 (OLLAMA_HOST)",
         ));
         lines.push(Line::from(format!(
-            "• or add any OpenAI-compatible server (Ollama, LM Studio, llama.cpp, vLLM) to {}:",
+            "• or add any OpenAI-compatible server (LM Studio, llama.cpp, vLLM) to {}:",
             app.config_path.display()
         )));
         for l in [
             "    [[providers]]",
-            "    name = \"ollama\"",
+            "    name = \"local\"",
             "    kind = \"openai\"",
-            "    base_url = \"http://127.0.0.1:11434/v1\"",
+            "    base_url = \"http://127.0.0.1:8080/v1\"",
         ] {
             lines.push(Line::styled(l, theme.note));
         }
-        lines.push(Line::default());
-        lines.push(Line::styled(
-            "Ollama: install it, run `ollama serve` and `ollama pull llama3.2`.",
-            theme.dim,
-        ));
     }
     Paragraph::new(lines).wrap(Wrap { trim: false })
 }
