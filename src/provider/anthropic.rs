@@ -1,41 +1,912 @@
-//! The anthropic wire protocol (being written: see issue 3).
-#![allow(
-    clippy::unused_async,
-    reason = "placeholder until this protocol lands; same signatures as openai.rs"
-)]
+//! The Anthropic Messages API (protocols.md §2).
+//!
+//! Owns: the request body of `POST {base_url}/v1/messages` (top-level `system`, strictly
+//! alternating `user`/`assistant` turns, the required `max_tokens`), the Anthropic error
+//! rules the shared HTTP code cannot know (a spend-limit 429 is final), the mapping of the
+//! named SSE events (`message_start`, `content_block_*`, `message_delta`, `message_stop`,
+//! `ping`, `error`) to [`StreamEvent`]s, and the paginated `GET {base_url}/v1/models`.
+//! Must not: parse SSE framing (that is [`super::sse`]), decide retries (it only says
+//! "never" for the spend limit), touch the UI, or log a header or key.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
-use futures_util::stream;
+use futures_util::{StreamExt, stream};
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use serde::Serialize;
+use serde_json::Value;
 
-use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
+use super::http::{authorize, error_fields, http_error, redact, retry_hint, send_error};
+use super::models::fetch_json;
+use super::sse::{self, Event, SseStream};
+use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent};
+use crate::conversation::{Finish, Role, Usage};
 
-fn unsupported(provider: &ProviderSpec) -> ProviderError {
-    ProviderError::Client(format!(
-        "{}: the anthropic protocol is not in this build",
-        provider.name
-    ))
+/// `max_tokens` is required by the API (protocols.md §2); this is sent when the request
+/// names none. Every current model accepts it.
+const DEFAULT_MAX_TOKENS: u32 = 4096;
+
+/// The most of an error body that is read before it is parsed.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// The largest page the model listing serves (`limit` is 1..=1000).
+const MODELS_PAGE_LIMIT: u32 = 1000;
+
+/// Model listing pages followed at most: a server that keeps saying `has_more` must not
+/// keep discovery busy forever.
+const MAX_MODEL_PAGES: usize = 20;
+
+/// The `error.details.error_code` of a 429 that no wait will cure (protocols.md §2).
+const SPEND_LIMIT_CODE: &str = "enforced_spend_limit_reached";
+
+/// The JSON body of a streaming Messages request. Field order is the wire order.
+#[derive(Debug, Serialize)]
+struct WireRequest<'a> {
+    model: &'a str,
+    max_tokens: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system: Option<&'a str>,
+    messages: Vec<WireMessage>,
+    stream: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
 }
 
+#[derive(Debug, Serialize)]
+struct WireMessage {
+    role: &'static str,
+    content: String,
+}
+
+impl<'a> WireRequest<'a> {
+    /// The system prompt goes in the top-level `system`, never in `messages`; the turns
+    /// are merged so roles alternate and the first is the user's, as the API demands
+    /// (a reply that failed before its first token leaves two user turns in a row).
+    fn new(request: &'a ChatRequest) -> Self {
+        let messages = request
+            .alternating_turns()
+            .into_iter()
+            .map(|m| WireMessage {
+                role: match m.role {
+                    Role::User => "user",
+                    Role::Assistant => "assistant",
+                },
+                content: m.content,
+            })
+            .collect();
+        WireRequest {
+            model: &request.model,
+            max_tokens: request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+            system: request.system_prompt.as_deref(),
+            messages,
+            stream: true,
+            temperature: request.temperature,
+        }
+    }
+}
+
+/// `{base_url}/{path}` whatever the configured base URL ends with.
+fn endpoint(provider: &ProviderSpec, path: &str) -> String {
+    format!("{}/{path}", provider.base_url.trim_end_matches('/'))
+}
+
+/// Sends the request and checks the status before any byte of the body is read as a
+/// stream. Waiting for the response headers counts against the idle timeout. Errors
+/// here happen before the first token, so the caller may retry them.
 pub(super) async fn send(
-    _client: &reqwest::Client,
+    client: &reqwest::Client,
     provider: &ProviderSpec,
-    _request: &ChatRequest,
+    request: &ChatRequest,
 ) -> Result<reqwest::Response, ProviderError> {
-    Err(unsupported(provider))
+    let started = Instant::now();
+    let idle = request.idle_timeout;
+    let url = endpoint(provider, "v1/messages");
+    let body = serde_json::to_vec(&WireRequest::new(request))
+        .map_err(|e| ProviderError::Client(format!("cannot encode the request: {e}")))?;
+    tracing::debug!(provider = %provider.name, model = %request.model, bytes = body.len(), "sending chat request");
+    let builder = authorize(client.post(&url), provider)
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .body(body);
+    let response = match tokio::time::timeout(idle, builder.send()).await {
+        Err(_) => {
+            return Err(ProviderError::Timeout {
+                provider: provider.name.clone(),
+                seconds: sse::whole_seconds(idle),
+            });
+        }
+        Ok(Err(e)) => return Err(send_error(provider, &e)),
+        Ok(Ok(response)) => response,
+    };
+    let status = response.status();
+    tracing::debug!(
+        provider = %provider.name,
+        status = status.as_u16(),
+        elapsed_ms = started.elapsed().as_millis(),
+        "response headers"
+    );
+    if !status.is_success() {
+        return Err(error_of(provider, response, idle).await);
+    }
+    Ok(response)
 }
 
+/// The `Http` error of an error response: the shared parsing and hints, plus the
+/// Anthropic rule that a spend-limit 429 is final (waiting does not lift the limit).
+///
+/// The body is read here rather than by `http::error_from_response` because the rule
+/// needs `error.details`, which the shared error does not keep.
+async fn error_of(
+    provider: &ProviderSpec,
+    mut response: reqwest::Response,
+    wait: Duration,
+) -> ProviderError {
+    let status = response.status();
+    let retry = retry_hint(response.headers());
+    let mut body = Vec::new();
+    let read = async {
+        while body.len() < ERROR_BODY_LIMIT {
+            match response.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) | Err(_) => break,
+            }
+        }
+    };
+    if tokio::time::timeout(wait, read).await.is_err() {
+        tracing::debug!(provider = %provider.name, "gave up reading the error body");
+    }
+    body.truncate(ERROR_BODY_LIMIT);
+    let value = serde_json::from_slice::<Value>(&body).ok();
+    // The request id is what Anthropic support asks for; it is no secret, but the user
+    // line stays short, so it goes to the log only.
+    if let Some(id) = value
+        .as_ref()
+        .and_then(|v| v.get("request_id"))
+        .and_then(Value::as_str)
+    {
+        tracing::debug!(provider = %provider.name, request_id = id, "error response");
+    }
+    match http_error(provider, status, &body) {
+        ProviderError::Http {
+            provider: name,
+            status,
+            code,
+            message,
+            hint,
+            retry: _,
+        } => {
+            if status == 429 && is_spend_limit(value.as_ref(), &message) {
+                ProviderError::Http {
+                    provider: name,
+                    status,
+                    code,
+                    message,
+                    hint: Some(
+                        "the spend limit is reached; raise it in the Anthropic Console or wait until it resets"
+                            .to_owned(),
+                    ),
+                    retry: RetryHint {
+                        after: None,
+                        allowed: Some(false),
+                    },
+                }
+            } else {
+                ProviderError::Http {
+                    provider: name,
+                    status,
+                    code,
+                    message,
+                    hint,
+                    retry,
+                }
+            }
+        }
+        other => other,
+    }
+}
+
+/// True for the 429 of an exhausted spend limit: `error.details.error_code` says so,
+/// or (for gateways that drop `details`) the message names the spend limit.
+fn is_spend_limit(body: Option<&Value>, message: &str) -> bool {
+    let code = body
+        .and_then(|v| v.get("error"))
+        .and_then(|e| e.get("details"))
+        .and_then(|d| d.get("error_code"))
+        .and_then(Value::as_str);
+    code == Some(SPEND_LIMIT_CODE) || message.to_ascii_lowercase().contains("spend limit")
+}
+
+/// The events of a successful response. Every failure arrives as the terminal `Failed`
+/// event; the stream owns the body, so dropping it closes the connection.
 pub(super) fn reply(
     provider: &ProviderSpec,
-    _response: reqwest::Response,
-    _idle: Duration,
+    response: reqwest::Response,
+    idle: Duration,
 ) -> ReplyStream {
-    Box::pin(stream::iter([StreamEvent::Failed(unsupported(provider))]))
+    let name = provider.name.clone();
+    let provider = provider.clone();
+    let opened = async move { events_of(&provider, response, idle).await };
+    Box::pin(stream::once(opened).flat_map(move |opened| match opened {
+        Ok(events) => reply_events(name.clone(), events),
+        Err(e) => Box::pin(stream::iter([StreamEvent::Failed(e)])) as ReplyStream,
+    }))
 }
 
+/// The SSE events of a successful response; a JSON body instead of a stream is an error.
+async fn events_of(
+    provider: &ProviderSpec,
+    response: reqwest::Response,
+    idle: Duration,
+) -> Result<SseStream, ProviderError> {
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if is_json {
+        return Err(json_instead_of_stream(provider, response, idle).await);
+    }
+    Ok(sse::events(response.bytes_stream(), idle))
+}
+
+/// A 2xx JSON body where an event stream was asked for: a gateway reporting an error
+/// this way, or a server that ignored `stream: true`; either way no reply to show.
+async fn json_instead_of_stream(
+    provider: &ProviderSpec,
+    response: reqwest::Response,
+    idle: Duration,
+) -> ProviderError {
+    let Ok(Ok(body)) = tokio::time::timeout(idle, response.bytes()).await else {
+        return ProviderError::Incomplete {
+            provider: provider.name.clone(),
+        };
+    };
+    let value = serde_json::from_slice::<Value>(&body).ok();
+    match value.as_ref().and_then(|v| error_fields(v, None)) {
+        Some((code, message)) => ProviderError::Stream {
+            provider: provider.name.clone(),
+            code,
+            message: redact(provider, &message),
+        },
+        None => ProviderError::Malformed {
+            provider: provider.name.clone(),
+            message: "expected an event stream, got a JSON body".to_owned(),
+        },
+    }
+}
+
+/// Maps the SSE events of a started reply to [`StreamEvent`]s and ends right after the
+/// terminal one, dropping the body (and so the connection) at that moment.
+fn reply_events(provider: String, events: SseStream) -> ReplyStream {
+    let started = Instant::now();
+    let state = Some((events, EventParser::new(provider)));
+    let batches = stream::unfold(state, move |state| async move {
+        let (mut events, mut parser) = state?;
+        let out = match events.next().await {
+            Some(Ok(event)) => parser.on_event(&event),
+            Some(Err(e)) => vec![StreamEvent::Failed(e.into_provider_error(&parser.provider))],
+            None => vec![parser.on_end()],
+        };
+        if let Some(last) = out.last().filter(|e| e.is_terminal()) {
+            tracing::debug!(
+                provider = %parser.provider,
+                elapsed_ms = started.elapsed().as_millis(),
+                outcome = ?last,
+                "reply ended"
+            );
+            return Some((out, None));
+        }
+        Some((out, Some((events, parser))))
+    });
+    Box::pin(batches.flat_map(stream::iter))
+}
+
+/// The state of one reply between SSE events.
+///
+/// `message_stop` is the only end marker: a body that ends without it is
+/// [`ProviderError::Incomplete`], even after a `stop_reason` (protocols.md checklist 2).
+/// Usage counts are cumulative, so each report replaces the last; `message_delta` may
+/// omit `input_tokens`, which then keeps the value from `message_start`.
+#[derive(Debug)]
+struct EventParser {
+    provider: String,
+    /// Whether each content block (by `index`) is a text block; others (`thinking`,
+    /// `tool_use`, …) are never shown.
+    text_blocks: HashMap<u64, bool>,
+    usage: Option<Usage>,
+    finish: Option<Finish>,
+}
+
+impl EventParser {
+    fn new(provider: String) -> Self {
+        EventParser {
+            provider,
+            text_blocks: HashMap::new(),
+            usage: None,
+            finish: None,
+        }
+    }
+
+    /// The events one SSE event yields; a terminal event, if any, is last.
+    fn on_event(&mut self, event: &Event) -> Vec<StreamEvent> {
+        let data = match serde_json::from_str::<Value>(event.data.trim()) {
+            Ok(data @ Value::Object(_)) => data,
+            Ok(_) => return vec![self.malformed("an event is not a JSON object".to_owned())],
+            Err(e) => return vec![self.malformed(format!("invalid JSON in an event: {e}"))],
+        };
+        // The event name equals `data.type`; the data is the authority, the name the
+        // fallback for a gateway that drops the field.
+        let kind = data
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or(event.event.as_str());
+        match kind {
+            "message_start" => {
+                let usage = data.get("message").and_then(|m| m.get("usage"));
+                self.usage_event(usage).into_iter().collect()
+            }
+            "content_block_start" => {
+                if let Some(index) = data.get("index").and_then(Value::as_u64) {
+                    let block_type = data
+                        .get("content_block")
+                        .and_then(|b| b.get("type"))
+                        .and_then(Value::as_str);
+                    self.text_blocks.insert(index, block_type == Some("text"));
+                }
+                Vec::new()
+            }
+            "content_block_delta" => self.delta(&data).into_iter().collect(),
+            "message_delta" => {
+                if let Some(reason) = data
+                    .get("delta")
+                    .and_then(|d| d.get("stop_reason"))
+                    .and_then(Value::as_str)
+                {
+                    self.finish = Some(finish_of(reason));
+                }
+                self.usage_event(data.get("usage")).into_iter().collect()
+            }
+            "message_stop" => vec![StreamEvent::Finished(self.finish.unwrap_or(Finish::Stop))],
+            "error" => vec![self.stream_error(&data)],
+            // `ping`, `content_block_stop` and event types added later carry no text.
+            _ => Vec::new(),
+        }
+    }
+
+    /// The text of a `content_block_delta`: only `text_delta`s, and only in a block not
+    /// known to be something other than text (thinking, signature, tool input and
+    /// citation deltas are never reply text). A delta whose block start was never seen
+    /// is still shown: its own type says it is text.
+    fn delta(&self, data: &Value) -> Option<StreamEvent> {
+        let delta = data.get("delta")?;
+        if delta.get("type").and_then(Value::as_str) != Some("text_delta") {
+            return None;
+        }
+        let index = data.get("index").and_then(Value::as_u64);
+        if index.and_then(|i| self.text_blocks.get(&i)) == Some(&false) {
+            return None;
+        }
+        let text = delta.get("text").and_then(Value::as_str)?;
+        (!text.is_empty()).then(|| StreamEvent::Delta(text.to_owned()))
+    }
+
+    /// Replaces the known counts with those in `usage` (absent ones are kept) and
+    /// reports the result; `None` when `usage` carries neither count.
+    fn usage_event(&mut self, usage: Option<&Value>) -> Option<StreamEvent> {
+        let usage = usage?;
+        let input = usage.get("input_tokens").and_then(Value::as_u64);
+        let output = usage.get("output_tokens").and_then(Value::as_u64);
+        if input.is_none() && output.is_none() {
+            return None;
+        }
+        let known = self.usage.unwrap_or(Usage {
+            input_tokens: 0,
+            output_tokens: 0,
+        });
+        let next = Usage {
+            input_tokens: input.unwrap_or(known.input_tokens),
+            output_tokens: output.unwrap_or(known.output_tokens),
+        };
+        self.usage = Some(next);
+        Some(StreamEvent::Usage(next))
+    }
+
+    /// `event: error` after HTTP 200, e.g. `overloaded_error` (protocols.md §2).
+    fn stream_error(&self, data: &Value) -> StreamEvent {
+        let (code, message) = error_fields(data, None).unwrap_or_else(|| (None, data.to_string()));
+        StreamEvent::Failed(ProviderError::Stream {
+            provider: self.provider.clone(),
+            code,
+            message,
+        })
+    }
+
+    /// The terminal event when the body ends without `message_stop`.
+    fn on_end(&self) -> StreamEvent {
+        StreamEvent::Failed(ProviderError::Incomplete {
+            provider: self.provider.clone(),
+        })
+    }
+
+    fn malformed(&self, message: String) -> StreamEvent {
+        StreamEvent::Failed(ProviderError::Malformed {
+            provider: self.provider.clone(),
+            message,
+        })
+    }
+}
+
+/// Reasons that cut the reply short are `Length`; every other one (`end_turn`,
+/// `stop_sequence`, `tool_use`, `pause_turn`, `refusal`, unknown ones) ends it normally.
+fn finish_of(reason: &str) -> Finish {
+    match reason {
+        "max_tokens" | "model_context_window_exceeded" => Finish::Length,
+        _ => Finish::Stop,
+    }
+}
+
+/// Lists the model ids, following `has_more`/`last_id` pages (at most
+/// [`MAX_MODEL_PAGES`]).
 pub(super) async fn list_models(
-    _client: &reqwest::Client,
+    client: &reqwest::Client,
     provider: &ProviderSpec,
 ) -> Result<Vec<String>, ProviderError> {
-    Err(unsupported(provider))
+    let base = endpoint(provider, "v1/models");
+    let mut ids = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..MAX_MODEL_PAGES {
+        let url = page_url(provider, &base, after.as_deref())?;
+        let body = fetch_json(client, provider, url.as_str()).await?;
+        let page = parse_page(&body).ok_or_else(|| ProviderError::Malformed {
+            provider: provider.name.clone(),
+            message: "the model list is not {\"data\":[{\"id\":...}]}".to_owned(),
+        })?;
+        ids.extend(page.ids);
+        match page.next {
+            // A cursor that does not move would ask for the same page again.
+            Some(next) if after.as_deref() != Some(next.as_str()) => after = Some(next),
+            _ => return Ok(ids),
+        }
+    }
+    tracing::debug!(provider = %provider.name, pages = MAX_MODEL_PAGES, "model list cut off after too many pages");
+    Ok(ids)
+}
+
+/// `…/v1/models?limit=1000`, plus `&after_id=…` (encoded) after the first page.
+fn page_url(
+    provider: &ProviderSpec,
+    base: &str,
+    after: Option<&str>,
+) -> Result<reqwest::Url, ProviderError> {
+    let mut url = reqwest::Url::parse(base).map_err(|e| ProviderError::Connect {
+        provider: provider.name.clone(),
+        message: format!("cannot build a request for {}: {e}", provider.base_url),
+        hint: None,
+    })?;
+    {
+        let mut query = url.query_pairs_mut();
+        query.append_pair("limit", &MODELS_PAGE_LIMIT.to_string());
+        if let Some(after) = after {
+            query.append_pair("after_id", after);
+        }
+    }
+    Ok(url)
+}
+
+/// One page of the model listing.
+#[derive(Debug, PartialEq)]
+struct ModelPage {
+    ids: Vec<String>,
+    /// The `after_id` of the next page, when `has_more` says there is one.
+    next: Option<String>,
+}
+
+/// `data[].id` and the cursor of the next page; `None` when the body is not a listing.
+fn parse_page(body: &[u8]) -> Option<ModelPage> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let data = value.get("data")?.as_array()?;
+    let ids: Vec<String> = data
+        .iter()
+        .filter_map(|entry| entry.get("id")?.as_str())
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let has_more = value.get("has_more").and_then(Value::as_bool) == Some(true);
+    let next = has_more
+        .then(|| {
+            value
+                .get("last_id")
+                .and_then(Value::as_str)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned)
+                .or_else(|| ids.last().cloned())
+        })
+        .flatten();
+    Some(ModelPage { ids, next })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::ChatMessage;
+    use pretty_assertions::assert_eq;
+
+    const BASIC: &[u8] = include_bytes!("../../tests/fixtures/anthropic/stream-basic.sse");
+    const BASIC_TEXT: &str = "Sure \u{2014} here's a haiku:\n\nQuiet terminal\nbytes arrive like falling snow\nthe cursor blinks on";
+
+    fn event(name: &str, data: &str) -> Event {
+        Event {
+            event: name.to_owned(),
+            data: data.to_owned(),
+            id: String::new(),
+            retry: None,
+        }
+    }
+
+    /// Each `data` as an event named after its `type`, as the API sends them.
+    fn parse_all(datas: &[&str]) -> Vec<StreamEvent> {
+        let mut p = EventParser::new("p".to_owned());
+        datas
+            .iter()
+            .flat_map(|d| {
+                let name = serde_json::from_str::<Value>(d)
+                    .ok()
+                    .and_then(|v| v.get("type")?.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "message".to_owned());
+                p.on_event(&event(&name, d))
+            })
+            .collect()
+    }
+
+    /// Feeds `body` split into `size`-byte chunks through the real SSE adapter.
+    async fn replay(body: &'static [u8], size: usize) -> Vec<StreamEvent> {
+        let chunks: Vec<Result<&'static [u8], std::io::Error>> =
+            body.chunks(size).map(Ok).collect();
+        let events = sse::events(stream::iter(chunks), Duration::from_secs(5));
+        reply_events("p".to_owned(), events).collect().await
+    }
+
+    fn usage(input_tokens: u64, output_tokens: u64) -> StreamEvent {
+        StreamEvent::Usage(Usage {
+            input_tokens,
+            output_tokens,
+        })
+    }
+
+    fn delta(text: &str) -> StreamEvent {
+        StreamEvent::Delta(text.to_owned())
+    }
+
+    #[tokio::test]
+    async fn basic_fixture_gives_the_same_events_at_every_chunking() {
+        let mut expected = vec![usage(18, 1)];
+        expected.extend(
+            [
+                "Sure",
+                " \u{2014} here's a haiku:\n\n",
+                "Quiet terminal\n",
+                "bytes arrive like",
+                " falling snow\n",
+                "the cursor blinks on",
+            ]
+            .map(delta),
+        );
+        expected.push(usage(18, 27));
+        expected.push(StreamEvent::Finished(Finish::Stop));
+        for size in [BASIC.len(), 1, 2, 3, 7, 64] {
+            assert_eq!(replay(BASIC, size).await, expected, "chunk size {size}");
+        }
+        let text: String = expected
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Delta(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(text, BASIC_TEXT);
+    }
+
+    /// The text, last usage and terminal event of every transcript, at every chunking.
+    #[tokio::test]
+    async fn own_transcripts_give_the_same_reply_at_every_chunking() {
+        let overloaded = StreamEvent::Failed(ProviderError::Stream {
+            provider: "p".into(),
+            code: Some("overloaded_error".into()),
+            message: "Overloaded".into(),
+        });
+        let incomplete = StreamEvent::Failed(ProviderError::Incomplete {
+            provider: "p".into(),
+        });
+        let cases: [(&str, &'static [u8], &str, Usage, StreamEvent); 5] = [
+            (
+                "thinking",
+                include_bytes!("../../tests/fixtures/anthropic/stream-thinking.sse"),
+                "27 \u{d7} 453 = **12,231**",
+                Usage {
+                    input_tokens: 42,
+                    output_tokens: 61,
+                },
+                StreamEvent::Finished(Finish::Stop),
+            ),
+            (
+                "error",
+                include_bytes!("../../tests/fixtures/anthropic/stream-error-overloaded.sse"),
+                "Les r\u{e9}sultats montrent que",
+                Usage {
+                    input_tokens: 25,
+                    output_tokens: 1,
+                },
+                overloaded,
+            ),
+            (
+                "truncated",
+                include_bytes!("../../tests/fixtures/anthropic/stream-truncated.sse"),
+                "Once upon a time, in a",
+                Usage {
+                    input_tokens: 9,
+                    output_tokens: 8,
+                },
+                incomplete,
+            ),
+            (
+                "multiline",
+                include_bytes!("../../tests/fixtures/anthropic/stream-multiline-data.sse"),
+                "line one\nline two \u{1f980}",
+                Usage {
+                    input_tokens: 7,
+                    output_tokens: 5,
+                },
+                StreamEvent::Finished(Finish::Length),
+            ),
+            (
+                "tool use",
+                include_bytes!("../../tests/fixtures/anthropic/stream-tool-use.sse"),
+                "Let me check the weather.",
+                Usage {
+                    input_tokens: 380,
+                    output_tokens: 54,
+                },
+                StreamEvent::Finished(Finish::Stop),
+            ),
+        ];
+        for (name, body, text, last_usage, terminal) in cases {
+            for size in [body.len(), 1, 2, 3, 7, 64] {
+                let events = replay(body, size).await;
+                let got: String = events
+                    .iter()
+                    .filter_map(|e| match e {
+                        StreamEvent::Delta(t) => Some(t.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let usage = events.iter().rev().find_map(|e| match e {
+                    StreamEvent::Usage(u) => Some(*u),
+                    _ => None,
+                });
+                assert_eq!(
+                    (got.as_str(), usage, events.last()),
+                    (text, Some(last_usage), Some(&terminal)),
+                    "{name}, chunk size {size}"
+                );
+                assert_eq!(
+                    events.iter().filter(|e| e.is_terminal()).count(),
+                    1,
+                    "{name}, chunk size {size}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn only_text_blocks_are_shown() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Let me think"}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQB"}}"#,
+                r#"{"type":"content_block_stop","index":0}"#,
+                r#"{"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}"#,
+                r#"{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Answer"}}"#,
+                r#"{"type":"content_block_delta","index":1,"delta":{"type":"citations_delta","citation":{"type":"char_location","cited_text":"x"}}}"#,
+                r#"{"type":"content_block_stop","index":1}"#,
+                r#"{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_1","name":"f","input":{}}}"#,
+                r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"a\":"}}"#,
+                r#"{"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":"never"}}"#,
+            ]),
+            vec![delta("Answer")]
+        );
+    }
+
+    #[test]
+    fn a_text_delta_without_its_block_start_is_still_text() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"type":"content_block_delta","index":4,"delta":{"type":"text_delta","text":"x"}}"#,
+                r#"{"type":"content_block_delta","index":4,"delta":{"type":"text_delta","text":""}}"#,
+            ]),
+            vec![delta("x")]
+        );
+    }
+
+    #[test]
+    fn usage_is_replaced_and_a_missing_input_count_is_kept() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"type":"message_start","message":{"usage":{"input_tokens":12,"output_tokens":1}}}"#,
+                r#"{"type":"message_delta","delta":{"stop_reason":null},"usage":{"output_tokens":5}}"#,
+                r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":9}}"#,
+                r#"{"type":"message_delta","delta":{},"usage":{"input_tokens":20,"output_tokens":10}}"#,
+                r#"{"type":"message_delta","delta":{},"usage":{"cache_read_input_tokens":3}}"#,
+                r#"{"type":"message_stop"}"#,
+            ]),
+            vec![
+                usage(12, 1),
+                usage(12, 5),
+                usage(12, 9),
+                usage(20, 10),
+                StreamEvent::Finished(Finish::Stop),
+            ]
+        );
+    }
+
+    #[test]
+    fn stop_reasons_map_to_finish() {
+        for (reason, finish) in [
+            ("end_turn", Finish::Stop),
+            ("stop_sequence", Finish::Stop),
+            ("tool_use", Finish::Stop),
+            ("pause_turn", Finish::Stop),
+            ("refusal", Finish::Stop),
+            ("something_new", Finish::Stop),
+            ("max_tokens", Finish::Length),
+            ("model_context_window_exceeded", Finish::Length),
+        ] {
+            let delta =
+                format!(r#"{{"type":"message_delta","delta":{{"stop_reason":"{reason}"}}}}"#);
+            assert_eq!(
+                parse_all(&[&delta, r#"{"type":"message_stop"}"#]),
+                vec![StreamEvent::Finished(finish)],
+                "{reason}"
+            );
+        }
+        assert_eq!(
+            parse_all(&[r#"{"type":"message_stop"}"#]),
+            vec![StreamEvent::Finished(Finish::Stop)]
+        );
+    }
+
+    #[test]
+    fn error_event_is_a_terminal_stream_error() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Par"}}"#,
+                r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+            ]),
+            vec![
+                delta("Par"),
+                StreamEvent::Failed(ProviderError::Stream {
+                    provider: "p".into(),
+                    code: Some("overloaded_error".into()),
+                    message: "Overloaded".into(),
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn ping_and_unknown_events_are_ignored() {
+        let mut p = EventParser::new("p".to_owned());
+        assert_eq!(p.on_event(&event("ping", r#"{"type":"ping"}"#)), vec![]);
+        assert_eq!(
+            p.on_event(&event("brand_new", r#"{"type":"brand_new","x":1}"#)),
+            vec![]
+        );
+        // The name decides when the data has no type.
+        assert_eq!(
+            p.on_event(&event("message_stop", "{}")),
+            vec![StreamEvent::Finished(Finish::Stop)]
+        );
+    }
+
+    #[test]
+    fn end_without_message_stop_is_incomplete_even_after_a_stop_reason() {
+        let mut p = EventParser::new("p".to_owned());
+        p.on_event(&event(
+            "message_delta",
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"}}"#,
+        ));
+        assert_eq!(
+            p.on_end(),
+            StreamEvent::Failed(ProviderError::Incomplete {
+                provider: "p".into()
+            })
+        );
+    }
+
+    #[test]
+    fn bad_json_and_non_objects_are_malformed() {
+        let got = parse_all(&["{\"type\":"]);
+        assert!(
+            matches!(&got[..], [StreamEvent::Failed(ProviderError::Malformed { message, .. })] if message.starts_with("invalid JSON in an event: ")),
+            "{got:?}"
+        );
+        assert_eq!(
+            parse_all(&["[1]"]),
+            vec![StreamEvent::Failed(ProviderError::Malformed {
+                provider: "p".into(),
+                message: "an event is not a JSON object".into()
+            })]
+        );
+    }
+
+    fn turn(role: Role, content: &str) -> ChatMessage {
+        ChatMessage {
+            role,
+            content: content.to_owned(),
+        }
+    }
+
+    #[test]
+    fn request_body_has_wire_field_order_and_always_max_tokens() {
+        let mut request = ChatRequest {
+            model: "m".into(),
+            system_prompt: Some("be brief".into()),
+            messages: vec![turn(Role::User, "hi"), turn(Role::Assistant, "hello")],
+            temperature: None,
+            max_tokens: None,
+            idle_timeout: Duration::from_secs(1),
+            max_retries: 0,
+        };
+        assert_eq!(
+            serde_json::to_string(&WireRequest::new(&request)).unwrap(),
+            r#"{"model":"m","max_tokens":4096,"system":"be brief","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}],"stream":true}"#
+        );
+        request.system_prompt = None;
+        request.messages = vec![turn(Role::User, "a"), turn(Role::User, "b")];
+        request.temperature = Some(0.5);
+        request.max_tokens = Some(100);
+        assert_eq!(
+            serde_json::to_string(&WireRequest::new(&request)).unwrap(),
+            r#"{"model":"m","max_tokens":100,"messages":[{"role":"user","content":"a\n\nb"}],"stream":true,"temperature":0.5}"#
+        );
+    }
+
+    #[test]
+    fn spend_limit_is_recognised_by_code_or_message() {
+        let body: Value = serde_json::from_str(
+            r#"{"type":"error","error":{"type":"rate_limit_error","message":"x","details":{"error_code":"enforced_spend_limit_reached"}}}"#,
+        )
+        .unwrap();
+        assert!(is_spend_limit(Some(&body), "x"));
+        assert!(is_spend_limit(None, "You have reached your Spend Limit."));
+        assert!(!is_spend_limit(
+            None,
+            "Number of request tokens has exceeded your per-minute rate limit"
+        ));
+    }
+
+    #[test]
+    fn model_pages_follow_has_more_and_last_id() {
+        assert_eq!(
+            parse_page(br#"{"data":[{"id":"a"},{"id":""},{"type":"model"}],"has_more":true,"last_id":"a"}"#),
+            Some(ModelPage {
+                ids: vec!["a".into()],
+                next: Some("a".into())
+            })
+        );
+        assert_eq!(
+            parse_page(br#"{"data":[{"id":"b"}],"has_more":true,"last_id":null}"#),
+            Some(ModelPage {
+                ids: vec!["b".into()],
+                next: Some("b".into())
+            })
+        );
+        assert_eq!(
+            parse_page(br#"{"data":[{"id":"c"}],"has_more":false,"last_id":"c"}"#),
+            Some(ModelPage {
+                ids: vec!["c".into()],
+                next: None
+            })
+        );
+        assert_eq!(parse_page(b"{\"models\":[]}"), None);
+    }
 }
