@@ -1,41 +1,1159 @@
-//! The gemini wire protocol (being written: see issue 3).
-#![allow(
-    clippy::unused_async,
-    reason = "placeholder until this protocol lands; same signatures as openai.rs"
-)]
+//! Google Gemini `streamGenerateContent` over SSE, and its model list (protocols.md §4).
+//!
+//! Owns: the request body and URL of `POST {base_url}/v1beta/models/{model}:streamGenerateContent?alt=sse`
+//! (roles `user`/`model`, `systemInstruction`, `generationConfig`), the Gemini reading
+//! of error bodies (`error.status` as the code, `API_KEY_*` reasons, `RetryInfo.retryDelay`),
+//! the mapping of each `GenerateContentResponse` chunk to [`StreamEvent`]s (text without
+//! thought parts, `usageMetadata`, `finishReason`, `promptFeedback.blockReason`, error
+//! payloads), and `GET {base_url}/v1beta/models` with its page tokens.
+//!
+//! Must not: put the key anywhere but the `x-goog-api-key` header (never in the URL, where
+//! proxies and logs would keep it), parse SSE framing (that is [`super::sse`]; Gemini
+//! frames events with CRLF, which eventsource-stream reads), decide retries, touch the
+//! UI, or log a header or key.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use futures_util::stream;
+use futures_util::{StreamExt, stream};
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use serde::Serialize;
+use serde_json::Value;
 
-use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
+use super::http::{authorize, error_fields, http_error, redact, retry_hint, send_error};
+use super::models::fetch_json;
+use super::sse::{self, Event, SseError, SseStream};
+use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent};
+use crate::conversation::{Finish, Role, Usage};
 
-fn unsupported(provider: &ProviderSpec) -> ProviderError {
-    ProviderError::Client(format!(
-        "{}: the gemini protocol is not in this build",
-        provider.name
-    ))
+/// The API version every path names (python-genai `_api_client.py`: `v1beta`).
+const API_VERSION: &str = "v1beta";
+
+/// The most of an error body that is read; the rest is left unread (as in `http.rs`).
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// Models asked for per discovery page (the API's maximum).
+const PAGE_SIZE: &str = "1000";
+
+/// The most discovery pages read: a server that keeps handing out page tokens must not
+/// keep discovery busy for ever. One page holds every model Google serves today.
+const MAX_PAGES: usize = 20;
+
+/// The JSON body of a `streamGenerateContent` request; camelCase as the API spells it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireRequest<'a> {
+    contents: Vec<Content>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system_instruction: Option<Instruction<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    generation_config: Option<GenerationConfig>,
 }
 
+#[derive(Debug, Serialize)]
+struct Content {
+    role: &'static str,
+    parts: [Part; 1],
+}
+
+#[derive(Debug, Serialize)]
+struct Part {
+    text: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Instruction<'a> {
+    parts: [TextRef<'a>; 1],
+}
+
+#[derive(Debug, Serialize)]
+struct TextRef<'a> {
+    text: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GenerationConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_output_tokens: Option<u32>,
+}
+
+impl<'a> WireRequest<'a> {
+    /// Gemini demands alternating turns that start with the user, so a history with two
+    /// user turns in a row (a reply failed before its first token and was left out) is
+    /// merged by [`ChatRequest::alternating_turns`]. The assistant's role is `model`.
+    /// `systemInstruction` and `generationConfig` appear only when there is something
+    /// to say: an empty one is noise at best and rejected at worst.
+    fn new(request: &'a ChatRequest) -> Self {
+        let contents = request
+            .alternating_turns()
+            .into_iter()
+            .map(|m| Content {
+                role: match m.role {
+                    Role::User => "user",
+                    Role::Assistant => "model",
+                },
+                parts: [Part { text: m.content }],
+            })
+            .collect();
+        let system_instruction = request
+            .system_prompt
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|text| Instruction {
+                parts: [TextRef { text }],
+            });
+        let generation_config = (request.temperature.is_some() || request.max_tokens.is_some())
+            .then_some(GenerationConfig {
+                temperature: request.temperature,
+                max_output_tokens: request.max_tokens,
+            });
+        WireRequest {
+            contents,
+            system_instruction,
+            generation_config,
+        }
+    }
+}
+
+/// `{base}/v1beta/models/{model}:streamGenerateContent?alt=sse`.
+///
+/// A model id that already names its collection (`models/gemini-2.5-flash`,
+/// `tunedModels/my-model`) is used as it is, so `models/` is never doubled; a bare id
+/// gets `models/`. Nothing is percent-encoded: model ids are URL-safe. `alt=sse` is the
+/// only query parameter (without it the API streams one JSON array instead), and the key
+/// is never one.
+fn chat_url(provider: &ProviderSpec, model: &str) -> String {
+    let base = provider.base_url.trim_end_matches('/');
+    let path = if model.contains('/') {
+        model.to_owned()
+    } else {
+        format!("models/{model}")
+    };
+    format!("{base}/{API_VERSION}/{path}:streamGenerateContent?alt=sse")
+}
+
+/// Sends the request and checks the status before any byte of the body is read as a
+/// stream. Waiting for the response headers counts against the idle timeout. Errors
+/// here happen before the first token, so the caller may retry them.
 pub(super) async fn send(
-    _client: &reqwest::Client,
+    client: &reqwest::Client,
     provider: &ProviderSpec,
-    _request: &ChatRequest,
+    request: &ChatRequest,
 ) -> Result<reqwest::Response, ProviderError> {
-    Err(unsupported(provider))
+    let started = Instant::now();
+    let idle = request.idle_timeout;
+    let url = chat_url(provider, &request.model);
+    let body = serde_json::to_vec(&WireRequest::new(request))
+        .map_err(|e| ProviderError::Client(format!("cannot encode the request: {e}")))?;
+    tracing::debug!(provider = %provider.name, model = %request.model, bytes = body.len(), "sending chat request");
+    let builder = authorize(client.post(&url), provider)
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .body(body);
+    let response = match tokio::time::timeout(idle, builder.send()).await {
+        Err(_) => {
+            return Err(ProviderError::Timeout {
+                provider: provider.name.clone(),
+                seconds: sse::whole_seconds(idle),
+            });
+        }
+        Ok(Err(e)) => return Err(send_error(provider, &e)),
+        Ok(Ok(response)) => response,
+    };
+    let status = response.status();
+    tracing::debug!(
+        provider = %provider.name,
+        status = status.as_u16(),
+        elapsed_ms = started.elapsed().as_millis(),
+        "response headers"
+    );
+    if !status.is_success() {
+        return Err(error_from_response(provider, response, idle).await);
+    }
+    Ok(response)
 }
 
+/// The `Http` error of an error status, read the Gemini way: the generic reading of
+/// [`http_error`] and the retry headers, then [`refine`] with the body's `error` object.
+/// (Not `http::error_from_response`: that one drops the body, and Gemini's retry delay
+/// and key reason live in it.)
+async fn error_from_response(
+    provider: &ProviderSpec,
+    mut response: reqwest::Response,
+    wait: Duration,
+) -> ProviderError {
+    let status = response.status();
+    let headers = retry_hint(response.headers());
+    let mut body = Vec::new();
+    let read = async {
+        while body.len() < ERROR_BODY_LIMIT {
+            match response.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) | Err(_) => break,
+            }
+        }
+    };
+    if tokio::time::timeout(wait, read).await.is_err() {
+        tracing::debug!(provider = %provider.name, "gave up reading the error body");
+    }
+    body.truncate(ERROR_BODY_LIMIT);
+    let value = serde_json::from_slice::<Value>(&body).ok();
+    let detail = value.as_ref().and_then(|v| v.get("error"));
+    refine(
+        provider,
+        http_error(provider, status, &body),
+        headers,
+        detail,
+    )
+}
+
+/// Adds what a Gemini error body says beyond the common shapes (python-genai `errors.py`,
+/// protocols.md §4):
+/// - the code shown is `error.status` (`INVALID_ARGUMENT`, `RESOURCE_EXHAUSTED`…), since
+///   `error.code` only repeats the HTTP status;
+/// - a `details[].reason` starting with `API_KEY_` (`API_KEY_INVALID` comes with **400**,
+///   not 401) means the key is wrong: the hint names the key variable and the request is
+///   never retried;
+/// - `google.rpc.RetryInfo.retryDelay` (`"47s"`, `"1.5s"`) is the wait before a retry
+///   (it wins over a header: Google documents none) and is named in the 429 hint.
+fn refine(
+    provider: &ProviderSpec,
+    error: ProviderError,
+    headers: RetryHint,
+    detail: Option<&Value>,
+) -> ProviderError {
+    let ProviderError::Http {
+        provider: name,
+        status,
+        mut code,
+        message,
+        mut hint,
+        retry: _,
+    } = error
+    else {
+        return error;
+    };
+    let mut retry = headers;
+    if let Some(detail) = detail {
+        if let Some(rpc_status) = detail
+            .get("status")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        {
+            code = Some(rpc_status.to_owned());
+        }
+        let details = detail
+            .get("details")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        let key_rejected = details.iter().any(|d| {
+            d.get("reason")
+                .and_then(Value::as_str)
+                .is_some_and(|r| r.starts_with("API_KEY_"))
+        });
+        if key_rejected {
+            hint = Some(match &provider.key_env {
+                Some(var) => format!("check {var}"),
+                None => "check the provider's api_key".to_owned(),
+            });
+            retry.allowed = Some(false);
+        }
+        if let Some(delay) = details.iter().find_map(retry_delay) {
+            retry.after = Some(delay);
+        }
+    }
+    if status == 429
+        && let Some(after) = retry.after
+    {
+        hint = Some(format!(
+            "rate limited; try again in {} s",
+            sse::whole_seconds(after)
+        ));
+    }
+    ProviderError::Http {
+        provider: name,
+        status,
+        code,
+        message,
+        hint,
+        retry,
+    }
+}
+
+/// The `retryDelay` of a `google.rpc.RetryInfo` detail. Its JSON form is a protobuf
+/// Duration string (`"47s"`, `"1.5s"`); the `{seconds, nanos}` object form is read too.
+fn retry_delay(detail: &Value) -> Option<Duration> {
+    let kind = detail.get("@type").and_then(Value::as_str)?;
+    if !kind.ends_with("google.rpc.RetryInfo") {
+        return None;
+    }
+    let seconds = match detail.get("retryDelay")? {
+        Value::String(s) => s.trim().strip_suffix('s')?.parse::<f64>().ok()?,
+        Value::Object(o) => {
+            let whole = o.get("seconds").and_then(number_of).unwrap_or(0.0);
+            let nanos = o.get("nanos").and_then(number_of).unwrap_or(0.0);
+            whole + nanos / 1e9
+        }
+        _ => return None,
+    };
+    if seconds < 0.0 {
+        return None;
+    }
+    // try_: a huge or non-finite delay must not panic; it is simply ignored.
+    Duration::try_from_secs_f64(seconds).ok()
+}
+
+/// A JSON number, or a number in a string (protobuf JSON writes int64 as a string).
+fn number_of(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The events of a successful response. Every failure arrives as the terminal `Failed`
+/// event; the stream owns the body, so dropping it closes the connection.
 pub(super) fn reply(
     provider: &ProviderSpec,
-    _response: reqwest::Response,
-    _idle: Duration,
+    response: reqwest::Response,
+    idle: Duration,
 ) -> ReplyStream {
-    Box::pin(stream::iter([StreamEvent::Failed(unsupported(provider))]))
+    let name = provider.name.clone();
+    let provider = provider.clone();
+    let opened = async move { events_of(&provider, response, idle).await };
+    Box::pin(stream::once(opened).flat_map(move |opened| match opened {
+        Ok(events) => reply_events(name.clone(), events),
+        Err(e) => Box::pin(stream::iter([StreamEvent::Failed(e)])) as ReplyStream,
+    }))
 }
 
+/// The SSE events of a successful response. A JSON body instead of a stream is an
+/// error: an `{"error":…}` object (a proxy's way to report one), or the JSON array the
+/// API sends when `alt=sse` was lost on the way.
+async fn events_of(
+    provider: &ProviderSpec,
+    response: reqwest::Response,
+    idle: Duration,
+) -> Result<SseStream, ProviderError> {
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if !is_json {
+        return Ok(sse::events(response.bytes_stream(), idle));
+    }
+    let Ok(Ok(body)) = tokio::time::timeout(idle, response.bytes()).await else {
+        return Err(ProviderError::Incomplete {
+            provider: provider.name.clone(),
+        });
+    };
+    let error = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("error").cloned());
+    Err(match error {
+        Some(error) => stream_error(&provider.name, &error, |m| redact(provider, m)),
+        None => ProviderError::Malformed {
+            provider: provider.name.clone(),
+            message: "expected an event stream, got a JSON body".to_owned(),
+        },
+    })
+}
+
+/// A Gemini `error` object met where reply data was expected: its `status` (or the
+/// common code) and message.
+fn stream_error(provider: &str, error: &Value, clean: impl Fn(&str) -> String) -> ProviderError {
+    let wrapped = serde_json::json!({ "error": error });
+    let (code, message) = error_fields(&wrapped, None).unwrap_or_else(|| (None, error.to_string()));
+    let status = error
+        .get("status")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    ProviderError::Stream {
+        provider: provider.to_owned(),
+        code: status.or(code),
+        message: clean(&message),
+    }
+}
+
+/// Maps the SSE events of a started reply to [`StreamEvent`]s and ends right after the
+/// terminal one, dropping the body (and so the connection) at that moment.
+fn reply_events(provider: String, events: SseStream) -> ReplyStream {
+    let started = Instant::now();
+    let state = Some((events, ChunkParser::new(provider)));
+    let batches = stream::unfold(state, move |state| async move {
+        let (mut events, mut parser) = state?;
+        let out = match events.next().await {
+            Some(Ok(event)) => parser.on_event(&event),
+            Some(Err(e)) => vec![parser.on_error(e)],
+            None => vec![parser.on_end()],
+        };
+        if let Some(last) = out.last().filter(|e| e.is_terminal()) {
+            tracing::debug!(
+                provider = %parser.provider,
+                elapsed_ms = started.elapsed().as_millis(),
+                outcome = ?last,
+                "reply ended"
+            );
+            return Some((out, None));
+        }
+        Some((out, Some((events, parser))))
+    });
+    Box::pin(batches.flat_map(stream::iter))
+}
+
+/// The state of one reply between SSE events.
+///
+/// Gemini sends no end event: the chunk that carries `candidates[0].finishReason` is the
+/// last, and the server closes the body after it (protocols.md §4). So the outcome is
+/// decided at EOF: after `STOP` or `MAX_TOKENS` the reply is finished; with no finish
+/// reason it is [`ProviderError::Incomplete`] (eventsource-stream drops an event cut
+/// off at EOF silently, protocols.md §0). Any other finish reason (`SAFETY`,
+/// `RECITATION`, `PROHIBITED_CONTENT`, `OTHER`…) means the model was stopped: the
+/// user must see that, so it fails the reply at once with the reason as the code,
+/// keeping the text already shown.
+#[derive(Debug)]
+struct ChunkParser {
+    provider: String,
+    finish: Option<Finish>,
+    /// The usage last reported: every chunk repeats `usageMetadata`, and only a change
+    /// is worth an event.
+    usage: Option<Usage>,
+}
+
+impl ChunkParser {
+    fn new(provider: String) -> Self {
+        ChunkParser {
+            provider,
+            finish: None,
+            usage: None,
+        }
+    }
+
+    /// The events one SSE event yields: text first (the finish reason rides on the last
+    /// chunk together with the last text), then usage, then a terminal event, if any.
+    fn on_event(&mut self, event: &Event) -> Vec<StreamEvent> {
+        let chunk = match serde_json::from_str::<Value>(event.data.trim()) {
+            Ok(chunk @ Value::Object(_)) => chunk,
+            Ok(_) => return vec![self.malformed("an event is not a JSON object".to_owned())],
+            Err(e) => return vec![self.malformed(format!("invalid JSON in an event: {e}"))],
+        };
+        // python-genai raises on any chunk that starts with `{"error":` (protocols.md §4).
+        if let Some(error) = chunk.get("error").filter(|e| !e.is_null()) {
+            return vec![StreamEvent::Failed(stream_error(
+                &self.provider,
+                error,
+                str::to_owned,
+            ))];
+        }
+        let mut out = Vec::new();
+        let candidate = chunk
+            .get("candidates")
+            .and_then(Value::as_array)
+            .and_then(|c| c.first());
+        if let Some(candidate) = candidate {
+            let text = text_of(candidate);
+            if !text.is_empty() {
+                out.push(StreamEvent::Delta(text));
+            }
+        }
+        if let Some(usage) = chunk.get("usageMetadata").and_then(usage_of)
+            && self.usage != Some(usage)
+        {
+            self.usage = Some(usage);
+            out.push(StreamEvent::Usage(usage));
+        }
+        let reason = candidate
+            .and_then(|c| c.get("finishReason"))
+            .and_then(Value::as_str)
+            .filter(|r| !r.is_empty());
+        match reason {
+            Some("STOP") => self.finish = Some(Finish::Stop),
+            Some("MAX_TOKENS") => self.finish = Some(Finish::Length),
+            Some(reason) => out.push(self.stopped(reason, candidate)),
+            None if candidate.is_none() => {
+                if let Some(blocked) = self.prompt_blocked(&chunk) {
+                    out.push(blocked);
+                }
+            }
+            None => {}
+        }
+        out
+    }
+
+    /// The terminal event when the body ends (see the type's doc).
+    fn on_end(&self) -> StreamEvent {
+        match self.finish {
+            Some(finish) => StreamEvent::Finished(finish),
+            None => StreamEvent::Failed(ProviderError::Incomplete {
+                provider: self.provider.clone(),
+            }),
+        }
+    }
+
+    /// The terminal event when the body breaks off or falls silent. After a finish
+    /// reason the reply is whole (nothing else was coming), so that is still a finish;
+    /// before one it is the failure it is.
+    fn on_error(&self, error: SseError) -> StreamEvent {
+        match (self.finish, &error) {
+            (Some(finish), SseError::Idle(_) | SseError::Transport(_)) => {
+                StreamEvent::Finished(finish)
+            }
+            _ => StreamEvent::Failed(error.into_provider_error(&self.provider)),
+        }
+    }
+
+    /// The failure for a finish reason other than `STOP` and `MAX_TOKENS`.
+    fn stopped(&self, reason: &str, candidate: Option<&Value>) -> StreamEvent {
+        let mut message = match blocked_because(reason) {
+            Some(why) => format!("the reply was blocked {why}"),
+            None => match reason {
+                "LANGUAGE" => "the reply was stopped: the language is not supported".to_owned(),
+                "MALFORMED_FUNCTION_CALL" | "UNEXPECTED_TOOL_CALL" | "TOO_MANY_TOOL_CALLS" => {
+                    "the reply was stopped at a tool call, which tinychat does not make".to_owned()
+                }
+                _ => "the model stopped the reply before it was complete".to_owned(),
+            },
+        };
+        if let Some(more) = candidate
+            .and_then(|c| c.get("finishMessage"))
+            .and_then(Value::as_str)
+            .filter(|m| !m.trim().is_empty())
+        {
+            message.push_str(": ");
+            message.push_str(more.trim());
+        }
+        StreamEvent::Failed(ProviderError::Stream {
+            provider: self.provider.clone(),
+            code: Some(reason.to_owned()),
+            message,
+        })
+    }
+
+    /// The failure of a chunk without candidates whose `promptFeedback.blockReason` says
+    /// the prompt itself was refused; `None` for a chunk that only carries usage.
+    fn prompt_blocked(&self, chunk: &Value) -> Option<StreamEvent> {
+        let feedback = chunk.get("promptFeedback")?;
+        let reason = feedback
+            .get("blockReason")
+            .and_then(Value::as_str)
+            .filter(|r| !r.is_empty())?;
+        let mut message = match blocked_because(reason) {
+            Some(why) => format!("the prompt was blocked {why}"),
+            None => "the prompt was blocked".to_owned(),
+        };
+        if let Some(more) = feedback
+            .get("blockReasonMessage")
+            .and_then(Value::as_str)
+            .filter(|m| !m.trim().is_empty())
+        {
+            message.push_str(": ");
+            message.push_str(more.trim());
+        }
+        Some(StreamEvent::Failed(ProviderError::Stream {
+            provider: self.provider.clone(),
+            code: Some(reason.to_owned()),
+            message,
+        }))
+    }
+
+    fn malformed(&self, message: String) -> StreamEvent {
+        StreamEvent::Failed(ProviderError::Malformed {
+            provider: self.provider.clone(),
+            message,
+        })
+    }
+}
+
+/// Why a reply or prompt was blocked, in words, for the reasons that are a block
+/// (python-genai `types.py` `FinishReason`, `BlockedReason`).
+fn blocked_because(reason: &str) -> Option<&'static str> {
+    Some(match reason {
+        "SAFETY" => "by the safety filters",
+        "RECITATION" => "because it recited published material",
+        "BLOCKLIST" => "because it contained a blocklisted term",
+        "PROHIBITED_CONTENT" => "for prohibited content",
+        "SPII" => "because it contained sensitive personal information",
+        "IMAGE_SAFETY" => "by the image safety filters",
+        _ => return None,
+    })
+}
+
+/// The text of a candidate: its parts' `text` joined, without thought summaries
+/// (`"thought": true`, sent only when `includeThoughts` is set) and without non-text
+/// parts (`functionCall`, `inlineData`…).
+fn text_of(candidate: &Value) -> String {
+    let Some(parts) = candidate
+        .get("content")
+        .and_then(|c| c.get("parts"))
+        .and_then(Value::as_array)
+    else {
+        return String::new();
+    };
+    parts
+        .iter()
+        .filter(|p| p.get("thought").and_then(Value::as_bool) != Some(true))
+        .filter_map(|p| p.get("text").and_then(Value::as_str))
+        .collect()
+}
+
+/// Token counts from `usageMetadata`: input is `promptTokenCount` (cached tokens are
+/// part of it); output is `candidatesTokenCount` **plus** `thoughtsTokenCount`, because
+/// thinking tokens are generated and billed as output (OpenAI's `completion_tokens`
+/// counts its reasoning tokens the same way), so input + output = `totalTokenCount`.
+/// Intermediate chunks carry only prompt and total counts: their output is 0 until the
+/// last chunk. `None` when no count is present.
+fn usage_of(value: &Value) -> Option<Usage> {
+    let count = |field: &str| value.get(field).and_then(Value::as_u64);
+    let input = count("promptTokenCount");
+    let candidates = count("candidatesTokenCount");
+    let thoughts = count("thoughtsTokenCount");
+    if input.is_none() && candidates.is_none() && thoughts.is_none() {
+        return None;
+    }
+    Some(Usage {
+        input_tokens: input.unwrap_or(0),
+        output_tokens: candidates.unwrap_or(0) + thoughts.unwrap_or(0),
+    })
+}
+
+/// The models that can chat: every page of `GET {base}/v1beta/models` (following
+/// `nextPageToken`, at most [`MAX_PAGES`]), keeping entries whose
+/// `supportedGenerationMethods` contains `generateContent`, named without `models/`.
 pub(super) async fn list_models(
-    _client: &reqwest::Client,
+    client: &reqwest::Client,
     provider: &ProviderSpec,
 ) -> Result<Vec<String>, ProviderError> {
-    Err(unsupported(provider))
+    let base = format!(
+        "{}/{API_VERSION}/models",
+        provider.base_url.trim_end_matches('/')
+    );
+    let mut ids = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let url = page_url(provider, &base, token.as_deref())?;
+        let body = fetch_json(client, provider, url.as_str()).await?;
+        let (page, next) = parse_page(&body).ok_or_else(|| ProviderError::Malformed {
+            provider: provider.name.clone(),
+            message: "the model list is not {\"models\":[{\"name\":...}]}".to_owned(),
+        })?;
+        ids.extend(page);
+        // A token that repeats would only fetch the same page again.
+        match next {
+            Some(next) if token.as_deref() != Some(next.as_str()) => token = Some(next),
+            _ => return Ok(ids),
+        }
+    }
+    tracing::debug!(provider = %provider.name, pages = MAX_PAGES, "model list has more pages; stopped");
+    Ok(ids)
+}
+
+/// `base?pageSize=1000[&pageToken=…]`; the token is percent-encoded (it is opaque and
+/// may hold `=`, `+` or `/`).
+fn page_url(
+    provider: &ProviderSpec,
+    base: &str,
+    token: Option<&str>,
+) -> Result<reqwest::Url, ProviderError> {
+    let mut url = reqwest::Url::parse(base).map_err(|e| ProviderError::Connect {
+        provider: provider.name.clone(),
+        message: format!("cannot build a request for {}: {e}", provider.base_url),
+        hint: None,
+    })?;
+    {
+        let mut query = url.query_pairs_mut();
+        query.append_pair("pageSize", PAGE_SIZE);
+        if let Some(token) = token {
+            query.append_pair("pageToken", token);
+        }
+    }
+    Ok(url)
+}
+
+/// The chat model ids of one page and its next-page token; `None` when the body is not
+/// a model list.
+fn parse_page(body: &[u8]) -> Option<(Vec<String>, Option<String>)> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    // An empty last page may omit `models` altogether.
+    let models = match value.get("models") {
+        Some(models) => models.as_array()?.as_slice(),
+        None if value.is_object() => &[],
+        None => return None,
+    };
+    let ids = models
+        .iter()
+        .filter(|m| {
+            m.get("supportedGenerationMethods")
+                .and_then(Value::as_array)
+                .is_some_and(|methods| methods.iter().any(|x| x == "generateContent"))
+        })
+        .filter_map(|m| m.get("name")?.as_str())
+        .map(|name| name.strip_prefix("models/").unwrap_or(name))
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let next = value
+        .get("nextPageToken")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned);
+    Some((ids, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::ChatMessage;
+    use pretty_assertions::assert_eq;
+    use reqwest::StatusCode;
+    use std::collections::BTreeMap;
+
+    const BASIC: &[u8] = include_bytes!("../../tests/fixtures/gemini/stream-basic-crlf.sse");
+    const KEY_400: &[u8] =
+        include_bytes!("../../tests/fixtures/gemini/generate-400-api-key.status-400.json");
+    const MODELS: &[u8] = include_bytes!("../../tests/fixtures/gemini/models.json");
+    const BASIC_TEXT: &str =
+        "Rust's ownership model guarantees memory safety without a garbage collector.";
+
+    fn provider() -> ProviderSpec {
+        ProviderSpec {
+            name: "gemini".into(),
+            kind: super::super::ProviderKind::Gemini,
+            base_url: "https://generativelanguage.googleapis.com/".into(),
+            api_key: Some("fake-gemini-key".into()),
+            key_env: Some("GEMINI_API_KEY".into()),
+            disabled: None,
+            headers: BTreeMap::new(),
+            models: None,
+            fallback_models: Vec::new(),
+            include_usage: false,
+            optional: false,
+        }
+    }
+
+    fn event(data: &str) -> Event {
+        Event {
+            event: "message".to_owned(),
+            data: data.to_owned(),
+            id: String::new(),
+            retry: None,
+        }
+    }
+
+    fn parse_all(datas: &[&str]) -> Vec<StreamEvent> {
+        let mut p = ChunkParser::new("p".to_owned());
+        datas.iter().flat_map(|d| p.on_event(&event(d))).collect()
+    }
+
+    /// Feeds `body` split into `size`-byte chunks through the real SSE adapter.
+    async fn replay(body: &'static [u8], size: usize) -> Vec<StreamEvent> {
+        let chunks: Vec<Result<&'static [u8], std::io::Error>> =
+            body.chunks(size).map(Ok).collect();
+        let events = sse::events(stream::iter(chunks), Duration::from_secs(5));
+        reply_events("p".to_owned(), events).collect().await
+    }
+
+    fn usage(input_tokens: u64, output_tokens: u64) -> StreamEvent {
+        StreamEvent::Usage(Usage {
+            input_tokens,
+            output_tokens,
+        })
+    }
+
+    fn delta(text: &str) -> StreamEvent {
+        StreamEvent::Delta(text.to_owned())
+    }
+
+    fn stream_failure(code: &str, message: &str) -> StreamEvent {
+        StreamEvent::Failed(ProviderError::Stream {
+            provider: "p".into(),
+            code: Some(code.into()),
+            message: message.into(),
+        })
+    }
+
+    #[tokio::test]
+    async fn crlf_fixture_gives_the_same_events_at_every_chunking() {
+        let expected = vec![
+            delta("Rust's ownership"),
+            usage(9, 0),
+            delta(" model guarantees memory safety"),
+            delta(" without a garbage collector."),
+            usage(9, 52),
+            StreamEvent::Finished(Finish::Stop),
+        ];
+        for size in [BASIC.len(), 1, 2, 3, 7, 64] {
+            let got = replay(BASIC, size).await;
+            assert_eq!(got, expected, "chunk size {size}");
+        }
+        let text: String = expected
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Delta(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(text, BASIC_TEXT);
+    }
+
+    #[test]
+    fn thought_and_non_text_parts_are_skipped() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"candidates":[{"content":{"parts":[{"text":"Let me think…","thought":true},{"text":"An"},{"functionCall":{"name":"f","args":{}}},{"text":"swer","thoughtSignature":"c2ln"},{"text":""}],"role":"model"},"index":0}]}"#,
+                r#"{"candidates":[{"content":{"parts":[{"text":"only thinking","thought":true}],"role":"model"},"index":0}]}"#,
+                r#"{"candidates":[{"content":{"role":"model"},"index":0}]}"#,
+            ]),
+            vec![delta("Answer")]
+        );
+    }
+
+    #[test]
+    fn max_tokens_is_a_length_finish_at_eof() {
+        let mut p = ChunkParser::new("p".to_owned());
+        let got = p.on_event(&event(
+            r#"{"candidates":[{"content":{"parts":[{"text":"cut"}],"role":"model"},"finishReason":"MAX_TOKENS","index":0}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":8,"totalTokenCount":12}}"#,
+        ));
+        assert_eq!(got, vec![delta("cut"), usage(4, 8)]);
+        assert_eq!(p.on_end(), StreamEvent::Finished(Finish::Length));
+    }
+
+    #[test]
+    fn a_blocking_finish_reason_fails_after_the_text_of_its_chunk() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"candidates":[{"content":{"parts":[{"text":"Sure, "}],"role":"model"},"index":0}]}"#,
+                r#"{"candidates":[{"content":{"parts":[{"text":"here"}],"role":"model"},"finishReason":"SAFETY","index":0,"safetyRatings":[{"category":"HARM_CATEGORY_DANGEROUS_CONTENT","probability":"HIGH","blocked":true}]}],"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":2,"totalTokenCount":7}}"#,
+            ]),
+            vec![
+                delta("Sure, "),
+                delta("here"),
+                usage(5, 2),
+                stream_failure("SAFETY", "the reply was blocked by the safety filters"),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_other_finish_reason_is_an_error_in_words() {
+        for (reason, message) in [
+            (
+                "RECITATION",
+                "the reply was blocked because it recited published material",
+            ),
+            (
+                "BLOCKLIST",
+                "the reply was blocked because it contained a blocklisted term",
+            ),
+            (
+                "PROHIBITED_CONTENT",
+                "the reply was blocked for prohibited content",
+            ),
+            (
+                "SPII",
+                "the reply was blocked because it contained sensitive personal information",
+            ),
+            (
+                "LANGUAGE",
+                "the reply was stopped: the language is not supported",
+            ),
+            (
+                "MALFORMED_FUNCTION_CALL",
+                "the reply was stopped at a tool call, which tinychat does not make",
+            ),
+            (
+                "OTHER",
+                "the model stopped the reply before it was complete",
+            ),
+            (
+                "SOMETHING_NEW",
+                "the model stopped the reply before it was complete",
+            ),
+        ] {
+            let data = format!(r#"{{"candidates":[{{"finishReason":"{reason}","index":0}}]}}"#);
+            assert_eq!(
+                parse_all(&[&data]),
+                vec![stream_failure(reason, message)],
+                "{reason}"
+            );
+        }
+        assert_eq!(
+            parse_all(&[
+                r#"{"candidates":[{"finishReason":"OTHER","finishMessage":" Unexpected model state. ","index":0}]}"#
+            ]),
+            vec![stream_failure(
+                "OTHER",
+                "the model stopped the reply before it was complete: Unexpected model state."
+            )]
+        );
+    }
+
+    #[test]
+    fn a_blocked_prompt_fails_with_its_reason() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"promptFeedback":{"blockReason":"PROHIBITED_CONTENT"},"usageMetadata":{"promptTokenCount":12,"totalTokenCount":12}}"#
+            ]),
+            vec![
+                usage(12, 0),
+                stream_failure(
+                    "PROHIBITED_CONTENT",
+                    "the prompt was blocked for prohibited content"
+                ),
+            ]
+        );
+        assert_eq!(
+            parse_all(&[
+                r#"{"candidates":[],"promptFeedback":{"blockReason":"OTHER","blockReasonMessage":"Try again."}}"#
+            ]),
+            vec![stream_failure(
+                "OTHER",
+                "the prompt was blocked: Try again."
+            )]
+        );
+        // Feedback without a block reason, or a usage-only chunk, is not an error.
+        assert_eq!(
+            parse_all(&[
+                r#"{"promptFeedback":{"safetyRatings":[]},"usageMetadata":{"promptTokenCount":3}}"#
+            ]),
+            vec![usage(3, 0)]
+        );
+    }
+
+    #[test]
+    fn usage_is_reported_only_when_it_changes_and_counts_thoughts_as_output() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"usageMetadata":{"promptTokenCount":9,"totalTokenCount":9}}"#,
+                r#"{"usageMetadata":{"promptTokenCount":9,"totalTokenCount":9}}"#,
+                r#"{"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":3,"thoughtsTokenCount":10,"cachedContentTokenCount":4,"totalTokenCount":22}}"#,
+                r#"{"usageMetadata":{}}"#,
+            ]),
+            vec![usage(9, 0), usage(9, 13)]
+        );
+    }
+
+    #[test]
+    fn error_payloads_fail_with_their_status() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"candidates":[{"content":{"parts":[{"text":"Part"}],"role":"model"},"index":0}]}"#,
+                r#"{"error":{"code":500,"message":"An internal error has occurred.","status":"INTERNAL"}}"#,
+            ]),
+            vec![
+                delta("Part"),
+                stream_failure("INTERNAL", "An internal error has occurred."),
+            ]
+        );
+        assert_eq!(
+            parse_all(&[r#"{"error":{"code":503,"message":"overloaded"}}"#]),
+            vec![stream_failure("503", "overloaded")]
+        );
+    }
+
+    #[test]
+    fn bad_json_and_non_objects_are_malformed() {
+        let got = parse_all(&["{\"candidates\":"]);
+        assert!(
+            matches!(&got[..], [StreamEvent::Failed(ProviderError::Malformed { message, .. })] if message.starts_with("invalid JSON in an event: ")),
+            "{got:?}"
+        );
+        assert_eq!(
+            parse_all(&["[{}]"]),
+            vec![StreamEvent::Failed(ProviderError::Malformed {
+                provider: "p".into(),
+                message: "an event is not a JSON object".into()
+            })]
+        );
+    }
+
+    #[test]
+    fn the_end_is_decided_by_a_finish_reason() {
+        let mut p = ChunkParser::new("p".to_owned());
+        let incomplete = StreamEvent::Failed(ProviderError::Incomplete {
+            provider: "p".into(),
+        });
+        assert_eq!(p.on_end(), incomplete);
+        assert_eq!(p.on_error(SseError::Transport("reset".into())), incomplete);
+        p.on_event(&event(
+            r#"{"candidates":[{"finishReason":"STOP","index":0}]}"#,
+        ));
+        assert_eq!(p.on_end(), StreamEvent::Finished(Finish::Stop));
+        // After the last chunk, a broken or silent connection loses nothing.
+        assert_eq!(
+            p.on_error(SseError::Idle(Duration::from_secs(1))),
+            StreamEvent::Finished(Finish::Stop)
+        );
+        assert_eq!(
+            p.on_error(SseError::Utf8("bad".into())),
+            StreamEvent::Failed(ProviderError::Malformed {
+                provider: "p".into(),
+                message: "bad".into()
+            })
+        );
+    }
+
+    fn turn(role: Role, content: &str) -> ChatMessage {
+        ChatMessage {
+            role,
+            content: content.to_owned(),
+        }
+    }
+
+    #[test]
+    fn request_body_uses_model_role_system_instruction_and_generation_config() {
+        let mut request = ChatRequest {
+            model: "gemini-2.5-flash".into(),
+            system_prompt: Some("be brief".into()),
+            messages: vec![
+                turn(Role::User, "hi"),
+                turn(Role::Assistant, "hello"),
+                turn(Role::User, "more"),
+            ],
+            temperature: Some(0.5),
+            max_tokens: Some(100),
+            idle_timeout: Duration::from_secs(1),
+            max_retries: 0,
+        };
+        assert_eq!(
+            serde_json::to_string(&WireRequest::new(&request)).unwrap(),
+            r#"{"contents":[{"role":"user","parts":[{"text":"hi"}]},{"role":"model","parts":[{"text":"hello"}]},{"role":"user","parts":[{"text":"more"}]}],"systemInstruction":{"parts":[{"text":"be brief"}]},"generationConfig":{"temperature":0.5,"maxOutputTokens":100}}"#
+        );
+        request.system_prompt = Some("  ".into());
+        request.temperature = None;
+        assert_eq!(
+            serde_json::to_string(&WireRequest::new(&request)).unwrap(),
+            r#"{"contents":[{"role":"user","parts":[{"text":"hi"}]},{"role":"model","parts":[{"text":"hello"}]},{"role":"user","parts":[{"text":"more"}]}],"generationConfig":{"maxOutputTokens":100}}"#
+        );
+        request.max_tokens = None;
+        request.messages = vec![turn(Role::User, "a"), turn(Role::User, "b")];
+        assert_eq!(
+            serde_json::to_string(&WireRequest::new(&request)).unwrap(),
+            r#"{"contents":[{"role":"user","parts":[{"text":"a\n\nb"}]}]}"#
+        );
+    }
+
+    #[test]
+    fn chat_url_never_doubles_models_and_carries_no_key() {
+        let p = provider();
+        let expected = "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
+        assert_eq!(chat_url(&p, "gemini-2.5-flash"), expected);
+        assert_eq!(chat_url(&p, "models/gemini-2.5-flash"), expected);
+        assert_eq!(
+            chat_url(&p, "tunedModels/mine-1"),
+            "https://generativelanguage.googleapis.com/v1beta/tunedModels/mine-1:streamGenerateContent?alt=sse"
+        );
+        assert!(!chat_url(&p, "m").contains("fake-gemini-key"));
+    }
+
+    fn retry_info(delay: &str) -> Value {
+        serde_json::from_str(&format!(
+            r#"{{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":{delay}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn retry_delays_are_read_from_retry_info() {
+        assert_eq!(
+            retry_delay(&retry_info(r#""47s""#)),
+            Some(Duration::from_secs(47))
+        );
+        assert_eq!(
+            retry_delay(&retry_info(r#""1.5s""#)),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            retry_delay(&retry_info(r#"{"seconds":"2","nanos":500000000}"#)),
+            Some(Duration::from_millis(2500))
+        );
+        for bad in [r#""47""#, r#""-1s""#, r#""1e300s""#, r#""NaNs""#, "47"] {
+            assert_eq!(retry_delay(&retry_info(bad)), None, "{bad}");
+        }
+        let help =
+            serde_json::json!({"@type":"type.googleapis.com/google.rpc.Help","retryDelay":"5s"});
+        assert_eq!(retry_delay(&help), None);
+    }
+
+    fn refined(status: u16, body: &[u8]) -> ProviderError {
+        let p = provider();
+        let value: Value = serde_json::from_slice(body).unwrap();
+        let status = StatusCode::from_u16(status).unwrap();
+        refine(
+            &p,
+            http_error(&p, status, body),
+            RetryHint::default(),
+            value.get("error"),
+        )
+    }
+
+    #[test]
+    fn an_invalid_key_400_names_the_variable_and_forbids_retries() {
+        let e = refined(400, KEY_400);
+        assert_eq!(
+            e.to_string(),
+            "gemini: HTTP 400 INVALID_ARGUMENT: API key not valid. Please pass a valid API key. (check GEMINI_API_KEY)"
+        );
+        assert!(matches!(
+            e,
+            ProviderError::Http {
+                retry: RetryHint {
+                    allowed: Some(false),
+                    after: None
+                },
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_429_takes_its_wait_from_retry_info() {
+        let body = br#"{"error":{"code":429,"message":"Quota exceeded.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1.5s"}]}}"#;
+        let e = refined(429, body);
+        assert_eq!(
+            e.to_string(),
+            "gemini: HTTP 429 RESOURCE_EXHAUSTED: Quota exceeded. (rate limited; try again in 2 s)"
+        );
+        assert!(matches!(
+            e,
+            ProviderError::Http {
+                retry: RetryHint {
+                    after: Some(d),
+                    allowed: None
+                },
+                ..
+            } if d == Duration::from_millis(1500)
+        ));
+    }
+
+    #[test]
+    fn model_pages_keep_chat_models_without_the_prefix() {
+        assert_eq!(
+            parse_page(MODELS),
+            Some((
+                vec!["gemini-2.5-flash".to_owned()],
+                Some("FiXtUrEpAgEtOkEn".to_owned())
+            ))
+        );
+        assert_eq!(parse_page(b"{}"), Some((vec![], None)));
+        assert_eq!(parse_page(b"{\"models\":{}}"), None);
+        assert_eq!(parse_page(b"[]"), None);
+    }
+
+    #[test]
+    fn page_urls_encode_the_token() {
+        let p = provider();
+        let base = "https://generativelanguage.googleapis.com/v1beta/models";
+        assert_eq!(
+            page_url(&p, base, None).unwrap().as_str(),
+            "https://generativelanguage.googleapis.com/v1beta/models?pageSize=1000"
+        );
+        assert_eq!(
+            page_url(&p, base, Some("a+b/c=")).unwrap().as_str(),
+            "https://generativelanguage.googleapis.com/v1beta/models?pageSize=1000&pageToken=a%2Bb%2Fc%3D"
+        );
+    }
 }
