@@ -107,12 +107,12 @@ pub(crate) fn retry_hint(headers: &reqwest::header::HeaderMap) -> RetryHint {
     };
     let after_ms = text("retry-after-ms")
         .and_then(|v| v.parse::<f64>().ok())
-        .filter(|ms| ms.is_finite() && *ms >= 0.0)
-        .map(|ms| Duration::from_secs_f64(ms / 1000.0));
+        .and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok());
     let after = after_ms.or_else(|| {
         let value = text("retry-after")?;
         if let Ok(secs) = value.parse::<f64>() {
-            return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+            // Negative, NaN or absurdly large values are no hint at all.
+            return Duration::try_from_secs_f64(secs).ok();
         }
         let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
         let wait = when.signed_duration_since(chrono::Utc::now());
@@ -196,9 +196,12 @@ fn code_of(obj: &serde_json::Map<String, Value>, status: Option<u16>) -> Option<
         Some(Value::Number(n)) if n.as_u64() != status.map(u64::from) => Some(n.to_string()),
         _ => None,
     };
-    code.or_else(|| match obj.get("type") {
-        Some(Value::String(s)) if !s.is_empty() && s != "error" => Some(s.clone()),
-        _ => None,
+    // `type` (OpenAI, Anthropic), else `status` (Gemini's RPC code, e.g. INVALID_ARGUMENT).
+    code.or_else(|| {
+        ["type", "status"].iter().find_map(|key| match obj.get(*key) {
+            Some(Value::String(s)) if !s.is_empty() && s != "error" => Some(s.clone()),
+            _ => None,
+        })
     })
 }
 
@@ -338,6 +341,14 @@ mod tests {
         assert_eq!(hint.after, Some(Duration::from_millis(1500)));
         let hint = retry_hint(&headers(&[("retry-after", "7")]));
         assert_eq!(hint.after, Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn absurd_retry_values_are_ignored_not_fatal() {
+        let hint = retry_hint(&headers(&[("retry-after", "1e300")]));
+        assert_eq!(hint.after, None);
+        let hint = retry_hint(&headers(&[("retry-after-ms", "-5"), ("retry-after", "NaN")]));
+        assert_eq!(hint.after, None);
     }
 
     #[test]
