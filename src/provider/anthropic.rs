@@ -1,5 +1,8 @@
 //! The anthropic wire protocol (being written: see issue 3).
-#![allow(clippy::unused_async, reason = "placeholder until this protocol lands; same signatures as openai.rs")]
+#![allow(
+    clippy::unused_async,
+    reason = "placeholder until this protocol lands; same signatures as openai.rs"
+)]
 
 use std::time::Duration;
 
