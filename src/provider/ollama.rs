@@ -106,14 +106,7 @@ pub(super) async fn send(
                 seconds: sse::whole_seconds(idle),
             });
         }
-        Ok(Err(e)) => {
-            let error = send_error(provider, &e);
-            return Err(if e.is_connect() {
-                not_running(error)
-            } else {
-                error
-            });
-        }
+        Ok(Err(e)) => return Err(not_running(send_error(provider, &e))),
         Ok(Ok(response)) => response,
     };
     let status = response.status();
@@ -131,12 +124,14 @@ pub(super) async fn send(
 }
 
 /// A refused connection means Ollama is not running there: say how to start it instead
-/// of the generic "is the server running?".
+/// of the generic "is the server running?". Other connection failures (DNS, TLS, a
+/// timeout) keep their own words. `send_error` ends the message with the root cause,
+/// which [`super::http::root_cause`] words as "connection refused" on every platform.
 fn not_running(error: ProviderError) -> ProviderError {
     match error {
         ProviderError::Connect {
             provider, message, ..
-        } => ProviderError::Connect {
+        } if message.ends_with(": connection refused") => ProviderError::Connect {
             provider,
             message,
             hint: Some(NOT_RUNNING_HINT.to_owned()),
@@ -391,11 +386,7 @@ pub(super) async fn list_models(
     let url = format!("{}/api/tags", provider.base_url.trim_end_matches('/'));
     let body = fetch_json(client, provider, &url)
         .await
-        .map_err(|e| match e {
-            // A hint here means the connection was refused on this machine.
-            ProviderError::Connect { hint: Some(_), .. } => not_running(e),
-            other => other,
-        })?;
+        .map_err(not_running)?;
     parse_tags(&body).ok_or_else(|| ProviderError::Malformed {
         provider: provider.name.clone(),
         message: "the model list is not {\"models\":[{\"model\":...}]}".to_owned(),
@@ -698,6 +689,30 @@ mod tests {
             Some(vec!["a:latest".to_owned(), "b:1b".to_owned(), "c".to_owned()])
         );
         assert_eq!(parse_tags(br#"{"data":[]}"#), None);
+    }
+
+    #[test]
+    fn serve_hint_only_for_a_refused_connection() {
+        let connect = |message: &str| ProviderError::Connect {
+            provider: "ollama".into(),
+            message: message.into(),
+            hint: None,
+        };
+        assert_eq!(
+            not_running(connect(
+                "cannot connect to http://h:11434: connection refused"
+            ))
+            .to_string(),
+            "ollama: cannot connect to http://h:11434: connection refused \
+             (is Ollama running? start it with `ollama serve`)"
+        );
+        assert_eq!(
+            not_running(connect(
+                "cannot connect to https://h: invalid peer certificate"
+            ))
+            .to_string(),
+            "ollama: cannot connect to https://h: invalid peer certificate"
+        );
     }
 
     #[test]
