@@ -1,41 +1,737 @@
-//! The ollama wire protocol (being written: see issue 3).
-#![allow(
-    clippy::unused_async,
-    reason = "placeholder until this protocol lands; same signatures as openai.rs"
-)]
+//! Ollama's native chat API: `POST {base_url}/api/chat`, streamed as NDJSON
+//! (protocols.md §5).
+//!
+//! Owns: the request body (system prompt as the first message, `options` only when
+//! temperature or a token limit is set), the Ollama-specific hints (`ollama pull` for an
+//! unknown model, `ollama serve` when nothing listens), splitting the body into lines
+//! (one JSON object per `\n`-terminated line, which is **not** SSE), the mapping of each
+//! line to [`StreamEvent`]s, and reading `GET {base_url}/api/tags`.
+//! Must not: use the SSE reader for this body, decide retries, touch the UI, or log a
+//! header or key.
 
-use std::time::Duration;
+use std::ops::Range;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
 
-use futures_util::stream;
+use futures_util::{Stream, StreamExt, stream};
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use serde::Serialize;
+use serde_json::Value;
 
+use super::http::{authorize, error_fields, error_from_response, send_error};
+use super::models::fetch_json;
+use super::sse::{self, SseError};
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
+use crate::conversation::{Finish, Role, Usage};
 
-fn unsupported(provider: &ProviderSpec) -> ProviderError {
-    ProviderError::Client(format!(
-        "{}: the ollama protocol is not in this build",
-        provider.name
-    ))
+/// What to do when nothing answers at the Ollama address.
+const NOT_RUNNING_HINT: &str = "is Ollama running? start it with `ollama serve`";
+
+/// The JSON body of a streaming `/api/chat` request. Field order is the wire order.
+#[derive(Debug, Serialize)]
+struct WireRequest<'a> {
+    model: &'a str,
+    messages: Vec<WireMessage<'a>>,
+    stream: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    options: Option<WireOptions>,
 }
 
+#[derive(Debug, Serialize)]
+struct WireMessage<'a> {
+    role: &'static str,
+    content: &'a str,
+}
+
+/// Sampling options; Ollama calls the token limit `num_predict`.
+#[derive(Debug, Serialize)]
+struct WireOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    num_predict: Option<u32>,
+}
+
+impl<'a> WireRequest<'a> {
+    /// The turns go as they are: Ollama does not require user and assistant turns to
+    /// alternate, so two user turns in a row (after a failed reply) are valid.
+    fn new(request: &'a ChatRequest) -> Self {
+        let system = request.system_prompt.as_deref().map(|content| WireMessage {
+            role: "system",
+            content,
+        });
+        let turns = request.messages.iter().map(|m| WireMessage {
+            role: match m.role {
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            },
+            content: &m.content,
+        });
+        let options = (request.temperature.is_some() || request.max_tokens.is_some()).then_some(
+            WireOptions {
+                temperature: request.temperature,
+                num_predict: request.max_tokens,
+            },
+        );
+        WireRequest {
+            model: &request.model,
+            messages: system.into_iter().chain(turns).collect(),
+            stream: true,
+            options,
+        }
+    }
+}
+
+/// Sends the request and checks the status before the body is read as a stream.
+/// Waiting for the response headers counts against the idle timeout. Errors here happen
+/// before the first token, so the caller may retry them.
 pub(super) async fn send(
-    _client: &reqwest::Client,
+    client: &reqwest::Client,
     provider: &ProviderSpec,
-    _request: &ChatRequest,
+    request: &ChatRequest,
 ) -> Result<reqwest::Response, ProviderError> {
-    Err(unsupported(provider))
+    let started = Instant::now();
+    let idle = request.idle_timeout;
+    let url = format!("{}/api/chat", provider.base_url.trim_end_matches('/'));
+    let body = serde_json::to_vec(&WireRequest::new(request))
+        .map_err(|e| ProviderError::Client(format!("cannot encode the request: {e}")))?;
+    tracing::debug!(provider = %provider.name, model = %request.model, bytes = body.len(), "sending chat request");
+    let builder = authorize(client.post(&url), provider)
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .body(body);
+    let response = match tokio::time::timeout(idle, builder.send()).await {
+        Err(_) => {
+            return Err(ProviderError::Timeout {
+                provider: provider.name.clone(),
+                seconds: sse::whole_seconds(idle),
+            });
+        }
+        Ok(Err(e)) => return Err(not_running(send_error(provider, &e))),
+        Ok(Ok(response)) => response,
+    };
+    let status = response.status();
+    tracing::debug!(
+        provider = %provider.name,
+        status = status.as_u16(),
+        elapsed_ms = started.elapsed().as_millis(),
+        "response headers"
+    );
+    if !status.is_success() {
+        let error = error_from_response(provider, response, idle).await;
+        return Err(with_pull_hint(error, &request.model));
+    }
+    Ok(response)
 }
 
+/// A refused connection means Ollama is not running there: say how to start it instead
+/// of the generic "is the server running?". Other connection failures (DNS, TLS, a
+/// timeout) keep their own words. `send_error` ends the message with the root cause,
+/// which [`super::http::root_cause`] words as "connection refused" on every platform.
+fn not_running(error: ProviderError) -> ProviderError {
+    match error {
+        ProviderError::Connect {
+            provider, message, ..
+        } if message.ends_with(": connection refused") => ProviderError::Connect {
+            provider,
+            message,
+            hint: Some(NOT_RUNNING_HINT.to_owned()),
+        },
+        other => other,
+    }
+}
+
+/// A 404 about a model (`model 'x' not found`) means it is not pulled yet: name the
+/// command that fetches it. Other 404s (a wrong base URL) keep the generic hint.
+fn with_pull_hint(error: ProviderError, model: &str) -> ProviderError {
+    match error {
+        ProviderError::Http {
+            provider,
+            status: 404,
+            code,
+            message,
+            hint,
+            retry,
+        } => {
+            let hint = if message.contains("model") {
+                Some(format!("run `ollama pull {model}`"))
+            } else {
+                hint
+            };
+            ProviderError::Http {
+                provider,
+                status: 404,
+                code,
+                message,
+                hint,
+                retry,
+            }
+        }
+        other => other,
+    }
+}
+
+/// The events of a successful response. Every failure arrives as the terminal `Failed`
+/// event; the stream owns the body, so dropping it closes the connection.
 pub(super) fn reply(
     provider: &ProviderSpec,
-    _response: reqwest::Response,
-    _idle: Duration,
+    response: reqwest::Response,
+    idle: Duration,
 ) -> ReplyStream {
-    Box::pin(stream::iter([StreamEvent::Failed(unsupported(provider))]))
+    let body = sse::idle_limited(response.bytes_stream(), idle);
+    reply_events(provider.name.clone(), Box::pin(body))
 }
 
+/// Body chunks with the idle timeout applied, boxed so the reply stream can own them.
+type Body<B> = Pin<Box<dyn Stream<Item = Result<B, SseError>> + Send>>;
+
+/// Splits the body into lines, maps them to [`StreamEvent`]s, and ends right after the
+/// terminal one, dropping the body (and so the connection) at that moment.
+fn reply_events<B>(provider: String, body: Body<B>) -> ReplyStream
+where
+    B: AsRef<[u8]> + Send + 'static,
+{
+    let started = Instant::now();
+    let state = Some((body, Reader::new(provider)));
+    let batches = stream::unfold(state, move |state| async move {
+        let (mut body, mut reader) = state?;
+        let out = match body.next().await {
+            Some(Ok(chunk)) => reader.on_chunk(chunk.as_ref()),
+            Some(Err(e)) => vec![StreamEvent::Failed(
+                e.into_provider_error(&reader.parser.provider),
+            )],
+            None => reader.on_end(),
+        };
+        if let Some(last) = out.last().filter(|e| e.is_terminal()) {
+            tracing::debug!(
+                provider = %reader.parser.provider,
+                elapsed_ms = started.elapsed().as_millis(),
+                outcome = ?last,
+                "reply ended"
+            );
+            return Some((out, None));
+        }
+        Some((out, Some((body, reader))))
+    });
+    Box::pin(batches.flat_map(stream::iter))
+}
+
+/// Cuts a byte stream into `\n`-terminated lines without rescanning or copying what it
+/// already holds: each byte is searched once, and consumed lines are dropped in bulk
+/// once they make up at least half of the buffer, so the total cost stays linear in the
+/// body length. Lines are handed out as raw bytes: a UTF-8 character split across
+/// chunks is whole again by the time its line is complete.
+#[derive(Debug, Default)]
+struct LineBuffer {
+    buf: Vec<u8>,
+    /// Where the first unconsumed line starts.
+    start: usize,
+    /// How far `buf` has been searched for `\n` (no newline in `start..scanned`).
+    scanned: usize,
+}
+
+impl LineBuffer {
+    fn push(&mut self, chunk: &[u8]) {
+        if self.start > 0 && self.start * 2 >= self.buf.len() {
+            self.buf.drain(..self.start);
+            self.scanned -= self.start;
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(chunk);
+    }
+
+    /// The next complete line (without its `\n`), as a range of `buf`.
+    fn next_line(&mut self) -> Option<Range<usize>> {
+        let Some(offset) = self.buf[self.scanned..].iter().position(|&b| b == b'\n') else {
+            self.scanned = self.buf.len();
+            return None;
+        };
+        let end = self.scanned + offset;
+        let line = self.start..end;
+        self.start = end + 1;
+        self.scanned = self.start;
+        Some(line)
+    }
+
+    /// What is left after the last `\n`: a line the body never finished.
+    fn rest(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
+
+/// Lines in, events out.
+#[derive(Debug)]
+struct Reader {
+    lines: LineBuffer,
+    parser: LineParser,
+}
+
+impl Reader {
+    fn new(provider: String) -> Self {
+        Reader {
+            lines: LineBuffer::default(),
+            parser: LineParser { provider },
+        }
+    }
+
+    /// The events of every line `chunk` completes; stops at the first terminal event.
+    fn on_chunk(&mut self, chunk: &[u8]) -> Vec<StreamEvent> {
+        self.lines.push(chunk);
+        let mut out = Vec::new();
+        while let Some(range) = self.lines.next_line() {
+            out.extend(self.parser.on_line(&self.lines.buf[range]));
+            if out.last().is_some_and(StreamEvent::is_terminal) {
+                break;
+            }
+        }
+        out
+    }
+
+    /// The body ended without `done:true`. A last line without its `\n` still counts
+    /// when it is complete JSON (a server that omits the final newline); anything else
+    /// means the reply was cut off.
+    fn on_end(&mut self) -> Vec<StreamEvent> {
+        let rest = self.lines.rest();
+        let mut out = Vec::new();
+        if !rest.trim_ascii().is_empty() && serde_json::from_slice::<Value>(rest).is_ok() {
+            out = self.parser.on_line(rest);
+        }
+        if !out.last().is_some_and(StreamEvent::is_terminal) {
+            out.push(StreamEvent::Failed(ProviderError::Incomplete {
+                provider: self.parser.provider.clone(),
+            }));
+        }
+        out
+    }
+}
+
+/// Maps one NDJSON line to events. Stateless apart from the provider name: Ollama
+/// repeats nothing across lines, and the final line carries the usage and the reason.
+#[derive(Debug)]
+struct LineParser {
+    provider: String,
+}
+
+impl LineParser {
+    /// The events of one line; a terminal event, if any, is last. Blank lines (and a
+    /// `\r` before the `\n`) are tolerated.
+    fn on_line(&self, line: &[u8]) -> Vec<StreamEvent> {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            return Vec::new();
+        }
+        let value = match serde_json::from_slice::<Value>(line) {
+            Ok(value @ Value::Object(_)) => value,
+            Ok(_) => return vec![self.malformed("a line is not a JSON object".to_owned())],
+            Err(e) => return vec![self.malformed(format!("invalid JSON in a line: {e}"))],
+        };
+        if value.get("error").is_some_and(|e| !e.is_null()) {
+            let message = error_fields(&value, None)
+                .map_or_else(|| value["error"].to_string(), |(_, message)| message);
+            return vec![StreamEvent::Failed(ProviderError::Stream {
+                provider: self.provider.clone(),
+                code: None,
+                message,
+            })];
+        }
+        let mut out = Vec::new();
+        // `message.thinking` (reasoning models) is not part of the reply text.
+        if let Some(text) = value
+            .get("message")
+            .and_then(|m| m.get("content"))
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
+            out.push(StreamEvent::Delta(text.to_owned()));
+        }
+        if value.get("done").and_then(Value::as_bool) == Some(true) {
+            if let Some(usage) = usage_of(&value) {
+                out.push(StreamEvent::Usage(usage));
+            }
+            let finish = match value.get("done_reason").and_then(Value::as_str) {
+                Some("length") => Finish::Length,
+                _ => Finish::Stop,
+            };
+            out.push(StreamEvent::Finished(finish));
+        }
+        out
+    }
+
+    fn malformed(&self, message: String) -> StreamEvent {
+        StreamEvent::Failed(ProviderError::Malformed {
+            provider: self.provider.clone(),
+            message,
+        })
+    }
+}
+
+/// Token counts from the `done:true` line; `None` when it carries neither count (a
+/// model answered from cache may omit `prompt_eval_count`).
+fn usage_of(line: &Value) -> Option<Usage> {
+    let input = line.get("prompt_eval_count").and_then(Value::as_u64);
+    let output = line.get("eval_count").and_then(Value::as_u64);
+    if input.is_none() && output.is_none() {
+        return None;
+    }
+    Some(Usage {
+        input_tokens: input.unwrap_or(0),
+        output_tokens: output.unwrap_or(0),
+    })
+}
+
+/// The locally pulled models, from `GET {base_url}/api/tags`.
 pub(super) async fn list_models(
-    _client: &reqwest::Client,
+    client: &reqwest::Client,
     provider: &ProviderSpec,
 ) -> Result<Vec<String>, ProviderError> {
-    Err(unsupported(provider))
+    let url = format!("{}/api/tags", provider.base_url.trim_end_matches('/'));
+    let body = fetch_json(client, provider, &url)
+        .await
+        .map_err(not_running)?;
+    parse_tags(&body).ok_or_else(|| ProviderError::Malformed {
+        provider: provider.name.clone(),
+        message: "the model list is not {\"models\":[{\"model\":...}]}".to_owned(),
+    })
+}
+
+/// `models[].model`, else `models[].name`; `None` when the body is not such a list.
+fn parse_tags(body: &[u8]) -> Option<Vec<String>> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let models = value.get("models")?.as_array()?;
+    Some(
+        models
+            .iter()
+            .filter_map(|m| {
+                [m.get("model"), m.get("name")]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .find(|s| !s.is_empty())
+            })
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::ChatMessage;
+    use pretty_assertions::assert_eq;
+
+    const BASIC: &[u8] = include_bytes!("../../tests/fixtures/ollama/chat-basic.ndjson");
+    const BASIC_TEXT: &str = "The sky is blue because of Rayleigh scattering.";
+    const BASIC_USAGE: Usage = Usage {
+        input_tokens: 26,
+        output_tokens: 10,
+    };
+
+    /// Feeds `body` split into `size`-byte chunks through the real line reader.
+    async fn replay(body: &[u8], size: usize) -> Vec<StreamEvent> {
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+            body.chunks(size).map(|c| Ok(c.to_vec())).collect();
+        let body = sse::idle_limited(stream::iter(chunks), Duration::from_secs(5));
+        reply_events("p".to_owned(), Box::pin(body)).collect().await
+    }
+
+    fn parse_lines(lines: &[&str]) -> Vec<StreamEvent> {
+        let p = LineParser {
+            provider: "p".to_owned(),
+        };
+        lines.iter().flat_map(|l| p.on_line(l.as_bytes())).collect()
+    }
+
+    fn delta(text: &str) -> StreamEvent {
+        StreamEvent::Delta(text.to_owned())
+    }
+
+    /// Joins the deltas and checks that exactly one terminal event comes last.
+    fn summary(events: &[StreamEvent]) -> (String, Option<Usage>, StreamEvent) {
+        let text = events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Delta(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        let usage = events.iter().rev().find_map(|e| match e {
+            StreamEvent::Usage(u) => Some(*u),
+            _ => None,
+        });
+        let last = events.last().cloned().expect("a terminal event");
+        assert_eq!(events.iter().filter(|e| e.is_terminal()).count(), 1);
+        (text, usage, last)
+    }
+
+    #[tokio::test]
+    async fn fixture_gives_the_same_reply_at_every_chunking() {
+        for size in [BASIC.len(), 1, 2, 3, 7, 64] {
+            assert_eq!(
+                summary(&replay(BASIC, size).await),
+                (
+                    BASIC_TEXT.to_owned(),
+                    Some(BASIC_USAGE),
+                    StreamEvent::Finished(Finish::Stop)
+                ),
+                "chunk size {size}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn crlf_blank_lines_and_a_split_utf8_character_at_every_chunking() {
+        let body = "{\"message\":{\"role\":\"assistant\",\"content\":\"caf\u{e9} \u{1f980}\"},\"done\":false}\r\n\
+            \r\n\n\
+            {\"message\":{\"role\":\"assistant\",\"content\":\"\u{2014}ok\"},\"done\":false}\r\n\
+            {\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"length\",\"eval_count\":4}\r\n";
+        for size in [body.len(), 1, 2, 3, 7] {
+            assert_eq!(
+                replay(body.as_bytes(), size).await,
+                vec![
+                    delta("caf\u{e9} \u{1f980}"),
+                    delta("\u{2014}ok"),
+                    StreamEvent::Usage(Usage {
+                        input_tokens: 0,
+                        output_tokens: 4
+                    }),
+                    StreamEvent::Finished(Finish::Length),
+                ],
+                "chunk size {size}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_reply_ends_at_done_and_ignores_what_follows() {
+        let body =
+            "{\"message\":{\"content\":\"a\"},\"done\":true}\n{\"message\":{\"content\":\"b\"}}\n";
+        assert_eq!(
+            replay(body.as_bytes(), 3).await,
+            vec![delta("a"), StreamEvent::Finished(Finish::Stop)]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_cut_mid_line_or_before_done_is_incomplete() {
+        let cut_mid_line = &BASIC[..BASIC.len() - 20];
+        let cut_at_line_end = &BASIC[..BASIC.iter().rposition(|&b| b == b'\n').unwrap_or(0)];
+        let before_done = &cut_at_line_end[..=cut_at_line_end
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .unwrap_or(0)];
+        for body in [cut_mid_line, before_done] {
+            for size in [body.len(), 1, 7] {
+                assert_eq!(
+                    summary(&replay(body, size).await),
+                    (
+                        BASIC_TEXT.to_owned(),
+                        None,
+                        StreamEvent::Failed(ProviderError::Incomplete {
+                            provider: "p".into()
+                        })
+                    ),
+                    "chunk size {size}"
+                );
+            }
+        }
+        // The done line without its final newline is still complete JSON: accepted.
+        assert_eq!(
+            summary(&replay(cut_at_line_end, 5).await),
+            (
+                BASIC_TEXT.to_owned(),
+                Some(BASIC_USAGE),
+                StreamEvent::Finished(Finish::Stop)
+            )
+        );
+        assert_eq!(
+            replay(b"", 1).await,
+            vec![StreamEvent::Failed(ProviderError::Incomplete {
+                provider: "p".into()
+            })]
+        );
+    }
+
+    #[test]
+    fn error_lines_are_terminal_stream_errors() {
+        assert_eq!(
+            parse_lines(&[
+                r#"{"message":{"role":"assistant","content":"Par"},"done":false}"#,
+                r#"{"error":"an error was encountered while running the model: unexpected EOF"}"#,
+            ]),
+            vec![
+                delta("Par"),
+                StreamEvent::Failed(ProviderError::Stream {
+                    provider: "p".into(),
+                    code: None,
+                    message: "an error was encountered while running the model: unexpected EOF"
+                        .into(),
+                }),
+            ]
+        );
+        assert_eq!(
+            parse_lines(&[r#"{"error":{"message":"boom"}}"#]),
+            vec![StreamEvent::Failed(ProviderError::Stream {
+                provider: "p".into(),
+                code: None,
+                message: "boom".into(),
+            })]
+        );
+    }
+
+    #[test]
+    fn thinking_and_empty_content_yield_nothing() {
+        assert_eq!(
+            parse_lines(&[
+                r#"{"message":{"role":"assistant","content":"","thinking":"Let me think"},"done":false}"#,
+                r#"{"message":{"role":"assistant"},"done":false}"#,
+                r#"{"done":false}"#,
+                "   ",
+            ]),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn done_reasons_other_than_length_stop_and_usage_is_optional() {
+        for reason in ["stop", "load", "unload", "whatever"] {
+            let line =
+                format!(r#"{{"message":{{"content":""}},"done":true,"done_reason":"{reason}"}}"#);
+            assert_eq!(
+                parse_lines(&[&line]),
+                vec![StreamEvent::Finished(Finish::Stop)],
+                "{reason}"
+            );
+        }
+        assert_eq!(
+            parse_lines(&[
+                r#"{"message":{"content":"end"},"done":true,"done_reason":"length","prompt_eval_count":3,"eval_count":5}"#
+            ]),
+            vec![
+                delta("end"),
+                StreamEvent::Usage(Usage {
+                    input_tokens: 3,
+                    output_tokens: 5
+                }),
+                StreamEvent::Finished(Finish::Length),
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_json_and_non_objects_are_malformed() {
+        let got = parse_lines(&["{\"message\":"]);
+        assert!(
+            matches!(&got[..], [StreamEvent::Failed(ProviderError::Malformed { message, .. })] if message.starts_with("invalid JSON in a line: ")),
+            "{got:?}"
+        );
+        assert_eq!(
+            parse_lines(&["[1]"]),
+            vec![StreamEvent::Failed(ProviderError::Malformed {
+                provider: "p".into(),
+                message: "a line is not a JSON object".into()
+            })]
+        );
+    }
+
+    #[test]
+    fn line_buffer_hands_out_each_line_once_and_stays_small() {
+        let mut lines = LineBuffer::default();
+        let mut got = Vec::new();
+        let line = b"0123456789\n";
+        for _ in 0..1000 {
+            for piece in line.chunks(4) {
+                lines.push(piece);
+                while let Some(range) = lines.next_line() {
+                    got.push(lines.buf[range].to_vec());
+                }
+            }
+        }
+        assert_eq!(got.len(), 1000);
+        assert!(got.iter().all(|l| l == b"0123456789"));
+        assert!(lines.buf.len() <= 2 * line.len(), "{}", lines.buf.len());
+        assert_eq!(lines.rest(), b"");
+    }
+
+    #[test]
+    fn request_body_has_wire_field_order_and_options_only_when_set() {
+        let mut request = ChatRequest {
+            model: "llama3.2".into(),
+            system_prompt: Some("be brief".into()),
+            messages: vec![ChatMessage {
+                role: Role::User,
+                content: "hi".into(),
+            }],
+            temperature: None,
+            max_tokens: None,
+            idle_timeout: Duration::from_secs(1),
+            max_retries: 0,
+        };
+        assert_eq!(
+            serde_json::to_string(&WireRequest::new(&request)).unwrap(),
+            r#"{"model":"llama3.2","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hi"}],"stream":true}"#
+        );
+        request.system_prompt = None;
+        request.max_tokens = Some(64);
+        assert_eq!(
+            serde_json::to_string(&WireRequest::new(&request)).unwrap(),
+            r#"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":true,"options":{"num_predict":64}}"#
+        );
+        request.temperature = Some(0.5);
+        assert_eq!(
+            serde_json::to_string(&WireRequest::new(&request)).unwrap(),
+            r#"{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":true,"options":{"temperature":0.5,"num_predict":64}}"#
+        );
+    }
+
+    #[test]
+    fn tags_prefer_model_then_name() {
+        assert_eq!(
+            parse_tags(br#"{"models":[{"name":"a:latest","model":"a:latest"},{"name":"b:1b"},{"model":"","name":"c"},{"size":1}]}"#),
+            Some(vec!["a:latest".to_owned(), "b:1b".to_owned(), "c".to_owned()])
+        );
+        assert_eq!(parse_tags(br#"{"data":[]}"#), None);
+    }
+
+    #[test]
+    fn serve_hint_only_for_a_refused_connection() {
+        let connect = |message: &str| ProviderError::Connect {
+            provider: "ollama".into(),
+            message: message.into(),
+            hint: None,
+        };
+        assert_eq!(
+            not_running(connect(
+                "cannot connect to http://h:11434: connection refused"
+            ))
+            .to_string(),
+            "ollama: cannot connect to http://h:11434: connection refused \
+             (is Ollama running? start it with `ollama serve`)"
+        );
+        assert_eq!(
+            not_running(connect(
+                "cannot connect to https://h: invalid peer certificate"
+            ))
+            .to_string(),
+            "ollama: cannot connect to https://h: invalid peer certificate"
+        );
+    }
+
+    #[test]
+    fn pull_hint_only_for_a_missing_model() {
+        let http = |message: &str| ProviderError::Http {
+            provider: "ollama".into(),
+            status: 404,
+            code: None,
+            message: message.into(),
+            hint: Some("generic".into()),
+            retry: crate::provider::RetryHint::default(),
+        };
+        assert_eq!(
+            with_pull_hint(http("model 'x' not found"), "x").to_string(),
+            "ollama: HTTP 404: model 'x' not found (run `ollama pull x`)"
+        );
+        assert_eq!(
+            with_pull_hint(http("404 page not found"), "x").to_string(),
+            "ollama: HTTP 404: 404 page not found (generic)"
+        );
+    }
 }

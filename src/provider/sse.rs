@@ -117,8 +117,12 @@ struct Body<S> {
 }
 
 /// Wraps the body so that no chunk within `idle` becomes an error, transport errors
-/// become plain words, and the byte count is logged when the body ends.
-fn idle_limited<S, B, E>(body: S, idle: Duration) -> impl Stream<Item = Result<B, SseError>> + Send
+/// become plain words, and the byte count is logged when the body ends. Also used by
+/// Ollama's NDJSON reader, which needs the same per-chunk timeout without SSE framing.
+pub(crate) fn idle_limited<S, B, E>(
+    body: S,
+    idle: Duration,
+) -> impl Stream<Item = Result<B, SseError>> + Send
 where
     S: Stream<Item = Result<B, E>> + Send + 'static,
     B: AsRef<[u8]> + Send + 'static,
