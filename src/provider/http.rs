@@ -198,10 +198,12 @@ fn code_of(obj: &serde_json::Map<String, Value>, status: Option<u16>) -> Option<
     };
     // `type` (OpenAI, Anthropic), else `status` (Gemini's RPC code, e.g. INVALID_ARGUMENT).
     code.or_else(|| {
-        ["type", "status"].iter().find_map(|key| match obj.get(*key) {
-            Some(Value::String(s)) if !s.is_empty() && s != "error" => Some(s.clone()),
-            _ => None,
-        })
+        ["type", "status"]
+            .iter()
+            .find_map(|key| match obj.get(*key) {
+                Some(Value::String(s)) if !s.is_empty() && s != "error" => Some(s.clone()),
+                _ => None,
+            })
     })
 }
 
@@ -347,7 +349,10 @@ mod tests {
     fn absurd_retry_values_are_ignored_not_fatal() {
         let hint = retry_hint(&headers(&[("retry-after", "1e300")]));
         assert_eq!(hint.after, None);
-        let hint = retry_hint(&headers(&[("retry-after-ms", "-5"), ("retry-after", "NaN")]));
+        let hint = retry_hint(&headers(&[
+            ("retry-after-ms", "-5"),
+            ("retry-after", "NaN"),
+        ]));
         assert_eq!(hint.after, None);
     }
 
