@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio::time::sleep_until;
 
-use crate::app::{App, Effect, Msg, StreamId};
+use crate::app::{App, Effect, IndexChange, Msg, StreamId};
 use crate::conversation::Conversation;
 use crate::provider::{self, ProviderSpec};
 use crate::storage::ConversationStore;
@@ -29,6 +29,8 @@ use crate::ui::{self, theme::Theme};
 
 /// At most one frame per this period (~60 frames/s); deltas in between are coalesced.
 pub const FRAME_PERIOD: Duration = Duration::from_millis(16);
+/// Saved conversations listed in the welcome text.
+const RECENT: usize = 5;
 /// Room in the stream channel before a stream task waits for the UI.
 const STREAM_CHANNEL: usize = 256;
 
@@ -97,8 +99,9 @@ pub async fn run(
     let theme = Theme::from_env();
     let (stream_tx, mut stream_rx) = mpsc::channel::<Msg>(STREAM_CHANNEL);
     let (job_tx, mut job_rx) = mpsc::unbounded_channel::<Job>();
+    let store = Arc::new(store);
     let mut saver = Saver {
-        store: Arc::new(store),
+        store: Arc::clone(&store),
         running: false,
         pending: None,
     };
@@ -126,6 +129,7 @@ pub async fn run(
         client,
         stream_tx,
         job_tx,
+        store,
     };
     let mut pending = start_effects;
 
@@ -157,6 +161,27 @@ pub async fn run(
                 }
                 Effect::Export { path, conversation } => ctx.export(path, conversation),
                 Effect::LoadModels(spec) => ctx.load_models(spec),
+                Effect::LoadIndex => ctx.on_disk(|store| Msg::IndexLoaded(store.index())),
+                Effect::LoadRecent => ctx.on_disk(|store| {
+                    let recent = store.list().into_iter().filter(|e| e.problem.is_none());
+                    Msg::RecentLoaded(recent.take(RECENT).collect())
+                }),
+                Effect::OpenConversation { id } => ctx
+                    .on_disk(move |store| Msg::Opened(store.load(&id).map_err(|e| e.to_string()))),
+                Effect::DeleteConversation { id } => ctx.on_disk(move |store| {
+                    let change = match store.delete(&id) {
+                        Ok(()) => IndexChange::Deleted,
+                        Err(e) => IndexChange::Failed(e.to_string()),
+                    };
+                    Msg::IndexChanged { id, change }
+                }),
+                Effect::RenameConversation { id, title } => ctx.on_disk(move |store| {
+                    let change = match store.rename(&id, &title) {
+                        Ok(()) => IndexChange::Renamed(title),
+                        Err(e) => IndexChange::Failed(e.to_string()),
+                    };
+                    Msg::IndexChanged { id, change }
+                }),
                 Effect::EditExternally(draft) => {
                     // The editor owns the terminal; stop reading keys until it returns.
                     drop(events);
@@ -257,9 +282,19 @@ struct Context {
     client: reqwest::Client,
     stream_tx: mpsc::Sender<Msg>,
     job_tx: mpsc::UnboundedSender<Job>,
+    store: Arc<ConversationStore>,
 }
 
 impl Context {
+    /// Runs disk work on a blocking thread and reports its message to the loop.
+    fn on_disk(&self, work: impl FnOnce(&ConversationStore) -> Msg + Send + 'static) {
+        let store = Arc::clone(&self.store);
+        let jobs = self.job_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let _ = jobs.send(Job::App(work(&store)));
+        });
+    }
+
     fn start_stream(
         &self,
         id: StreamId,

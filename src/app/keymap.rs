@@ -53,6 +53,8 @@ pub enum Intent {
     Pick,
     JumpToFilter,
     SaveAs,
+    /// Ctrl+O: the conversation browser.
+    Open,
     New,
     Regenerate,
     ExternalEditor,
@@ -128,6 +130,11 @@ pub const BINDINGS: &[Binding] = &[
         action: "save the conversation to a file (.md, .txt, .json)",
     },
     Binding {
+        keys: "Ctrl+O",
+        place: "anywhere",
+        action: "open a saved conversation (type to search, d deletes, r renames)",
+    },
+    Binding {
         keys: "Ctrl+N",
         place: "anywhere",
         action: "new conversation",
@@ -179,6 +186,7 @@ pub fn intent(focus: Focus, key: &KeyEvent) -> Intent {
         KeyCode::Char('c' | 'q') if ctrl => return Intent::Quit,
         KeyCode::Char('s') if ctrl => return Intent::SaveAs,
         KeyCode::Char('n') if ctrl => return Intent::New,
+        KeyCode::Char('o') if ctrl => return Intent::Open,
         KeyCode::Char('p') if ctrl => return Intent::JumpToFilter,
         KeyCode::Char('r') if ctrl => return Intent::Regenerate,
         KeyCode::F(1) => return Intent::Help,

@@ -6,6 +6,7 @@
 //! [`Effect`]s that the runtime carries out (design §1, §3). That is what lets the key
 //! handling, cancellation races and model switches be unit-tested without tokio.
 
+mod browser;
 mod chat;
 pub mod keymap;
 pub mod models;
@@ -25,10 +26,13 @@ use ratatui_textarea::{TextArea, WrapMode};
 use crate::config::Config;
 use crate::conversation::Conversation;
 use crate::provider::{ChatRequest, ProviderSpec, StreamEvent};
+use crate::storage::ListEntry;
+use crate::storage::index::IndexEntry;
 use crate::view::history_layout::HistoryLayout;
 use crate::view::layout::{self, Areas};
 use crate::view::wrap::display_width;
 
+pub use browser::{Browser, BrowserFocus, IndexChange, Pending};
 pub use keymap::{Focus, Intent};
 pub use models::ModelCatalog;
 pub use popup::Popup;
@@ -66,6 +70,14 @@ pub enum Msg {
     Shutdown,
     /// The countdown's second changed (scheduled only while a retry wait shows).
     Tick(Instant),
+    /// The browser's index finished loading.
+    IndexLoaded(Vec<IndexEntry>),
+    /// The newest saved conversations, for the welcome text.
+    RecentLoaded(Vec<ListEntry>),
+    /// A saved conversation was read for opening.
+    Opened(Result<Conversation, String>),
+    /// A saved conversation was renamed or deleted (or that failed).
+    IndexChanged { id: String, change: IndexChange },
 }
 
 /// Work the runtime does on the app's behalf.
@@ -88,6 +100,21 @@ pub enum Effect {
     LoadModels(ProviderSpec),
     /// Suspend the terminal and edit this text in `$EDITOR`.
     EditExternally(String),
+    /// Read every saved conversation for the browser.
+    LoadIndex,
+    /// Read the newest saved conversations for the welcome text.
+    LoadRecent,
+    /// Read a saved conversation to continue it.
+    OpenConversation {
+        id: String,
+    },
+    DeleteConversation {
+        id: String,
+    },
+    RenameConversation {
+        id: String,
+        title: String,
+    },
     /// Something visible changed; the runtime coalesces these into frames.
     Redraw,
     /// Leave after the pending saves are written.
@@ -172,6 +199,8 @@ pub struct App {
     pub screen: Rect,
     /// Set when the app asked to quit; the runtime exits after saving.
     pub quitting: bool,
+    /// The newest saved conversations, shown in the welcome text.
+    pub recent: Vec<ListEntry>,
 }
 
 impl App {
@@ -195,6 +224,7 @@ impl App {
             .iter()
             .filter(|p| p.disabled.is_none())
             .map(|p| Effect::LoadModels(p.clone()))
+            .chain(std::iter::once(Effect::LoadRecent))
             .collect();
         let history = HistoryLayout::new(conversation.messages.iter().map(AsRef::as_ref), 1);
         let mut app = App {
@@ -216,6 +246,7 @@ impl App {
             areas: Areas::default(),
             screen: Rect::default(),
             quitting: false,
+            recent: Vec::new(),
         };
         if let Some(m) = app.active_model.clone() {
             app.catalog.select_model(&m);
@@ -278,6 +309,29 @@ impl App {
                 fx.push(Effect::Redraw);
             }
             Msg::Shutdown => self.quit(&mut fx),
+            Msg::RecentLoaded(entries) => {
+                self.recent = entries;
+                fx.push(Effect::Redraw);
+            }
+            Msg::IndexLoaded(entries) => {
+                self.on_index(entries);
+                fx.push(Effect::Redraw);
+            }
+            Msg::Opened(result) => {
+                match result {
+                    Ok(conversation) => self.show_conversation(conversation),
+                    Err(e) => self.set_error(e),
+                }
+                fx.push(Effect::Redraw);
+            }
+            Msg::IndexChanged { id, change } => {
+                if change == IndexChange::Deleted && id == self.conversation.id {
+                    // The open conversation is gone: start afresh rather than re-save it.
+                    self.new_conversation(&mut fx);
+                }
+                self.on_index_change(&id, change);
+                fx.push(Effect::Redraw);
+            }
             Msg::Tick(now) => {
                 if let Some(wait) = self.stream.as_mut().and_then(|s| s.retry.as_mut()) {
                     wait.seconds_left = seconds_until(wait.until, now);
@@ -375,6 +429,7 @@ impl App {
                 ));
             }
             Intent::Help => self.popup = Some(Popup::Help),
+            Intent::Open => self.open_browser(fx),
             Intent::Edit => self.on_edit(key),
         }
     }
@@ -594,6 +649,28 @@ impl App {
             .map(|l| display_width(l) / width + 1)
             .sum();
         rows.min(usize::from(u16::MAX)) as u16
+    }
+
+    /// Shows a conversation read from disk; the model that wrote its last reply answers
+    /// the next message when that provider can be used.
+    fn show_conversation(&mut self, conversation: Conversation) {
+        let title = conversation.title.clone();
+        self.conversation = conversation;
+        self.history = HistoryLayout::new(
+            self.conversation.messages.iter().map(AsRef::as_ref),
+            self.history.width(),
+        );
+        self.viewport.to_bottom();
+        self.selected = None;
+        self.outcome = Outcome::Idle;
+        if let Some(model) = self.conversation.last_model().map(str::to_owned)
+            && crate::config::split_model(&model).is_some_and(|(p, _)| self.catalog.is_usable(p))
+        {
+            self.catalog.select_model(&model);
+            self.active_model = Some(model);
+        }
+        self.set_notice(format!("opened “{}”", crate::view::wrap::sanitize(&title)));
+        self.set_focus(Focus::Input);
     }
 
     /// True when no reply is streaming and no popup is open.

@@ -19,6 +19,8 @@ pub enum Popup {
     SystemPrompt(TextArea<'static>),
     /// F1: every key binding.
     Help,
+    /// Ctrl+O: saved conversations.
+    Browser(Box<super::Browser>),
 }
 
 impl Popup {
@@ -48,6 +50,11 @@ impl Popup {
                 editor.insert_str(text);
             }
             Popup::Help => {}
+            Popup::Browser(browser) => {
+                browser
+                    .query
+                    .push_str(text.lines().next().unwrap_or_default());
+            }
         }
     }
 }
@@ -79,6 +86,10 @@ impl App {
         if ctrl && matches!(key.code, KeyCode::Char('c' | 'q')) {
             self.popup = None;
             self.quit(fx);
+            return;
+        }
+        if let Some(Popup::Browser(_)) = &self.popup {
+            self.on_browser_key(key, fx);
             return;
         }
         let Some(popup) = &mut self.popup else {
@@ -140,6 +151,8 @@ impl App {
                 editor.insert_newline();
             }
             (Popup::SystemPrompt(editor), _) => edit_text(editor, key),
+            // Handled above.
+            (Popup::Browser(_), _) => {}
         }
         self.refresh_focus_styles();
     }

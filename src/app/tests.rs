@@ -607,3 +607,189 @@ fn the_first_token_after_a_retry_clears_the_countdown() {
     assert_eq!(app.next_tick(), None);
     assert_eq!(crate::ui::status::state_text(&app), "streaming · 1 token");
 }
+
+/// A saved conversation as the browser lists it.
+fn saved(id: &str, title: &str, model: &str) -> crate::storage::index::IndexEntry {
+    let mut c = crate::conversation::Conversation::new(None);
+    c.id = id.into();
+    c.push_user(title);
+    let mut reply = crate::conversation::Message::assistant_pending(model);
+    reply.content = "an answer".into();
+    reply.finish = Some(Finish::Stop);
+    c.messages.push(std::sync::Arc::new(reply));
+    crate::storage::index::IndexEntry::from_conversation(&c, PathBuf::from(format!("/d/{id}.json")))
+}
+
+fn open_browser_with(app: &mut App, entries: Vec<crate::storage::index::IndexEntry>) {
+    let fx = ctrl(app, 'o');
+    assert!(fx.iter().any(|e| matches!(e, Effect::LoadIndex)));
+    assert!(matches!(app.popup, Some(Popup::Browser(_))));
+    app.update(Msg::IndexLoaded(entries));
+}
+
+fn browser(app: &App) -> &Browser {
+    match &app.popup {
+        Some(Popup::Browser(b)) => b,
+        _ => panic!("the browser is not open"),
+    }
+}
+
+#[test]
+fn ctrl_o_lists_saved_conversations_and_typing_filters_them() {
+    let mut app = app();
+    open_browser_with(
+        &mut app,
+        vec![
+            saved("c3", "Rust lifetimes", "local/m1"),
+            saved("c2", "Pasta recipe", "other/x"),
+            saved("c1", "More rust questions", "local/m2"),
+        ],
+    );
+    assert_eq!(browser(&app).hits.len(), 3);
+    type_text(&mut app, "RUST");
+    let b = browser(&app);
+    assert_eq!(b.query, "RUST");
+    let ids: Vec<_> = b
+        .hits
+        .iter()
+        .map(|h| b.entries.as_ref().unwrap()[h.entry].id.as_str())
+        .collect();
+    assert_eq!(ids, ["c3", "c1"]);
+}
+
+#[test]
+fn enter_in_the_browser_opens_the_conversation_and_restores_its_model() {
+    let mut app = app();
+    open_browser_with(
+        &mut app,
+        vec![
+            saved("c2", "first", "local/m1"),
+            saved("c1", "second", "other/x"),
+        ],
+    );
+    key(&mut app, KeyCode::Down, KeyModifiers::NONE);
+    let fx = enter(&mut app);
+    let id = fx.iter().find_map(|e| match e {
+        Effect::OpenConversation { id } => Some(id.clone()),
+        _ => None,
+    });
+    assert_eq!(id.as_deref(), Some("c1"));
+    assert!(app.popup.is_none());
+
+    let mut c = crate::conversation::Conversation::new(None);
+    c.id = "c1".into();
+    c.push_user("second");
+    let mut reply = crate::conversation::Message::assistant_pending("other/x");
+    reply.content = "old answer".into();
+    reply.finish = Some(Finish::Stop);
+    c.messages.push(std::sync::Arc::new(reply));
+    app.update(Msg::Opened(Ok(c)));
+    assert_eq!(app.conversation.id, "c1");
+    assert_eq!(app.active_model.as_deref(), Some("other/x"));
+    assert_eq!(app.history.len(), 2);
+    type_text(&mut app, "continue");
+    let (_, provider, request) = started(&enter(&mut app));
+    assert_eq!(provider, "other");
+    assert_eq!(
+        request.messages,
+        [user("second"), assistant("old answer"), user("continue")]
+    );
+}
+
+#[test]
+fn d_asks_first_and_y_deletes() {
+    let mut app = app();
+    open_browser_with(&mut app, vec![saved("c1", "doomed", "local/m1")]);
+    key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    let fx = key(&mut app, KeyCode::Char('d'), KeyModifiers::NONE);
+    assert!(
+        fx.iter()
+            .all(|e| !matches!(e, Effect::DeleteConversation { .. }))
+    );
+    assert!(matches!(browser(&app).pending, Some(Pending::Delete(0))));
+    let fx = key(&mut app, KeyCode::Char('y'), KeyModifiers::NONE);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::DeleteConversation { id } if id == "c1"))
+    );
+    app.update(Msg::IndexChanged {
+        id: "c1".into(),
+        change: IndexChange::Deleted,
+    });
+    assert!(browser(&app).hits.is_empty());
+}
+
+#[test]
+fn any_other_answer_keeps_the_conversation() {
+    let mut app = app();
+    open_browser_with(&mut app, vec![saved("c1", "kept", "local/m1")]);
+    let fx = ctrl(&mut app, 'd');
+    assert!(
+        fx.is_empty()
+            || fx
+                .iter()
+                .all(|e| !matches!(e, Effect::DeleteConversation { .. }))
+    );
+    let fx = key(&mut app, KeyCode::Char('n'), KeyModifiers::NONE);
+    assert!(
+        fx.iter()
+            .all(|e| !matches!(e, Effect::DeleteConversation { .. }))
+    );
+    assert!(browser(&app).pending.is_none());
+}
+
+#[test]
+fn r_renames_a_saved_conversation() {
+    let mut app = app();
+    open_browser_with(&mut app, vec![saved("c1", "old name", "local/m1")]);
+    key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    key(&mut app, KeyCode::Char('r'), KeyModifiers::NONE);
+    ctrl(&mut app, 'u');
+    type_text(&mut app, "new name");
+    let fx = enter(&mut app);
+    let renamed = fx.iter().find_map(|e| match e {
+        Effect::RenameConversation { id, title } => Some((id.clone(), title.clone())),
+        _ => None,
+    });
+    assert_eq!(renamed, Some(("c1".into(), "new name".into())));
+    app.update(Msg::IndexChanged {
+        id: "c1".into(),
+        change: IndexChange::Renamed("new name".into()),
+    });
+    assert_eq!(browser(&app).entries.as_ref().unwrap()[0].title, "new name");
+}
+
+#[test]
+fn renaming_the_open_conversation_renames_it_in_memory_and_saves() {
+    let mut app = app();
+    type_text(&mut app, "hello");
+    let (id, _, _) = started(&enter(&mut app));
+    stream(
+        &mut app,
+        id,
+        StreamEvent::Finished(Finish::Stop),
+        Instant::now(),
+    );
+    let current = app.conversation.id.clone();
+    let mut entry = saved(&current, "hello", "local/m1");
+    entry.id.clone_from(&current);
+    open_browser_with(&mut app, vec![entry]);
+    ctrl(&mut app, 'r');
+    ctrl(&mut app, 'u');
+    type_text(&mut app, "greetings");
+    let fx = enter(&mut app);
+    assert_eq!(app.conversation.title, "greetings");
+    assert_eq!(saves(&fx), 1);
+    assert!(
+        fx.iter()
+            .all(|e| !matches!(e, Effect::RenameConversation { .. }))
+    );
+}
+
+#[test]
+fn esc_closes_the_browser() {
+    let mut app = app();
+    open_browser_with(&mut app, vec![]);
+    key(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+    assert!(app.popup.is_none());
+}

@@ -20,6 +20,7 @@
 mod atomic;
 mod error;
 pub mod export;
+pub mod index;
 
 use std::fs;
 use std::io;

@@ -154,5 +154,23 @@ fn welcome<'a>(app: &App, theme: &Theme) -> Paragraph<'a> {
             lines.push(Line::styled(l, theme.note));
         }
     }
+    if !app.recent.is_empty() {
+        lines.push(Line::default());
+        lines.push(Line::styled(
+            "Recent conversations (Ctrl+O opens or searches them):",
+            theme.title,
+        ));
+        for entry in &app.recent {
+            let date = entry
+                .updated_at
+                .get(..16)
+                .unwrap_or(&entry.updated_at)
+                .replace('T', " ");
+            lines.push(Line::from(vec![
+                Span::raw(format!("  {}", sanitize(&entry.title))),
+                Span::styled(format!(" · {date}"), theme.dim),
+            ]));
+        }
+    }
     Paragraph::new(lines).wrap(Wrap { trim: false })
 }

@@ -2,6 +2,7 @@
 //! the frame. Nothing here mutates the app or decides anything (design §1); widgets take
 //! their styles from [`theme::Theme`].
 
+pub mod browser;
 pub mod history;
 pub mod popup;
 pub mod sidebar;

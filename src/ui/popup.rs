@@ -39,6 +39,7 @@ pub fn draw(popup: &Popup, theme: &Theme, screen: Rect, buf: &mut Buffer) {
             );
             editor.render(inner, buf);
         }
+        Popup::Browser(browser) => super::browser::draw(browser, theme, screen, buf),
         Popup::Help => {
             let rows = BINDINGS.len() as u16 + 2;
             let inner = frame(
@@ -72,7 +73,7 @@ pub fn draw(popup: &Popup, theme: &Theme, screen: Rect, buf: &mut Buffer) {
 
 /// Clears a centred box of at most `width`×`height` and draws its border and titles;
 /// returns the area inside.
-fn frame(
+pub(super) fn frame(
     (screen, width, height): (Rect, u16, u16),
     title: &str,
     bottom: Option<&str>,

@@ -278,3 +278,50 @@ fn escape_sequences_from_the_model_are_drawn_as_symbols() {
     assert!(text.contains("a␛]0;pwned␇b␛[2Jc"), "{text}");
     assert!(!text.contains('\x1b'));
 }
+
+#[test]
+fn conversation_browser_80x24() {
+    use crate::conversation::{Conversation, Message};
+    use crate::storage::index::IndexEntry;
+    let mut app = local_app();
+    press(&mut app, KeyCode::Char('o'), KeyModifiers::CONTROL);
+    assert_snapshot!(
+        "conversation_browser_loading_80x24",
+        render(&mut app, 80, 24).backend()
+    );
+    let entries = [
+        (
+            "20261129-140512-3fa2",
+            "Rust lifetimes explained",
+            "local/llama-3.1-8b",
+            "2026-11-29T14:05:12+01:00",
+        ),
+        (
+            "20261128-090000-0001",
+            "Pasta for four",
+            "mistral/mistral-small",
+            "2026-11-28T09:00:00+01:00",
+        ),
+    ]
+    .iter()
+    .map(|(id, title, model, at)| {
+        let mut c = Conversation::new(None);
+        c.id = (*id).into();
+        c.push_user(*title);
+        let mut reply = Message::assistant_pending(*model);
+        reply.content = "answer".into();
+        reply.finish = Some(Finish::Stop);
+        c.messages.push(std::sync::Arc::new(reply));
+        c.updated_at = (*at).into();
+        IndexEntry::from_conversation(&c, PathBuf::from(format!("/d/{id}.json")))
+    })
+    .collect();
+    app.update(Msg::IndexLoaded(entries));
+    assert_snapshot!(render(&mut app, 80, 24).backend());
+    press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    press(&mut app, KeyCode::Char('d'), KeyModifiers::NONE);
+    assert_snapshot!(
+        "conversation_browser_confirm_delete_80x24",
+        render(&mut app, 80, 24).backend()
+    );
+}
