@@ -916,3 +916,67 @@ fn a_paste_with_new_lines_goes_into_the_input_without_sending_and_enter_sends_it
     app.send(CTRL_Q);
     assert!(app.wait_exit().success());
 }
+
+#[test]
+fn kill_9_mid_reply_keeps_the_text_and_reopens_it_marked_incomplete() {
+    let server =
+        MockServer::start_in_background(vec![(CHAT, stalled_reply(&["Partial", " answer"]))]);
+    let sandbox = Sandbox::with_mock(&server);
+    let mut app = sandbox.spawn(&[]);
+    app.wait_for_text("Type a message");
+    app.send("hello");
+    app.send(ENTER);
+    app.wait_until("the partial reply while streaming", |t| {
+        t.screen_text().contains("Partial answer") && t.status_line().contains("streaming")
+    });
+    // The text arrived; within 2 s it must be on disk although the stream stalls.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let on_disk = sandbox
+            .saved_conversations()
+            .first()
+            .is_some_and(|(_, c)| c["messages"][1]["content"] == "Partial answer");
+        if on_disk {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the partial reply was never saved"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-KILL", &app.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(kill.success());
+    let _ = app.wait_exit();
+
+    let (path, saved) = sandbox.only_conversation();
+    let messages = saved["messages"].as_array().unwrap();
+    assert_eq!(messages[1]["content"], "Partial answer");
+    assert_eq!(
+        messages[1].get("finish"),
+        None,
+        "the reply was cut off mid-stream"
+    );
+    // No temporary file is left behind by the kill.
+    let leftovers: Vec<_> = std::fs::read_dir(sandbox.conversations_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path() != path)
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    let id = saved["id"].as_str().unwrap().to_owned();
+    let mut reopened = sandbox.spawn(&["--open", &id]);
+    reopened.wait_until("the partial reply marked incomplete", |t| {
+        let screen = t.screen_text();
+        screen.contains("Partial answer") && screen.contains("⚠ incomplete")
+    });
+    reopened.send(CTRL_Q);
+    assert!(reopened.wait_exit().success());
+    // Only looking changes nothing on disk; the mark is saved with the next change.
+    let (_, after) = sandbox.only_conversation();
+    assert_eq!(after["messages"][1]["content"], "Partial answer");
+}

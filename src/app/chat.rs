@@ -136,7 +136,7 @@ impl App {
             last_at: None,
             deltas: 0,
             reported_tokens: None,
-            last_save_at: None,
+            unsaved_since: None,
             retry: None,
         });
         self.outcome = super::Outcome::Idle;
@@ -196,20 +196,21 @@ impl App {
         stream.retry = None;
         stream.first_at.get_or_insert(at);
         stream.last_at = Some(at);
-        let save_due = stream
-            .last_save_at
-            .is_some_and(|t| at.duration_since(t) >= AUTOSAVE_PERIOD);
-        if stream.last_save_at.is_none() || save_due {
-            stream.last_save_at = Some(at);
-        }
         match event {
             StreamEvent::Delta(text) => {
                 stream.deltas += 1;
+                // Text that is not on disk yet must be within 2 s (spec §3): saved now if
+                // the oldest unsaved text is that old, else by the tick at that deadline.
+                let unsaved_since = *stream.unsaved_since.get_or_insert(at);
+                let save_now = at.duration_since(unsaved_since) >= AUTOSAVE_PERIOD;
+                if save_now {
+                    stream.unsaved_since = None;
+                }
                 if let Some(live) = self.conversation.live_mut() {
                     live.content.push_str(&text);
                 }
                 self.refresh_live_layout();
-                if save_due {
+                if save_now {
                     fx.push(Effect::Save(self.conversation.clone()));
                 }
             }
@@ -239,6 +240,21 @@ impl App {
             }
         }
         fx.push(Effect::Redraw);
+    }
+
+    /// The autosave deadline passed while no new text arrived to trigger it.
+    pub(super) fn save_if_due(&mut self, now: Instant, fx: &mut Vec<Effect>) {
+        let due = self
+            .stream
+            .as_ref()
+            .and_then(|s| s.unsaved_since)
+            .is_some_and(|since| now.duration_since(since) >= AUTOSAVE_PERIOD);
+        if due {
+            if let Some(stream) = self.stream.as_mut() {
+                stream.unsaved_since = None;
+            }
+            fx.push(Effect::Save(self.conversation.clone()));
+        }
     }
 
     /// Marks the live reply as ended.

@@ -147,7 +147,8 @@ pub struct ActiveStream {
     pub deltas: u64,
     /// Output tokens reported by the provider, when it did.
     pub reported_tokens: Option<u64>,
-    last_save_at: Option<Instant>,
+    /// When the oldest text not yet saved arrived (`None` when all is on disk).
+    unsaved_since: Option<Instant>,
     /// Set while waiting to retry a request that failed before its first token.
     pub retry: Option<RetryWait>,
 }
@@ -337,17 +338,28 @@ impl App {
                     wait.seconds_left = seconds_until(wait.until, now);
                     fx.push(Effect::Redraw);
                 }
+                self.save_if_due(now, &mut fx);
             }
         }
         fx
     }
 
-    /// When the runtime should send the next [`Msg::Tick`]: only while a retry countdown
-    /// shows, at the moment its number changes. `None` otherwise, so idle has no timer.
+    /// When the runtime should send the next [`Msg::Tick`]: while a retry countdown
+    /// shows, at the moment its number changes; while streamed text is not on disk, at
+    /// its autosave deadline. `None` otherwise, so idle has no timer.
     pub fn next_tick(&self) -> Option<Instant> {
-        let wait = self.stream.as_ref()?.retry.as_ref()?;
-        let left = Duration::from_secs(wait.seconds_left.saturating_sub(1));
-        Some(wait.until.checked_sub(left).unwrap_or(wait.until))
+        let stream = self.stream.as_ref()?;
+        let countdown = stream.retry.as_ref().map(|wait| {
+            let left = Duration::from_secs(wait.seconds_left.saturating_sub(1));
+            wait.until.checked_sub(left).unwrap_or(wait.until)
+        });
+        let autosave = stream
+            .unsaved_since
+            .map(|since| since + chat::AUTOSAVE_PERIOD);
+        match (countdown, autosave) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn on_terminal(&mut self, event: Event, fx: &mut Vec<Effect>) {

@@ -365,7 +365,31 @@ fn streaming_reply_is_saved_at_least_every_two_seconds() {
             saved_at.push(ms);
         }
     }
-    assert_eq!(saved_at, [2000, 4000]);
+    // Text from 0 ms is saved at 2000; the next unsaved text (2250) by 4250.
+    assert_eq!(saved_at, [2000, 4250]);
+}
+
+#[test]
+fn text_that_stops_arriving_is_saved_by_its_deadline() {
+    let mut app = app();
+    type_text(&mut app, "q");
+    let (id, _, _) = started(&enter(&mut app));
+    assert_eq!(app.next_tick(), None);
+    let t = Instant::now();
+    let fx = stream(&mut app, id, StreamEvent::Delta("Partial".into()), t);
+    assert_eq!(saves(&fx), 0);
+    // The stream stalls: the runtime wakes at the deadline and the text is saved.
+    assert_eq!(app.next_tick(), Some(t + Duration::from_secs(2)));
+    let fx = app.update(Msg::Tick(t + Duration::from_secs(2)));
+    assert_eq!(saves(&fx), 1);
+    match fx.iter().find_map(|e| match e {
+        Effect::Save(c) => Some(c.messages[1].content.clone()),
+        _ => None,
+    }) {
+        Some(content) => assert_eq!(content, "Partial"),
+        None => panic!("no save"),
+    }
+    assert_eq!(app.next_tick(), None, "nothing unsaved: no timer");
 }
 
 #[test]
@@ -604,7 +628,8 @@ fn the_first_token_after_a_retry_clears_the_countdown() {
         StreamEvent::Delta("Hi".into()),
         t + Duration::from_secs(2),
     );
-    assert_eq!(app.next_tick(), None);
+    // Only the autosave deadline of the new text remains.
+    assert_eq!(app.next_tick(), Some(t + Duration::from_secs(4)));
     assert_eq!(crate::ui::status::state_text(&app), "streaming · 1 token");
 }
 
