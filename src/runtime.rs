@@ -228,10 +228,7 @@ pub async fn run(
                 Job::App(msg) => vec![msg],
                 Job::SaveDone(result) => {
                     saver.done(&ctx.job_tx);
-                    match result {
-                        Ok(()) => Vec::new(),
-                        Err(e) => vec![Msg::Saved(Err(e))],
-                    }
+                    vec![Msg::Saved(result)]
                 }
             },
             () = async {

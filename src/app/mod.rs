@@ -61,7 +61,7 @@ pub enum Msg {
         error: Option<String>,
     },
     /// An autosave finished.
-    Saved(Result<PathBuf, String>),
+    Saved(Result<(), String>),
     /// A save-as (export) finished.
     Exported(Result<PathBuf, String>),
     /// `$EDITOR` returned the edited draft.
@@ -202,6 +202,8 @@ pub struct App {
     pub quitting: bool,
     /// The newest saved conversations, shown in the welcome text.
     pub recent: Vec<ListEntry>,
+    /// The last autosave error shown, so a failing disk is reported once.
+    save_error: Option<String>,
 }
 
 impl App {
@@ -248,6 +250,7 @@ impl App {
             screen: Rect::default(),
             quitting: false,
             recent: Vec::new(),
+            save_error: None,
         };
         if let Some(m) = app.active_model.clone() {
             app.catalog.select_model(&m);
@@ -283,12 +286,18 @@ impl App {
                 self.relayout();
                 fx.push(Effect::Redraw);
             }
-            Msg::Saved(result) => {
-                if let Err(e) = result {
-                    self.set_error(format!("autosave failed: {e} (Ctrl+S saves elsewhere)"));
+            Msg::Saved(result) => match result {
+                Ok(()) => self.save_error = None,
+                // Said once, not every 2 s: the conversation stays in memory meanwhile.
+                Err(e) if self.save_error.as_deref() != Some(e.as_str()) => {
+                    self.set_error(format!(
+                        "autosave failed: {e}; the conversation stays in memory (Ctrl+S saves elsewhere)"
+                    ));
+                    self.save_error = Some(e);
                     fx.push(Effect::Redraw);
                 }
-            }
+                Err(_) => {}
+            },
             Msg::Exported(result) => {
                 match result {
                     Ok(path) => self.set_notice(format!("saved to {}", path.display())),

@@ -818,3 +818,30 @@ fn esc_closes_the_browser() {
     key(&mut app, KeyCode::Esc, KeyModifiers::NONE);
     assert!(app.popup.is_none());
 }
+
+#[test]
+fn a_failing_autosave_is_reported_once_and_again_after_it_recovers() {
+    let mut app = app();
+    let failure = || {
+        Msg::Saved(Err(
+            "cannot write /ro/x.json: Permission denied (os error 13)".into(),
+        ))
+    };
+    let fx = app.update(failure());
+    assert!(fx.iter().any(|e| matches!(e, Effect::Redraw)));
+    assert_eq!(
+        app.notice.as_ref().map(|n| n.text.as_str()),
+        Some(
+            "autosave failed: cannot write /ro/x.json: Permission denied (os error 13); the conversation stays in memory (Ctrl+S saves elsewhere)"
+        )
+    );
+    app.notice = None;
+    assert!(
+        app.update(failure()).is_empty(),
+        "the same error is not repeated"
+    );
+    assert_eq!(app.notice, None);
+    app.update(Msg::Saved(Ok(())));
+    app.update(failure());
+    assert!(app.notice.as_ref().is_some_and(|n| n.is_error));
+}
