@@ -11,6 +11,7 @@
 //! The wait is a `tokio::time::sleep` inside the stream, so dropping the stream (Esc)
 //! cancels it at once, and paused-clock tests can check the schedule.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -96,49 +97,73 @@ pub fn stream_with_retries(
     provider: ProviderSpec,
     request: ChatRequest,
 ) -> ReplyStream {
+    let max_retries = request.max_retries;
+    let name = provider.name.clone();
     let call = Arc::new(Call {
         client,
         provider,
         request,
     });
-    let steps = stream::unfold(Phase::Send { retries: 0 }, move |phase| {
+    let attempt = move || {
         let call = Arc::clone(&call);
+        async move {
+            let response = super::send(&call.client, &call.provider, &call.request).await?;
+            Ok(super::reply(
+                &call.provider,
+                response,
+                call.request.idle_timeout,
+            ))
+        }
+    };
+    retrying(name, max_retries, attempt, fastrand::f64)
+}
+
+/// The retry policy over any way of starting a reply: `attempt` either starts the
+/// reply's event stream or fails before its first token. Kept apart from HTTP so the
+/// schedule can be tested with a paused clock.
+fn retrying<A, F>(
+    provider: String,
+    max_retries: u32,
+    attempt: A,
+    jitter: fn() -> f64,
+) -> ReplyStream
+where
+    A: Fn() -> F + Send + Sync + 'static,
+    F: Future<Output = Result<ReplyStream, ProviderError>> + Send + 'static,
+{
+    let attempt = Arc::new(attempt);
+    let steps = stream::unfold(Phase::Send { retries: 0 }, move |phase| {
+        let attempt = Arc::clone(&attempt);
+        let provider = provider.clone();
         async move {
             match phase {
                 Phase::Done => None,
-                Phase::Send { retries } => {
-                    let sent = super::send(&call.client, &call.provider, &call.request).await;
-                    Some(match sent {
-                        Ok(response) => {
-                            let events =
-                                super::reply(&call.provider, response, call.request.idle_timeout);
-                            (Vec::new(), Phase::Stream(events))
-                        }
-                        Err(e) if retries < call.request.max_retries && is_retryable(&e) => {
-                            let wait = delay(retries, hint(&e), fastrand::f64());
-                            tracing::info!(
-                                provider = %call.provider.name,
-                                error = %e,
-                                wait_ms = wait.as_millis(),
-                                "retrying"
-                            );
-                            let event = StreamEvent::Retrying {
-                                reason: reason(&e),
+                Phase::Send { retries } => Some(match attempt().await {
+                    Ok(events) => (Vec::new(), Phase::Stream(events)),
+                    Err(e) if retries < max_retries && is_retryable(&e) => {
+                        let wait = delay(retries, hint(&e), jitter());
+                        tracing::info!(
+                            provider = %provider,
+                            error = %e,
+                            wait_ms = wait.as_millis(),
+                            "retrying"
+                        );
+                        let event = StreamEvent::Retrying {
+                            reason: reason(&e),
+                            delay: wait,
+                            attempt: retries + 1,
+                            of: max_retries,
+                        };
+                        (
+                            vec![event],
+                            Phase::Wait {
+                                retries,
                                 delay: wait,
-                                attempt: retries + 1,
-                                of: call.request.max_retries,
-                            };
-                            (
-                                vec![event],
-                                Phase::Wait {
-                                    retries,
-                                    delay: wait,
-                                },
-                            )
-                        }
-                        Err(e) => (vec![StreamEvent::Failed(e)], Phase::Done),
-                    })
-                }
+                            },
+                        )
+                    }
+                    Err(e) => (vec![StreamEvent::Failed(e)], Phase::Done),
+                }),
                 Phase::Wait { retries, delay } => {
                     tokio::time::sleep(delay).await;
                     Some((
@@ -227,6 +252,133 @@ mod tests {
             Duration::from_secs(5)
         );
         assert_eq!(delay(0, Some(Duration::from_secs(3600)), 0.0), MAX_WAIT);
+    }
+
+    /// Attempts that play a script: each call takes the next outcome and notes the
+    /// (paused-clock) time it was made.
+    fn scripted(
+        outcomes: Vec<Result<Vec<StreamEvent>, ProviderError>>,
+    ) -> (
+        impl Fn() -> std::pin::Pin<Box<dyn Future<Output = Result<ReplyStream, ProviderError>> + Send>>
+        + Send
+        + Sync
+        + 'static,
+        Arc<std::sync::Mutex<Vec<tokio::time::Instant>>>,
+    ) {
+        let script = Arc::new(std::sync::Mutex::new(outcomes.into_iter()));
+        let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = Arc::clone(&calls);
+        let attempt = move || {
+            seen.lock().unwrap().push(tokio::time::Instant::now());
+            let next = script.lock().unwrap().next();
+            let outcome: Result<ReplyStream, ProviderError> = match next {
+                Some(Ok(events)) => Ok(Box::pin(stream::iter(events))),
+                Some(Err(e)) => Err(e),
+                None => Err(ProviderError::Client("script ran out".into())),
+            };
+            Box::pin(async move { outcome }) as std::pin::Pin<Box<dyn Future<Output = _> + Send>>
+        };
+        (attempt, calls)
+    }
+
+    fn no_jitter() -> f64 {
+        0.0
+    }
+
+    fn offsets(calls: &[tokio::time::Instant]) -> Vec<Duration> {
+        calls.iter().map(|t| t.duration_since(calls[0])).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_backoff_schedule_is_half_a_second_then_one() {
+        let busy = || Err(http(503, RetryHint::default()));
+        let (attempt, calls) = scripted(vec![busy(), busy(), busy()]);
+        let events: Vec<_> = retrying("p".into(), 2, attempt, no_jitter).collect().await;
+        assert_eq!(
+            offsets(&calls.lock().unwrap()),
+            [
+                Duration::ZERO,
+                Duration::from_millis(500),
+                Duration::from_millis(1500)
+            ]
+        );
+        assert_eq!(events.len(), 3);
+        assert!(matches!(
+            events[2],
+            StreamEvent::Failed(ProviderError::Http { status: 503, .. })
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_servers_wait_is_honoured_and_capped_at_a_minute() {
+        let after = |secs| {
+            Err(http(
+                429,
+                RetryHint {
+                    after: Some(Duration::from_secs(secs)),
+                    allowed: None,
+                },
+            ))
+        };
+        let (attempt, calls) = scripted(vec![
+            after(5),
+            after(3600),
+            Ok(vec![StreamEvent::Finished(
+                crate::conversation::Finish::Stop,
+            )]),
+        ]);
+        let events: Vec<_> = retrying("p".into(), 2, attempt, no_jitter).collect().await;
+        assert_eq!(
+            offsets(&calls.lock().unwrap()),
+            [
+                Duration::ZERO,
+                Duration::from_secs(5),
+                Duration::from_secs(65)
+            ]
+        );
+        assert_eq!(
+            events.last(),
+            Some(&StreamEvent::Finished(crate::conversation::Finish::Stop))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_401_is_final_at_once() {
+        let (attempt, calls) = scripted(vec![Err(http(401, RetryHint::default()))]);
+        let events: Vec<_> = retrying("p".into(), 2, attempt, no_jitter).collect().await;
+        assert_eq!(calls.lock().unwrap().len(), 1);
+        assert!(matches!(events[..], [StreamEvent::Failed(_)]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn nothing_is_retried_once_text_arrived() {
+        let cut = ProviderError::Incomplete {
+            provider: "p".into(),
+        };
+        let (attempt, calls) = scripted(vec![Ok(vec![
+            StreamEvent::Delta("Hel".into()),
+            StreamEvent::Failed(cut.clone()),
+        ])]);
+        let events: Vec<_> = retrying("p".into(), 2, attempt, no_jitter).collect().await;
+        assert_eq!(calls.lock().unwrap().len(), 1);
+        assert_eq!(
+            events,
+            [StreamEvent::Delta("Hel".into()), StreamEvent::Failed(cut)]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn dropping_the_stream_during_the_wait_cancels_the_retry() {
+        let busy = || Err(http(503, RetryHint::default()));
+        let (attempt, calls) = scripted(vec![busy(), busy()]);
+        let mut events = retrying("p".into(), 2, attempt, no_jitter);
+        assert!(matches!(
+            events.next().await,
+            Some(StreamEvent::Retrying { attempt: 1, .. })
+        ));
+        drop(events);
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert_eq!(calls.lock().unwrap().len(), 1);
     }
 
     #[test]
