@@ -254,17 +254,15 @@ mod tests {
         assert_eq!(delay(0, Some(Duration::from_secs(3600)), 0.0), MAX_WAIT);
     }
 
+    type Attempt =
+        std::pin::Pin<Box<dyn Future<Output = Result<ReplyStream, ProviderError>> + Send>>;
+    type Calls = Arc<std::sync::Mutex<Vec<tokio::time::Instant>>>;
+
     /// Attempts that play a script: each call takes the next outcome and notes the
     /// (paused-clock) time it was made.
     fn scripted(
         outcomes: Vec<Result<Vec<StreamEvent>, ProviderError>>,
-    ) -> (
-        impl Fn() -> std::pin::Pin<Box<dyn Future<Output = Result<ReplyStream, ProviderError>> + Send>>
-        + Send
-        + Sync
-        + 'static,
-        Arc<std::sync::Mutex<Vec<tokio::time::Instant>>>,
-    ) {
+    ) -> (impl Fn() -> Attempt + Send + Sync + 'static, Calls) {
         let script = Arc::new(std::sync::Mutex::new(outcomes.into_iter()));
         let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = Arc::clone(&calls);
