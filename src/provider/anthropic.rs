@@ -12,11 +12,11 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
-use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use reqwest::header::CONTENT_TYPE;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::http::{authorize, error_fields, http_error, redact, retry_hint, send_error};
+use super::http::{error_fields, post_json, redact};
 use super::models::fetch_json;
 use super::sse::{self, Event, SseStream};
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent};
@@ -25,9 +25,6 @@ use crate::conversation::{Finish, Role, Usage};
 /// `max_tokens` is required by the API (protocols.md §2); this is sent when the request
 /// names none. Every current model accepts it.
 const DEFAULT_MAX_TOKENS: u32 = 4096;
-
-/// The most of an error body that is read before it is parsed.
-const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// The largest page the model listing serves (`limit` is 1..=1000).
 const MODELS_PAGE_LIMIT: u32 = 1000;
@@ -98,108 +95,52 @@ pub(super) async fn send(
     provider: &ProviderSpec,
     request: &ChatRequest,
 ) -> Result<reqwest::Response, ProviderError> {
-    let started = Instant::now();
-    let idle = request.idle_timeout;
     let url = endpoint(provider, "v1/messages");
-    let body = serde_json::to_vec(&WireRequest::new(request))
-        .map_err(|e| ProviderError::Client(format!("cannot encode the request: {e}")))?;
-    tracing::debug!(provider = %provider.name, model = %request.model, bytes = body.len(), "sending chat request");
-    let builder = authorize(client.post(&url), provider)
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-        .body(body);
-    let response = match tokio::time::timeout(idle, builder.send()).await {
-        Err(_) => {
-            return Err(ProviderError::Timeout {
-                provider: provider.name.clone(),
-                seconds: sse::whole_seconds(idle),
-            });
-        }
-        Ok(Err(e)) => return Err(send_error(provider, &e)),
-        Ok(Ok(response)) => response,
-    };
-    let status = response.status();
-    tracing::debug!(
-        provider = %provider.name,
-        status = status.as_u16(),
-        elapsed_ms = started.elapsed().as_millis(),
-        "response headers"
-    );
-    if !status.is_success() {
-        return Err(error_of(provider, response, idle).await);
-    }
-    Ok(response)
+    let body = WireRequest::new(request);
+    post_json(
+        client,
+        provider,
+        &url,
+        &body,
+        request.idle_timeout,
+        &spend_limit,
+    )
+    .await
 }
 
-/// The `Http` error of an error response: the shared parsing and hints, plus the
-/// Anthropic rule that a spend-limit 429 is final (waiting does not lift the limit).
-///
-/// The body is read here rather than by `http::error_from_response` because the rule
-/// needs `error.details`, which the shared error does not keep.
-async fn error_of(
-    provider: &ProviderSpec,
-    mut response: reqwest::Response,
-    wait: Duration,
-) -> ProviderError {
-    let status = response.status();
-    let retry = retry_hint(response.headers());
-    let mut body = Vec::new();
-    let read = async {
-        while body.len() < ERROR_BODY_LIMIT {
-            match response.chunk().await {
-                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-                Ok(None) | Err(_) => break,
-            }
-        }
-    };
-    if tokio::time::timeout(wait, read).await.is_err() {
-        tracing::debug!(provider = %provider.name, "gave up reading the error body");
-    }
-    body.truncate(ERROR_BODY_LIMIT);
-    let value = serde_json::from_slice::<Value>(&body).ok();
+/// The Anthropic rule on top of the shared reading of an error: a spend-limit 429 is
+/// final (waiting does not lift the limit), so it is not retried and says what to do.
+fn spend_limit(error: ProviderError, body: Option<&Value>) -> ProviderError {
     // The request id is what Anthropic support asks for; it is no secret, but the user
     // line stays short, so it goes to the log only.
-    if let Some(id) = value
-        .as_ref()
+    if let Some(id) = body
         .and_then(|v| v.get("request_id"))
         .and_then(Value::as_str)
     {
-        tracing::debug!(provider = %provider.name, request_id = id, "error response");
+        tracing::debug!(request_id = id, "error response");
     }
-    match http_error(provider, status, &body) {
+    match error {
         ProviderError::Http {
-            provider: name,
-            status,
+            provider,
+            status: 429,
             code,
             message,
-            hint,
+            hint: _,
             retry: _,
-        } => {
-            if status == 429 && is_spend_limit(value.as_ref(), &message) {
-                ProviderError::Http {
-                    provider: name,
-                    status,
-                    code,
-                    message,
-                    hint: Some(
-                        "the spend limit is reached; raise it in the Anthropic Console or wait until it resets"
-                            .to_owned(),
-                    ),
-                    retry: RetryHint {
-                        after: None,
-                        allowed: Some(false),
-                    },
-                }
-            } else {
-                ProviderError::Http {
-                    provider: name,
-                    status,
-                    code,
-                    message,
-                    hint,
-                    retry,
-                }
-            }
-        }
+        } if is_spend_limit(body, &message) => ProviderError::Http {
+            provider,
+            status: 429,
+            code,
+            message,
+            hint: Some(
+                "the spend limit is reached; raise it in the Anthropic Console or wait until it resets"
+                    .to_owned(),
+            ),
+            retry: RetryHint {
+                after: None,
+                allowed: Some(false),
+            },
+        },
         other => other,
     }
 }

@@ -11,11 +11,10 @@
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
-use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::http::{authorize, error_fields, error_from_response, send_error};
+use super::http::{error_fields, post_json};
 use super::models::fetch_json;
 use super::sse::{self, Event, SseStream};
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent};
@@ -81,37 +80,10 @@ pub(super) async fn send(
     provider: &ProviderSpec,
     request: &ChatRequest,
 ) -> Result<reqwest::Response, ProviderError> {
-    let started = Instant::now();
-    let idle = request.idle_timeout;
     let url = format!("{}/v2/chat", provider.base_url.trim_end_matches('/'));
-    let body = serde_json::to_vec(&WireRequest::new(request))
-        .map_err(|e| ProviderError::Client(format!("cannot encode the request: {e}")))?;
-    tracing::debug!(provider = %provider.name, model = %request.model, bytes = body.len(), "sending chat request");
-    let builder = authorize(client.post(&url), provider)
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-        .body(body);
-    let response = match tokio::time::timeout(idle, builder.send()).await {
-        Err(_) => {
-            return Err(ProviderError::Timeout {
-                provider: provider.name.clone(),
-                seconds: sse::whole_seconds(idle),
-            });
-        }
-        Ok(Err(e)) => return Err(send_error(provider, &e)),
-        Ok(Ok(response)) => response,
-    };
-    let status = response.status();
-    tracing::debug!(
-        provider = %provider.name,
-        status = status.as_u16(),
-        elapsed_ms = started.elapsed().as_millis(),
-        "response headers"
-    );
-    if !status.is_success() {
-        let error = error_from_response(provider, response, idle).await;
-        return Err(cohere_error(provider, error));
-    }
-    Ok(response)
+    let body = WireRequest::new(request);
+    let refine = |error, _: Option<&Value>| cohere_error(provider, error);
+    post_json(client, provider, &url, &body, request.idle_timeout, &refine).await
 }
 
 /// Cohere's own statuses on top of the generic hints: 498 (`InvalidTokenError` in the

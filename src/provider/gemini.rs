@@ -15,11 +15,11 @@
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
-use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use reqwest::header::CONTENT_TYPE;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::http::{authorize, error_fields, http_error, redact, retry_hint, send_error};
+use super::http::{error_fields, post_json, redact};
 use super::models::fetch_json;
 use super::sse::{self, Event, SseError, SseStream};
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent};
@@ -27,9 +27,6 @@ use crate::conversation::{Finish, Role, Usage};
 
 /// The API version every path names (python-genai `_api_client.py`: `v1beta`).
 const API_VERSION: &str = "v1beta";
-
-/// The most of an error body that is read; the rest is left unread (as in `http.rs`).
-const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// Models asked for per discovery page (the API's maximum).
 const PAGE_SIZE: &str = "1000";
@@ -142,70 +139,16 @@ pub(super) async fn send(
     provider: &ProviderSpec,
     request: &ChatRequest,
 ) -> Result<reqwest::Response, ProviderError> {
-    let started = Instant::now();
-    let idle = request.idle_timeout;
     let url = chat_url(provider, &request.model);
-    let body = serde_json::to_vec(&WireRequest::new(request))
-        .map_err(|e| ProviderError::Client(format!("cannot encode the request: {e}")))?;
-    tracing::debug!(provider = %provider.name, model = %request.model, bytes = body.len(), "sending chat request");
-    let builder = authorize(client.post(&url), provider)
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-        .body(body);
-    let response = match tokio::time::timeout(idle, builder.send()).await {
-        Err(_) => {
-            return Err(ProviderError::Timeout {
-                provider: provider.name.clone(),
-                seconds: sse::whole_seconds(idle),
-            });
-        }
-        Ok(Err(e)) => return Err(send_error(provider, &e)),
-        Ok(Ok(response)) => response,
+    let body = WireRequest::new(request);
+    let refine = |error: ProviderError, body: Option<&Value>| {
+        let headers = match &error {
+            ProviderError::Http { retry, .. } => *retry,
+            _ => RetryHint::default(),
+        };
+        refine(provider, error, headers, body.and_then(|v| v.get("error")))
     };
-    let status = response.status();
-    tracing::debug!(
-        provider = %provider.name,
-        status = status.as_u16(),
-        elapsed_ms = started.elapsed().as_millis(),
-        "response headers"
-    );
-    if !status.is_success() {
-        return Err(error_from_response(provider, response, idle).await);
-    }
-    Ok(response)
-}
-
-/// The `Http` error of an error status, read the Gemini way: the generic reading of
-/// [`http_error`] and the retry headers, then [`refine`] with the body's `error` object.
-/// (Not `http::error_from_response`: that one drops the body, and Gemini's retry delay
-/// and key reason live in it.)
-async fn error_from_response(
-    provider: &ProviderSpec,
-    mut response: reqwest::Response,
-    wait: Duration,
-) -> ProviderError {
-    let status = response.status();
-    let headers = retry_hint(response.headers());
-    let mut body = Vec::new();
-    let read = async {
-        while body.len() < ERROR_BODY_LIMIT {
-            match response.chunk().await {
-                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
-                Ok(None) | Err(_) => break,
-            }
-        }
-    };
-    if tokio::time::timeout(wait, read).await.is_err() {
-        tracing::debug!(provider = %provider.name, "gave up reading the error body");
-    }
-    body.truncate(ERROR_BODY_LIMIT);
-    let value = serde_json::from_slice::<Value>(&body).ok();
-    let detail = value.as_ref().and_then(|v| v.get("error"));
-    refine(
-        provider,
-        http_error(provider, status, &body),
-        headers,
-        detail,
-    )
+    post_json(client, provider, &url, &body, request.idle_timeout, &refine).await
 }
 
 /// Adds what a Gemini error body says beyond the common shapes (python-genai `errors.py`,
@@ -707,6 +650,7 @@ fn parse_page(body: &[u8]) -> Option<(Vec<String>, Option<String>)> {
 mod tests {
     use super::*;
     use crate::provider::ChatMessage;
+    use crate::provider::http::http_error;
     use pretty_assertions::assert_eq;
     use reqwest::StatusCode;
     use std::collections::BTreeMap;

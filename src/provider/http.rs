@@ -10,6 +10,8 @@ use std::error::Error as StdError;
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::{ProviderError, ProviderKind, ProviderSpec, RetryHint};
@@ -50,12 +52,75 @@ pub(crate) fn authorize(
     builder
 }
 
+/// A provider's own reading of a failed request, applied on top of the shared one: it
+/// gets the error and, for an error response, its body parsed as JSON. Every error of
+/// [`post_json`] passes through it (a send error with `None`).
+pub(crate) type Refine<'a> = &'a (dyn Fn(ProviderError, Option<&Value>) -> ProviderError + Sync);
+
+/// No refinement: the shared reading as it is.
+pub(crate) fn as_is(error: ProviderError, _body: Option<&Value>) -> ProviderError {
+    error
+}
+
+/// POSTs `body` as JSON to `url` with the provider's authentication and returns the
+/// response once its status says success. Waiting for the response headers counts
+/// against `idle`. Every failure here happens before the first token, so the retry loop
+/// may try again; `refine` adds what the provider's own error shapes say.
+pub(crate) async fn post_json<B: Serialize + ?Sized>(
+    client: &reqwest::Client,
+    provider: &ProviderSpec,
+    url: &str,
+    body: &B,
+    idle: Duration,
+    refine: Refine<'_>,
+) -> Result<reqwest::Response, ProviderError> {
+    let started = std::time::Instant::now();
+    let bytes = serde_json::to_vec(body)
+        .map_err(|e| ProviderError::Client(format!("cannot encode the request: {e}")))?;
+    tracing::debug!(provider = %provider.name, bytes = bytes.len(), "sending chat request");
+    let builder = authorize(client.post(url), provider)
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .body(bytes);
+    let response = match tokio::time::timeout(idle, builder.send()).await {
+        Err(_) => {
+            let timeout = ProviderError::Timeout {
+                provider: provider.name.clone(),
+                seconds: super::sse::whole_seconds(idle),
+            };
+            return Err(refine(timeout, None));
+        }
+        Ok(Err(e)) => return Err(refine(send_error(provider, &e), None)),
+        Ok(Ok(response)) => response,
+    };
+    let status = response.status();
+    tracing::debug!(
+        provider = %provider.name,
+        status = status.as_u16(),
+        elapsed_ms = started.elapsed().as_millis(),
+        "response headers"
+    );
+    if !status.is_success() {
+        return Err(error_from_response_with(provider, response, idle, refine).await);
+    }
+    Ok(response)
+}
+
 /// Reads at most 64 KiB of an error response (waiting at most `wait`) and builds the
 /// `Http` error from it.
 pub(crate) async fn error_from_response(
     provider: &ProviderSpec,
+    response: reqwest::Response,
+    wait: Duration,
+) -> ProviderError {
+    error_from_response_with(provider, response, wait, &as_is).await
+}
+
+/// [`error_from_response`] with the provider's `refine` applied to the result.
+pub(crate) async fn error_from_response_with(
+    provider: &ProviderSpec,
     mut response: reqwest::Response,
     wait: Duration,
+    refine: Refine<'_>,
 ) -> ProviderError {
     let status = response.status();
     let retry = retry_hint(response.headers());
@@ -76,7 +141,8 @@ pub(crate) async fn error_from_response(
         tracing::debug!(provider = %provider.name, "gave up reading the error body");
     }
     body.truncate(ERROR_BODY_LIMIT);
-    match http_error(provider, status, &body) {
+    let parsed = serde_json::from_slice::<Value>(&body).ok();
+    let error = match http_error(provider, status, &body) {
         ProviderError::Http {
             provider,
             status,
@@ -93,7 +159,8 @@ pub(crate) async fn error_from_response(
             retry,
         },
         other => other,
-    }
+    };
+    refine(error, parsed.as_ref())
 }
 
 /// The retry advice in response headers, as the official SDKs read it: `retry-after-ms`,

@@ -14,11 +14,10 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use futures_util::{Stream, StreamExt, stream};
-use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::http::{authorize, error_fields, error_from_response, send_error};
+use super::http::{error_fields, post_json};
 use super::models::fetch_json;
 use super::sse::{self, SseError};
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
@@ -90,37 +89,10 @@ pub(super) async fn send(
     provider: &ProviderSpec,
     request: &ChatRequest,
 ) -> Result<reqwest::Response, ProviderError> {
-    let started = Instant::now();
-    let idle = request.idle_timeout;
     let url = format!("{}/api/chat", provider.base_url.trim_end_matches('/'));
-    let body = serde_json::to_vec(&WireRequest::new(request))
-        .map_err(|e| ProviderError::Client(format!("cannot encode the request: {e}")))?;
-    tracing::debug!(provider = %provider.name, model = %request.model, bytes = body.len(), "sending chat request");
-    let builder = authorize(client.post(&url), provider)
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-        .body(body);
-    let response = match tokio::time::timeout(idle, builder.send()).await {
-        Err(_) => {
-            return Err(ProviderError::Timeout {
-                provider: provider.name.clone(),
-                seconds: sse::whole_seconds(idle),
-            });
-        }
-        Ok(Err(e)) => return Err(not_running(send_error(provider, &e))),
-        Ok(Ok(response)) => response,
-    };
-    let status = response.status();
-    tracing::debug!(
-        provider = %provider.name,
-        status = status.as_u16(),
-        elapsed_ms = started.elapsed().as_millis(),
-        "response headers"
-    );
-    if !status.is_success() {
-        let error = error_from_response(provider, response, idle).await;
-        return Err(with_pull_hint(error, &request.model));
-    }
-    Ok(response)
+    let body = WireRequest::new(request);
+    let refine = |error, _: Option<&Value>| with_pull_hint(not_running(error), &request.model);
+    post_json(client, provider, &url, &body, request.idle_timeout, &refine).await
 }
 
 /// A refused connection means Ollama is not running there: say how to start it instead

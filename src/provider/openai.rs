@@ -10,11 +10,11 @@
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
-use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use reqwest::header::CONTENT_TYPE;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::http::{authorize, error_fields, error_from_response, redact, send_error};
+use super::http::{as_is, error_fields, post_json, redact};
 use super::sse::{self, Event, SseStream};
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
@@ -80,39 +80,12 @@ pub(super) async fn send(
     provider: &ProviderSpec,
     request: &ChatRequest,
 ) -> Result<reqwest::Response, ProviderError> {
-    let started = Instant::now();
-    let idle = request.idle_timeout;
     let url = format!(
         "{}/chat/completions",
         provider.base_url.trim_end_matches('/')
     );
-    let body = serde_json::to_vec(&WireRequest::new(request, provider.include_usage))
-        .map_err(|e| ProviderError::Client(format!("cannot encode the request: {e}")))?;
-    tracing::debug!(provider = %provider.name, model = %request.model, bytes = body.len(), "sending chat request");
-    let builder = authorize(client.post(&url), provider)
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-        .body(body);
-    let response = match tokio::time::timeout(idle, builder.send()).await {
-        Err(_) => {
-            return Err(ProviderError::Timeout {
-                provider: provider.name.clone(),
-                seconds: sse::whole_seconds(idle),
-            });
-        }
-        Ok(Err(e)) => return Err(send_error(provider, &e)),
-        Ok(Ok(response)) => response,
-    };
-    let status = response.status();
-    tracing::debug!(
-        provider = %provider.name,
-        status = status.as_u16(),
-        elapsed_ms = started.elapsed().as_millis(),
-        "response headers"
-    );
-    if !status.is_success() {
-        return Err(error_from_response(provider, response, idle).await);
-    }
-    Ok(response)
+    let body = WireRequest::new(request, provider.include_usage);
+    post_json(client, provider, &url, &body, request.idle_timeout, &as_is).await
 }
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`
