@@ -1,5 +1,6 @@
 //! Saved conversations on disk: one JSON file per conversation in
-//! `<data_dir>/conversations/<id>.json` (spec §3), plus exports in [`export`].
+//! `<data_dir>/conversations/<id>.json` (spec §3), plus exports in [`export`] and the
+//! conversation browser's full-text index, search, rename and delete in [`index`].
 //!
 //! Owns: where a conversation's file lives, writing it atomically, reading it back with
 //! a version check and clear errors, and listing the folder. It must not import ratatui,
