@@ -17,6 +17,7 @@ pub enum IoAction {
     Read,
     Write,
     CreateFolder,
+    Delete,
 }
 
 impl fmt::Display for IoAction {
@@ -25,6 +26,7 @@ impl fmt::Display for IoAction {
             IoAction::Read => "read",
             IoAction::Write => "write",
             IoAction::CreateFolder => "create folder",
+            IoAction::Delete => "delete",
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Saved conversations on disk: one JSON file per conversation in
-//! `<data_dir>/conversations/<id>.json` (spec §3), plus exports in [`export`].
+//! `<data_dir>/conversations/<id>.json` (spec §3), plus exports in [`export`] and the
+//! conversation browser's full-text index, search, rename and delete in [`index`].
 //!
 //! Owns: where a conversation's file lives, writing it atomically, reading it back with
 //! a version check and clear errors, and listing the folder. It must not import ratatui,
@@ -144,6 +145,17 @@ impl ConversationStore {
     /// listed with `problem` set; hidden files (temporary files of a save in progress)
     /// and other extensions are ignored. A missing folder is an empty list.
     pub fn list(&self) -> Vec<ListEntry> {
+        self.scan(list_entry)
+    }
+
+    /// The conversation files of the folder, each turned into a row by `row` (which gets
+    /// the file stem and path and returns the row with its sort time), newest first.
+    /// Shared by [`ConversationStore::list`] and [`ConversationStore::index`] so both
+    /// skip the same files and sort the same way.
+    fn scan<T>(&self, row: impl Fn(&str, PathBuf) -> (Option<DateTime<FixedOffset>>, T)) -> Vec<T>
+    where
+        T: HasId,
+    {
         let entries = match fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) => {
@@ -153,7 +165,7 @@ impl ConversationStore {
                 return Vec::new();
             }
         };
-        let mut rows: Vec<(Option<DateTime<FixedOffset>>, ListEntry)> = entries
+        let mut rows: Vec<(Option<DateTime<FixedOffset>>, T)> = entries
             .filter_map(Result::ok)
             .filter_map(|entry| {
                 let path = entry.path();
@@ -163,14 +175,42 @@ impl ConversationStore {
                 if id.is_empty() || name.starts_with('.') || !path.is_file() {
                     return None;
                 }
-                Some(list_entry(id, path))
+                Some(row(id, path))
             })
             .collect();
         // Newest first; undated rows last; ties broken by id (also newest first, since
         // ids start with the creation time) so the order is stable.
-        rows.sort_by(|(a_time, a), (b_time, b)| b_time.cmp(a_time).then_with(|| b.id.cmp(&a.id)));
+        rows.sort_by(|(a_time, a), (b_time, b)| {
+            b_time.cmp(a_time).then_with(|| b.id().cmp(a.id()))
+        });
         rows.into_iter().map(|(_, entry)| entry).collect()
     }
+}
+
+/// A row of a folder scan: its id breaks ties in the sort.
+trait HasId {
+    fn id(&self) -> &str;
+}
+
+impl HasId for ListEntry {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// The modification time of a file, for files without a usable `updated_at`.
+fn modified_time(path: &Path) -> Option<DateTime<FixedOffset>> {
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .map(|t| DateTime::<Local>::from(t).fixed_offset())
+}
+
+/// `time` as the RFC 3339 text shown for unreadable files (empty when unknown).
+fn time_text(time: Option<DateTime<FixedOffset>>) -> String {
+    time.map_or_else(String::new, |t| {
+        t.to_rfc3339_opts(SecondsFormat::Secs, false)
+    })
 }
 
 /// The exact bytes of a conversation file (see the module doc): pretty JSON + `\n`.
@@ -189,19 +229,28 @@ struct VersionProbe {
 
 /// Reads and checks one conversation file.
 fn read_conversation(path: &Path) -> Result<Conversation, StorageError> {
-    let bytes = fs::read(path).map_err(|source| StorageError::Io {
+    let bytes = read_file(path)?;
+    let mut conversation = parse_conversation(path, &bytes)?;
+    mark_cut_off_replies(&mut conversation);
+    Ok(conversation)
+}
+
+/// The bytes of one file, with the error naming it.
+fn read_file(path: &Path) -> Result<Vec<u8>, StorageError> {
+    fs::read(path).map_err(|source| StorageError::Io {
         action: IoAction::Read,
         path: path.to_path_buf(),
         source,
-    })?;
-    let corrupt = |e: serde_json::Error| StorageError::Corrupt {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    };
+    })
+}
+
+/// Checks the version of a conversation file's `bytes` and parses them, as written
+/// (replies saved mid-stream are not marked here).
+fn parse_conversation(path: &Path, bytes: &[u8]) -> Result<Conversation, StorageError> {
     // The version is checked before the full parse: a newer format may not fit this
     // build's structs, and "upgrade tinychat" is the useful message then, not a parse
     // error.
-    let probe: VersionProbe = serde_json::from_slice(&bytes).map_err(corrupt)?;
+    let probe: VersionProbe = serde_json::from_slice(bytes).map_err(|e| corrupt(path, &e))?;
     if let Some(version) = probe.version
         && version > u64::from(FORMAT_VERSION)
     {
@@ -210,9 +259,15 @@ fn read_conversation(path: &Path) -> Result<Conversation, StorageError> {
             version,
         });
     }
-    let mut conversation: Conversation = serde_json::from_slice(&bytes).map_err(corrupt)?;
-    mark_cut_off_replies(&mut conversation);
-    Ok(conversation)
+    serde_json::from_slice(bytes).map_err(|e| corrupt(path, &e))
+}
+
+/// A file that is not a conversation, with serde's line and column.
+fn corrupt(path: &Path, error: &serde_json::Error) -> StorageError {
+    StorageError::Corrupt {
+        path: path.to_path_buf(),
+        reason: error.to_string(),
+    }
 }
 
 /// A reply saved while streaming has no `finish`; once read back it can never resume.
@@ -229,10 +284,7 @@ fn mark_cut_off_replies(conversation: &mut Conversation) {
 }
 
 fn list_entry(id: &str, path: PathBuf) -> (Option<DateTime<FixedOffset>>, ListEntry) {
-    let modified = fs::metadata(&path)
-        .and_then(|m| m.modified())
-        .ok()
-        .map(|t| DateTime::<Local>::from(t).fixed_offset());
+    let modified = modified_time(&path);
     match read_conversation(&path) {
         Ok(c) => {
             let time = DateTime::parse_from_rfc3339(&c.updated_at)
@@ -255,9 +307,7 @@ fn list_entry(id: &str, path: PathBuf) -> (Option<DateTime<FixedOffset>>, ListEn
                 path,
                 title: String::new(),
                 model: None,
-                updated_at: modified.map_or_else(String::new, |t| {
-                    t.to_rfc3339_opts(SecondsFormat::Secs, false)
-                }),
+                updated_at: time_text(modified),
                 message_count: 0,
                 problem: Some(e.problem()),
             };
