@@ -309,7 +309,7 @@ fn conversation_browser_80x24() {
         c.id = (*id).into();
         c.push_user(*title);
         let mut reply = Message::assistant_pending(*model);
-        reply.content = "answer".into();
+        reply.content = format!("About {title}: the borrow checker is not involved here.");
         reply.finish = Some(Finish::Stop);
         c.messages.push(std::sync::Arc::new(reply));
         c.updated_at = (*at).into();
@@ -318,6 +318,11 @@ fn conversation_browser_80x24() {
     .collect();
     app.update(Msg::IndexLoaded(entries));
     assert_snapshot!(render(&mut app, 80, 24).backend());
+    type_text(&mut app, "BORROW");
+    assert_snapshot!(
+        "conversation_browser_search_80x24",
+        render(&mut app, 80, 24).backend()
+    );
     press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
     press(&mut app, KeyCode::Char('d'), KeyModifiers::NONE);
     assert_snapshot!(
