@@ -184,6 +184,9 @@ fn reply_events(provider: String, events: SseStream) -> ReplyStream {
 struct ChunkParser {
     provider: String,
     finish: Option<Finish>,
+    /// Whether any event arrived: a body with none is not this protocol at all (an HTML
+    /// page from a wrong base URL), not a reply cut short.
+    seen: bool,
 }
 
 impl ChunkParser {
@@ -191,6 +194,7 @@ impl ChunkParser {
         ChunkParser {
             provider,
             finish: None,
+            seen: false,
         }
     }
 
@@ -199,6 +203,7 @@ impl ChunkParser {
         if event.event == "keepalive" {
             return Vec::new();
         }
+        self.seen = true;
         let data = event.data.trim();
         if data == "[DONE]" {
             return vec![StreamEvent::Finished(self.finish.unwrap_or(Finish::Stop))];
@@ -260,6 +265,10 @@ impl ChunkParser {
     fn on_end(&self) -> StreamEvent {
         match self.finish {
             Some(finish) => StreamEvent::Finished(finish),
+            None if !self.seen => StreamEvent::Failed(ProviderError::Malformed {
+                provider: self.provider.clone(),
+                message: "the response held no events; check that base_url points at an OpenAI-compatible API (usually ending in /v1)".to_owned(),
+            }),
             None => StreamEvent::Failed(ProviderError::Incomplete {
                 provider: self.provider.clone(),
             }),
@@ -529,6 +538,13 @@ mod tests {
     #[test]
     fn end_without_done_depends_on_a_finish_reason() {
         let mut p = ChunkParser::new("p".to_owned());
+        // No event at all: not this protocol (an HTML page from a wrong base URL).
+        assert!(matches!(
+            p.on_end(),
+            StreamEvent::Failed(ProviderError::Malformed { message, .. })
+                if message.starts_with("the response held no events; check that base_url")
+        ));
+        p.on_event(&event(r#"{"choices":[{"delta":{"content":"par"}}]}"#));
         assert_eq!(
             p.on_end(),
             StreamEvent::Failed(ProviderError::Incomplete {
