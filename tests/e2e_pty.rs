@@ -1047,3 +1047,30 @@ fn one_in_the_conversation_copies_code_block_1_through_osc_52() {
     assert!(app.wait_exit().success());
     assert_terminal_restored(&app);
 }
+
+#[test]
+fn without_a_display_ctrl_y_falls_back_to_osc_52() {
+    let server = MockServer::start_in_background(vec![(CHAT, streamed_reply(&REPLY))]);
+    let sandbox = Sandbox::with_mock(&server);
+    // No TINYCHAT_CLIPBOARD and no DISPLAY: the system clipboard fails, OSC 52 is used.
+    let mut app = sandbox.spawn(&[]);
+    say_and_wait_for_reply(&app, "hello", REPLY_TEXT);
+    app.send("\x19");
+    app.wait_until("the copy on the status line", |t| {
+        t.status_line().contains("copied the last reply")
+    });
+    assert_eq!(
+        app.status_line(),
+        format!(
+            "{:<92}F1 help",
+            " mock/m1 · idle · copied the last reply (31 characters) via the terminal (OSC 52)"
+        )
+    );
+    // base64 of "Hello there! How are you today?".
+    assert!(contains(
+        &app.raw(),
+        b"\x1b]52;c;SGVsbG8gdGhlcmUhIEhvdyBhcmUgeW91IHRvZGF5Pw==\x07"
+    ));
+    app.send(CTRL_Q);
+    assert!(app.wait_exit().success());
+}
