@@ -20,6 +20,7 @@ use tokio::task::AbortHandle;
 use tokio::time::sleep_until;
 
 use crate::app::{App, Effect, IndexChange, Msg, StreamId};
+use crate::clipboard::Clipboard;
 use crate::conversation::Conversation;
 use crate::provider::{self, ProviderSpec};
 use crate::storage::ConversationStore;
@@ -108,6 +109,8 @@ pub async fn run(
     let mut streams: HashMap<StreamId, AbortHandle> = HashMap::new();
     let mut events = EventStream::new();
     let mut signals = Signals::new();
+    // Kept for the whole run: on X11 the owner of the selection serves it.
+    let mut clipboard = Clipboard::from_env();
 
     let size = terminal.size()?;
     app.resize(size.width, size.height);
@@ -191,6 +194,15 @@ pub async fn run(
                     let mut more = app.update(Msg::Term(Event::Resize(size.width, size.height)));
                     more.extend(app.update(Msg::EditorDone(result)));
                     pending.extend(more);
+                }
+                Effect::Copy { text, what } => {
+                    // OSC 52 goes out through the backend's stdout, between frames.
+                    let result = clipboard.copy(&text, terminal.backend_mut());
+                    match &result {
+                        Ok(how) => tracing::info!(what, how, bytes = text.len(), "copied"),
+                        Err(e) => tracing::warn!(what, error = %e, "copy failed"),
+                    }
+                    pending.extend(app.update(Msg::Copied(result)));
                 }
                 Effect::Quit => {}
             }

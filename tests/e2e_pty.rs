@@ -45,6 +45,8 @@ const LEAVE_ALT_SCREEN: &[u8] = b"\x1b[?1049l";
 const SHOW_CURSOR: &[u8] = b"\x1b[?25h";
 const BRACKETED_PASTE_OFF: &[u8] = b"\x1b[?2004l";
 const KITTY_KEYS_POP: &[u8] = b"\x1b[<1u";
+/// The start of the clipboard escape (OSC 52).
+const OSC52: &[u8] = b"\x1b]52;";
 
 // ---------------------------------------------------------------------------------------
 // Harness
@@ -119,6 +121,12 @@ impl Sandbox {
 
     /// Starts tinychat with `--config <sandbox>/config.toml` and `args`.
     fn spawn(&self, args: &[&str]) -> Tinychat {
+        self.spawn_with_env(args, &[])
+    }
+
+    /// [`Sandbox::spawn`] with these variables added to the (otherwise cleared)
+    /// environment.
+    fn spawn_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Tinychat {
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_tinychat"));
         cmd.arg("--config");
         cmd.arg(self.config_path());
@@ -135,6 +143,9 @@ impl Sandbox {
         cmd.env("XDG_STATE_HOME", self.path("state"));
         // A closed port: an Ollama running on this machine must not change the screen.
         cmd.env("OLLAMA_HOST", "127.0.0.1:9");
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
         cmd.cwd(self.path("work"));
         Tinychat::spawn(cmd)
     }
@@ -979,4 +990,87 @@ fn kill_9_mid_reply_keeps_the_text_and_reopens_it_marked_incomplete() {
     // Only looking changes nothing on disk; the mark is saved with the next change.
     let (_, after) = sandbox.only_conversation();
     assert_eq!(after["messages"][1]["content"], "Partial answer");
+}
+
+#[test]
+fn one_in_the_conversation_copies_code_block_1_through_osc_52() {
+    let server = MockServer::start_in_background(vec![(
+        CHAT,
+        streamed_reply(&["Run:\n```sh\n", "echo 'hi \u{2713}'\nls\n", "```\nDone."]),
+    )]);
+    let sandbox = Sandbox::with_mock(&server);
+    // The environment is cleared, so there is no DISPLAY or WAYLAND_DISPLAY either.
+    let mut app = sandbox.spawn_with_env(&[], &[("TINYCHAT_CLIPBOARD", "osc52")]);
+    say_and_wait_for_reply(&app, "a script please", "Done.");
+    assert_eq!(
+        app.conversation_rows(5),
+        [
+            "You",
+            "a script please",
+            "",
+            "Assistant · mock/m1 · code [1] sh",
+            "Run:"
+        ],
+        "the conversation pane:\n{}",
+        app.screen_text()
+    );
+    assert!(!contains(&app.raw(), OSC52), "nothing was copied yet");
+
+    app.send("\t");
+    app.send("1");
+    app.wait_until("the copy on the status line", |t| {
+        t.status_line().contains("copied code block 1")
+    });
+    assert_eq!(
+        app.status_line(),
+        format!(
+            "{:<92}F1 help",
+            " mock/m1 · idle · copied code block 1 (14 characters) via the terminal (OSC 52)"
+        )
+    );
+    // base64 of "echo 'hi ✓'\nls": the block's lines, without the fences.
+    let raw = app.raw();
+    let expected = b"\x1b]52;c;ZWNobyAnaGkg4pyTJwpscw==\x07";
+    assert!(
+        contains(&raw, expected),
+        "the OSC 52 sequence was not written; OSC 52 seen: {:?}",
+        find_last(&raw, OSC52)
+            .map(|i| String::from_utf8_lossy(&raw[i..(i + 60).min(raw.len())]).into_owned())
+    );
+    assert_eq!(
+        raw.windows(OSC52.len()).filter(|w| *w == OSC52).count(),
+        1,
+        "exactly one copy"
+    );
+
+    app.send(CTRL_Q);
+    assert!(app.wait_exit().success());
+    assert_terminal_restored(&app);
+}
+
+#[test]
+fn without_a_display_ctrl_y_falls_back_to_osc_52() {
+    let server = MockServer::start_in_background(vec![(CHAT, streamed_reply(&REPLY))]);
+    let sandbox = Sandbox::with_mock(&server);
+    // No TINYCHAT_CLIPBOARD and no DISPLAY: the system clipboard fails, OSC 52 is used.
+    let mut app = sandbox.spawn(&[]);
+    say_and_wait_for_reply(&app, "hello", REPLY_TEXT);
+    app.send("\x19");
+    app.wait_until("the copy on the status line", |t| {
+        t.status_line().contains("copied the last reply")
+    });
+    assert_eq!(
+        app.status_line(),
+        format!(
+            "{:<92}F1 help",
+            " mock/m1 · idle · copied the last reply (31 characters) via the terminal (OSC 52)"
+        )
+    );
+    // base64 of "Hello there! How are you today?".
+    assert!(contains(
+        &app.raw(),
+        b"\x1b]52;c;SGVsbG8gdGhlcmUhIEhvdyBhcmUgeW91IHRvZGF5Pw==\x07"
+    ));
+    app.send(CTRL_Q);
+    assert!(app.wait_exit().success());
 }

@@ -57,6 +57,12 @@ pub enum Intent {
     Open,
     New,
     Regenerate,
+    /// `y` in the conversation: copy the selected message (the last one if none is).
+    CopyMessage,
+    /// `1`…`9` in the conversation: copy that code block of the selected message.
+    CopyCodeBlock(u8),
+    /// Ctrl+Y: copy the last reply, as much as has arrived.
+    CopyLastReply,
     ExternalEditor,
     EditSystemPrompt,
     Help,
@@ -140,6 +146,16 @@ pub const BINDINGS: &[Binding] = &[
         action: "new conversation",
     },
     Binding {
+        keys: "y / 1…9",
+        place: "conversation",
+        action: "copy the selected message / its code block N (no selection: the last message)",
+    },
+    Binding {
+        keys: "Ctrl+Y",
+        place: "anywhere",
+        action: "copy the last reply (while it streams: what has arrived)",
+    },
+    Binding {
         keys: "Ctrl+R",
         place: "anywhere",
         action: "regenerate the last reply",
@@ -189,6 +205,7 @@ pub fn intent(focus: Focus, key: &KeyEvent) -> Intent {
         KeyCode::Char('o') if ctrl => return Intent::Open,
         KeyCode::Char('p') if ctrl => return Intent::JumpToFilter,
         KeyCode::Char('r') if ctrl => return Intent::Regenerate,
+        KeyCode::Char('y') if ctrl => return Intent::CopyLastReply,
         KeyCode::F(1) => return Intent::Help,
         KeyCode::F(2) => return Intent::EditSystemPrompt,
         KeyCode::Esc => return Intent::Stop,
@@ -214,6 +231,9 @@ pub fn intent(focus: Focus, key: &KeyEvent) -> Intent {
             KeyCode::PageDown | KeyCode::Char(' ') => Intent::PageDown,
             KeyCode::Home | KeyCode::Char('g') => Intent::Top,
             KeyCode::End | KeyCode::Char('G') => Intent::Bottom,
+            // Copy keys: other letters still move to the input and type there.
+            KeyCode::Char('y') if !alt => Intent::CopyMessage,
+            KeyCode::Char(c @ '1'..='9') if !alt => Intent::CopyCodeBlock(c as u8 - b'0'),
             _ => Intent::Edit,
         },
         Focus::Sidebar => match key.code {
@@ -293,6 +313,39 @@ mod tests {
         assert_eq!(intent(Focus::Input, &k), Intent::Edit);
         assert_eq!(intent(Focus::Sidebar, &k), Intent::Edit);
         assert_eq!(intent(Focus::Conversation, &k), Intent::Up);
+    }
+
+    #[test]
+    fn y_and_digits_copy_in_the_conversation_only_and_ctrl_y_everywhere() {
+        let none = KeyModifiers::NONE;
+        let y = key(KeyCode::Char('y'), none);
+        assert_eq!(intent(Focus::Conversation, &y), Intent::CopyMessage);
+        assert_eq!(intent(Focus::Input, &y), Intent::Edit);
+        assert_eq!(intent(Focus::Sidebar, &y), Intent::Edit);
+        for (c, n) in [('1', 1), ('5', 5), ('9', 9)] {
+            assert_eq!(
+                intent(Focus::Conversation, &key(KeyCode::Char(c), none)),
+                Intent::CopyCodeBlock(n)
+            );
+            assert_eq!(
+                intent(Focus::Input, &key(KeyCode::Char(c), none)),
+                Intent::Edit
+            );
+        }
+        assert_eq!(
+            intent(Focus::Conversation, &key(KeyCode::Char('0'), none)),
+            Intent::Edit
+        );
+        assert_eq!(
+            intent(Focus::Conversation, &key(KeyCode::Char('x'), none)),
+            Intent::Edit
+        );
+        for focus in [Focus::Input, Focus::Conversation, Focus::Sidebar] {
+            assert_eq!(
+                intent(focus, &key(KeyCode::Char('y'), KeyModifiers::CONTROL)),
+                Intent::CopyLastReply
+            );
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod browser;
 mod chat;
+mod copy;
 pub mod keymap;
 pub mod models;
 mod popup;
@@ -78,6 +79,9 @@ pub enum Msg {
     Opened(Result<Conversation, String>),
     /// A saved conversation was renamed or deleted (or that failed).
     IndexChanged { id: String, change: IndexChange },
+    /// An [`Effect::Copy`] was carried out: how ("clipboard" or "terminal (OSC 52)"),
+    /// or why it could not be.
+    Copied(Result<String, String>),
 }
 
 /// Work the runtime does on the app's behalf.
@@ -114,6 +118,11 @@ pub enum Effect {
     RenameConversation {
         id: String,
         title: String,
+    },
+    /// Put `text` on the clipboard; `what` names it for the status line ("code block 2").
+    Copy {
+        text: String,
+        what: String,
     },
     /// Something visible changed; the runtime coalesces these into frames.
     Redraw,
@@ -204,6 +213,8 @@ pub struct App {
     pub recent: Vec<ListEntry>,
     /// The last autosave error shown, so a failing disk is reported once.
     save_error: Option<String>,
+    /// What the copy in flight is, with its length, for the status line once it is done.
+    copying: Option<String>,
 }
 
 impl App {
@@ -251,6 +262,7 @@ impl App {
             quitting: false,
             recent: Vec::new(),
             save_error: None,
+            copying: None,
         };
         if let Some(m) = app.active_model.clone() {
             app.catalog.select_model(&m);
@@ -340,6 +352,10 @@ impl App {
                     self.new_conversation(&mut fx);
                 }
                 self.on_index_change(&id, change);
+                fx.push(Effect::Redraw);
+            }
+            Msg::Copied(result) => {
+                self.on_copied(result);
                 fx.push(Effect::Redraw);
             }
             Msg::Tick(now) => {
@@ -441,6 +457,9 @@ impl App {
             Intent::SaveAs => self.popup = Some(Popup::save_as(&self.conversation)),
             Intent::New => self.new_conversation(fx),
             Intent::Regenerate => self.regenerate(fx),
+            Intent::CopyMessage => self.copy_message(fx),
+            Intent::CopyCodeBlock(n) => self.copy_code_block(n, fx),
+            Intent::CopyLastReply => self.copy_last_reply(fx),
             Intent::ExternalEditor => {
                 fx.push(Effect::EditExternally(self.input.lines().join("\n")));
             }

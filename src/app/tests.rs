@@ -845,3 +845,184 @@ fn a_failing_autosave_is_reported_once_and_again_after_it_recovers() {
     app.update(failure());
     assert!(app.notice.as_ref().is_some_and(|n| n.is_error));
 }
+
+const CODE_REPLY: &str =
+    "Two ways:\n```rust\nfn main() {\n    println!(\"hi\");\n}\n```\nor\n~~~sh\necho hi\n~~~\n";
+
+/// An app whose conversation is "show me" and the finished reply `reply`.
+fn app_with_reply(reply: &str) -> App {
+    let mut app = app();
+    type_text(&mut app, "show me");
+    let (id, _, _) = started(&enter(&mut app));
+    let t = Instant::now();
+    stream(&mut app, id, StreamEvent::Delta(reply.into()), t);
+    stream(&mut app, id, StreamEvent::Finished(Finish::Stop), t);
+    app
+}
+
+/// The (text, what) of every copy the effects ask for.
+fn copies(fx: &[Effect]) -> Vec<(String, String)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Copy { text, what } => Some((text.clone(), what.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn notice(app: &App) -> Option<(&str, bool)> {
+    app.notice.as_ref().map(|n| (n.text.as_str(), n.is_error))
+}
+
+fn copy_pair(text: &str, what: &str) -> (String, String) {
+    (text.to_owned(), what.to_owned())
+}
+
+#[test]
+fn y_copies_the_selected_message_exactly_and_keeps_the_focus() {
+    let mut app = app_with_reply(CODE_REPLY);
+    key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    key(&mut app, KeyCode::Up, KeyModifiers::NONE);
+    key(&mut app, KeyCode::Up, KeyModifiers::NONE);
+    assert_eq!(app.selected, Some(0));
+    let fx = key(&mut app, KeyCode::Char('y'), KeyModifiers::NONE);
+    assert_eq!(copies(&fx), [copy_pair("show me", "the selected message")]);
+    assert_eq!(app.focus, Focus::Conversation);
+    assert!(app.input.is_empty(), "the y was not typed");
+    app.update(Msg::Copied(Ok("clipboard".into())));
+    assert_eq!(
+        notice(&app),
+        Some((
+            "copied the selected message (7 characters) to the clipboard",
+            false
+        ))
+    );
+
+    key(&mut app, KeyCode::Down, KeyModifiers::NONE);
+    let fx = key(&mut app, KeyCode::Char('y'), KeyModifiers::NONE);
+    assert_eq!(copies(&fx), [copy_pair(CODE_REPLY, "the selected message")]);
+}
+
+#[test]
+fn with_nothing_selected_y_copies_the_last_message() {
+    let mut app = app_with_reply("Hi ✓");
+    key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    assert_eq!(app.selected, None);
+    let fx = key(&mut app, KeyCode::Char('y'), KeyModifiers::NONE);
+    assert_eq!(copies(&fx), [copy_pair("Hi ✓", "the last message")]);
+    app.update(Msg::Copied(Ok("terminal (OSC 52)".into())));
+    assert_eq!(
+        notice(&app),
+        Some((
+            "copied the last message (4 characters) via the terminal (OSC 52)",
+            false
+        ))
+    );
+}
+
+#[test]
+fn digits_copy_that_code_block_of_the_selected_message() {
+    let mut app = app_with_reply(CODE_REPLY);
+    key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    key(&mut app, KeyCode::Up, KeyModifiers::NONE);
+    assert_eq!(app.selected, Some(1));
+    let fx = key(&mut app, KeyCode::Char('1'), KeyModifiers::NONE);
+    assert_eq!(
+        copies(&fx),
+        [copy_pair(
+            "fn main() {\n    println!(\"hi\");\n}",
+            "code block 1"
+        )]
+    );
+    let fx = key(&mut app, KeyCode::Char('2'), KeyModifiers::NONE);
+    assert_eq!(copies(&fx), [copy_pair("echo hi", "code block 2")]);
+    app.update(Msg::Copied(Ok("clipboard".into())));
+    assert_eq!(
+        notice(&app),
+        Some(("copied code block 2 (7 characters) to the clipboard", false))
+    );
+    assert_eq!(app.focus, Focus::Conversation);
+    assert!(app.input.is_empty(), "no digit was typed");
+}
+
+#[test]
+fn a_missing_code_block_is_an_error_and_copies_nothing() {
+    let mut app = app_with_reply(CODE_REPLY);
+    key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    let fx = key(&mut app, KeyCode::Char('3'), KeyModifiers::NONE);
+    assert_eq!(copies(&fx), []);
+    assert_eq!(
+        notice(&app),
+        Some(("message 2 has no code block 3 (it has 2)", true))
+    );
+    key(&mut app, KeyCode::Up, KeyModifiers::NONE);
+    key(&mut app, KeyCode::Up, KeyModifiers::NONE);
+    let fx = key(&mut app, KeyCode::Char('1'), KeyModifiers::NONE);
+    assert_eq!(copies(&fx), []);
+    assert_eq!(
+        notice(&app),
+        Some(("message 1 has no code block 1 (it has none)", true))
+    );
+    assert_eq!(app.focus, Focus::Conversation);
+}
+
+#[test]
+fn other_letters_in_the_conversation_still_go_to_the_input() {
+    let mut app = app_with_reply("ok");
+    key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    let fx = key(&mut app, KeyCode::Char('x'), KeyModifiers::NONE);
+    assert_eq!(copies(&fx), []);
+    assert_eq!(app.focus, Focus::Input);
+    assert_eq!(app.input.lines(), ["x"]);
+}
+
+#[test]
+fn ctrl_y_copies_what_has_arrived_of_a_streaming_reply() {
+    let mut app = app();
+    let fx = ctrl(&mut app, 'y');
+    assert_eq!(copies(&fx), []);
+    assert_eq!(notice(&app), Some(("no reply to copy yet", true)));
+
+    type_text(&mut app, "hello");
+    let (id, _, _) = started(&enter(&mut app));
+    let fx = ctrl(&mut app, 'y');
+    assert_eq!(copies(&fx), []);
+    assert_eq!(
+        notice(&app),
+        Some(("the last reply has no text yet: nothing to copy", true))
+    );
+    stream(
+        &mut app,
+        id,
+        StreamEvent::Delta("Part".into()),
+        Instant::now(),
+    );
+    stream(
+        &mut app,
+        id,
+        StreamEvent::Delta("ial…".into()),
+        Instant::now(),
+    );
+    let fx = ctrl(&mut app, 'y');
+    assert_eq!(copies(&fx), [copy_pair("Partial…", "the last reply")]);
+    assert!(app.stream.is_some(), "copying does not stop the reply");
+    assert_eq!(app.focus, Focus::Input);
+    assert_eq!(app.input.lines(), [""], "Ctrl+Y is not typed");
+    app.update(Msg::Copied(Err(
+        "cannot write to the terminal: broken pipe".into(),
+    )));
+    assert_eq!(
+        notice(&app),
+        Some((
+            "could not copy the last reply (8 characters): cannot write to the terminal: broken pipe",
+            true
+        ))
+    );
+}
+
+#[test]
+fn the_header_knows_the_code_blocks_of_each_message() {
+    let app = app_with_reply(CODE_REPLY);
+    assert_eq!(app.history.message(1).unwrap().code_labels, ["rust", "sh"]);
+    assert!(app.history.message(0).unwrap().code_labels.is_empty());
+}

@@ -69,12 +69,19 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                         theme.assistant_label,
                     ),
                 };
-                let style = if selected {
-                    style.patch(theme.selected_message)
+                let (style, code_style) = if selected {
+                    (
+                        style.patch(theme.selected_message),
+                        theme.dim.patch(theme.selected_message),
+                    )
                 } else {
-                    style
+                    (style, theme.dim)
                 };
-                Line::from(Span::styled(label, style))
+                let mut spans = vec![Span::styled(label, style)];
+                if !layout.code_labels.is_empty() {
+                    spans.push(Span::styled(code_labels(&layout.code_labels), code_style));
+                }
+                Line::from(spans)
             }
             RowKind::Body(i) => {
                 let range = layout.body.rows().get(i).cloned().unwrap_or(0..0);
@@ -109,6 +116,22 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             row = 0;
         }
     }
+}
+
+/// The header's code block numbers, as the `1`…`9` keys count them:
+/// ` · code [1] rust [2]` (a language only where the fence names one).
+fn code_labels(languages: &[String]) -> String {
+    let mut text = String::from(" · code");
+    for (i, language) in languages.iter().enumerate() {
+        text.push_str(" [");
+        text.push_str(&(i + 1).to_string());
+        text.push(']');
+        if !language.is_empty() {
+            text.push(' ');
+            text.push_str(language);
+        }
+    }
+    text
 }
 
 /// What an empty conversation shows: how to start, or how to add a provider.

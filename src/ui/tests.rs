@@ -330,3 +330,30 @@ fn conversation_browser_80x24() {
         render(&mut app, 80, 24).backend()
     );
 }
+
+#[test]
+fn code_blocks_are_numbered_on_the_header_80x24() {
+    let mut app = local_app();
+    let id = send(&mut app, "Show me");
+    let t = Instant::now();
+    deliver(
+        &mut app,
+        id,
+        StreamEvent::Delta(
+            "Build it:\n```rust\nfn main() {}\n```\nthen run:\n~~~\n./app\n~~~\n```sh\ncargo run\n```"
+                .into(),
+        ),
+        t,
+    );
+    deliver(&mut app, id, StreamEvent::Finished(Finish::Stop), t);
+    assert_snapshot!(render(&mut app, 80, 24).backend());
+    // Narrow, the reply selected (so its header is in view): the labels are clipped at
+    // the pane's edge.
+    app.resize(40, 12);
+    press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    press(&mut app, KeyCode::Up, KeyModifiers::NONE);
+    assert_snapshot!(
+        "code_blocks_are_numbered_on_the_header_40x12",
+        render(&mut app, 40, 12).backend()
+    );
+}

@@ -5,10 +5,12 @@
 //! row of every message, so finding the first visible row is a binary search and a frame
 //! costs O(log n + visible rows) however long the conversation is. Appending to the live
 //! reply re-wraps only its last row (`WrappedText::append`) and moves only the last
-//! prefix-sum entry.
+//! prefix-sum entry. The header's code block labels are found here too (by an
+//! incremental [`FenceScanner`]), so drawing never parses a message.
 
 use crate::conversation::{Finish, Message};
 
+use super::code_blocks::FenceScanner;
 use super::wrap::{WrappedText, sanitize};
 
 /// What a footer row says, for styling.
@@ -30,6 +32,11 @@ pub struct MessageLayout {
     /// Footer text, already sanitized and wrapped.
     pub footer: Vec<String>,
     pub footer_kind: FooterKind,
+    /// The language of each fenced code block, in order ("" when the fence names
+    /// none), already sanitized: the header shows them as `code [1] rust [2]`.
+    pub code_labels: Vec<String>,
+    /// Where the code block scan of the content stopped (it grows with the reply).
+    fences: FenceScanner,
 }
 
 impl MessageLayout {
@@ -39,9 +46,23 @@ impl MessageLayout {
             show_body: true,
             footer: Vec::new(),
             footer_kind: FooterKind::Note,
+            code_labels: Vec::new(),
+            fences: FenceScanner::default(),
         };
+        layout.refresh_code_labels(message);
         layout.refresh_footer(message, width);
         layout
+    }
+
+    /// Scans what was added to the content since the last call for code fences.
+    fn refresh_code_labels(&mut self, message: &Message) {
+        self.fences.feed(&message.content);
+        self.code_labels = self
+            .fences
+            .languages(&message.content)
+            .into_iter()
+            .map(|l| sanitize(l).into_owned())
+            .collect();
     }
 
     fn refresh_footer(&mut self, message: &Message, width: usize) {
@@ -158,7 +179,9 @@ impl HistoryLayout {
             last.body.append(&message.content);
         } else {
             last.body = WrappedText::new(&message.content, width);
+            last.fences = FenceScanner::default();
         }
+        last.refresh_code_labels(message);
         last.refresh_footer(message, width);
         let n = self.messages.len();
         self.starts[n] = self.starts[n - 1] + self.messages[n - 1].height();
@@ -243,6 +266,27 @@ mod tests {
         layout.refresh_last(&reply);
         assert_eq!(layout.message(0).unwrap().footer, ["✗ boom"]);
         assert_eq!(layout, HistoryLayout::new([&reply], 10));
+    }
+
+    #[test]
+    fn code_block_labels_follow_the_streaming_reply() {
+        let mut reply = Message::assistant_pending("p/m");
+        let mut layout = HistoryLayout::new([&reply], 40);
+        for piece in [
+            "Try:\n``",
+            "`rust\nfn main() {}\n```\n",
+            "~~~\nls\n~~~\n```s",
+            "h\n",
+        ] {
+            reply.content.push_str(piece);
+            layout.refresh_last(&reply);
+        }
+        assert_eq!(layout.message(0).unwrap().code_labels, ["rust", "", "sh"]);
+        assert_eq!(layout, HistoryLayout::new([&reply], 40));
+        // A language with control characters is shown harmlessly.
+        let odd = Message::user("```a\u{1b}[2J\nx\n```");
+        let layout = HistoryLayout::new([&odd], 40);
+        assert_eq!(layout.message(0).unwrap().code_labels, ["a␛[2J"]);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Computed inside `App::update` whenever size or content changes and only borrowed by
 //! `ui::draw` (design §1). No terminal I/O and no `Frame` here.
 
+pub mod code_blocks;
 pub mod history_layout;
 pub mod layout;
 pub mod wrap;

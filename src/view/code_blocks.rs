@@ -1,0 +1,315 @@
+//! Fenced code blocks of a message: where they are and what language they say.
+//!
+//! Owns the CommonMark-style fence rules tinychat uses to number code blocks (on the
+//! header row, and for the `1`…`9` copy keys): a fence is a line of at least three
+//! backticks or tildes indented by at most three spaces; a backtick fence's info string
+//! holds no backtick; the block ends at a line of the same character, at least as long,
+//! with nothing after it but blanks; an unclosed block runs to the end of the message.
+//! Pure text in, byte ranges out: no styling, no I/O. [`FenceScanner`] scans
+//! incrementally, so a streaming reply costs O(delta) per append, not O(message).
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+/// One fenced code block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeBlock {
+    /// The first word of the fence's info string ("" when there is none).
+    pub language: String,
+    /// The lines between the fences, as bytes of the message, without the line break
+    /// that ends the last one (pasting into a shell must not run the last line).
+    pub content: Range<usize>,
+    /// Spaces before the opening fence; CommonMark removes as many from each line.
+    pub indent: usize,
+}
+
+impl CodeBlock {
+    /// The block's text as a reader sees it: its lines, less the fence's indentation.
+    pub fn text<'a>(&self, source: &'a str) -> Cow<'a, str> {
+        let raw = source.get(self.content.clone()).unwrap_or_default();
+        if self.indent == 0 {
+            return Cow::Borrowed(raw);
+        }
+        let lines: Vec<&str> = raw
+            .split('\n')
+            .map(|line| {
+                let spaces = line.bytes().take_while(|&b| b == b' ').count();
+                &line[spaces.min(self.indent)..]
+            })
+            .collect();
+        Cow::Owned(lines.join("\n"))
+    }
+}
+
+/// Every fenced code block of `text`, in order.
+pub fn code_blocks(text: &str) -> Vec<CodeBlock> {
+    let mut scanner = FenceScanner::default();
+    scanner.feed(text);
+    scanner.blocks(text)
+}
+
+/// An opening fence not closed yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OpenFence {
+    mark: u8,
+    len: usize,
+    indent: usize,
+    language: String,
+    content_start: usize,
+}
+
+/// Scans a text that only grows (a streaming reply) one complete line at a time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FenceScanner {
+    /// Bytes of complete lines already scanned.
+    scanned: usize,
+    open: Option<OpenFence>,
+    closed: Vec<CodeBlock>,
+}
+
+impl FenceScanner {
+    /// Scans the complete lines of `text` not scanned yet. `text` must start with what
+    /// earlier calls saw; [`FenceScanner::default`] starts over.
+    pub fn feed(&mut self, text: &str) {
+        if self.scanned > text.len() {
+            *self = FenceScanner::default();
+        }
+        while let Some(nl) = text.get(self.scanned..).and_then(|rest| rest.find('\n')) {
+            let start = self.scanned;
+            let end = start + nl;
+            self.line(text, start..end, end + 1);
+            self.scanned = end + 1;
+        }
+    }
+
+    /// Applies the line `range` of `text`; `next` is where the line after it starts.
+    fn line(&mut self, text: &str, range: Range<usize>, next: usize) {
+        let start = range.start;
+        let line = text.get(range).unwrap_or_default();
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        match &self.open {
+            None => {
+                if let Some(fence) = opening(line) {
+                    self.open = Some(OpenFence {
+                        mark: fence.mark,
+                        len: fence.len,
+                        indent: fence.indent,
+                        language: first_word(fence.info).to_owned(),
+                        content_start: next,
+                    });
+                }
+            }
+            Some(open) => {
+                let closes = fence(line)
+                    .is_some_and(|f| f.mark == open.mark && f.len >= open.len && f.info.is_empty());
+                if closes {
+                    let content = open.content_start..content_end(text, open.content_start, start);
+                    self.close(content);
+                }
+            }
+        }
+    }
+
+    fn close(&mut self, content: Range<usize>) {
+        if let Some(open) = self.open.take() {
+            self.closed.push(CodeBlock {
+                language: open.language,
+                content,
+                indent: open.indent,
+            });
+        }
+    }
+
+    /// Every block of `text` as it stands: the last line counts even without its line
+    /// break, and a block still open runs to the end.
+    pub fn blocks(&self, text: &str) -> Vec<CodeBlock> {
+        let mut all = self.clone();
+        if all.scanned < text.len() {
+            all.line(text, all.scanned..text.len(), text.len());
+        }
+        if let Some(open) = &all.open {
+            let start = open.content_start.min(text.len());
+            let end = content_end(text, start, text.len()).max(start);
+            all.close(start..end);
+        }
+        all.closed
+    }
+
+    /// The language of every block of `text` as it stands (see [`FenceScanner::blocks`]),
+    /// without copying the blocks: the header row's labels.
+    pub fn languages<'a>(&'a self, text: &'a str) -> Vec<&'a str> {
+        let mut languages: Vec<&str> = self.closed.iter().map(|b| b.language.as_str()).collect();
+        if let Some(open) = &self.open {
+            languages.push(&open.language);
+        } else {
+            // An opening fence on the last line, before its line break arrives.
+            let tail = text.get(self.scanned..).unwrap_or_default();
+            if let Some(f) = opening(tail.strip_suffix('\r').unwrap_or(tail)) {
+                languages.push(first_word(f.info));
+            }
+        }
+        languages
+    }
+}
+
+/// A fence line's parts.
+struct Fence<'a> {
+    mark: u8,
+    len: usize,
+    indent: usize,
+    /// What follows the fence characters, trimmed.
+    info: &'a str,
+}
+
+fn fence(line: &str) -> Option<Fence<'_>> {
+    let indent = line.bytes().take_while(|&b| b == b' ').count();
+    if indent > 3 {
+        return None;
+    }
+    let rest = &line[indent..];
+    let mark = *rest.as_bytes().first()?;
+    if mark != b'`' && mark != b'~' {
+        return None;
+    }
+    let len = rest.bytes().take_while(|&b| b == mark).count();
+    if len < 3 {
+        return None;
+    }
+    Some(Fence {
+        mark,
+        len,
+        indent,
+        info: rest[len..].trim(),
+    })
+}
+
+/// A fence that can open a block: a backtick fence's info string holds no backtick
+/// (so inline code like ```` ```a`b ```` is not one).
+fn opening(line: &str) -> Option<Fence<'_>> {
+    fence(line).filter(|f| f.mark == b'~' || !f.info.contains('`'))
+}
+
+fn first_word(info: &str) -> &str {
+    info.split_whitespace().next().unwrap_or_default()
+}
+
+/// Where content starting at `start` ends when the next thing begins at `next`: before
+/// the line break (and its carriage return) that precedes `next`.
+fn content_end(text: &str, start: usize, next: usize) -> usize {
+    let before = text.get(start..next).unwrap_or_default();
+    let trimmed = before.strip_suffix('\n').unwrap_or(before);
+    let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
+    start + trimmed.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    /// (language, text) of every block.
+    fn blocks(text: &str) -> Vec<(String, String)> {
+        code_blocks(text)
+            .iter()
+            .map(|b| (b.language.clone(), b.text(text).into_owned()))
+            .collect()
+    }
+
+    fn pair(language: &str, text: &str) -> (String, String) {
+        (language.to_owned(), text.to_owned())
+    }
+
+    #[test]
+    fn backtick_and_tilde_fences_with_and_without_a_language() {
+        let text = "Intro\n```rust\nfn main() {}\nlet x = 1;\n```\nmiddle\n~~~\necho hi\n~~~\n```sh  extra words\nls\n```";
+        assert_eq!(
+            blocks(text),
+            [
+                pair("rust", "fn main() {}\nlet x = 1;"),
+                pair("", "echo hi"),
+                pair("sh", "ls"),
+            ]
+        );
+        let first = &code_blocks(text)[0];
+        assert_eq!(&text[first.content.clone()], "fn main() {}\nlet x = 1;");
+    }
+
+    #[test]
+    fn an_unclosed_fence_runs_to_the_end() {
+        assert_eq!(
+            blocks("a\n```python\nprint(1)\n\nprint(2)\n"),
+            [pair("python", "print(1)\n\nprint(2)")]
+        );
+        assert_eq!(blocks("```js"), [pair("js", "")]);
+        assert_eq!(blocks("```\n"), [pair("", "")]);
+    }
+
+    #[test]
+    fn a_closing_fence_needs_the_same_mark_and_at_least_its_length() {
+        let text = "````md\n```rust\ninner\n```\n~~~\n````\nafter";
+        assert_eq!(blocks(text), [pair("md", "```rust\ninner\n```\n~~~")]);
+        // A closing fence may be longer; one with words after it is content.
+        assert_eq!(
+            blocks("```\na\n``` not closing\nb\n`````\nc"),
+            [pair("", "a\n``` not closing\nb")]
+        );
+    }
+
+    #[test]
+    fn indented_text_is_not_a_fence_and_fence_indentation_is_removed() {
+        assert_eq!(blocks("    ```\n    code\n    ```\n"), []);
+        assert_eq!(blocks("\t```\ncode\n"), []);
+        assert_eq!(
+            blocks("  ```toml\n  a = 1\n    b = 2\nc = 3\n  ```"),
+            [pair("toml", "a = 1\n  b = 2\nc = 3")]
+        );
+    }
+
+    #[test]
+    fn short_fences_inline_backticks_and_backticks_in_the_info_are_not_fences() {
+        assert_eq!(blocks("``\nnot code\n``\nuse `x` here"), []);
+        assert_eq!(blocks("``` a`b\ncode"), []);
+        // ...so a bare fence after it opens a block rather than closing one.
+        assert_eq!(blocks("``` a`b\ncode\n```\nmore"), [pair("", "more")]);
+        // A tilde fence's info may hold backticks.
+        assert_eq!(blocks("~~~ a`b\ncode\n~~~"), [pair("a`b", "code")]);
+    }
+
+    #[test]
+    fn crlf_line_breaks_and_empty_blocks() {
+        assert_eq!(
+            blocks("```c\r\nint x;\r\n```\r\n```\n```\n"),
+            [pair("c", "int x;"), pair("", "")]
+        );
+    }
+
+    #[test]
+    fn scanning_in_pieces_finds_what_one_scan_finds() {
+        let text = "Here:\n```rust\nfn a() {}\n```\nand\n~~~sh\nls -l\n~~~\n```py\nx = 1";
+        let mut scanner = FenceScanner::default();
+        let mut languages = String::new();
+        for end in 1..=text.len() {
+            if !text.is_char_boundary(end) {
+                continue;
+            }
+            scanner.feed(&text[..end]);
+            languages = scanner.languages(&text[..end]).join(",");
+            assert_eq!(scanner.blocks(&text[..end]), code_blocks(&text[..end]));
+        }
+        assert_eq!(languages, "rust,sh,py");
+        let mut fresh = FenceScanner::default();
+        fresh.feed(text);
+        assert_eq!(scanner, fresh);
+    }
+
+    #[test]
+    fn the_languages_count_a_fence_whose_line_is_still_arriving() {
+        let mut scanner = FenceScanner::default();
+        let text = "see\n```ba";
+        scanner.feed(text);
+        assert_eq!(scanner.languages(text), ["ba"]);
+        let mut before = FenceScanner::default();
+        before.feed("see\n");
+        assert_eq!(before.languages("see\n"), Vec::<&str>::new());
+    }
+}
