@@ -706,11 +706,21 @@ pub(crate) fn seconds_until(until: Instant, now: Instant) -> u64 {
     left.as_secs() + u64::from(left.subsec_nanos() > 0)
 }
 
+/// A text editor without colours of its own. The editor's defaults (a dark grey
+/// placeholder, a light blue selection) would bypass the theme and `NO_COLOR`; the
+/// app holds no theme, so these use attributes only, which read on any background.
+pub(crate) fn new_editor() -> TextArea<'static> {
+    let mut editor = TextArea::default();
+    editor.set_cursor_line_style(Style::default());
+    editor.set_placeholder_style(Style::default().add_modifier(Modifier::DIM));
+    editor.set_selection_style(Style::default().add_modifier(Modifier::REVERSED));
+    editor
+}
+
 /// A fresh input editor.
 fn new_input() -> TextArea<'static> {
-    let mut input = TextArea::default();
+    let mut input = new_editor();
     input.set_wrap_mode(WrapMode::WordOrGlyph);
-    input.set_cursor_line_style(Style::default());
     input.set_placeholder_text("Type a message…");
     input.set_max_histories(200);
     input
