@@ -11,6 +11,7 @@ mod chat;
 pub mod keymap;
 pub mod models;
 mod popup;
+mod recall;
 pub mod viewport;
 
 use std::path::PathBuf;
@@ -204,6 +205,8 @@ pub struct App {
     pub recent: Vec<ListEntry>,
     /// The last autosave error shown, so a failing disk is reported once.
     save_error: Option<String>,
+    /// Set while Up/Down in the input walk through earlier prompts.
+    recall: Option<recall::Recall>,
 }
 
 impl App {
@@ -251,6 +254,7 @@ impl App {
             quitting: false,
             recent: Vec::new(),
             save_error: None,
+            recall: None,
         };
         if let Some(m) = app.active_model.clone() {
             app.catalog.select_model(&m);
@@ -451,6 +455,14 @@ impl App {
             }
             Intent::Help => self.popup = Some(Popup::Help),
             Intent::Open => self.open_browser(fx),
+            Intent::RecallOlder => {
+                self.recall_older(key);
+                self.relayout();
+            }
+            Intent::RecallNewer => {
+                self.recall_newer(key);
+                self.relayout();
+            }
             Intent::Edit => self.on_edit(key),
         }
     }
@@ -677,6 +689,7 @@ impl App {
     fn show_conversation(&mut self, conversation: Conversation) {
         let title = conversation.title.clone();
         self.conversation = conversation;
+        self.end_recall();
         self.history = HistoryLayout::new(
             self.conversation.messages.iter().map(AsRef::as_ref),
             self.history.width(),
