@@ -51,7 +51,7 @@ fn app_with(messages: usize) -> App {
 }
 
 fn render_history(c: &mut Criterion) {
-    let theme = Theme::new(false);
+    let theme = Theme::dark();
     let mut group = c.benchmark_group("frame");
     for n in [10usize, 1_000, 100_000] {
         let app = app_with(n);

@@ -49,6 +49,7 @@ struct RawConfig {
     temperature: Option<Spanned<f64>>,
     max_tokens: Option<Spanned<u32>>,
     stream_timeout_secs: Option<Spanned<u64>>,
+    theme: Option<Spanned<String>>,
     #[serde(default)]
     providers: Vec<RawProvider>,
 }
@@ -76,8 +77,34 @@ pub struct Config {
     pub temperature: Option<f64>,
     pub max_tokens: Option<u32>,
     pub stream_timeout: Duration,
+    /// Colours for a dark or light background, or guessed from the terminal.
+    pub theme: ThemeChoice,
     /// Every provider, built-ins first in table order, then the config's own.
     pub providers: Vec<ProviderSpec>,
+}
+
+/// The config's `theme`: which palette to draw with (the UI turns it into styles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ThemeChoice {
+    Dark,
+    Light,
+    /// Light when `COLORFGBG` says the background is white, else dark.
+    #[default]
+    Auto,
+}
+
+impl ThemeChoice {
+    /// The values the config accepts, for the error message.
+    pub const NAMES: [&'static str; 3] = ["dark", "light", "auto"];
+
+    pub fn parse(name: &str) -> Option<ThemeChoice> {
+        match name {
+            "dark" => Some(ThemeChoice::Dark),
+            "light" => Some(ThemeChoice::Light),
+            "auto" => Some(ThemeChoice::Auto),
+            _ => None,
+        }
+    }
 }
 
 /// A built-in provider (spec §4 table).
@@ -299,6 +326,20 @@ impl Config {
             ));
         }
 
+        let theme = match &raw.theme {
+            Some(t) => ThemeChoice::parse(t.get_ref().trim()).ok_or_else(|| {
+                err_at(
+                    Some(t.span()),
+                    format!(
+                        "unknown theme `{}` (expected one of: {})",
+                        t.get_ref(),
+                        ThemeChoice::NAMES.join(", ")
+                    ),
+                )
+            })?,
+            None => ThemeChoice::Auto,
+        };
+
         let mut providers: Vec<ProviderSpec> = BUILT_INS.iter().map(|b| b.resolve(env)).collect();
         let mut seen: Vec<&str> = Vec::new();
         for p in &raw.providers {
@@ -415,6 +456,7 @@ impl Config {
             stream_timeout: raw.stream_timeout_secs.map_or(DEFAULT_IDLE_TIMEOUT, |s| {
                 Duration::from_secs(s.into_inner())
             }),
+            theme,
             providers,
         })
     }
@@ -691,6 +733,34 @@ mod tests {
         );
         let e = parse("[[providers]]\nname = \"x\"\nbase_url = \"ftp://h\"\n").unwrap_err();
         assert_eq!(e.line, Some(3));
+    }
+
+    #[test]
+    fn theme_defaults_to_auto_and_takes_dark_or_light() {
+        assert_eq!(parse("").unwrap().theme, ThemeChoice::Auto);
+        assert_eq!(
+            parse("theme = \"auto\"\n").unwrap().theme,
+            ThemeChoice::Auto
+        );
+        assert_eq!(
+            parse("theme = \"dark\"\n").unwrap().theme,
+            ThemeChoice::Dark
+        );
+        assert_eq!(
+            parse("theme = \"light\"\n").unwrap().theme,
+            ThemeChoice::Light
+        );
+    }
+
+    #[test]
+    fn unknown_theme_is_reported_with_its_line() {
+        let e = parse("temperature = 0.5\ntheme = \"solarized\"\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/c/config.toml:2: unknown theme `solarized` (expected one of: dark, light, auto)"
+        );
+        let e = parse("theme = 3\n").unwrap_err();
+        assert_eq!(e.line, Some(1));
     }
 
     #[test]

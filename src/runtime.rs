@@ -97,7 +97,7 @@ pub async fn run(
     guard: &mut TerminalGuard,
     store: ConversationStore,
 ) -> io::Result<()> {
-    let theme = Theme::from_env();
+    let theme = Theme::for_terminal(app.config.theme, &|name| std::env::var(name).ok());
     let (stream_tx, mut stream_rx) = mpsc::channel::<Msg>(STREAM_CHANNEL);
     let (job_tx, mut job_rx) = mpsc::unbounded_channel::<Job>();
     let store = Arc::new(store);

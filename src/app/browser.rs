@@ -190,8 +190,7 @@ impl App {
                     }
                     Some('r') => {
                         if let Some((entry, e)) = browser.selected_entry() {
-                            let mut editor = TextArea::default();
-                            editor.set_cursor_line_style(ratatui::style::Style::default());
+                            let mut editor = super::new_editor();
                             editor.insert_str(&e.title);
                             browser.pending = Some(Pending::Rename(entry, Box::new(editor)));
                         }

@@ -40,6 +40,10 @@ impl App {
                 .map_or(&EMPTY, AsRef::as_ref),
         );
         self.input = super::new_input();
+        // Sending a recalled prompt gives back the draft it had put aside.
+        if let Some(draft) = self.recall.take().map(super::recall::Recall::into_draft) {
+            self.input.insert_str(draft);
+        }
         self.refresh_focus_styles();
         self.start_reply(fx);
         // The input box shrinks back to one line.
@@ -279,6 +283,7 @@ impl App {
             self.stop(fx);
         }
         self.conversation = Conversation::new(self.config.system_prompt.clone());
+        self.end_recall();
         self.history = crate::view::history_layout::HistoryLayout::new(
             std::iter::empty(),
             self.history.width(),

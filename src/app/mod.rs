@@ -12,6 +12,7 @@ mod copy;
 pub mod keymap;
 pub mod models;
 mod popup;
+mod recall;
 pub mod viewport;
 
 use std::path::PathBuf;
@@ -215,6 +216,8 @@ pub struct App {
     save_error: Option<String>,
     /// What the copy in flight is, with its length, for the status line once it is done.
     copying: Option<String>,
+    /// Set while Up/Down in the input walk through earlier prompts.
+    recall: Option<recall::Recall>,
 }
 
 impl App {
@@ -263,6 +266,7 @@ impl App {
             recent: Vec::new(),
             save_error: None,
             copying: None,
+            recall: None,
         };
         if let Some(m) = app.active_model.clone() {
             app.catalog.select_model(&m);
@@ -470,6 +474,14 @@ impl App {
             }
             Intent::Help => self.popup = Some(Popup::Help),
             Intent::Open => self.open_browser(fx),
+            Intent::RecallOlder => {
+                self.recall_older(key);
+                self.relayout();
+            }
+            Intent::RecallNewer => {
+                self.recall_newer(key);
+                self.relayout();
+            }
             Intent::Edit => self.on_edit(key),
         }
     }
@@ -696,6 +708,7 @@ impl App {
     fn show_conversation(&mut self, conversation: Conversation) {
         let title = conversation.title.clone();
         self.conversation = conversation;
+        self.end_recall();
         self.history = HistoryLayout::new(
             self.conversation.messages.iter().map(AsRef::as_ref),
             self.history.width(),
@@ -725,11 +738,21 @@ pub(crate) fn seconds_until(until: Instant, now: Instant) -> u64 {
     left.as_secs() + u64::from(left.subsec_nanos() > 0)
 }
 
+/// A text editor without colours of its own. The editor's defaults (a dark grey
+/// placeholder, a light blue selection) would bypass the theme and `NO_COLOR`; the
+/// app holds no theme, so these use attributes only, which read on any background.
+pub(crate) fn new_editor() -> TextArea<'static> {
+    let mut editor = TextArea::default();
+    editor.set_cursor_line_style(Style::default());
+    editor.set_placeholder_style(Style::default().add_modifier(Modifier::DIM));
+    editor.set_selection_style(Style::default().add_modifier(Modifier::REVERSED));
+    editor
+}
+
 /// A fresh input editor.
 fn new_input() -> TextArea<'static> {
-    let mut input = TextArea::default();
+    let mut input = new_editor();
     input.set_wrap_mode(WrapMode::WordOrGlyph);
-    input.set_cursor_line_style(Style::default());
     input.set_placeholder_text("Type a message…");
     input.set_max_histories(200);
     input

@@ -25,15 +25,13 @@ pub enum Popup {
 
 impl Popup {
     pub(super) fn save_as(conversation: &Conversation) -> Popup {
-        let mut editor = TextArea::default();
-        editor.set_cursor_line_style(ratatui::style::Style::default());
+        let mut editor = super::new_editor();
         editor.insert_str(default_file_name(conversation));
         Popup::SaveAs(editor)
     }
 
     pub(super) fn system_prompt(current: Option<&str>) -> Popup {
-        let mut editor = TextArea::default();
-        editor.set_cursor_line_style(ratatui::style::Style::default());
+        let mut editor = super::new_editor();
         editor.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
         editor.set_placeholder_text("No system prompt. Type one…");
         editor.insert_str(current.unwrap_or_default());

@@ -1026,3 +1026,138 @@ fn the_header_knows_the_code_blocks_of_each_message() {
     assert_eq!(app.history.message(1).unwrap().code_labels, ["rust", "sh"]);
     assert!(app.history.message(0).unwrap().code_labels.is_empty());
 }
+
+/// Sends `text` (lines joined with Alt+Enter) and lets the reply finish.
+fn exchange(app: &mut App, text: &str) {
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            key(app, KeyCode::Enter, KeyModifiers::ALT);
+        }
+        type_text(app, line);
+    }
+    let (id, _, _) = started(&enter(app));
+    let at = Instant::now();
+    stream(app, id, StreamEvent::Delta("ok".into()), at);
+    stream(app, id, StreamEvent::Finished(Finish::Stop), at);
+}
+
+fn up(app: &mut App) {
+    key(app, KeyCode::Up, KeyModifiers::NONE);
+}
+
+fn down(app: &mut App) {
+    key(app, KeyCode::Down, KeyModifiers::NONE);
+}
+
+#[test]
+fn up_recalls_earlier_prompts_newest_first_and_down_brings_back_the_draft() {
+    let mut app = app();
+    exchange(&mut app, "first");
+    exchange(&mut app, "second");
+    type_text(&mut app, "draft");
+    up(&mut app);
+    assert_eq!(app.input.lines(), ["second"]);
+    assert_eq!(app.input.cursor(), (0, 6));
+    up(&mut app);
+    assert_eq!(app.input.lines(), ["first"]);
+    // Nothing older: the oldest stays.
+    up(&mut app);
+    assert_eq!(app.input.lines(), ["first"]);
+    down(&mut app);
+    assert_eq!(app.input.lines(), ["second"]);
+    down(&mut app);
+    assert_eq!(app.input.lines(), ["draft"]);
+    assert_eq!(app.input.cursor(), (0, 5));
+    // Past the draft there is nothing newer.
+    down(&mut app);
+    assert_eq!(app.input.lines(), ["draft"]);
+    assert_eq!(app.recall, None);
+}
+
+#[test]
+fn up_and_down_move_the_cursor_unless_it_is_on_the_first_or_last_line() {
+    let mut app = app();
+    exchange(&mut app, "one\ntwo");
+    type_text(&mut app, "a");
+    key(&mut app, KeyCode::Enter, KeyModifiers::ALT);
+    type_text(&mut app, "b");
+    // On the draft's second line, Up moves the cursor.
+    up(&mut app);
+    assert_eq!(app.input.lines(), ["a", "b"]);
+    assert_eq!(app.input.cursor(), (0, 1));
+    // On its first line, Up recalls; the cursor lands on the first line to go on back.
+    up(&mut app);
+    assert_eq!(app.input.lines(), ["one", "two"]);
+    assert_eq!(app.input.cursor(), (0, 3));
+    // Down on the first line of two moves the cursor down...
+    down(&mut app);
+    assert_eq!(app.input.lines(), ["one", "two"]);
+    assert_eq!(app.input.cursor(), (1, 3));
+    // ...and on the last line comes forward to the draft.
+    down(&mut app);
+    assert_eq!(app.input.lines(), ["a", "b"]);
+    assert_eq!(app.input.cursor(), (1, 1));
+}
+
+#[test]
+fn an_edited_recalled_prompt_is_sent_as_edited_and_the_draft_comes_back() {
+    let mut app = app();
+    exchange(&mut app, "first");
+    exchange(&mut app, "second");
+    type_text(&mut app, "draft");
+    up(&mut app);
+    type_text(&mut app, "!");
+    assert_eq!(app.input.lines(), ["second!"]);
+    let (_, _, request) = started(&enter(&mut app));
+    assert_eq!(request.messages.last(), Some(&user("second!")));
+    assert_eq!(app.conversation.messages[4].content, "second!");
+    assert_eq!(app.input.lines(), ["draft"]);
+    assert_eq!(app.recall, None);
+}
+
+#[test]
+fn edits_to_recalled_prompts_survive_walking_past_them() {
+    let mut app = app();
+    exchange(&mut app, "first");
+    exchange(&mut app, "second");
+    up(&mut app);
+    type_text(&mut app, "X");
+    up(&mut app);
+    assert_eq!(app.input.lines(), ["first"]);
+    down(&mut app);
+    assert_eq!(app.input.lines(), ["secondX"]);
+    down(&mut app);
+    // The draft was empty.
+    assert_eq!(app.input.lines(), [""]);
+    // A new walk starts from the prompts as sent.
+    up(&mut app);
+    assert_eq!(app.input.lines(), ["second"]);
+}
+
+#[test]
+fn up_without_earlier_prompts_keeps_the_draft() {
+    let mut app = app();
+    type_text(&mut app, "draft");
+    up(&mut app);
+    assert_eq!(app.input.lines(), ["draft"]);
+    assert_eq!(app.recall, None);
+    // Assistant messages are not prompts.
+    let mut app = self::app();
+    exchange(&mut app, "only");
+    up(&mut app);
+    up(&mut app);
+    assert_eq!(app.input.lines(), ["only"]);
+    assert_eq!(app.recall.as_ref().map(|r| r.draft.as_str()), Some(""));
+}
+
+#[test]
+fn a_new_conversation_ends_the_walk_and_keeps_the_input() {
+    let mut app = app();
+    exchange(&mut app, "first");
+    up(&mut app);
+    ctrl(&mut app, 'n');
+    assert_eq!(app.recall, None);
+    assert_eq!(app.input.lines(), ["first"]);
+    up(&mut app);
+    assert_eq!(app.input.lines(), ["first"]);
+}

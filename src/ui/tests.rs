@@ -8,12 +8,14 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use insta::assert_snapshot;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::style::Color;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
 
 use super::draw;
 use super::theme::Theme;
 use crate::app::{App, AppOptions, Effect, Msg, StreamId};
 use crate::config::Config;
+use crate::config::ThemeChoice;
 use crate::conversation::Finish;
 use crate::provider::{ProviderError, RetryHint, StreamEvent};
 
@@ -36,10 +38,30 @@ fn local_app() -> App {
 }
 
 fn render(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
+    render_with(app, width, height, &Theme::dark())
+}
+
+fn render_with(app: &mut App, width: u16, height: u16, theme: &Theme) -> Terminal<TestBackend> {
     app.resize(width, height);
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| draw(f, app, &Theme::new(false))).unwrap();
+    terminal.draw(|f| draw(f, app, theme)).unwrap();
     terminal
+}
+
+/// Where `text` first starts on screen (row by row, left to right).
+fn find(buffer: &Buffer, text: &str) -> (u16, u16) {
+    let area = buffer.area;
+    for y in 0..area.height {
+        let row: Vec<String> = (0..area.width)
+            .map(|x| buffer[(x, y)].symbol().to_owned())
+            .collect();
+        for x in 0..area.width {
+            if row[usize::from(x)..].concat().starts_with(text) {
+                return (x, y);
+            }
+        }
+    }
+    panic!("`{text}` is not on screen");
 }
 
 fn press(app: &mut App, code: KeyCode, modifiers: KeyModifiers) -> Vec<Effect> {
@@ -355,5 +377,88 @@ fn code_blocks_are_numbered_on_the_header_80x24() {
     assert_snapshot!(
         "code_blocks_are_numbered_on_the_header_40x12",
         render(&mut app, 40, 12).backend()
+    );
+}
+
+/// A user message, a partial reply and its error: every coloured role on one screen.
+fn error_screen() -> App {
+    let mut app = local_app();
+    let id = send(&mut app, "hello");
+    let t = Instant::now();
+    deliver(&mut app, id, StreamEvent::Delta("Hi! Let me".into()), t);
+    deliver(
+        &mut app,
+        id,
+        StreamEvent::Failed(ProviderError::Stream {
+            provider: "local".into(),
+            code: Some("server_error".into()),
+            message: "Provider disconnected unexpectedly".into(),
+        }),
+        t,
+    );
+    app
+}
+
+#[test]
+fn light_theme_changes_colours_but_not_text_80x24() {
+    let mut app = error_screen();
+    let dark = render_with(&mut app, 80, 24, &Theme::dark());
+    let light = render_with(&mut app, 80, 24, &Theme::light());
+    assert_snapshot!(light.backend());
+    assert_eq!(light.backend().to_string(), dark.backend().to_string());
+
+    let (dark, light) = (dark.backend().buffer(), light.backend().buffer());
+    let user = find(light, "You");
+    let assistant = find(light, "Assistant");
+    let error = find(light, "✗ local");
+    // The focused input's border: its top-left corner.
+    let input = find(light, "┌ Message");
+    for (cell, dark_fg, light_fg) in [
+        (user, Color::Green, Color::Blue),
+        (assistant, Color::Magenta, Color::Magenta),
+        (error, Color::Red, Color::Red),
+        (input, Color::Cyan, Color::Blue),
+    ] {
+        assert_eq!(dark[cell].fg, dark_fg, "dark {cell:?}");
+        assert_eq!(light[cell].fg, light_fg, "light {cell:?}");
+    }
+    assert!(light[user].modifier.contains(Modifier::BOLD));
+    // The reply text keeps the terminal's own colour in both.
+    let reply = find(light, "Hi! Let me");
+    assert_eq!(dark[reply].fg, Color::Reset);
+    assert_eq!(light[reply].fg, Color::Reset);
+}
+
+#[test]
+fn dark_theme_colours_80x24() {
+    let mut app = error_screen();
+    let terminal = render_with(&mut app, 80, 24, &Theme::dark());
+    assert_snapshot!(terminal.backend());
+    let buffer = terminal.backend().buffer();
+    assert_eq!(buffer[find(buffer, "You")].fg, Color::Green);
+    assert_eq!(buffer[find(buffer, "✗ local")].fg, Color::Red);
+    let status = find(buffer, "F1 help");
+    assert_eq!(buffer[status].fg, Color::DarkGray);
+}
+
+#[test]
+fn no_color_draws_attributes_only() {
+    let mut app = error_screen();
+    let env = |k: &str| (k == "NO_COLOR").then(|| "1".to_owned());
+    let theme = Theme::for_terminal(ThemeChoice::Light, &env);
+    let terminal = render_with(&mut app, 80, 24, &theme);
+    let buffer = terminal.backend().buffer();
+    assert!(
+        buffer
+            .content()
+            .iter()
+            .all(|c| c.fg == Color::Reset && c.bg == Color::Reset)
+    );
+    let user = find(buffer, "You");
+    assert!(buffer[user].modifier.contains(Modifier::BOLD));
+    assert!(
+        buffer[find(buffer, "✗ local")]
+            .modifier
+            .contains(Modifier::BOLD)
     );
 }
