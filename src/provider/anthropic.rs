@@ -9,7 +9,7 @@
 //! "never" for the spend limit), touch the UI, or log a header or key.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::{StreamExt, stream};
 use reqwest::header::CONTENT_TYPE;
@@ -218,27 +218,19 @@ async fn json_instead_of_stream(
 /// Maps the SSE events of a started reply to [`StreamEvent`]s and ends right after the
 /// terminal one, dropping the body (and so the connection) at that moment.
 fn reply_events(provider: String, events: SseStream) -> ReplyStream {
-    let started = Instant::now();
-    let state = Some((events, EventParser::new(provider)));
-    let batches = stream::unfold(state, move |state| async move {
-        let (mut events, mut parser) = state?;
-        let out = match events.next().await {
-            Some(Ok(event)) => parser.on_event(&event),
-            Some(Err(e)) => vec![StreamEvent::Failed(e.into_provider_error(&parser.provider))],
-            None => vec![parser.on_end()],
-        };
-        if let Some(last) = out.last().filter(|e| e.is_terminal()) {
-            tracing::debug!(
-                provider = %parser.provider,
-                elapsed_ms = started.elapsed().as_millis(),
-                outcome = ?last,
-                "reply ended"
-            );
-            return Some((out, None));
-        }
-        Some((out, Some((events, parser))))
-    });
-    Box::pin(batches.flat_map(stream::iter))
+    sse::drive(events, EventParser::new(provider))
+}
+
+impl sse::EventReader for EventParser {
+    fn provider(&self) -> &str {
+        &self.provider
+    }
+    fn on_event(&mut self, event: &Event) -> Vec<StreamEvent> {
+        EventParser::on_event(self, event)
+    }
+    fn on_end(&self) -> StreamEvent {
+        EventParser::on_end(self)
+    }
 }
 
 /// The state of one reply between SSE events.

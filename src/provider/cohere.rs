@@ -8,9 +8,8 @@
 //! Must not: parse SSE framing (that is [`super::sse`]), wait for `[DONE]` (the reply
 //! ends at `message-end`), decide retries, touch the UI, or log a header or key.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use futures_util::{StreamExt, stream};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -137,29 +136,22 @@ pub(super) fn reply(
 /// terminal one (`message-end`), dropping the body (and so the connection) at that
 /// moment: a trailing `[DONE]` is never waited for.
 fn reply_events(provider: String, events: SseStream) -> ReplyStream {
-    let started = Instant::now();
-    let state = Some((events, EventParser { provider }));
-    let batches = stream::unfold(state, move |state| async move {
-        let (mut events, parser) = state?;
-        let out = match events.next().await {
-            Some(Ok(event)) => parser.on_event(&event),
-            Some(Err(e)) => vec![StreamEvent::Failed(e.into_provider_error(&parser.provider))],
-            None => vec![StreamEvent::Failed(ProviderError::Incomplete {
-                provider: parser.provider.clone(),
-            })],
-        };
-        if let Some(last) = out.last().filter(|e| e.is_terminal()) {
-            tracing::debug!(
-                provider = %parser.provider,
-                elapsed_ms = started.elapsed().as_millis(),
-                outcome = ?last,
-                "reply ended"
-            );
-            return Some((out, None));
-        }
-        Some((out, Some((events, parser))))
-    });
-    Box::pin(batches.flat_map(stream::iter))
+    sse::drive(events, EventParser { provider })
+}
+
+impl sse::EventReader for EventParser {
+    fn provider(&self) -> &str {
+        &self.provider
+    }
+    fn on_event(&mut self, event: &Event) -> Vec<StreamEvent> {
+        EventParser::on_event(self, event)
+    }
+    /// `message-end` is the only end marker.
+    fn on_end(&self) -> StreamEvent {
+        StreamEvent::Failed(ProviderError::Incomplete {
+            provider: self.provider.clone(),
+        })
+    }
 }
 
 /// Maps one SSE event to events. Stateless apart from the provider name: the text comes
@@ -349,6 +341,7 @@ fn parse_page(body: &[u8]) -> Option<Page> {
 mod tests {
     use super::*;
     use crate::provider::ChatMessage;
+    use futures_util::{StreamExt, stream};
     use pretty_assertions::assert_eq;
 
     const BASIC: &[u8] = include_bytes!("../../tests/fixtures/cohere/stream-basic.sse");

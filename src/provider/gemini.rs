@@ -12,7 +12,7 @@
 //! frames events with CRLF, which eventsource-stream reads), decide retries, touch the
 //! UI, or log a header or key.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::{StreamExt, stream};
 use reqwest::header::CONTENT_TYPE;
@@ -325,27 +325,23 @@ fn stream_error(provider: &str, error: &Value, clean: impl Fn(&str) -> String) -
 /// Maps the SSE events of a started reply to [`StreamEvent`]s and ends right after the
 /// terminal one, dropping the body (and so the connection) at that moment.
 fn reply_events(provider: String, events: SseStream) -> ReplyStream {
-    let started = Instant::now();
-    let state = Some((events, ChunkParser::new(provider)));
-    let batches = stream::unfold(state, move |state| async move {
-        let (mut events, mut parser) = state?;
-        let out = match events.next().await {
-            Some(Ok(event)) => parser.on_event(&event),
-            Some(Err(e)) => vec![parser.on_error(e)],
-            None => vec![parser.on_end()],
-        };
-        if let Some(last) = out.last().filter(|e| e.is_terminal()) {
-            tracing::debug!(
-                provider = %parser.provider,
-                elapsed_ms = started.elapsed().as_millis(),
-                outcome = ?last,
-                "reply ended"
-            );
-            return Some((out, None));
-        }
-        Some((out, Some((events, parser))))
-    });
-    Box::pin(batches.flat_map(stream::iter))
+    sse::drive(events, ChunkParser::new(provider))
+}
+
+impl sse::EventReader for ChunkParser {
+    fn provider(&self) -> &str {
+        &self.provider
+    }
+    fn on_event(&mut self, event: &Event) -> Vec<StreamEvent> {
+        ChunkParser::on_event(self, event)
+    }
+    /// A break after the finish reason loses nothing: the reply had ended.
+    fn on_error(&mut self, error: SseError) -> StreamEvent {
+        ChunkParser::on_error(self, error)
+    }
+    fn on_end(&self) -> StreamEvent {
+        ChunkParser::on_end(self)
+    }
 }
 
 /// The state of one reply between SSE events.

@@ -19,8 +19,8 @@ use futures_util::{Stream, StreamExt};
 
 pub(crate) use eventsource_stream::Event;
 
-use super::ProviderError;
 use super::http::root_cause;
+use super::{ProviderError, ReplyStream, StreamEvent};
 
 /// Why a body stopped producing events, below the level of the provider's protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +60,47 @@ pub(crate) fn whole_seconds(d: Duration) -> u64 {
 
 /// An event stream that is `Send` and owns its body: dropping it drops the connection.
 pub(crate) type SseStream = Pin<Box<dyn Stream<Item = Result<Event, SseError>> + Send>>;
+
+/// How one provider reads its event stream: what an event means, what a broken or
+/// silent body means, and what the end of the body means. [`drive`] owns the loop.
+pub(crate) trait EventReader: Send + 'static {
+    /// The provider's name, for errors and logs.
+    fn provider(&self) -> &str;
+    /// The events one SSE event yields; a terminal event, if any, comes last.
+    fn on_event(&mut self, event: &Event) -> Vec<StreamEvent>;
+    /// The body broke or went silent before the end.
+    fn on_error(&mut self, error: SseError) -> StreamEvent {
+        StreamEvent::Failed(error.into_provider_error(self.provider()))
+    }
+    /// The body ended: finished if the provider's end marker came, else incomplete.
+    fn on_end(&self) -> StreamEvent;
+}
+
+/// Reads `events` with `reader` and ends right after the terminal event, dropping the
+/// body (and so the connection) at that moment: nothing after an end marker is waited
+/// for.
+pub(crate) fn drive<R: EventReader>(events: SseStream, reader: R) -> ReplyStream {
+    let started = std::time::Instant::now();
+    let batches = futures_util::stream::unfold(Some((events, reader)), move |state| async move {
+        let (mut events, mut reader) = state?;
+        let out = match events.next().await {
+            Some(Ok(event)) => reader.on_event(&event),
+            Some(Err(e)) => vec![reader.on_error(e)],
+            None => vec![reader.on_end()],
+        };
+        if let Some(last) = out.last().filter(|e| e.is_terminal()) {
+            tracing::debug!(
+                provider = %reader.provider(),
+                elapsed_ms = started.elapsed().as_millis(),
+                outcome = ?last,
+                "reply ended"
+            );
+            return Some((out, None));
+        }
+        Some((out, Some((events, reader))))
+    });
+    Box::pin(batches.flat_map(futures_util::stream::iter))
+}
 
 /// The most bytes handed to eventsource-stream at once. Its parser copies the rest of its
 /// buffer after every line (eventsource-stream 0.2.3 `parse_event`: `split_off` per line),
