@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::http::{error_fields, post_json};
 use super::models::fetch_json;
-use super::sse::{self, Event, SseStream};
+use super::sse::{self, Event};
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
 
@@ -126,17 +126,14 @@ pub(super) fn reply(
     response: reqwest::Response,
     idle: Duration,
 ) -> ReplyStream {
-    reply_events(
-        provider.name.clone(),
-        sse::events(response.bytes_stream(), idle),
+    sse::reply(
+        provider,
+        response,
+        idle,
+        EventParser {
+            provider: provider.name.clone(),
+        },
     )
-}
-
-/// Maps the SSE events of a started reply to [`StreamEvent`]s and ends right after the
-/// terminal one (`message-end`), dropping the body (and so the connection) at that
-/// moment: a trailing `[DONE]` is never waited for.
-fn reply_events(provider: String, events: SseStream) -> ReplyStream {
-    sse::drive(events, EventParser { provider })
 }
 
 impl sse::EventReader for EventParser {
@@ -368,7 +365,14 @@ mod tests {
         let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
             body.chunks(size).map(|c| Ok(c.to_vec())).collect();
         let events = sse::events(stream::iter(chunks), Duration::from_secs(5));
-        reply_events("p".to_owned(), events).collect().await
+        sse::drive(
+            events,
+            EventParser {
+                provider: "p".to_owned(),
+            },
+        )
+        .collect()
+        .await
     }
 
     fn delta(text: &str) -> StreamEvent {

@@ -14,14 +14,12 @@
 
 use std::time::Duration;
 
-use futures_util::{StreamExt, stream};
-use reqwest::header::CONTENT_TYPE;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::http::{error_fields, post_json, redact};
+use super::http::{error_fields, post_json};
 use super::models::fetch_json;
-use super::sse::{self, Event, SseError, SseStream};
+use super::sse::{self, Event, SseError};
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
 
@@ -263,46 +261,12 @@ pub(super) fn reply(
     response: reqwest::Response,
     idle: Duration,
 ) -> ReplyStream {
-    let name = provider.name.clone();
-    let provider = provider.clone();
-    let opened = async move { events_of(&provider, response, idle).await };
-    Box::pin(stream::once(opened).flat_map(move |opened| match opened {
-        Ok(events) => reply_events(name.clone(), events),
-        Err(e) => Box::pin(stream::iter([StreamEvent::Failed(e)])) as ReplyStream,
-    }))
-}
-
-/// The SSE events of a successful response. A JSON body instead of a stream is an
-/// error: an `{"error":…}` object (a proxy's way to report one), or the JSON array the
-/// API sends when `alt=sse` was lost on the way.
-async fn events_of(
-    provider: &ProviderSpec,
-    response: reqwest::Response,
-    idle: Duration,
-) -> Result<SseStream, ProviderError> {
-    let is_json = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().starts_with("application/json"));
-    if !is_json {
-        return Ok(sse::events(response.bytes_stream(), idle));
-    }
-    let Ok(Ok(body)) = tokio::time::timeout(idle, response.bytes()).await else {
-        return Err(ProviderError::Incomplete {
-            provider: provider.name.clone(),
-        });
-    };
-    let error = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v.get("error").cloned());
-    Err(match error {
-        Some(error) => stream_error(&provider.name, &error, |m| redact(provider, m)),
-        None => ProviderError::Malformed {
-            provider: provider.name.clone(),
-            message: "expected an event stream, got a JSON body".to_owned(),
-        },
-    })
+    sse::reply(
+        provider,
+        response,
+        idle,
+        ChunkParser::new(provider.name.clone()),
+    )
 }
 
 /// A Gemini `error` object met where reply data was expected: its `status` (or the
@@ -320,12 +284,6 @@ fn stream_error(provider: &str, error: &Value, clean: impl Fn(&str) -> String) -
         code: status.or(code),
         message: clean(&message),
     }
-}
-
-/// Maps the SSE events of a started reply to [`StreamEvent`]s and ends right after the
-/// terminal one, dropping the body (and so the connection) at that moment.
-fn reply_events(provider: String, events: SseStream) -> ReplyStream {
-    sse::drive(events, ChunkParser::new(provider))
 }
 
 impl sse::EventReader for ChunkParser {
@@ -647,6 +605,7 @@ mod tests {
     use super::*;
     use crate::provider::ChatMessage;
     use crate::provider::http::http_error;
+    use futures_util::{StreamExt, stream};
     use pretty_assertions::assert_eq;
     use reqwest::StatusCode;
     use std::collections::BTreeMap;
@@ -693,7 +652,9 @@ mod tests {
         let chunks: Vec<Result<&'static [u8], std::io::Error>> =
             body.chunks(size).map(Ok).collect();
         let events = sse::events(stream::iter(chunks), Duration::from_secs(5));
-        reply_events("p".to_owned(), events).collect().await
+        sse::drive(events, ChunkParser::new("p".to_owned()))
+            .collect()
+            .await
     }
 
     fn usage(input_tokens: u64, output_tokens: u64) -> StreamEvent {

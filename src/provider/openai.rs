@@ -9,13 +9,11 @@
 
 use std::time::Duration;
 
-use futures_util::{StreamExt, stream};
-use reqwest::header::CONTENT_TYPE;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::http::{as_is, error_fields, post_json, redact};
-use super::sse::{self, Event, SseStream};
+use super::http::{as_is, error_fields, post_json};
+use super::sse::{self, Event};
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
 
@@ -95,62 +93,12 @@ pub(super) fn reply(
     response: reqwest::Response,
     idle: Duration,
 ) -> ReplyStream {
-    let name = provider.name.clone();
-    let provider = provider.clone();
-    let opened = async move { events_of(&provider, response, idle).await };
-    Box::pin(stream::once(opened).flat_map(move |opened| match opened {
-        Ok(events) => reply_events(name.clone(), events),
-        Err(e) => Box::pin(stream::iter([StreamEvent::Failed(e)])) as ReplyStream,
-    }))
-}
-
-/// The SSE events of a successful response; a JSON body instead of a stream is an error.
-async fn events_of(
-    provider: &ProviderSpec,
-    response: reqwest::Response,
-    idle: Duration,
-) -> Result<SseStream, ProviderError> {
-    let is_json = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().starts_with("application/json"));
-    if is_json {
-        return Err(json_instead_of_stream(provider, response, idle).await);
-    }
-    Ok(sse::events(response.bytes_stream(), idle))
-}
-
-/// A 2xx JSON body where an event stream was asked for: some proxies report errors this
-/// way; anything else is not the protocol.
-async fn json_instead_of_stream(
-    provider: &ProviderSpec,
-    response: reqwest::Response,
-    idle: std::time::Duration,
-) -> ProviderError {
-    let Ok(Ok(body)) = tokio::time::timeout(idle, response.bytes()).await else {
-        return ProviderError::Incomplete {
-            provider: provider.name.clone(),
-        };
-    };
-    let value = serde_json::from_slice::<Value>(&body).ok();
-    match value.as_ref().and_then(|v| error_fields(v, None)) {
-        Some((code, message)) => ProviderError::Stream {
-            provider: provider.name.clone(),
-            code,
-            message: redact(provider, &message),
-        },
-        None => ProviderError::Malformed {
-            provider: provider.name.clone(),
-            message: "expected an event stream, got a JSON body".to_owned(),
-        },
-    }
-}
-
-/// Maps the SSE events of a started reply to [`StreamEvent`]s and ends right after the
-/// terminal one, dropping the body (and so the connection) at that moment.
-fn reply_events(provider: String, events: SseStream) -> ReplyStream {
-    sse::drive(events, ChunkParser::new(provider))
+    sse::reply(
+        provider,
+        response,
+        idle,
+        ChunkParser::new(provider.name.clone()),
+    )
 }
 
 impl sse::EventReader for ChunkParser {
@@ -312,6 +260,7 @@ fn is_truthy(value: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use futures_util::{StreamExt, stream};
 
     use super::*;
     use crate::provider::ChatMessage;
@@ -339,7 +288,9 @@ mod tests {
         let chunks: Vec<Result<&'static [u8], std::io::Error>> =
             body.chunks(size).map(Ok).collect();
         let events = sse::events(stream::iter(chunks), Duration::from_secs(5));
-        reply_events("p".to_owned(), events).collect().await
+        sse::drive(events, ChunkParser::new("p".to_owned()))
+            .collect()
+            .await
     }
 
     /// Joins the deltas and checks that exactly one terminal event comes last.

@@ -19,8 +19,8 @@ use futures_util::{Stream, StreamExt};
 
 pub(crate) use eventsource_stream::Event;
 
-use super::http::root_cause;
-use super::{ProviderError, ReplyStream, StreamEvent};
+use super::http::{error_fields, redact, root_cause};
+use super::{ProviderError, ProviderSpec, ReplyStream, StreamEvent};
 
 /// Why a body stopped producing events, below the level of the provider's protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +100,62 @@ pub(crate) fn drive<R: EventReader>(events: SseStream, reader: R) -> ReplyStream
         Some((out, Some((events, reader))))
     });
     Box::pin(batches.flat_map(futures_util::stream::iter))
+}
+
+/// The reply of a successful response, read with `reader`. A 2xx JSON body where an
+/// event stream was asked for is no reply: a gateway reporting an error that way, or a
+/// server that ignored `stream: true` (Gemini, when `alt=sse` was lost, sends a JSON
+/// array). Every failure arrives as the terminal `Failed` event; the stream owns the
+/// body, so dropping it closes the connection.
+pub(crate) fn reply<R: EventReader>(
+    provider: &ProviderSpec,
+    response: reqwest::Response,
+    idle: Duration,
+    reader: R,
+) -> ReplyStream {
+    let is_json = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if !is_json {
+        return drive(events(response.bytes_stream(), idle), reader);
+    }
+    let provider = provider.clone();
+    Box::pin(futures_util::stream::once(async move {
+        StreamEvent::Failed(json_instead_of_stream(&provider, response, idle).await)
+    }))
+}
+
+/// The error a JSON body stands for: the provider's own error when it holds one (its
+/// `status`, Gemini's RPC code, names it when present), else "not a stream".
+async fn json_instead_of_stream(
+    provider: &ProviderSpec,
+    response: reqwest::Response,
+    idle: Duration,
+) -> ProviderError {
+    let Ok(Ok(body)) = tokio::time::timeout(idle, response.bytes()).await else {
+        return ProviderError::Incomplete {
+            provider: provider.name.clone(),
+        };
+    };
+    let value = serde_json::from_slice::<serde_json::Value>(&body).ok();
+    let status = value
+        .as_ref()
+        .and_then(|v| v.get("error")?.get("status")?.as_str())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    match value.as_ref().and_then(|v| error_fields(v, None)) {
+        Some((code, message)) => ProviderError::Stream {
+            provider: provider.name.clone(),
+            code: status.or(code),
+            message: redact(provider, &message),
+        },
+        None => ProviderError::Malformed {
+            provider: provider.name.clone(),
+            message: "expected an event stream, got a JSON body".to_owned(),
+        },
+    }
 }
 
 /// The most bytes handed to eventsource-stream at once. Its parser copies the rest of its
