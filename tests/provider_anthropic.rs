@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{End, MockResponse, MockServer, fixture};
+use common::{End, MockResponse, MockServer, delta, failed, fixture, run, summary};
 use futures_util::StreamExt;
 use pretty_assertions::assert_eq;
 use serde_json::json;
@@ -63,46 +63,10 @@ fn request() -> ChatRequest {
     }
 }
 
-/// Every event of one reply, bounded in time.
-async fn run(provider: &ProviderSpec, request: ChatRequest) -> Vec<StreamEvent> {
-    let client = http_client().expect("client");
-    let stream = stream_chat(&client, provider, request);
-    tokio::time::timeout(Duration::from_secs(10), stream.collect::<Vec<_>>())
-        .await
-        .expect("the stream ends within 10 s")
-}
-
 /// Serves `response` on the messages path and returns the events for a default request.
 async fn reply(response: MockResponse) -> Vec<StreamEvent> {
     let server = MockServer::start(vec![(MESSAGES, response)]).await;
     run(&spec(&server), request()).await
-}
-
-/// Joined text, last usage and the terminal event; asserts exactly one terminal, last.
-fn summary(events: &[StreamEvent]) -> (String, Option<Usage>, StreamEvent) {
-    let text = events
-        .iter()
-        .filter_map(|e| match e {
-            StreamEvent::Delta(t) => Some(t.as_str()),
-            _ => None,
-        })
-        .collect();
-    let usage = events.iter().rev().find_map(|e| match e {
-        StreamEvent::Usage(u) => Some(*u),
-        _ => None,
-    });
-    let last = events.last().cloned().expect("a terminal event");
-    assert!(last.is_terminal(), "{events:?}");
-    assert_eq!(
-        events.iter().filter(|e| e.is_terminal()).count(),
-        1,
-        "{events:?}"
-    );
-    (text, usage, last)
-}
-
-fn delta(text: &str) -> StreamEvent {
-    StreamEvent::Delta(text.to_owned())
 }
 
 fn usage(input_tokens: u64, output_tokens: u64) -> StreamEvent {
@@ -110,13 +74,6 @@ fn usage(input_tokens: u64, output_tokens: u64) -> StreamEvent {
         input_tokens,
         output_tokens,
     })
-}
-
-fn failed(events: &[StreamEvent]) -> ProviderError {
-    match summary(events).2 {
-        StreamEvent::Failed(e) => e,
-        other => panic!("expected a failure, got {other:?}"),
-    }
 }
 
 // ---------------------------------------------------------------------------------------

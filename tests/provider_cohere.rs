@@ -15,14 +15,13 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{End, MockResponse, MockServer, fixture};
-use futures_util::StreamExt;
+use common::{End, MockResponse, MockServer, delta, failed, fixture, run, summary};
 use pretty_assertions::assert_eq;
 use serde_json::json;
 use tinychat::conversation::{Finish, Role, Usage};
 use tinychat::provider::{
     ChatMessage, ChatRequest, ProviderError, ProviderKind, ProviderSpec, StreamEvent, http_client,
-    list_models, stream_chat,
+    list_models,
 };
 
 const CHAT: &str = "/v2/chat";
@@ -72,50 +71,10 @@ fn request() -> ChatRequest {
     }
 }
 
-/// Every event of one reply, bounded in time.
-async fn run(provider: &ProviderSpec, request: ChatRequest) -> Vec<StreamEvent> {
-    let client = http_client().expect("client");
-    let stream = stream_chat(&client, provider, request);
-    tokio::time::timeout(Duration::from_secs(10), stream.collect::<Vec<_>>())
-        .await
-        .expect("the stream ends within 10 s")
-}
-
 /// Serves `response` on the chat path and returns the events for a default request.
 async fn reply(response: MockResponse) -> Vec<StreamEvent> {
     let server = MockServer::start(vec![(CHAT, response)]).await;
     run(&spec(&server), request()).await
-}
-
-/// Joined text, last usage and the terminal event; asserts exactly one terminal, last.
-fn summary(events: &[StreamEvent]) -> (String, Option<Usage>, StreamEvent) {
-    let text = events
-        .iter()
-        .filter_map(|e| match e {
-            StreamEvent::Delta(t) => Some(t.as_str()),
-            _ => None,
-        })
-        .collect();
-    let usage = events.iter().rev().find_map(|e| match e {
-        StreamEvent::Usage(u) => Some(*u),
-        _ => None,
-    });
-    let terminals = events.iter().filter(|e| e.is_terminal()).count();
-    assert_eq!(terminals, 1, "{events:?}");
-    let last = events.last().cloned().expect("events");
-    assert!(last.is_terminal(), "{events:?}");
-    (text, usage, last)
-}
-
-fn delta(text: &str) -> StreamEvent {
-    StreamEvent::Delta(text.to_owned())
-}
-
-fn failed(events: &[StreamEvent]) -> ProviderError {
-    match summary(events).2 {
-        StreamEvent::Failed(e) => e,
-        other => panic!("expected a failure, got {other:?}"),
-    }
 }
 
 /// A `content-delta` event carrying `text`.

@@ -11,6 +11,8 @@
 //! // ... run the client ...
 //! assert_eq!(server.requests()[0].json()["model"], "m");
 //! ```
+//! Provider tests also share [`run`], [`summary`], [`failed`] and [`delta`] to read a
+//! reply stream.
 //! A test without a runtime (e.g. one that drives the binary in a PTY) uses
 //! [`MockServer::start_in_background`], which runs the server on its own runtime.
 
@@ -30,6 +32,11 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
+use futures_util::StreamExt;
+use tinychat::conversation::Usage;
+use tinychat::provider::{
+    ChatRequest, ProviderError, ProviderSpec, StreamEvent, http_client, stream_chat,
+};
 use tokio::sync::{Notify, mpsc};
 
 /// How a scripted body ends after its last chunk.
@@ -371,4 +378,47 @@ pub fn fixture_path(path: &str) -> std::path::PathBuf {
 /// The bytes of a file under `tests/fixtures/`.
 pub fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(fixture_path(path)).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading a reply stream in provider tests
+
+/// Every event of one reply, bounded in time.
+pub async fn run(provider: &ProviderSpec, request: ChatRequest) -> Vec<StreamEvent> {
+    let client = http_client().expect("client");
+    let stream = stream_chat(&client, provider, request);
+    tokio::time::timeout(Duration::from_secs(10), stream.collect::<Vec<_>>())
+        .await
+        .expect("the stream ends within 10 s")
+}
+
+/// Joined text, last usage and the terminal event; asserts exactly one terminal, last.
+pub fn summary(events: &[StreamEvent]) -> (String, Option<Usage>, StreamEvent) {
+    let text = events
+        .iter()
+        .filter_map(|e| match e {
+            StreamEvent::Delta(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect();
+    let usage = events.iter().rev().find_map(|e| match e {
+        StreamEvent::Usage(u) => Some(*u),
+        _ => None,
+    });
+    let terminals = events.iter().filter(|e| e.is_terminal()).count();
+    assert_eq!(terminals, 1, "{events:?}");
+    let last = events.last().cloned().expect("events");
+    assert!(last.is_terminal(), "{events:?}");
+    (text, usage, last)
+}
+
+pub fn failed(events: &[StreamEvent]) -> ProviderError {
+    match summary(events).2 {
+        StreamEvent::Failed(e) => e,
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+pub fn delta(text: &str) -> StreamEvent {
+    StreamEvent::Delta(text.to_owned())
 }
