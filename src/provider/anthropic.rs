@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::http::{error_fields, post_json};
 use super::models::fetch_json;
-use super::sse::{self, Event};
+use super::sse::{self, Event, EventReader};
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
 
@@ -169,44 +169,10 @@ pub(super) fn reply(
     )
 }
 
-impl sse::EventReader for EventParser {
+impl EventReader for EventParser {
     fn provider(&self) -> &str {
         &self.provider
     }
-    fn on_event(&mut self, event: &Event) -> Vec<StreamEvent> {
-        EventParser::on_event(self, event)
-    }
-    fn on_end(&self) -> StreamEvent {
-        EventParser::on_end(self)
-    }
-}
-
-/// The state of one reply between SSE events.
-///
-/// `message_stop` is the only end marker: a body that ends without it is
-/// [`ProviderError::Incomplete`], even after a `stop_reason` (protocols.md checklist 2).
-/// Usage counts are cumulative, so each report replaces the last; `message_delta` may
-/// omit `input_tokens`, which then keeps the value from `message_start`.
-#[derive(Debug)]
-struct EventParser {
-    provider: String,
-    /// Whether each content block (by `index`) is a text block; others (`thinking`,
-    /// `tool_use`, …) are never shown.
-    text_blocks: HashMap<u64, bool>,
-    usage: Option<Usage>,
-    finish: Option<Finish>,
-}
-
-impl EventParser {
-    fn new(provider: String) -> Self {
-        EventParser {
-            provider,
-            text_blocks: HashMap::new(),
-            usage: None,
-            finish: None,
-        }
-    }
-
     /// The events one SSE event yields; a terminal event, if any, is last.
     fn on_event(&mut self, event: &Event) -> Vec<StreamEvent> {
         let data = match serde_json::from_str::<Value>(event.data.trim()) {
@@ -250,6 +216,39 @@ impl EventParser {
             "error" => vec![self.stream_error(&data)],
             // `ping`, `content_block_stop` and event types added later carry no text.
             _ => Vec::new(),
+        }
+    }
+    /// The terminal event when the body ends without `message_stop`.
+    fn on_end(&self) -> StreamEvent {
+        StreamEvent::Failed(ProviderError::Incomplete {
+            provider: self.provider.clone(),
+        })
+    }
+}
+
+/// The state of one reply between SSE events.
+///
+/// `message_stop` is the only end marker: a body that ends without it is
+/// [`ProviderError::Incomplete`], even after a `stop_reason` (protocols.md checklist 2).
+/// Usage counts are cumulative, so each report replaces the last; `message_delta` may
+/// omit `input_tokens`, which then keeps the value from `message_start`.
+#[derive(Debug)]
+struct EventParser {
+    provider: String,
+    /// Whether each content block (by `index`) is a text block; others (`thinking`,
+    /// `tool_use`, …) are never shown.
+    text_blocks: HashMap<u64, bool>,
+    usage: Option<Usage>,
+    finish: Option<Finish>,
+}
+
+impl EventParser {
+    fn new(provider: String) -> Self {
+        EventParser {
+            provider,
+            text_blocks: HashMap::new(),
+            usage: None,
+            finish: None,
         }
     }
 
@@ -298,13 +297,6 @@ impl EventParser {
             provider: self.provider.clone(),
             code,
             message,
-        })
-    }
-
-    /// The terminal event when the body ends without `message_stop`.
-    fn on_end(&self) -> StreamEvent {
-        StreamEvent::Failed(ProviderError::Incomplete {
-            provider: self.provider.clone(),
         })
     }
 

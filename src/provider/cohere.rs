@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::http::{error_fields, post_json};
 use super::models::fetch_json;
-use super::sse::{self, Event};
+use super::sse::{self, Event, EventReader};
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
 
@@ -136,32 +136,12 @@ pub(super) fn reply(
     )
 }
 
-impl sse::EventReader for EventParser {
+impl EventReader for EventParser {
     fn provider(&self) -> &str {
         &self.provider
     }
-    fn on_event(&mut self, event: &Event) -> Vec<StreamEvent> {
-        EventParser::on_event(self, event)
-    }
-    /// `message-end` is the only end marker.
-    fn on_end(&self) -> StreamEvent {
-        StreamEvent::Failed(ProviderError::Incomplete {
-            provider: self.provider.clone(),
-        })
-    }
-}
-
-/// Maps one SSE event to events. Stateless apart from the provider name: the text comes
-/// in `content-delta`, and `message-end` carries the usage and the finish reason. The
-/// body ending before `message-end` is [`ProviderError::Incomplete`].
-#[derive(Debug)]
-struct EventParser {
-    provider: String,
-}
-
-impl EventParser {
     /// The events one SSE event yields; a terminal event, if any, is last.
-    fn on_event(&self, event: &Event) -> Vec<StreamEvent> {
+    fn on_event(&mut self, event: &Event) -> Vec<StreamEvent> {
         let data = event.data.trim();
         // The SDK stops on `[DONE]`; the reply already ended at `message-end`, so one
         // that comes first (or alone) changes nothing.
@@ -201,7 +181,23 @@ impl EventParser {
             _ => Vec::new(),
         }
     }
+    /// `message-end` is the only end marker.
+    fn on_end(&self) -> StreamEvent {
+        StreamEvent::Failed(ProviderError::Incomplete {
+            provider: self.provider.clone(),
+        })
+    }
+}
 
+/// Maps one SSE event to events. Stateless apart from the provider name: the text comes
+/// in `content-delta`, and `message-end` carries the usage and the finish reason. The
+/// body ending before `message-end` is [`ProviderError::Incomplete`].
+#[derive(Debug)]
+struct EventParser {
+    provider: String,
+}
+
+impl EventParser {
     /// The usage (when present), then the outcome named by `finish_reason`.
     fn on_message_end(&self, delta: Option<&Value>) -> Vec<StreamEvent> {
         let mut out = Vec::new();
@@ -575,7 +571,7 @@ mod tests {
 
     #[test]
     fn the_event_name_stands_in_for_a_missing_type() {
-        let p = EventParser {
+        let mut p = EventParser {
             provider: "p".to_owned(),
         };
         assert_eq!(

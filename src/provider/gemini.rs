@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use super::http::{error_fields, post_json};
 use super::models::fetch_json;
-use super::sse::{self, Event, SseError};
+use super::sse::{self, Event, EventReader, SseError};
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
 
@@ -286,50 +286,10 @@ fn stream_error(provider: &str, error: &Value, clean: impl Fn(&str) -> String) -
     }
 }
 
-impl sse::EventReader for ChunkParser {
+impl EventReader for ChunkParser {
     fn provider(&self) -> &str {
         &self.provider
     }
-    fn on_event(&mut self, event: &Event) -> Vec<StreamEvent> {
-        ChunkParser::on_event(self, event)
-    }
-    /// A break after the finish reason loses nothing: the reply had ended.
-    fn on_error(&mut self, error: SseError) -> StreamEvent {
-        ChunkParser::on_error(self, error)
-    }
-    fn on_end(&self) -> StreamEvent {
-        ChunkParser::on_end(self)
-    }
-}
-
-/// The state of one reply between SSE events.
-///
-/// Gemini sends no end event: the chunk that carries `candidates[0].finishReason` is the
-/// last, and the server closes the body after it (protocols.md §4). So the outcome is
-/// decided at EOF: after `STOP` or `MAX_TOKENS` the reply is finished; with no finish
-/// reason it is [`ProviderError::Incomplete`] (eventsource-stream drops an event cut
-/// off at EOF silently, protocols.md §0). Any other finish reason (`SAFETY`,
-/// `RECITATION`, `PROHIBITED_CONTENT`, `OTHER`…) means the model was stopped: the
-/// user must see that, so it fails the reply at once with the reason as the code,
-/// keeping the text already shown.
-#[derive(Debug)]
-struct ChunkParser {
-    provider: String,
-    finish: Option<Finish>,
-    /// The usage last reported: every chunk repeats `usageMetadata`, and only a change
-    /// is worth an event.
-    usage: Option<Usage>,
-}
-
-impl ChunkParser {
-    fn new(provider: String) -> Self {
-        ChunkParser {
-            provider,
-            finish: None,
-            usage: None,
-        }
-    }
-
     /// The events one SSE event yields: text first (the finish reason rides on the last
     /// chunk together with the last text), then usage, then a terminal event, if any.
     fn on_event(&mut self, event: &Event) -> Vec<StreamEvent> {
@@ -380,17 +340,6 @@ impl ChunkParser {
         }
         out
     }
-
-    /// The terminal event when the body ends (see the type's doc).
-    fn on_end(&self) -> StreamEvent {
-        match self.finish {
-            Some(finish) => StreamEvent::Finished(finish),
-            None => StreamEvent::Failed(ProviderError::Incomplete {
-                provider: self.provider.clone(),
-            }),
-        }
-    }
-
     /// The terminal event when the body breaks off or falls silent. After a finish
     /// reason the reply is whole (nothing else was coming), so that is still a finish;
     /// before one it is the failure it is.
@@ -400,6 +349,44 @@ impl ChunkParser {
                 StreamEvent::Finished(finish)
             }
             _ => StreamEvent::Failed(error.into_provider_error(&self.provider)),
+        }
+    }
+    /// The terminal event when the body ends (see the type's doc).
+    fn on_end(&self) -> StreamEvent {
+        match self.finish {
+            Some(finish) => StreamEvent::Finished(finish),
+            None => StreamEvent::Failed(ProviderError::Incomplete {
+                provider: self.provider.clone(),
+            }),
+        }
+    }
+}
+
+/// The state of one reply between SSE events.
+///
+/// Gemini sends no end event: the chunk that carries `candidates[0].finishReason` is the
+/// last, and the server closes the body after it (protocols.md §4). So the outcome is
+/// decided at EOF: after `STOP` or `MAX_TOKENS` the reply is finished; with no finish
+/// reason it is [`ProviderError::Incomplete`] (eventsource-stream drops an event cut
+/// off at EOF silently, protocols.md §0). Any other finish reason (`SAFETY`,
+/// `RECITATION`, `PROHIBITED_CONTENT`, `OTHER`…) means the model was stopped: the
+/// user must see that, so it fails the reply at once with the reason as the code,
+/// keeping the text already shown.
+#[derive(Debug)]
+struct ChunkParser {
+    provider: String,
+    finish: Option<Finish>,
+    /// The usage last reported: every chunk repeats `usageMetadata`, and only a change
+    /// is worth an event.
+    usage: Option<Usage>,
+}
+
+impl ChunkParser {
+    fn new(provider: String) -> Self {
+        ChunkParser {
+            provider,
+            finish: None,
+            usage: None,
         }
     }
 

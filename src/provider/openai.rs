@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::http::{as_is, error_fields, post_json};
-use super::sse::{self, Event};
+use super::sse::{self, Event, EventReader};
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
 
@@ -101,43 +101,10 @@ pub(super) fn reply(
     )
 }
 
-impl sse::EventReader for ChunkParser {
+impl EventReader for ChunkParser {
     fn provider(&self) -> &str {
         &self.provider
     }
-    fn on_event(&mut self, event: &Event) -> Vec<StreamEvent> {
-        ChunkParser::on_event(self, event)
-    }
-    fn on_end(&self) -> StreamEvent {
-        ChunkParser::on_end(self)
-    }
-}
-
-/// The state of one reply between SSE events: which provider (for errors) and the
-/// finish reason seen so far.
-///
-/// End of the body: `[DONE]` is the end marker of every documented server. A body that
-/// ends without it but after a chunk carrying `finish_reason` is taken as finished with
-/// that reason, because the model said it was done and some small servers omit the
-/// marker; a body that ends with neither is [`ProviderError::Incomplete`].
-#[derive(Debug)]
-struct ChunkParser {
-    provider: String,
-    finish: Option<Finish>,
-    /// Whether any event arrived: a body with none is not this protocol at all (an HTML
-    /// page from a wrong base URL), not a reply cut short.
-    seen: bool,
-}
-
-impl ChunkParser {
-    fn new(provider: String) -> Self {
-        ChunkParser {
-            provider,
-            finish: None,
-            seen: false,
-        }
-    }
-
     /// The events one SSE event yields; a terminal event, if any, is last.
     fn on_event(&mut self, event: &Event) -> Vec<StreamEvent> {
         if event.event == "keepalive" {
@@ -200,7 +167,6 @@ impl ChunkParser {
         }
         out
     }
-
     /// The terminal event when the body ends without `[DONE]` (see the type's doc).
     fn on_end(&self) -> StreamEvent {
         match self.finish {
@@ -212,6 +178,32 @@ impl ChunkParser {
             None => StreamEvent::Failed(ProviderError::Incomplete {
                 provider: self.provider.clone(),
             }),
+        }
+    }
+}
+
+/// The state of one reply between SSE events: which provider (for errors) and the
+/// finish reason seen so far.
+///
+/// End of the body: `[DONE]` is the end marker of every documented server. A body that
+/// ends without it but after a chunk carrying `finish_reason` is taken as finished with
+/// that reason, because the model said it was done and some small servers omit the
+/// marker; a body that ends with neither is [`ProviderError::Incomplete`].
+#[derive(Debug)]
+struct ChunkParser {
+    provider: String,
+    finish: Option<Finish>,
+    /// Whether any event arrived: a body with none is not this protocol at all (an HTML
+    /// page from a wrong base URL), not a reply cut short.
+    seen: bool,
+}
+
+impl ChunkParser {
+    fn new(provider: String) -> Self {
+        ChunkParser {
+            provider,
+            finish: None,
+            seen: false,
         }
     }
 

@@ -69,7 +69,7 @@ pub(crate) trait EventReader: Send + 'static {
     /// The events one SSE event yields; a terminal event, if any, comes last.
     fn on_event(&mut self, event: &Event) -> Vec<StreamEvent>;
     /// The body broke or went silent before the end.
-    fn on_error(&mut self, error: SseError) -> StreamEvent {
+    fn on_error(&self, error: SseError) -> StreamEvent {
         StreamEvent::Failed(error.into_provider_error(self.provider()))
     }
     /// The body ended: finished if the provider's end marker came, else incomplete.
