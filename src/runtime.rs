@@ -98,6 +98,7 @@ pub async fn run(
     store: ConversationStore,
 ) -> io::Result<()> {
     let theme = Theme::for_terminal(app.config.theme, &|name| std::env::var(name).ok());
+    app.set_code_theme(theme.code_theme);
     let (stream_tx, mut stream_rx) = mpsc::channel::<Msg>(STREAM_CHANNEL);
     let (job_tx, mut job_rx) = mpsc::unbounded_channel::<Job>();
     let store = Arc::new(store);

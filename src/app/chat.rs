@@ -287,6 +287,7 @@ impl App {
         self.history = crate::view::history_layout::HistoryLayout::new(
             std::iter::empty(),
             self.history.width(),
+            self.history.code_theme(),
         );
         self.viewport.to_bottom();
         self.selected = None;

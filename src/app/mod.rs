@@ -30,6 +30,7 @@ use crate::conversation::Conversation;
 use crate::provider::{ChatRequest, ProviderSpec, StreamEvent};
 use crate::storage::ListEntry;
 use crate::storage::index::IndexEntry;
+use crate::view::highlight::CodeTheme;
 use crate::view::history_layout::HistoryLayout;
 use crate::view::layout::{self, Areas};
 use crate::view::wrap::display_width;
@@ -243,7 +244,11 @@ impl App {
             .map(|p| Effect::LoadModels(p.clone()))
             .chain(std::iter::once(Effect::LoadRecent))
             .collect();
-        let history = HistoryLayout::new(conversation.messages.iter().map(AsRef::as_ref), 1);
+        let history = HistoryLayout::new(
+            conversation.messages.iter().map(AsRef::as_ref),
+            1,
+            CodeTheme::default(),
+        );
         let mut app = App {
             config,
             config_path,
@@ -671,8 +676,11 @@ impl App {
                 .history
                 .locate(self.viewport.top_for(total))
                 .filter(|_| !self.viewport.follow);
-            self.history =
-                HistoryLayout::new(self.conversation.messages.iter().map(AsRef::as_ref), width);
+            self.history = HistoryLayout::new(
+                self.conversation.messages.iter().map(AsRef::as_ref),
+                width,
+                self.history.code_theme(),
+            );
             if let Some((index, row)) = anchor {
                 let rows = self
                     .history
@@ -688,6 +696,18 @@ impl App {
             // Rows of the list: the box minus its borders and the filter line.
             self.catalog
                 .keep_in_view(usize::from(sidebar.height.saturating_sub(3)));
+        }
+    }
+
+    /// Picks the code highlighting colours for this terminal's theme (the runtime
+    /// calls this once at start-up, before the first frame).
+    pub fn set_code_theme(&mut self, theme: CodeTheme) {
+        if theme != self.history.code_theme() {
+            self.history = HistoryLayout::new(
+                self.conversation.messages.iter().map(AsRef::as_ref),
+                self.history.width(),
+                theme,
+            );
         }
     }
 
@@ -712,6 +732,7 @@ impl App {
         self.history = HistoryLayout::new(
             self.conversation.messages.iter().map(AsRef::as_ref),
             self.history.width(),
+            self.history.code_theme(),
         );
         self.viewport.to_bottom();
         self.selected = None;

@@ -11,8 +11,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use crate::app::{App, Focus};
-use crate::conversation::Role;
-use crate::view::history_layout::{FooterKind, RowKind};
+use crate::conversation::{Message, Role};
+use crate::view::history_layout::{Body, FooterKind, RowKind};
 use crate::view::wrap::{display_width, row_text, sanitize};
 
 use super::theme::Theme;
@@ -83,22 +83,7 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                 }
                 Line::from(spans)
             }
-            RowKind::Body(i) => {
-                let range = layout.body.rows().get(i).cloned().unwrap_or(0..0);
-                let text = message.content.get(range).unwrap_or_default();
-                let shown = row_text(text, width);
-                let is_last = i + 1 == layout.body.len();
-                if message.is_streaming() && is_last {
-                    let room = display_width(&shown) < width;
-                    let mut spans = vec![Span::styled(shown, theme.body)];
-                    if room {
-                        spans.push(Span::styled(LIVE_CURSOR, theme.live_cursor));
-                    }
-                    Line::from(spans)
-                } else {
-                    Line::styled(shown, theme.body)
-                }
-            }
+            RowKind::Body(i) => body_line(&layout.body, message, i, width, theme),
             RowKind::Footer(i) => {
                 let text = layout.footer.get(i).map_or("", String::as_str);
                 let style = match layout.footer_kind {
@@ -116,6 +101,35 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             row = 0;
         }
     }
+}
+
+/// Body row `i` of a message; the live reply's last row ends with the cursor mark.
+fn body_line<'a>(
+    body: &'a Body,
+    message: &'a Message,
+    i: usize,
+    width: usize,
+    theme: &Theme,
+) -> Line<'a> {
+    let mut spans: Vec<Span> = match body {
+        Body::Plain(wrapped) => {
+            let range = wrapped.rows().get(i).cloned().unwrap_or(0..0);
+            let text = message.content.get(range).unwrap_or_default();
+            vec![Span::styled(row_text(text, width), theme.body)]
+        }
+        Body::Markdown(body) => body
+            .row(i)
+            .iter()
+            .map(|p| Span::styled(p.text.as_str(), theme.look(p.look)))
+            .collect(),
+    };
+    if message.is_streaming() && i + 1 == body.len() {
+        let used: usize = spans.iter().map(|s| display_width(&s.content)).sum();
+        if used < width {
+            spans.push(Span::styled(LIVE_CURSOR, theme.live_cursor));
+        }
+    }
+    Line::from(spans)
 }
 
 /// The header's code block numbers, as the `1`…`9` keys count them:

@@ -42,6 +42,7 @@ fn render(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
 }
 
 fn render_with(app: &mut App, width: u16, height: u16, theme: &Theme) -> Terminal<TestBackend> {
+    app.set_code_theme(theme.code_theme);
     app.resize(width, height);
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|f| draw(f, app, theme)).unwrap();
@@ -461,4 +462,83 @@ fn no_color_draws_attributes_only() {
             .modifier
             .contains(Modifier::BOLD)
     );
+}
+
+const MARKDOWN_REPLY: &str = "# Setup\nInstall it **first**, then run `make`.\n\n- one *item*\n- two\n\n> Note: see [the guide](https://ex.com/g).\n\n| Key | Does |\n|-----|------|\n| y | copy |\n\n```rust\nfn main() {\n    let x = \"hi\";\n}\n```\nDone.";
+
+/// A finished reply with every kind of Markdown block, drawn with `theme`.
+fn markdown_screen(theme: &Theme) -> Terminal<TestBackend> {
+    let mut app = local_app();
+    let id = send(&mut app, "How?");
+    let t = Instant::now();
+    deliver(&mut app, id, StreamEvent::Delta(MARKDOWN_REPLY.into()), t);
+    deliver(&mut app, id, StreamEvent::Finished(Finish::Stop), t);
+    render_with(&mut app, 80, 34, theme)
+}
+
+#[test]
+fn markdown_reply_80x34() {
+    let terminal = markdown_screen(&Theme::dark());
+    assert_snapshot!(terminal.backend());
+    let buffer = terminal.backend().buffer();
+    let screen: String = buffer
+        .content()
+        .iter()
+        .map(ratatui::buffer::Cell::symbol)
+        .collect();
+    for raw in ["**", "```", "# Setup", "`make`", "](", "|-----"] {
+        assert!(!screen.contains(raw), "raw Markdown {raw:?} on screen");
+    }
+    let heading = buffer[find(buffer, "Setup")].clone();
+    assert_eq!(heading.fg, Color::Cyan);
+    assert!(
+        heading
+            .modifier
+            .contains(Modifier::BOLD | Modifier::UNDERLINED)
+    );
+    assert!(
+        buffer[find(buffer, "first")]
+            .modifier
+            .contains(Modifier::BOLD)
+    );
+    assert_eq!(buffer[find(buffer, "make")].fg, Color::Yellow);
+    assert!(
+        buffer[find(buffer, "item")]
+            .modifier
+            .contains(Modifier::ITALIC)
+    );
+    let link = buffer[find(buffer, "the guide")].clone();
+    assert_eq!(link.fg, Color::LightBlue);
+    assert!(link.modifier.contains(Modifier::UNDERLINED));
+    assert_eq!(
+        buffer[find(buffer, "(https://ex.com/g)")].fg,
+        Color::DarkGray
+    );
+    assert_eq!(buffer[find(buffer, "[1] rust ─")].fg, Color::Cyan);
+    // base16-ocean.dark, in the 256-colour palette (no COLORTERM): `fn` and `let` are
+    // keywords in one colour, the string another, and the braces plain text.
+    let keyword = buffer[find(buffer, "fn main")].fg;
+    assert_eq!(keyword, Color::Indexed(139));
+    assert_eq!(buffer[find(buffer, "let x")].fg, keyword);
+    let string = buffer[find(buffer, "hi\";")].fg;
+    assert_eq!(string, Color::Indexed(144));
+}
+
+#[test]
+fn code_colours_suit_light_terminals_and_truecolor() {
+    let light = markdown_screen(&Theme::light());
+    let buffer = light.backend().buffer();
+    let keyword = buffer[find(buffer, "fn main")].fg;
+    let string = buffer[find(buffer, "\"hi\"")].fg;
+    assert_ne!(keyword, Color::Indexed(139));
+    assert_ne!(keyword, string);
+    assert_eq!(buffer[find(buffer, "[1] rust ─")].fg, Color::Blue);
+    let env = |k: &str| (k == "COLORTERM").then(|| "truecolor".to_owned());
+    let deep = markdown_screen(&Theme::for_terminal(ThemeChoice::Dark, &env));
+    let buffer = deep.backend().buffer();
+    assert!(matches!(buffer[find(buffer, "fn main")].fg, Color::Rgb(..)));
+    let env = |k: &str| (k == "NO_COLOR").then(|| "1".to_owned());
+    let mono = markdown_screen(&Theme::for_terminal(ThemeChoice::Dark, &env));
+    let buffer = mono.backend().buffer();
+    assert!(buffer.content().iter().all(|c| c.fg == Color::Reset));
 }

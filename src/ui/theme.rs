@@ -10,6 +10,23 @@
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::config::ThemeChoice;
+use crate::view::highlight::CodeTheme;
+use crate::view::styled::{Look, Rgb, Tone};
+
+/// How Markdown in replies looks: one style per [`Tone`]; emphasis adds attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarkdownStyles {
+    pub heading: Style,
+    pub inline_code: Style,
+    /// Code in a block without highlighting.
+    pub code: Style,
+    pub link: Style,
+    pub url: Style,
+    pub quote: Style,
+    pub marker: Style,
+    pub rule: Style,
+    pub code_label: Style,
+}
 
 /// Every style the UI uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +48,12 @@ pub struct Theme {
     pub status: Style,
     pub status_error: Style,
     pub key_hint: Style,
+    pub markdown: MarkdownStyles,
+    /// Which colours the code highlighter picks (none under `NO_COLOR`).
+    pub code_theme: CodeTheme,
+    /// Whether the terminal shows 24-bit colour (`COLORTERM`); highlighted code is
+    /// drawn with the nearest of the 256 standard colours otherwise.
+    pub truecolor: bool,
 }
 
 /// The terminal's background, as far as we can tell.
@@ -52,9 +75,51 @@ impl Theme {
             ThemeChoice::Light => Background::Light,
             ThemeChoice::Auto => background_from_colorfgbg(env("COLORFGBG").as_deref()),
         };
-        match background {
+        let theme = match background {
             Background::Dark => Theme::dark(),
             Background::Light => Theme::light(),
+        };
+        Theme {
+            truecolor: env("COLORTERM")
+                .is_some_and(|v| v.eq_ignore_ascii_case("truecolor") || v == "24bit"),
+            ..theme
+        }
+    }
+
+    /// The style of a piece of a reply.
+    pub fn look(&self, look: Look) -> Style {
+        let md = &self.markdown;
+        let mut style = match look.tone {
+            Tone::Text => self.body,
+            Tone::Heading(_) => md.heading,
+            Tone::InlineCode => md.inline_code,
+            Tone::Code => md.code,
+            Tone::Token(rgb) => Style::new().fg(self.colour(rgb)),
+            Tone::Link => md.link,
+            Tone::Url => md.url,
+            Tone::Quote => md.quote,
+            Tone::Marker => md.marker,
+            Tone::Rule => md.rule,
+            Tone::Label => md.code_label,
+        };
+        for (on, modifier) in [
+            (look.bold, Modifier::BOLD),
+            (look.italic, Modifier::ITALIC),
+            (look.underline, Modifier::UNDERLINED),
+            (look.strike, Modifier::CROSSED_OUT),
+        ] {
+            if on {
+                style = style.add_modifier(modifier);
+            }
+        }
+        style
+    }
+
+    fn colour(&self, Rgb(r, g, b): Rgb) -> Color {
+        if self.truecolor {
+            Color::Rgb(r, g, b)
+        } else {
+            Color::Indexed(ansi256(r, g, b))
         }
     }
 
@@ -79,6 +144,19 @@ impl Theme {
             status: Style::new(),
             status_error: Style::new().fg(Color::Red).add_modifier(bold),
             key_hint: Style::new().fg(Color::DarkGray),
+            markdown: MarkdownStyles {
+                heading: Style::new().fg(Color::Cyan),
+                inline_code: Style::new().fg(Color::Yellow),
+                code: Style::new(),
+                link: Style::new().fg(Color::LightBlue),
+                url: Style::new().fg(Color::DarkGray),
+                quote: Style::new().fg(Color::Gray),
+                marker: Style::new().fg(Color::Cyan),
+                rule: Style::new().fg(Color::DarkGray),
+                code_label: Style::new().fg(Color::Cyan).add_modifier(bold),
+            },
+            code_theme: CodeTheme::Dark,
+            truecolor: false,
         }
     }
 
@@ -104,6 +182,19 @@ impl Theme {
             status: Style::new(),
             status_error: Style::new().fg(Color::Red).add_modifier(bold),
             key_hint: Style::new().fg(Color::DarkGray),
+            markdown: MarkdownStyles {
+                heading: Style::new().fg(Color::Blue),
+                inline_code: Style::new().fg(Color::Magenta),
+                code: Style::new(),
+                link: Style::new().fg(Color::Blue),
+                url: Style::new().fg(Color::DarkGray),
+                quote: Style::new().fg(Color::DarkGray),
+                marker: Style::new().fg(Color::Blue),
+                rule: Style::new().fg(Color::DarkGray),
+                code_label: Style::new().fg(Color::Blue).add_modifier(bold),
+            },
+            code_theme: CodeTheme::Light,
+            truecolor: false,
         }
     }
 
@@ -130,8 +221,41 @@ impl Theme {
             status: Style::new(),
             status_error: bold,
             key_hint: dim,
+            markdown: MarkdownStyles {
+                heading: Style::new(),
+                inline_code: bold,
+                code: Style::new(),
+                link: Style::new(),
+                url: dim,
+                quote: Style::new(),
+                marker: bold,
+                rule: dim,
+                code_label: bold,
+            },
+            code_theme: CodeTheme::Plain,
+            truecolor: false,
         }
     }
+}
+
+/// The nearest of the 256 standard terminal colours: the 24-step grey ramp for greys,
+/// else the 6×6×6 cube.
+pub fn ansi256(r: u8, g: u8, b: u8) -> u8 {
+    if r == g && g == b {
+        return match r {
+            0..8 => 16,
+            249.. => 231,
+            v => 232 + ((u16::from(v) - 8) * 24 / 241) as u8,
+        };
+    }
+    let step = |v: u8| -> u8 {
+        match v {
+            0..48 => 0,
+            48..115 => 1,
+            v => (v - 35) / 40,
+        }
+    };
+    16 + 36 * step(r) + 6 * step(g) + step(b)
 }
 
 /// Reads `COLORFGBG` as rxvt, Konsole and others set it: `fg;bg` or `fg;extra;bg`, with
@@ -231,6 +355,37 @@ mod tests {
     }
 
     #[test]
+    fn code_colours_follow_colorterm() {
+        let look = Look::tone(Tone::Token(Rgb(0xbf, 0x61, 0x6a)));
+        let plain = Theme::for_terminal(ThemeChoice::Dark, &env_of(&[]));
+        assert_eq!(plain.look(look).fg, Some(Color::Indexed(131)));
+        let deep = Theme::for_terminal(ThemeChoice::Dark, &env_of(&[("COLORTERM", "truecolor")]));
+        assert_eq!(deep.look(look).fg, Some(Color::Rgb(0xbf, 0x61, 0x6a)));
+        assert_eq!(ansi256(0, 0, 0), 16);
+        assert_eq!(ansi256(255, 255, 255), 231);
+        assert_eq!(ansi256(128, 128, 128), 243);
+        assert_eq!(ansi256(255, 0, 0), 196);
+    }
+
+    #[test]
+    fn emphasis_adds_attributes_to_the_tone() {
+        let t = Theme::dark();
+        let look = Look {
+            tone: Tone::Link,
+            bold: true,
+            italic: true,
+            underline: true,
+            strike: true,
+        };
+        let style = t.look(look);
+        assert_eq!(style.fg, Some(Color::LightBlue));
+        assert!(style.add_modifier.contains(
+            Modifier::BOLD | Modifier::ITALIC | Modifier::UNDERLINED | Modifier::CROSSED_OUT
+        ));
+        assert_eq!(Theme::monochrome().code_theme, CodeTheme::Plain);
+    }
+
+    #[test]
     fn light_theme_has_no_yellow_cyan_green_or_white_text() {
         let t = Theme::light();
         let styles = [
@@ -251,6 +406,15 @@ mod tests {
             t.status,
             t.status_error,
             t.key_hint,
+            t.markdown.heading,
+            t.markdown.inline_code,
+            t.markdown.code,
+            t.markdown.link,
+            t.markdown.url,
+            t.markdown.quote,
+            t.markdown.marker,
+            t.markdown.rule,
+            t.markdown.code_label,
         ];
         for style in styles {
             assert!(

@@ -153,15 +153,15 @@ impl FenceScanner {
 }
 
 /// A fence line's parts.
-struct Fence<'a> {
-    mark: u8,
-    len: usize,
-    indent: usize,
+pub(crate) struct Fence<'a> {
+    pub mark: u8,
+    pub len: usize,
+    pub indent: usize,
     /// What follows the fence characters, trimmed.
-    info: &'a str,
+    pub info: &'a str,
 }
 
-fn fence(line: &str) -> Option<Fence<'_>> {
+pub(crate) fn fence(line: &str) -> Option<Fence<'_>> {
     let indent = line.bytes().take_while(|&b| b == b' ').count();
     if indent > 3 {
         return None;
@@ -185,11 +185,11 @@ fn fence(line: &str) -> Option<Fence<'_>> {
 
 /// A fence that can open a block: a backtick fence's info string holds no backtick
 /// (so inline code like ```` ```a`b ```` is not one).
-fn opening(line: &str) -> Option<Fence<'_>> {
+pub(crate) fn opening(line: &str) -> Option<Fence<'_>> {
     fence(line).filter(|f| f.mark == b'~' || !f.info.contains('`'))
 }
 
-fn first_word(info: &str) -> &str {
+pub(crate) fn first_word(info: &str) -> &str {
     info.split_whitespace().next().unwrap_or_default()
 }
 

@@ -1,17 +1,56 @@
 //! Where every row of the conversation is, at the current width (design §5).
 //!
-//! Each message is laid out as a header row, its wrapped body, footer rows (how a reply
-//! ended, in words) and one blank separator. A prefix sum of row counts gives the first
-//! row of every message, so finding the first visible row is a binary search and a frame
-//! costs O(log n + visible rows) however long the conversation is. Appending to the live
-//! reply re-wraps only its last row (`WrappedText::append`) and moves only the last
-//! prefix-sum entry. The header's code block labels are found here too (by an
-//! incremental [`FenceScanner`]), so drawing never parses a message.
+//! Each message is laid out as a header row, its body, footer rows (how a reply ended,
+//! in words) and one blank separator. A prefix sum of row counts gives the first row of
+//! every message, so finding the first visible row is a binary search and a frame costs
+//! O(log n + visible rows) however long the conversation is. The user's messages are
+//! plain text wrapped as byte ranges, and appending re-wraps only the last row; replies
+//! are Markdown laid out block by block (`message_body.rs`), where only the open block
+//! is laid out again. Either way a delta moves only the last prefix-sum entry. The
+//! header's code block labels are found here too (by an incremental [`FenceScanner`]),
+//! so drawing never parses a message.
 
-use crate::conversation::{Finish, Message};
+use crate::conversation::{Finish, Message, Role};
 
 use super::code_blocks::FenceScanner;
+use super::highlight::CodeTheme;
+use super::message_body::MarkdownBody;
 use super::wrap::{WrappedText, sanitize};
+
+/// A message's body rows: plain wrapped text (what the user typed, shown as typed) or
+/// Markdown (replies).
+#[derive(Debug)]
+pub enum Body {
+    /// Byte ranges of the message content, sanitized when drawn.
+    Plain(WrappedText),
+    Markdown(Box<MarkdownBody>),
+}
+
+impl Body {
+    fn new(message: &Message, width: usize, theme: CodeTheme) -> Body {
+        match message.role {
+            Role::User => Body::Plain(WrappedText::new(&message.content, width)),
+            Role::Assistant => Body::Markdown(Box::new(MarkdownBody::new(
+                &message.content,
+                width,
+                theme,
+                !message.is_streaming(),
+            ))),
+        }
+    }
+
+    /// Rows of the body.
+    pub fn len(&self) -> usize {
+        match self {
+            Body::Plain(w) => w.len(),
+            Body::Markdown(m) => m.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// What a footer row says, for styling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,10 +62,9 @@ pub enum FooterKind {
 }
 
 /// One message's rows at the layout width.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct MessageLayout {
-    /// Body rows as byte ranges into the message content.
-    pub body: WrappedText,
+    pub body: Body,
     /// Whether the body is shown at all (an empty finished reply shows only its footer).
     pub show_body: bool,
     /// Footer text, already sanitized and wrapped.
@@ -40,9 +78,9 @@ pub struct MessageLayout {
 }
 
 impl MessageLayout {
-    fn new(message: &Message, width: usize) -> Self {
+    fn new(message: &Message, width: usize, theme: CodeTheme) -> Self {
         let mut layout = MessageLayout {
-            body: WrappedText::new(&message.content, width),
+            body: Body::new(message, width, theme),
             show_body: true,
             footer: Vec::new(),
             footer_kind: FooterKind::Note,
@@ -120,19 +158,25 @@ pub enum RowKind {
 }
 
 /// The whole history's rows.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Default)]
 pub struct HistoryLayout {
     width: usize,
+    theme: CodeTheme,
     messages: Vec<MessageLayout>,
     /// `starts[i]` is the first row of message `i`; one extra entry holds the total.
     starts: Vec<usize>,
 }
 
 impl HistoryLayout {
-    /// Lays out every message at `width` columns.
-    pub fn new<'a>(messages: impl IntoIterator<Item = &'a Message>, width: usize) -> Self {
+    /// Lays out every message at `width` columns, highlighting code for `theme`.
+    pub fn new<'a>(
+        messages: impl IntoIterator<Item = &'a Message>,
+        width: usize,
+        theme: CodeTheme,
+    ) -> Self {
         let mut layout = HistoryLayout {
             width: width.max(1),
+            theme,
             messages: Vec::new(),
             starts: vec![0],
         };
@@ -146,6 +190,10 @@ impl HistoryLayout {
         self.width
     }
 
+    pub fn code_theme(&self) -> CodeTheme {
+        self.theme
+    }
+
     pub fn len(&self) -> usize {
         self.messages.len()
     }
@@ -156,7 +204,7 @@ impl HistoryLayout {
 
     /// Adds a message at the end.
     pub fn push(&mut self, message: &Message) {
-        let m = MessageLayout::new(message, self.width);
+        let m = MessageLayout::new(message, self.width, self.theme);
         let end = self.total_rows() + m.height();
         self.messages.push(m);
         self.starts.push(end);
@@ -175,11 +223,16 @@ impl HistoryLayout {
         let Some(last) = self.messages.last_mut() else {
             return;
         };
-        if message.content.len() >= last.body.rows().last().map_or(0, |r| r.end) {
-            last.body.append(&message.content);
-        } else {
-            last.body = WrappedText::new(&message.content, width);
-            last.fences = FenceScanner::default();
+        match &mut last.body {
+            Body::Plain(wrapped) => {
+                if message.content.len() >= wrapped.rows().last().map_or(0, |r| r.end) {
+                    wrapped.append(&message.content);
+                } else {
+                    *wrapped = WrappedText::new(&message.content, width);
+                    last.fences = FenceScanner::default();
+                }
+            }
+            Body::Markdown(body) => body.update(&message.content, !message.is_streaming()),
         }
         last.refresh_code_labels(message);
         last.refresh_footer(message, width);
@@ -234,13 +287,30 @@ mod tests {
     use crate::conversation::Message;
     use pretty_assertions::assert_eq;
 
+    /// Everything a frame reads from a layout, for comparing two layouts.
+    fn dump(layout: &HistoryLayout) -> Vec<String> {
+        let mut out = vec![format!("rows {}", layout.total_rows())];
+        for m in &layout.messages {
+            out.push(format!("labels {:?} footer {:?}", m.code_labels, m.footer));
+            match &m.body {
+                Body::Plain(w) => out.push(format!("{:?}", w.rows())),
+                Body::Markdown(b) => out.extend((0..b.len()).map(|i| format!("{:?}", b.row(i)))),
+            }
+        }
+        out
+    }
+
+    fn assert_same(a: &HistoryLayout, b: &HistoryLayout) {
+        assert_eq!(dump(a), dump(b));
+    }
+
     #[test]
     fn rows_are_header_body_footer_blank_and_locate_finds_them() {
         let user = Message::user("hello there");
         let mut reply = Message::assistant_pending("p/m");
         reply.content = "partial".into();
         reply.finish = Some(Finish::Cancelled);
-        let layout = HistoryLayout::new([&user, &reply], 20);
+        let layout = HistoryLayout::new([&user, &reply], 20, CodeTheme::Plain);
         // user: header, 1 body, blank = 3; reply: header, body, "■ stopped", blank = 4
         assert_eq!(layout.total_rows(), 7);
         assert_eq!(layout.locate(0), Some((0, 0)));
@@ -256,7 +326,7 @@ mod tests {
     #[test]
     fn live_reply_grows_in_place() {
         let mut reply = Message::assistant_pending("p/m");
-        let mut layout = HistoryLayout::new([&reply], 10);
+        let mut layout = HistoryLayout::new([&reply], 10, CodeTheme::Plain);
         assert_eq!(layout.total_rows(), 3);
         reply.content.push_str("one two three four");
         layout.refresh_last(&reply);
@@ -265,13 +335,13 @@ mod tests {
         reply.error = Some("boom".into());
         layout.refresh_last(&reply);
         assert_eq!(layout.message(0).unwrap().footer, ["✗ boom"]);
-        assert_eq!(layout, HistoryLayout::new([&reply], 10));
+        assert_same(&layout, &HistoryLayout::new([&reply], 10, CodeTheme::Plain));
     }
 
     #[test]
     fn code_block_labels_follow_the_streaming_reply() {
         let mut reply = Message::assistant_pending("p/m");
-        let mut layout = HistoryLayout::new([&reply], 40);
+        let mut layout = HistoryLayout::new([&reply], 40, CodeTheme::Plain);
         for piece in [
             "Try:\n``",
             "`rust\nfn main() {}\n```\n",
@@ -282,10 +352,10 @@ mod tests {
             layout.refresh_last(&reply);
         }
         assert_eq!(layout.message(0).unwrap().code_labels, ["rust", "", "sh"]);
-        assert_eq!(layout, HistoryLayout::new([&reply], 40));
+        assert_same(&layout, &HistoryLayout::new([&reply], 40, CodeTheme::Plain));
         // A language with control characters is shown harmlessly.
         let odd = Message::user("```a\u{1b}[2J\nx\n```");
-        let layout = HistoryLayout::new([&odd], 40);
+        let layout = HistoryLayout::new([&odd], 40, CodeTheme::Plain);
         assert_eq!(layout.message(0).unwrap().code_labels, ["a␛[2J"]);
     }
 
@@ -294,7 +364,7 @@ mod tests {
         let mut reply = Message::assistant_pending("p/m");
         reply.finish = Some(Finish::Error);
         reply.error = Some("openai: HTTP 401: bad key".into());
-        let layout = HistoryLayout::new([&reply], 80);
+        let layout = HistoryLayout::new([&reply], 80, CodeTheme::Plain);
         assert_eq!(layout.total_rows(), 3);
         assert_eq!(layout.row_kind(0, 1), RowKind::Footer(0));
     }

@@ -4,6 +4,10 @@
 //! `ui::draw` (design §1). No terminal I/O and no `Frame` here.
 
 pub mod code_blocks;
+pub mod highlight;
 pub mod history_layout;
 pub mod layout;
+pub mod markdown;
+pub mod message_body;
+pub mod styled;
 pub mod wrap;

@@ -1,0 +1,236 @@
+//! Styled rows: text already in its display form, with a theme-free look per piece.
+//!
+//! Markdown and highlighted code are laid out into these once (design §5), so drawing a
+//! frame only copies visible rows into the buffer. A [`Look`] names what a piece *is*
+//! (a heading, inline code, a code token of some colour); `ui::theme` alone decides how
+//! that looks on this terminal, so the layout never depends on the palette.
+
+use unicode_segmentation::UnicodeSegmentation;
+
+use super::wrap::grapheme_width;
+
+/// An RGB colour picked by the code highlighting theme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rgb(pub u8, pub u8, pub u8);
+
+/// What a piece of text is, for the theme to colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Tone {
+    /// Body text.
+    #[default]
+    Text,
+    /// A heading, `level` 1…6.
+    Heading(u8),
+    /// `inline code`.
+    InlineCode,
+    /// Code in a block that has no highlighting (unknown language, or none).
+    Code,
+    /// A highlighted code token.
+    Token(Rgb),
+    /// A link's text.
+    Link,
+    /// A link's address, shown after its text.
+    Url,
+    /// Block quote text and its bar.
+    Quote,
+    /// List bullets and numbers, table rules, task boxes.
+    Marker,
+    /// Horizontal rules and the line of a code block's label.
+    Rule,
+    /// A code block's `[N] language` label.
+    Label,
+}
+
+/// A piece's look: its tone plus the attributes Markdown asks for.
+// The attributes combine freely (bold italic struck-through link text), so they are
+// four independent flags rather than one enum.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Look {
+    pub tone: Tone,
+    pub bold: bool,
+    pub italic: bool,
+    pub strike: bool,
+    pub underline: bool,
+}
+
+impl Look {
+    pub const fn tone(tone: Tone) -> Look {
+        Look {
+            tone,
+            bold: false,
+            italic: false,
+            strike: false,
+            underline: false,
+        }
+    }
+}
+
+/// A run of text with one look. The text is in display form: no control characters,
+/// no tabs, no line breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    pub text: String,
+    pub look: Look,
+}
+
+impl Piece {
+    pub fn new(text: impl Into<String>, look: Look) -> Piece {
+        Piece {
+            text: text.into(),
+            look,
+        }
+    }
+}
+
+/// One screen row.
+pub type Row = Vec<Piece>;
+
+/// Display width of a row.
+pub fn row_width(row: &[Piece]) -> usize {
+    row.iter().map(|p| text_width(&p.text)).sum()
+}
+
+fn text_width(text: &str) -> usize {
+    text.graphemes(true).map(grapheme_width).sum()
+}
+
+/// Appends `text` with `look` to `row`, joining it to the last piece when they look
+/// the same (fewer, longer pieces draw faster).
+pub fn push_piece(row: &mut Row, text: &str, look: Look) {
+    if text.is_empty() {
+        return;
+    }
+    match row.last_mut() {
+        Some(last) if last.look == look => last.text.push_str(text),
+        _ => row.push(Piece::new(text, look)),
+    }
+}
+
+/// Word-wraps one logical line of pieces to `width` columns, pushing rows onto `out`.
+///
+/// `first` is drawn before the first row and `rest` before every other (a list bullet
+/// and its hanging indent, or a quote bar on each). Breaks fall at spaces, and the
+/// spaces at a break are dropped, so no row starts with the space that ended the one
+/// before; spaces anywhere else are kept (code indentation). A word wider than a row is
+/// cut at the edge.
+pub fn wrap_line(
+    line: &[Piece],
+    width: usize,
+    first: &[Piece],
+    rest: &[Piece],
+    out: &mut Vec<Row>,
+) {
+    let indent = row_width(first);
+    let mut wrapper = Wrapper {
+        out,
+        width: width.max(1),
+        rest,
+        rest_width: row_width(rest),
+        row: first.to_vec(),
+        used: indent,
+        indent,
+        wrapped: false,
+        spaces: Vec::new(),
+        spaces_width: 0,
+        word: Vec::new(),
+        word_width: 0,
+    };
+    for piece in line {
+        for g in piece.text.graphemes(true) {
+            if g == " " {
+                wrapper.place_word();
+                push_piece(&mut wrapper.spaces, " ", piece.look);
+                wrapper.spaces_width += 1;
+            } else {
+                wrapper.word_grapheme(g, piece.look);
+            }
+        }
+    }
+    wrapper.place_word();
+    wrapper.finish();
+}
+
+/// The state of one [`wrap_line`] call.
+struct Wrapper<'a> {
+    out: &'a mut Vec<Row>,
+    width: usize,
+    rest: &'a [Piece],
+    rest_width: usize,
+    row: Row,
+    used: usize,
+    /// Width of the prefix at the start of the current row.
+    indent: usize,
+    /// Whether the line has broken onto a second row yet.
+    wrapped: bool,
+    /// Spaces waiting between the row and the next word.
+    spaces: Row,
+    spaces_width: usize,
+    word: Row,
+    word_width: usize,
+}
+
+impl Wrapper<'_> {
+    fn word_grapheme(&mut self, g: &str, look: Look) {
+        let gw = grapheme_width(g);
+        // A word that cannot fit on a row of its own is cut at the edge.
+        let room = self.width.saturating_sub(self.rest_width).max(1);
+        if self.word_width > 0 && self.word_width + gw > room {
+            self.place_word();
+        }
+        push_piece(&mut self.word, g, look);
+        self.word_width += gw;
+    }
+
+    /// Puts the waiting spaces and word on the row, or on a new row when they do not fit.
+    fn place_word(&mut self) {
+        if self.word_width == 0 {
+            return;
+        }
+        let mid_row = self.used > self.indent;
+        // Spaces before the line's first word are indentation the text asked for.
+        let leading = !mid_row && !self.wrapped;
+        if mid_row || leading {
+            if self.used + self.spaces_width + self.word_width <= self.width || leading {
+                self.push_spaces();
+            } else {
+                self.new_row();
+            }
+        }
+        self.spaces.clear();
+        self.spaces_width = 0;
+        if self.used > self.indent && self.used + self.word_width > self.width {
+            self.new_row();
+        }
+        for p in self.word.drain(..) {
+            push_piece(&mut self.row, &p.text, p.look);
+        }
+        self.used += self.word_width;
+        self.word_width = 0;
+    }
+
+    fn new_row(&mut self) {
+        let row = std::mem::replace(&mut self.row, self.rest.to_vec());
+        self.out.push(row);
+        self.used = self.rest_width;
+        self.indent = self.rest_width;
+        self.wrapped = true;
+    }
+
+    /// Moves the waiting spaces onto the row, as many as fit.
+    fn push_spaces(&mut self) {
+        let mut left = self.spaces_width.min(self.width.saturating_sub(self.used));
+        self.used += left;
+        for s in &self.spaces {
+            let take = s.text.len().min(left);
+            push_piece(&mut self.row, &s.text[..take], s.look);
+            left -= take;
+        }
+    }
+
+    /// Trailing spaces are kept when they fit (code keeps its shape).
+    fn finish(mut self) {
+        self.push_spaces();
+        self.out.push(std::mem::take(&mut self.row));
+    }
+}
