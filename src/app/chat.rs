@@ -1,4 +1,5 @@
-//! The reply lifecycle inside `App::update`: send, stream events, stop, regenerate, new.
+//! The reply lifecycle inside `App::update`: send, continue, stream events, stop,
+//! regenerate, new.
 //!
 //! Invariants: at most one reply streams at a time and it is always the last message;
 //! every way a reply ends (stop, length, error, incomplete, Esc) sets its `finish` and
@@ -9,21 +10,32 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::split_model;
-use crate::conversation::{Conversation, Finish, Message};
+use crate::conversation::{Conversation, Finish, Message, Role};
 use crate::provider::{ChatRequest, StreamEvent};
+use crate::view::history_layout::CONTINUE_HINT;
 
 use super::{ActiveStream, App, Effect, Focus, Outcome, StreamId};
 
 /// While a reply streams, the conversation is saved at least this often (spec §3).
 pub const AUTOSAVE_PERIOD: Duration = Duration::from_secs(2);
 
+/// The user message that asks for the rest of a reply cut off at the token limit. It is
+/// an ordinary message (shown, saved, sent) because no provider API can resume a reply.
+pub const CONTINUE_PROMPT: &str = "Continue exactly where you stopped.";
+
 impl App {
-    /// Enter in the input: sends the draft to the active model.
+    /// Enter in the input: sends the draft to the active model. An empty draft sends
+    /// [`CONTINUE_PROMPT`] when the last reply was cut off (its footer says so), and
+    /// nothing otherwise.
     pub(super) fn send(&mut self, fx: &mut Vec<Effect>) {
-        let text = self.input.lines().join("\n");
-        if text.trim().is_empty() {
+        let draft = self.input.lines().join("\n");
+        let text = if !draft.trim().is_empty() {
+            draft
+        } else if self.can_continue() {
+            CONTINUE_PROMPT.to_owned()
+        } else {
             return;
-        }
+        };
         if self.stream.is_some() {
             self.set_error("a reply is still streaming: Esc stops it".into());
             return;
@@ -32,13 +44,7 @@ impl App {
         if self.ready_provider().is_none() {
             return;
         }
-        self.conversation.push_user(text);
-        self.history.push(
-            self.conversation
-                .messages
-                .last()
-                .map_or(&EMPTY, AsRef::as_ref),
-        );
+        self.push_user(text);
         self.input = super::new_input();
         // Sending a recalled prompt gives back the draft it had put aside.
         if let Some(draft) = self.recall.take().map(super::recall::Recall::into_draft) {
@@ -48,6 +54,46 @@ impl App {
         self.start_reply(fx);
         // The input box shrinks back to one line.
         self.relayout();
+    }
+
+    /// `c` in the conversation: asks for the rest of the last reply, cut off at the token
+    /// limit, with [`CONTINUE_PROMPT`]. The draft in the input stays as it is.
+    pub(super) fn continue_reply(&mut self, fx: &mut Vec<Effect>) {
+        if self.stream.is_some() {
+            self.set_error("a reply is still streaming: Esc stops it".into());
+            return;
+        }
+        if !self.can_continue() {
+            self.set_error("nothing to continue: the last reply was not cut off".into());
+            return;
+        }
+        if self.ready_provider().is_none() {
+            return;
+        }
+        self.push_user(CONTINUE_PROMPT.to_owned());
+        self.start_reply(fx);
+    }
+
+    /// Appends a user message to the conversation and its layout.
+    fn push_user(&mut self, text: String) {
+        self.conversation.push_user(text);
+        self.history.push(
+            self.conversation
+                .messages
+                .last()
+                .map_or(&EMPTY, AsRef::as_ref),
+        );
+    }
+
+    /// True when the last message is a reply cut off at the token limit and nothing
+    /// streams: the one case where there is something to continue.
+    fn can_continue(&self) -> bool {
+        self.stream.is_none()
+            && self
+                .conversation
+                .messages
+                .last()
+                .is_some_and(|m| m.role == Role::Assistant && m.finish == Some(Finish::Length))
     }
 
     /// Ctrl+R: replaces the last reply with a new one from the active model.
@@ -229,7 +275,8 @@ impl App {
                 self.finish_live(finish, None);
                 self.outcome = Outcome::Idle;
                 if finish == Finish::Length {
-                    self.set_notice("the reply was cut off at the token limit".into());
+                    // Short enough for an 80-column status line; the footer says the rest.
+                    self.set_notice(format!("cut off: {CONTINUE_HINT}"));
                 }
                 fx.push(Effect::Save(self.conversation.clone()));
             }

@@ -57,6 +57,8 @@ pub enum Intent {
     Open,
     New,
     Regenerate,
+    /// `c` in the conversation: continue the last reply, cut off at the token limit.
+    Continue,
     /// `y` in the conversation: copy the selected message (the last one if none is).
     CopyMessage,
     /// `1`…`9` in the conversation: copy that code block of the selected message.
@@ -98,7 +100,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "Enter",
         place: "input",
-        action: "send the message",
+        action: "send (empty: continue a cut-off)",
         editing: false,
     },
     Binding {
@@ -137,16 +139,11 @@ pub const BINDINGS: &[Binding] = &[
         action: "scroll (the sidebar: its models)",
         editing: false,
     },
+    // Space shares a row so that the whole table fits an 80×24 screen.
     Binding {
-        keys: "Space",
+        keys: "Space, Home/End, g/G",
         place: "conversation",
-        action: "scroll down a page",
-        editing: false,
-    },
-    Binding {
-        keys: "Home/End, g/G",
-        place: "conversation",
-        action: "top / bottom (follows the reply)",
+        action: "page down; top / bottom (follows)",
         editing: false,
     },
     Binding {
@@ -201,6 +198,12 @@ pub const BINDINGS: &[Binding] = &[
         keys: "Ctrl+R",
         place: "anywhere",
         action: "regenerate the last reply",
+        editing: false,
+    },
+    Binding {
+        keys: "c",
+        place: "conversation",
+        action: "continue the cut-off last reply",
         editing: false,
     },
     Binding {
@@ -288,8 +291,9 @@ pub fn intent(focus: Focus, key: &KeyEvent) -> Intent {
             KeyCode::Home | KeyCode::Char('g') if bare => Intent::Top,
             KeyCode::End if bare => Intent::Bottom,
             KeyCode::Char('G') if letter => Intent::Bottom,
-            // Copy keys: other letters still move to the input and type there.
+            // Copy and continue keys: other letters still move to the input and type there.
             KeyCode::Char('y') if bare => Intent::CopyMessage,
+            KeyCode::Char('c') if bare => Intent::Continue,
             KeyCode::Char(c @ '1'..='9') if bare => Intent::CopyCodeBlock(c as u8 - b'0'),
             _ => Intent::Edit,
         },
@@ -401,6 +405,17 @@ mod tests {
                 Intent::CopyLastReply
             );
         }
+    }
+
+    #[test]
+    fn c_continues_in_the_conversation_only() {
+        let c = key(KeyCode::Char('c'), KeyModifiers::NONE);
+        assert_eq!(intent(Focus::Conversation, &c), Intent::Continue);
+        assert_eq!(intent(Focus::Input, &c), Intent::Edit);
+        assert_eq!(intent(Focus::Sidebar, &c), Intent::Edit);
+        // Upper case C is not a binding: it types.
+        let upper = key(KeyCode::Char('C'), KeyModifiers::SHIFT);
+        assert_eq!(intent(Focus::Conversation, &upper), Intent::Edit);
     }
 
     #[test]

@@ -466,6 +466,7 @@ impl App {
             Intent::SaveAs => self.popup = Some(Popup::save_as(&self.conversation)),
             Intent::New => self.new_conversation(fx),
             Intent::Regenerate => self.regenerate(fx),
+            Intent::Continue => self.continue_reply(fx),
             Intent::CopyMessage => self.copy_message(fx),
             Intent::CopyCodeBlock(n) => self.copy_code_block(n, fx),
             Intent::CopyLastReply => self.copy_last_reply(fx),

@@ -1161,3 +1161,159 @@ fn a_new_conversation_ends_the_walk_and_keeps_the_input() {
     up(&mut app);
     assert_eq!(app.input.lines(), ["first"]);
 }
+
+/// An app whose conversation is "tell me" and a reply "Once upon" that ended with
+/// `finish`.
+fn app_with_ending(finish: Finish) -> App {
+    let mut app = app();
+    type_text(&mut app, "tell me");
+    let (id, _, _) = started(&enter(&mut app));
+    let t = Instant::now();
+    stream(&mut app, id, StreamEvent::Delta("Once upon".into()), t);
+    stream(&mut app, id, StreamEvent::Finished(finish), t);
+    app
+}
+
+#[test]
+fn a_cut_off_reply_says_how_to_continue() {
+    let app = app_with_ending(Finish::Length);
+    assert_eq!(
+        notice(&app),
+        Some(("cut off: Enter on an empty input continues", false))
+    );
+    assert_eq!(
+        app.history.message(1).unwrap().footer,
+        ["⚠ cut off at the token limit · Enter on an empty input continues"]
+    );
+}
+
+#[test]
+fn enter_on_an_empty_input_continues_a_cut_off_reply() {
+    let mut app = app_with_ending(Finish::Length);
+    type_text(&mut app, "  ");
+    let fx = enter(&mut app);
+    assert_eq!(saves(&fx), 1);
+    let (_, provider, request) = started(&fx);
+    assert_eq!(provider, "local");
+    assert_eq!(
+        request.messages,
+        [
+            user("tell me"),
+            assistant("Once upon"),
+            user("Continue exactly where you stopped.")
+        ]
+    );
+    assert!(app.input.is_empty());
+    assert_eq!(app.conversation.messages.len(), 4);
+    assert_eq!(app.conversation.messages[2].role, Role::User);
+    assert_eq!(
+        app.conversation.messages[2].content,
+        "Continue exactly where you stopped."
+    );
+    assert!(app.conversation.messages[3].is_streaming());
+    assert_eq!(app.conversation.title, "tell me");
+    // The cut-off reply is no longer last: its hint is gone.
+    assert_eq!(
+        app.history.message(1).unwrap().footer,
+        ["⚠ cut off at the token limit"]
+    );
+    assert_eq!(app.notice, None);
+}
+
+#[test]
+fn enter_on_an_empty_input_sends_nothing_after_other_endings() {
+    for finish in [
+        Finish::Stop,
+        Finish::Cancelled,
+        Finish::Error,
+        Finish::Incomplete,
+    ] {
+        let mut app = app_with_ending(finish);
+        let notice_before = app.notice.clone();
+        type_text(&mut app, " ");
+        let fx = enter(&mut app);
+        assert!(
+            !fx.iter().any(|e| matches!(e, Effect::StartStream { .. })),
+            "{finish:?}"
+        );
+        assert_eq!(app.conversation.messages.len(), 2, "{finish:?}");
+        assert_eq!(app.input.lines(), [" "], "{finish:?}");
+        assert_eq!(app.notice, notice_before, "{finish:?}");
+    }
+}
+
+#[test]
+fn enter_on_an_empty_input_sends_nothing_once_the_cut_off_reply_is_answered() {
+    let mut app = app_with_ending(Finish::Length);
+    // A cut-off reply further up is not continued by an empty Enter.
+    type_text(&mut app, "never mind");
+    let (id, _, _) = started(&enter(&mut app));
+    stream(
+        &mut app,
+        id,
+        StreamEvent::Finished(Finish::Stop),
+        Instant::now(),
+    );
+    let fx = enter(&mut app);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
+    assert_eq!(app.conversation.messages.len(), 4);
+}
+
+#[test]
+fn c_in_the_conversation_continues_a_cut_off_reply_and_keeps_the_draft() {
+    let mut app = app_with_ending(Finish::Length);
+    type_text(&mut app, "later");
+    key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    assert_eq!(app.focus, Focus::Conversation);
+    let fx = key(&mut app, KeyCode::Char('c'), KeyModifiers::NONE);
+    assert_eq!(saves(&fx), 1);
+    let (_, _, request) = started(&fx);
+    assert_eq!(
+        request.messages.last(),
+        Some(&user("Continue exactly where you stopped."))
+    );
+    assert_eq!(app.conversation.messages.len(), 4);
+    assert!(app.conversation.messages[3].is_streaming());
+    assert_eq!(app.input.lines(), ["later"], "the c was not typed");
+    assert_eq!(app.focus, Focus::Conversation);
+}
+
+#[test]
+fn c_without_a_cut_off_reply_says_there_is_nothing_to_continue() {
+    let mut app = app_with_ending(Finish::Stop);
+    key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    let fx = key(&mut app, KeyCode::Char('c'), KeyModifiers::NONE);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
+    assert_eq!(app.conversation.messages.len(), 2);
+    assert_eq!(
+        notice(&app),
+        Some(("nothing to continue: the last reply was not cut off", true))
+    );
+    assert!(app.input.is_empty());
+    assert_eq!(app.focus, Focus::Conversation);
+}
+
+#[test]
+fn nothing_is_continued_while_a_reply_streams() {
+    let mut app = app_with_ending(Finish::Length);
+    let (id, _, _) = started(&enter(&mut app));
+    stream(
+        &mut app,
+        id,
+        StreamEvent::Delta(" a time".into()),
+        Instant::now(),
+    );
+    // Enter on the empty input while the continuation streams.
+    let fx = enter(&mut app);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
+    key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    let fx = key(&mut app, KeyCode::Char('c'), KeyModifiers::NONE);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
+    assert_eq!(
+        notice(&app),
+        Some(("a reply is still streaming: Esc stops it", true))
+    );
+    assert_eq!(app.conversation.messages.len(), 4);
+    assert_eq!(app.conversation.messages[3].content, " a time");
+    assert!(app.conversation.messages[3].is_streaming());
+}

@@ -542,3 +542,91 @@ fn code_colours_suit_light_terminals_and_truecolor() {
     let buffer = mono.backend().buffer();
     assert!(buffer.content().iter().all(|c| c.fg == Color::Reset));
 }
+
+/// CJK, emoji (a skin tone, a ZWJ family), a combining accent and a tab, in prose with
+/// no Markdown syntax (the body renderer is not what this checks).
+const WIDE_REPLY: &str = "日本語のテキストを折り返すと、幅の広い文字は二つのセルを使います。 \
+     Emoji 👍🏽 🎉 👨\u{200d}👩\u{200d}👧 take two cells each, and cafe\u{301} keeps its accent.\tA tab \
+     becomes spaces.";
+
+/// Asserts that `text` is drawn from `at` one grapheme per cell, each wide one (CJK,
+/// emoji) followed by the blank cell it covers, so every later glyph is in its column.
+fn assert_cells(buffer: &Buffer, (mut x, y): (u16, u16), text: &str) {
+    use unicode_segmentation::UnicodeSegmentation;
+    for g in text.graphemes(true) {
+        let width = crate::view::wrap::display_width(g) as u16;
+        assert_eq!(buffer[(x, y)].symbol(), g, "cell ({x}, {y})");
+        for covered in x + 1..x + width {
+            assert_eq!(
+                buffer[(covered, y)].symbol(),
+                " ",
+                "under {g:?} at ({x}, {y})"
+            );
+        }
+        x += width;
+    }
+}
+
+#[test]
+fn wide_characters_and_the_input_cursor_80x24() {
+    let mut app = local_app();
+    let id = send(
+        &mut app,
+        "日本語のテキストを折り返す 👍🏽 🎉 👨\u{200d}👩\u{200d}👧 please",
+    );
+    let t = Instant::now();
+    deliver(&mut app, id, StreamEvent::Delta(WIDE_REPLY.into()), t);
+    deliver(&mut app, id, StreamEvent::Finished(Finish::Stop), t);
+    // A draft with the cursor between the emoji and "abc".
+    type_text(&mut app, "漢字😀abc");
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Left, KeyModifiers::NONE);
+    }
+    let terminal = render(&mut app, 80, 24);
+    assert_snapshot!(terminal.backend());
+    let buffer = terminal.backend().buffer();
+
+    // History rows: glyphs in their true widths, the combining accent in one cell and
+    // the tab as spaces.
+    let left = app.areas.conversation.x + 1;
+    let you = find(buffer, "You").1;
+    assert_cells(
+        buffer,
+        (left, you + 1),
+        "日本語のテキストを折り返す 👍🏽 🎉 👨\u{200d}👩\u{200d}👧 please",
+    );
+    let reply = find(buffer, "Assistant").1;
+    assert_cells(
+        buffer,
+        (left, reply + 1),
+        "日本語のテキストを折り返すと、幅の広い文字は二つのセル",
+    );
+    assert_cells(
+        buffer,
+        (left, reply + 2),
+        "を使います。 Emoji 👍🏽 🎉 👨\u{200d}👩\u{200d}👧 take two cells each, and",
+    );
+    assert_cells(
+        buffer,
+        (left, reply + 3),
+        "cafe\u{301} keeps its accent.    A tab becomes spaces.",
+    );
+
+    // The input: the draft in its true widths and the cursor right after the emoji, at
+    // the column its display width gives (2 + 2 + 2), not its char count (3).
+    let input = (app.areas.input.x + 1, app.areas.input.y + 1);
+    assert_eq!(input, (25, 21));
+    assert_cells(buffer, input, "漢字😀abc");
+    let before_cursor = crate::view::wrap::display_width("漢字😀");
+    assert_eq!(before_cursor, 6);
+    let cursor_x = input.0 + before_cursor as u16;
+    assert_eq!(cursor_x, 31);
+    // tinychat keeps the terminal's own cursor hidden: the editor draws its cursor as a
+    // reversed cell, and that cell is the only reversed one in the input.
+    assert!(!terminal.backend().cursor_visible());
+    let reversed: Vec<(u16, &str)> = (app.areas.input.x..app.areas.input.right())
+        .filter(|&x| buffer[(x, input.1)].modifier.contains(Modifier::REVERSED))
+        .map(|x| (x, buffer[(x, input.1)].symbol()))
+        .collect();
+    assert_eq!(reversed, [(cursor_x, "a")]);
+}

@@ -52,6 +52,10 @@ impl Body {
     }
 }
 
+/// How to continue a reply cut off at the token limit, shown under it while it is the
+/// last message (the one an empty Enter continues) and in the status line.
+pub const CONTINUE_HINT: &str = "Enter on an empty input continues";
+
 /// What a footer row says, for styling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FooterKind {
@@ -75,10 +79,13 @@ pub struct MessageLayout {
     pub code_labels: Vec<String>,
     /// Where the code block scan of the content stopped (it grows with the reply).
     fences: FenceScanner,
+    /// The reply was cut off at the token limit: its footer shows [`CONTINUE_HINT`]
+    /// only while it is the last message, so it changes when a message follows.
+    cut_off: bool,
 }
 
 impl MessageLayout {
-    fn new(message: &Message, width: usize, theme: CodeTheme) -> Self {
+    fn new(message: &Message, width: usize, theme: CodeTheme, last: bool) -> Self {
         let mut layout = MessageLayout {
             body: Body::new(message, width, theme),
             show_body: true,
@@ -86,9 +93,10 @@ impl MessageLayout {
             footer_kind: FooterKind::Note,
             code_labels: Vec::new(),
             fences: FenceScanner::default(),
+            cut_off: false,
         };
         layout.refresh_code_labels(message);
-        layout.refresh_footer(message, width);
+        layout.refresh_footer(message, width, last);
         layout
     }
 
@@ -103,14 +111,13 @@ impl MessageLayout {
             .collect();
     }
 
-    fn refresh_footer(&mut self, message: &Message, width: usize) {
+    /// `last`: whether `message` is the conversation's last one (see [`CONTINUE_HINT`]).
+    fn refresh_footer(&mut self, message: &Message, width: usize, last: bool) {
         self.show_body = !(message.content.is_empty() && message.finish.is_some());
+        self.cut_off = message.finish == Some(Finish::Length);
         let (kind, text) = match message.finish {
             None | Some(Finish::Stop) => (FooterKind::Note, None),
-            Some(Finish::Length) => (
-                FooterKind::Note,
-                Some(format!("⚠ {}", Finish::Length.label())),
-            ),
+            Some(Finish::Length) => (FooterKind::Note, Some(cut_off_footer(last))),
             Some(Finish::Cancelled) => (FooterKind::Note, Some("■ stopped".to_owned())),
             Some(f @ (Finish::Error | Finish::Incomplete)) => (
                 FooterKind::Error,
@@ -122,18 +129,15 @@ impl MessageLayout {
             ),
         };
         self.footer_kind = kind;
-        self.footer = match text {
-            Some(t) => {
-                let t = sanitize(&t).into_owned();
-                let wrapped = WrappedText::new(&t, width);
-                wrapped
-                    .rows()
-                    .iter()
-                    .map(|r| t[r.clone()].trim_end().to_owned())
-                    .collect()
-            }
-            None => Vec::new(),
-        };
+        self.footer = text.map_or_else(Vec::new, |t| wrap_footer(&t, width));
+    }
+
+    /// Another message now follows (or no longer follows) this one: only a cut-off
+    /// reply's footer depends on that, and needs no more than this to be redrawn.
+    fn set_last(&mut self, last: bool, width: usize) {
+        if self.cut_off {
+            self.footer = wrap_footer(&cut_off_footer(last), width);
+        }
     }
 
     /// Header + body + footer + blank separator.
@@ -144,6 +148,26 @@ impl MessageLayout {
     pub fn body_rows(&self) -> usize {
         if self.show_body { self.body.len() } else { 0 }
     }
+}
+
+/// The footer of a reply cut off at the token limit; the last one says how to continue.
+fn cut_off_footer(last: bool) -> String {
+    let label = Finish::Length.label();
+    if last {
+        format!("⚠ {label} · {CONTINUE_HINT}")
+    } else {
+        format!("⚠ {label}")
+    }
+}
+
+/// Footer text sanitized and wrapped at `width`, one string per row.
+fn wrap_footer(text: &str, width: usize) -> Vec<String> {
+    let t = sanitize(text).into_owned();
+    WrappedText::new(&t, width)
+        .rows()
+        .iter()
+        .map(|r| t[r.clone()].trim_end().to_owned())
+        .collect()
 }
 
 /// What a row of the history is.
@@ -204,7 +228,8 @@ impl HistoryLayout {
 
     /// Adds a message at the end.
     pub fn push(&mut self, message: &Message) {
-        let m = MessageLayout::new(message, self.width, self.theme);
+        self.mark_last(false);
+        let m = MessageLayout::new(message, self.width, self.theme, true);
         let end = self.total_rows() + m.height();
         self.messages.push(m);
         self.starts.push(end);
@@ -214,6 +239,18 @@ impl HistoryLayout {
     pub fn pop(&mut self) {
         if self.messages.pop().is_some() {
             self.starts.pop();
+            self.mark_last(true);
+        }
+    }
+
+    /// Tells the current last message whether it is still the last one, and moves the
+    /// end of the history by the change in its footer's rows.
+    fn mark_last(&mut self, last: bool) {
+        let width = self.width;
+        let n = self.messages.len();
+        if let Some(m) = self.messages.last_mut() {
+            m.set_last(last, width);
+            self.starts[n] = self.starts[n - 1] + m.height();
         }
     }
 
@@ -235,7 +272,7 @@ impl HistoryLayout {
             Body::Markdown(body) => body.update(&message.content, !message.is_streaming()),
         }
         last.refresh_code_labels(message);
-        last.refresh_footer(message, width);
+        last.refresh_footer(message, width, true);
         let n = self.messages.len();
         self.starts[n] = self.starts[n - 1] + self.messages[n - 1].height();
     }
@@ -357,6 +394,59 @@ mod tests {
         let odd = Message::user("```a\u{1b}[2J\nx\n```");
         let layout = HistoryLayout::new([&odd], 40, CodeTheme::Plain);
         assert_eq!(layout.message(0).unwrap().code_labels, ["a␛[2J"]);
+    }
+
+    #[test]
+    fn only_a_cut_off_reply_that_is_last_says_how_to_continue() {
+        let mut cut = Message::assistant_pending("p/m");
+        cut.content = "long answer".into();
+        cut.finish = Some(Finish::Length);
+        let hint = "⚠ cut off at the token limit · Enter on an empty input continues";
+        let mut layout = HistoryLayout::new([&cut], 80, CodeTheme::Plain);
+        assert_eq!(layout.message(0).unwrap().footer, [hint]);
+        assert_eq!(layout.total_rows(), 4);
+
+        // Once a message follows, the old reply keeps only its mark.
+        let next = Message::user("Continue exactly where you stopped.");
+        layout.push(&next);
+        assert_eq!(
+            layout.message(0).unwrap().footer,
+            ["⚠ cut off at the token limit"]
+        );
+        assert_same(
+            &layout,
+            &HistoryLayout::new([&cut, &next], 80, CodeTheme::Plain),
+        );
+        // Removing it makes the reply last again.
+        layout.pop();
+        assert_eq!(layout.message(0).unwrap().footer, [hint]);
+        assert_same(&layout, &HistoryLayout::new([&cut], 80, CodeTheme::Plain));
+    }
+
+    #[test]
+    fn the_rows_after_a_cut_off_reply_move_when_its_hint_goes() {
+        // At 30 columns the hint wraps to three footer rows; without it, one.
+        let mut cut = Message::assistant_pending("p/m");
+        cut.content = "partial".into();
+        cut.finish = Some(Finish::Length);
+        let mut layout = HistoryLayout::new([&cut], 30, CodeTheme::Plain);
+        assert_eq!(
+            layout.message(0).unwrap().footer,
+            [
+                "⚠ cut off at the token limit ·",
+                "Enter on an empty input",
+                "continues"
+            ]
+        );
+        assert_eq!(layout.total_rows(), 6);
+        let next = Message::user("go on");
+        layout.push(&next);
+        // The reply: header, body, one footer row, blank = 4; then the user message.
+        assert_eq!(layout.start_of(1), 4);
+        assert_eq!(layout.total_rows(), 7);
+        assert_eq!(layout.locate(4), Some((1, 0)));
+        assert_eq!(layout.row_kind(0, 2), RowKind::Footer(0));
+        assert_eq!(layout.row_kind(0, 3), RowKind::Blank);
     }
 
     #[test]
