@@ -1,7 +1,8 @@
 //! Cost of applying a streamed reply to the app state: every delta goes through
-//! `App::update` (append, sanitize-free storage, incremental re-wrap of the last row).
-//! 2,000 and 20,000 deltas must cost about 1:10 (linear), and a delta late in a 1 MiB
-//! reply must cost the same as one early in it.
+//! `App::update` (append, then the Markdown layout of the open block only).
+//! 2,000 and 20,000 deltas must cost about 1:10 (linear), for prose and for a reply
+//! full of Markdown and highlighted code, and a delta late in a 1 MiB reply must cost
+//! the same as one early in it.
 #![allow(
     clippy::expect_used,
     reason = "benchmark set-up: a failure is a broken bench"
@@ -24,6 +25,36 @@ fn token(i: usize) -> String {
         7 => " `code`".to_owned(),
         _ => format!(" word{}", i % 13),
     }
+}
+
+/// One section of a typical Markdown answer: heading, prose with emphasis, a list, a
+/// highlighted code block, a table and a quote.
+const SECTION: &str = "## Step {n}\n\nFirst, **install** the tool with `cargo install` and check the *version* it prints; \
+then read the [guide](https://example.com/guide) before going on.\n\n\
+- make a new project\n- add the dependency to `Cargo.toml`\n- run the tests\n\n\
+```rust\nuse std::collections::HashMap;\n\nfn count(words: &[&str]) -> HashMap<&str, usize> {\n    let mut seen = HashMap::new();\n    for w in words {\n        *seen.entry(*w).or_insert(0) += 1;\n    }\n    seen\n}\n```\n\n\
+| option | default | meaning |\n|--------|---------|---------|\n| `-v` | off | say more |\n| `-q` | off | say less |\n\n\
+> Note: the cache lives in `~/.cache`; delete it to start over.\n\n";
+
+/// `count` token-sized pieces (about four characters, split after spaces and line
+/// breaks as tokenizers do) of a long Markdown answer.
+fn markdown_tokens(count: usize) -> Vec<String> {
+    let mut tokens = Vec::with_capacity(count);
+    let mut n = 0;
+    while tokens.len() < count {
+        n += 1;
+        let section = SECTION.replace("{n}", &n.to_string());
+        let mut piece = String::new();
+        for c in section.chars() {
+            piece.push(c);
+            if piece.len() >= 4 && (c == ' ' || c == '\n' || piece.len() >= 6) {
+                tokens.push(std::mem::take(&mut piece));
+            }
+        }
+        tokens.push(piece);
+    }
+    tokens.truncate(count);
+    tokens
 }
 
 /// An app with a reply streaming, and the id of its stream.
@@ -66,6 +97,30 @@ fn stream_append(c: &mut Criterion) {
     group.sample_size(20);
     for deltas in [2_000usize, 20_000] {
         let tokens: Vec<String> = (0..deltas).map(token).collect();
+        group.bench_with_input(BenchmarkId::new("deltas", deltas), &tokens, |b, tokens| {
+            b.iter_batched(
+                streaming_app,
+                |(mut app, id)| {
+                    let at = Instant::now();
+                    for t in tokens {
+                        black_box(app.update(Msg::Stream {
+                            id,
+                            event: StreamEvent::Delta(t.clone()),
+                            at,
+                        }));
+                    }
+                    app
+                },
+                BatchSize::LargeInput,
+            );
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("markdown_reply");
+    group.sample_size(10);
+    for deltas in [2_000usize, 20_000] {
+        let tokens = markdown_tokens(deltas);
         group.bench_with_input(BenchmarkId::new("deltas", deltas), &tokens, |b, tokens| {
             b.iter_batched(
                 streaming_app,

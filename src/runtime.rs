@@ -263,14 +263,14 @@ pub async fn run(
             } => vec![Msg::Tick(Instant::now())],
             () = signals.recv() => vec![Msg::Shutdown],
         };
-        for msg in msgs {
-            if let Msg::Stream { id, event, .. } = &msg
+        for msg in &msgs {
+            if let Msg::Stream { id, event, .. } = msg
                 && event.is_terminal()
             {
                 streams.remove(id);
             }
-            pending.extend(app.update(msg));
         }
+        pending.extend(app.update_batch(msgs));
     }
 
     for (_, handle) in streams.drain() {

@@ -318,7 +318,12 @@ impl App {
         self.refresh_live_layout();
     }
 
-    fn refresh_live_layout(&mut self) {
+    pub(super) fn refresh_live_layout(&mut self) {
+        if self.defer_layout {
+            self.layout_stale = true;
+            return;
+        }
+        self.layout_stale = false;
         if let Some(last) = self.conversation.messages.last() {
             self.history.refresh_last(last);
         }

@@ -219,6 +219,10 @@ pub struct App {
     copying: Option<String>,
     /// Set while Up/Down in the input walk through earlier prompts.
     recall: Option<recall::Recall>,
+    /// Inside [`App::update_batch`]: the live reply's layout waits for the batch's end.
+    defer_layout: bool,
+    /// The live reply changed while its layout was deferred.
+    layout_stale: bool,
 }
 
 impl App {
@@ -272,6 +276,8 @@ impl App {
             save_error: None,
             copying: None,
             recall: None,
+            defer_layout: false,
+            layout_stale: false,
         };
         if let Some(m) = app.active_model.clone() {
             app.catalog.select_model(&m);
@@ -281,6 +287,22 @@ impl App {
     }
 
     /// The one state transition: applies `msg` and returns the work to do.
+    /// Applies messages that arrived together (stream events waiting when the runtime
+    /// woke), laying out the live reply once at the end rather than after each delta:
+    /// a fast stream then costs one layout per frame, not one per token.
+    pub fn update_batch(&mut self, msgs: impl IntoIterator<Item = Msg>) -> Vec<Effect> {
+        self.defer_layout = true;
+        let mut fx = Vec::new();
+        for msg in msgs {
+            fx.extend(self.update(msg));
+        }
+        self.defer_layout = false;
+        if self.layout_stale {
+            self.refresh_live_layout();
+        }
+        fx
+    }
+
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         let mut fx = Vec::new();
         match msg {

@@ -208,6 +208,47 @@ fn deltas_build_the_reply_and_finish_saves_it() {
 }
 
 #[test]
+fn a_batch_of_deltas_is_laid_out_once_at_its_end_and_matches_one_by_one() {
+    let text = [
+        "# Title\n",
+        "Some **bold",
+        "** text.\n\n- a\n",
+        "- b\n\n```rust\nfn x",
+        "() {}\n```\nend",
+    ];
+    let mut one_by_one = app();
+    one_by_one.resize(60, 30);
+    type_text(&mut one_by_one, "hi");
+    let (id, _, _) = started(&enter(&mut one_by_one));
+    let t = Instant::now();
+    for piece in text {
+        stream(&mut one_by_one, id, StreamEvent::Delta(piece.into()), t);
+    }
+
+    let mut batched = app();
+    batched.resize(60, 30);
+    type_text(&mut batched, "hi");
+    let (id, _, _) = started(&enter(&mut batched));
+    let rows_before = batched.history.total_rows();
+    let msgs = text.map(|piece| Msg::Stream {
+        id,
+        event: StreamEvent::Delta(piece.into()),
+        at: t,
+    });
+    let fx = batched.update_batch(msgs);
+    assert!(fx.iter().any(|e| matches!(e, Effect::Redraw)));
+    assert!(batched.history.total_rows() > rows_before);
+    assert_eq!(
+        batched.history.total_rows(),
+        one_by_one.history.total_rows()
+    );
+    assert_eq!(batched.history.total_rows(), 3 + 13);
+    // Outside a batch the layout follows every delta again.
+    stream(&mut batched, id, StreamEvent::Delta("\n\nmore".into()), t);
+    assert_eq!(batched.history.total_rows(), 3 + 15);
+}
+
+#[test]
 fn esc_cancels_and_a_late_delta_is_dropped() {
     let mut app = app();
     type_text(&mut app, "hi");

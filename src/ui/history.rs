@@ -119,8 +119,7 @@ fn body_line<'a>(
         }
         Body::Markdown(body) => body
             .row(i)
-            .iter()
-            .map(|p| Span::styled(p.text.as_str(), theme.look(p.look)))
+            .map(|(text, look)| Span::styled(text, theme.look(look)))
             .collect(),
     };
     if message.is_streaming() && i + 1 == body.len() {

@@ -331,7 +331,9 @@ mod tests {
             out.push(format!("labels {:?} footer {:?}", m.code_labels, m.footer));
             match &m.body {
                 Body::Plain(w) => out.push(format!("{:?}", w.rows())),
-                Body::Markdown(b) => out.extend((0..b.len()).map(|i| format!("{:?}", b.row(i)))),
+                Body::Markdown(b) => {
+                    out.extend((0..b.len()).map(|i| format!("{:?}", b.row(i).collect::<Vec<_>>())));
+                }
             }
         }
         out

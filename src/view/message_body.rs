@@ -13,7 +13,7 @@
 use super::code_blocks::{fence, first_word, opening};
 use super::highlight::{CodeLines, CodeTheme};
 use super::markdown::{self, CODE_INDENT};
-use super::styled::{Look, Piece, Row, Tone, push_piece, row_width, wrap_line};
+use super::styled::{Look, Piece, Row, RowStore, Tone, push_piece, row_width, wrap_line};
 use super::wrap::sanitize;
 
 /// What a chunk of text starts with, which decides where the next chunk may begin.
@@ -26,7 +26,14 @@ enum Kind {
     List,
     /// A one-line ATX heading: whatever follows starts a chunk.
     Heading,
+    /// A table (rows start with `|`): never cut, or its rows would lose their header.
+    Table,
 }
+
+/// A paragraph longer than this is cut at its next line break, so a reply that never
+/// leaves one paragraph still costs linear time. Lines are drawn as written (line breaks
+/// are kept), so only emphasis spanning the cut would show its markers.
+const LONG_PARAGRAPH: usize = 4096;
 
 /// The chunk still open.
 #[derive(Debug)]
@@ -36,8 +43,9 @@ enum Open {
         kind: Kind,
         /// A blank line followed the chunk's last text line.
         blank_after: bool,
-        /// It continues a list chunk with no blank line between: no separator row.
-        joins_list: bool,
+        /// It continues the chunk before it with no blank line between (the next item
+        /// of a list, the next lines of a long paragraph): no separator row.
+        joins: bool,
     },
     Code {
         mark: u8,
@@ -53,9 +61,9 @@ pub struct MarkdownBody {
     width: usize,
     theme: CodeTheme,
     /// Rows of the chunks that are finished.
-    frozen: Vec<Row>,
+    frozen: RowStore,
     /// Rows of the open chunk.
-    open_rows: Vec<Row>,
+    open_rows: RowStore,
     open: Open,
     /// Bytes of the text already split into complete lines.
     scanned: usize,
@@ -74,13 +82,13 @@ impl MarkdownBody {
         let mut body = MarkdownBody {
             width: width.max(1),
             theme,
-            frozen: Vec::new(),
-            open_rows: Vec::new(),
+            frozen: RowStore::default(),
+            open_rows: RowStore::default(),
             open: Open::Text {
                 start: 0,
                 kind: Kind::Empty,
                 blank_after: false,
-                joins_list: false,
+                joins: false,
             },
             scanned: 0,
             seen: 0,
@@ -112,6 +120,7 @@ impl MarkdownBody {
         self.complete = complete;
         if !complete {
             self.start_chunk_early(text);
+            self.cut_long_line(text, self.scanned, text.len());
         }
         self.render_open(text);
     }
@@ -125,15 +134,15 @@ impl MarkdownBody {
         self.frozen.is_empty() && self.open_rows.is_empty()
     }
 
-    /// Row `i` of the body (an empty row past the end).
-    pub fn row(&self, i: usize) -> &[Piece] {
-        match self.frozen.get(i) {
-            Some(row) => row,
-            None => self
-                .open_rows
-                .get(i - self.frozen.len())
-                .map_or(&[], Vec::as_slice),
-        }
+    /// The pieces of row `i` of the body (none past the end).
+    pub fn row(&self, i: usize) -> impl Iterator<Item = (&str, Look)> + '_ {
+        let frozen = self.frozen.len();
+        let (store, i) = if i < frozen {
+            (&self.frozen, i)
+        } else {
+            (&self.open_rows, i - frozen)
+        };
+        store.row(i)
     }
 
     /// Handles the complete line `text[start..end]` (without its line break).
@@ -153,7 +162,7 @@ impl MarkdownBody {
                         start: next,
                         kind: Kind::Empty,
                         blank_after: false,
-                        joins_list: false,
+                        joins: false,
                     };
                 } else {
                     let spaces = line.bytes().take_while(|&b| b == b' ').count();
@@ -174,7 +183,7 @@ impl MarkdownBody {
                     let language = first_word(f.info).to_owned();
                     self.separate();
                     self.frozen
-                        .push(label_row(self.blocks, &language, self.width));
+                        .push(&label_row(self.blocks, &language, self.width));
                     self.open = Open::Code {
                         mark: f.mark,
                         len: f.len,
@@ -189,33 +198,82 @@ impl MarkdownBody {
                     }
                 } else if *kind == Kind::Empty {
                     *kind = kind_of(line);
+                    self.cut_long_line(text, start, end);
                 } else {
-                    let at_edge = !line.starts_with([' ', '\t']);
                     let new_kind = kind_of(line);
-                    let boundary = (*blank_after && at_edge)
+                    let list_item = *kind == Kind::List && new_kind == Kind::List;
+                    let long = *kind == Kind::Paragraph
+                        && new_kind == Kind::Paragraph
+                        && start.saturating_sub(*chunk) > LONG_PARAGRAPH;
+                    let boundary = (*blank_after && starts_block(line, *kind))
                         || *kind == Kind::Heading
                         || new_kind == Kind::Heading
-                        || (*kind == Kind::List && new_kind == Kind::List && at_edge);
+                        || (list_item && !line.starts_with(' '))
+                        || (long && !*blank_after);
                     if boundary {
-                        let joins_list = !*blank_after && *kind == Kind::List;
+                        let joins = !*blank_after && (list_item || long);
                         let (chunk, kind) = (*chunk, *kind);
                         self.freeze_text(text, chunk, start, kind);
                         self.open = Open::Text {
                             start,
                             kind: new_kind,
                             blank_after: false,
-                            joins_list: joins_list && new_kind == Kind::List,
+                            joins,
                         };
                     } else {
                         *blank_after = false;
                     }
+                    self.cut_long_line(text, start, end);
                 }
             }
         }
     }
 
-    /// While streaming: a line that starts at the left edge after a blank line begins a
-    /// new chunk before its line break arrives, so the paragraph above it is frozen now.
+    /// Cuts a paragraph line longer than [`LONG_PARAGRAPH`] into chunks, so one endless
+    /// line costs linear time too. The cuts fall at the first space before a letter
+    /// past each [`LONG_PARAGRAPH`] bytes, wherever the line is when it is seen (whole
+    /// or still arriving), so streaming and reopening cut in the same places; a cut only
+    /// ends a row early, and the letter after it cannot start a list, quote or heading.
+    fn cut_long_line(&mut self, text: &str, line_start: usize, line_end: usize) {
+        loop {
+            let Open::Text { start, kind, .. } = self.open else {
+                return;
+            };
+            let line = &text[line_start..line_end];
+            let is_paragraph = match kind {
+                Kind::Paragraph => kind_of(line) == Kind::Paragraph,
+                Kind::Empty => start == line_start && kind_of(line) == Kind::Paragraph,
+                _ => false,
+            };
+            let from = start.max(line_start);
+            if !is_paragraph || line_end - from <= LONG_PARAGRAPH {
+                return;
+            }
+            let mut search = from + LONG_PARAGRAPH;
+            while !text.is_char_boundary(search) {
+                search += 1;
+            }
+            let rest = &text[search..line_end];
+            let Some(cut) = rest
+                .char_indices()
+                .zip(rest.chars().skip(1))
+                .find(|((_, c), next)| *c == ' ' && next.is_alphabetic())
+                .map(|((i, _), _)| search + i + 1)
+            else {
+                return;
+            };
+            self.freeze_text(text, start, cut, Kind::Paragraph);
+            self.open = Open::Text {
+                start: cut,
+                kind: Kind::Paragraph,
+                blank_after: false,
+                joins: true,
+            };
+        }
+    }
+
+    /// While streaming: a line that starts a block after a blank line begins a new chunk
+    /// before its line break arrives, so the paragraph above it is frozen now.
     fn start_chunk_early(&mut self, text: &str) {
         let Open::Text {
             start,
@@ -227,13 +285,16 @@ impl MarkdownBody {
             return;
         };
         let tail = &text[self.scanned..];
-        if kind != Kind::Empty && tail.starts_with(|c: char| !c.is_whitespace()) {
+        let started = tail
+            .trim_start_matches(' ')
+            .starts_with(|c: char| !c.is_whitespace());
+        if kind != Kind::Empty && started && starts_block(tail, kind) {
             self.freeze_text(text, start, self.scanned, kind);
             self.open = Open::Text {
                 start: self.scanned,
                 kind: Kind::Empty,
                 blank_after: false,
-                joins_list: false,
+                joins: false,
             };
         }
     }
@@ -244,27 +305,21 @@ impl MarkdownBody {
         if kind == Kind::Empty || start >= end {
             return;
         }
-        let joins = matches!(
-            self.open,
-            Open::Text {
-                joins_list: true,
-                ..
-            }
-        );
+        let joins = matches!(self.open, Open::Text { joins: true, .. });
         let mut rows = Vec::new();
         markdown::render(&text[start..end], self.width, self.theme, &mut rows);
         if !rows.is_empty() {
             if !joins {
                 self.separate();
             }
-            self.frozen.append(&mut rows);
+            self.frozen.extend(&rows);
         }
     }
 
     /// A blank row between blocks (none before the first).
     fn separate(&mut self) {
         if !self.frozen.is_empty() {
-            self.frozen.push(Row::new());
+            self.frozen.push(&[]);
         }
     }
 
@@ -288,9 +343,7 @@ impl MarkdownBody {
                 let row = lines.peek(&tail[spaces.min(*indent)..]);
                 wrap_code(&row, self.width, &mut self.open_rows);
             }
-            Open::Text {
-                start, joins_list, ..
-            } => {
+            Open::Text { start, joins, .. } => {
                 let end = if could_open(tail) {
                     self.scanned
                 } else {
@@ -302,12 +355,23 @@ impl MarkdownBody {
                 }
                 let mut rows = Vec::new();
                 markdown::render(source, self.width, self.theme, &mut rows);
-                if !rows.is_empty() && !self.frozen.is_empty() && !joins_list {
-                    self.open_rows.push(Row::new());
+                if !rows.is_empty() && !self.frozen.is_empty() && !joins {
+                    self.open_rows.push(&[]);
                 }
-                self.open_rows.append(&mut rows);
+                self.open_rows.extend(&rows);
             }
         }
+    }
+}
+
+/// Whether a line after a blank line starts a new top-level block rather than
+/// continuing a list item (which needs the item's indentation).
+fn starts_block(line: &str, kind: Kind) -> bool {
+    let indent = line.bytes().take_while(|&b| b == b' ').count();
+    let tab = line.as_bytes().get(indent) == Some(&b'\t');
+    match kind {
+        Kind::List => indent == 0 && !tab,
+        _ => indent <= 3 && !tab,
     }
 }
 
@@ -319,6 +383,8 @@ fn kind_of(line: &str) -> Kind {
         Kind::Heading
     } else if indent == 0 && is_list_item(rest) {
         Kind::List
+    } else if indent <= 3 && rest.starts_with('|') {
+        Kind::Table
     } else {
         Kind::Paragraph
     }
@@ -376,9 +442,11 @@ fn could_open(tail: &str) -> bool {
 }
 
 /// Code rows: indented, wrapped at the width.
-fn wrap_code(row: &Row, width: usize, out: &mut Vec<Row>) {
+fn wrap_code(row: &Row, width: usize, out: &mut RowStore) {
     let indent = [Piece::new(CODE_INDENT, Look::tone(Tone::Text))];
-    wrap_line(row, width, &indent, &indent, out);
+    let mut rows = Vec::new();
+    wrap_line(row, width, &indent, &indent, &mut rows);
+    out.extend(&rows);
 }
 
 /// A code block's first row: `[2] rust ────────` (the number the copy keys use).
@@ -407,8 +475,7 @@ mod tests {
         (0..body.len())
             .map(|i| {
                 body.row(i)
-                    .iter()
-                    .map(|p| p.text.as_str())
+                    .map(|(text, _)| text)
                     .collect::<String>()
                     .trim_end()
                     .to_owned()
@@ -479,7 +546,9 @@ mod tests {
             let body = streamed(REPLY, 30, step, CodeTheme::Dark);
             assert_eq!(lines(&body), lines(&whole), "step {step}");
             let looks = |b: &MarkdownBody| -> Vec<Row> {
-                (0..b.len()).map(|i| b.row(i).to_vec()).collect()
+                (0..b.len())
+                    .map(|i| b.row(i).map(|(t, l)| Piece::new(t, l)).collect())
+                    .collect()
             };
             assert_eq!(looks(&body), looks(&whole), "step {step}");
         }
@@ -534,13 +603,12 @@ mod tests {
             ]
         );
         // The list's items freeze one by one; only the last is open.
-        assert_eq!(
-            body.open_rows,
-            vec![vec![
-                Piece::new("• ", Look::tone(Tone::Marker)),
-                Piece::new("b", Look::tone(Tone::Text))
-            ]]
-        );
+        let mut open = RowStore::default();
+        open.push(&[
+            Piece::new("• ", Look::tone(Tone::Marker)),
+            Piece::new("b", Look::tone(Tone::Text)),
+        ]);
+        assert_eq!(body.open_rows, open);
     }
 
     #[test]
@@ -554,14 +622,73 @@ mod tests {
         assert_eq!(shown[4], "  ls -l");
         assert!(
             body.row(1)
-                .iter()
-                .any(|p| matches!(p.look.tone, Tone::Token(_)))
+                .any(|(_, look)| matches!(look.tone, Tone::Token(_)))
         );
         let labels: Vec<String> = crate::view::code_blocks::code_blocks(text)
             .iter()
             .map(|b| b.language.clone())
             .collect();
         assert_eq!(labels, ["rust", "sh"]);
+    }
+
+    #[test]
+    fn paragraphs_indented_less_than_code_still_start_chunks() {
+        let mut body = MarkdownBody::new("", 40, CodeTheme::Plain, false);
+        body.update(" one\n\n two\n\n   three", false);
+        assert_eq!(lines(&body), ["one", "", "two", "", "three"]);
+        assert_eq!(body.frozen.len(), 3, "only the last paragraph is open");
+        // In a list, an indented line after a blank continues the item.
+        let mut body = MarkdownBody::new("", 40, CodeTheme::Plain, false);
+        body.update("- item\n\n  more of it\n", false);
+        assert!(body.frozen.is_empty());
+        assert_eq!(lines(&body), ["• item", "", "  more of it"]);
+    }
+
+    #[test]
+    fn a_paragraph_that_never_ends_is_cut_at_line_breaks() {
+        let line = "a line of prose that goes on *and on*\n";
+        let text = line.repeat(2000);
+        let body = streamed(&text, 80, 97, CodeTheme::Plain);
+        assert!(
+            body.open_rows.len() < 200,
+            "{} open rows",
+            body.open_rows.len()
+        );
+        let shown = lines(&body);
+        assert_eq!(shown.len(), 2000, "no separator rows where it was cut");
+        assert!(
+            shown
+                .iter()
+                .all(|l| l == "a line of prose that goes on and on")
+        );
+        // A table is never cut, however long.
+        let table = format!("| a |\n|---|\n{}", "| cell value here |\n".repeat(400));
+        let body = streamed(&table, 80, 97, CodeTheme::Plain);
+        assert!(lines(&body).iter().all(|l| !l.contains('|')));
+    }
+
+    #[test]
+    fn one_endless_line_is_cut_the_same_way_streamed_or_whole() {
+        let text = "word ".repeat(5000) + "**bold** end";
+        let whole = MarkdownBody::new(&text, 60, CodeTheme::Plain, true);
+        let body = streamed(&text, 60, 5, CodeTheme::Plain);
+        assert_eq!(lines(&body), lines(&whole));
+        assert!(
+            body.open_rows.len() < 100,
+            "{} open rows",
+            body.open_rows.len()
+        );
+        assert!(
+            lines(&body)
+                .last()
+                .is_some_and(|l| l.ends_with("word bold end"))
+        );
+        // No row shows more than the width, and nothing but words.
+        assert!(
+            lines(&whole)
+                .iter()
+                .all(|l| l.len() <= 60 && !l.contains('*'))
+        );
     }
 
     #[test]
