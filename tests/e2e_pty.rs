@@ -1074,3 +1074,75 @@ fn without_a_display_ctrl_y_falls_back_to_osc_52() {
     app.send(CTRL_Q);
     assert!(app.wait_exit().success());
 }
+
+#[test]
+fn a_markdown_reply_never_shows_its_markup_even_when_markers_arrive_in_pieces() {
+    let server = MockServer::start_in_background(vec![(
+        CHAT,
+        streamed_reply(&[
+            "# Ti",
+            "tle\nSome **bo",
+            "ld** and `co",
+            "de`.\n\n- one\n- tw",
+            "o\n\n``",
+            "`rust\nfn main",
+            "() {}\n``",
+            "`\nDone.",
+        ]),
+    )]);
+    let sandbox = Sandbox::with_mock(&server);
+    let mut app = sandbox.spawn(&[]);
+    say_and_wait_for_reply(&app, "format please", "Done.");
+
+    let rows = app.conversation_rows(15);
+    assert_eq!(
+        rows[..11],
+        [
+            "You",
+            "format please",
+            "",
+            "Assistant · mock/m1 · code [1] rust",
+            "Title",
+            "",
+            "Some bold and code.",
+            "",
+            "• one",
+            "• two",
+            "",
+        ],
+        "the conversation pane:\n{}",
+        app.screen_text()
+    );
+    assert!(rows[11].starts_with("[1] rust ───"), "{}", rows[11]);
+    assert_eq!(rows[12..], ["  fn main() {}", "", "Done."]);
+
+    // Not even for one frame: everything ever written to the terminal is free of them.
+    let raw = app.raw();
+    for marker in [&b"**"[..], b"``", b"# T", b"- one"] {
+        assert!(
+            !contains(&raw, marker),
+            "{:?} reached the terminal",
+            String::from_utf8_lossy(marker)
+        );
+    }
+    // The code is highlighted (base16-ocean.dark in the 256-colour palette: no
+    // COLORTERM in the test's environment).
+    {
+        let parser = app.parser.lock().unwrap();
+        let screen = parser.screen();
+        let (row, col) = (0..ROWS)
+            .find_map(|r| {
+                let text: String = screen.contents_between(r, 0, r, COLS);
+                text.find("fn main")
+                    .map(|c| (r, text[..c].chars().count() as u16))
+            })
+            .expect("the code is on screen");
+        let cell = screen.cell(row, col).expect("a cell");
+        assert_eq!(cell.contents(), "f");
+        assert_eq!(cell.fgcolor(), vt100::Color::Idx(139));
+    }
+
+    app.send(CTRL_Q);
+    assert!(app.wait_exit().success());
+    assert_terminal_restored(&app);
+}

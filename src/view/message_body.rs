@@ -123,6 +123,10 @@ impl MarkdownBody {
             self.cut_long_line(text, self.scanned, text.len());
         }
         self.render_open(text);
+        if complete {
+            self.frozen.shrink_to_fit();
+            self.open_rows.shrink_to_fit();
+        }
     }
 
     /// Rows of the body (at least one, so an empty live reply has a row for its cursor).
@@ -354,7 +358,17 @@ impl MarkdownBody {
                     return;
                 }
                 let mut rows = Vec::new();
-                markdown::render(source, self.width, self.theme, &mut rows);
+                let closers = if self.complete || end < text.len() {
+                    ""
+                } else {
+                    closers(tail)
+                };
+                if closers.is_empty() {
+                    markdown::render(source, self.width, self.theme, &mut rows);
+                } else {
+                    let closed = format!("{source}{closers}");
+                    markdown::render(&closed, self.width, self.theme, &mut rows);
+                }
                 if !rows.is_empty() && !self.frozen.is_empty() && !joins {
                     self.open_rows.push(&[]);
                 }
@@ -409,6 +423,34 @@ fn is_list_item(rest: &str) -> bool {
         _ => return false,
     };
     matches!(bytes.get(after_marker), None | Some(b' ' | b'\t'))
+}
+
+/// What closes the inline code and strong emphasis left open on a line still arriving,
+/// so `Some **bo` shows as bold `bo` at once rather than with its `**` until the
+/// closing marker comes.
+fn closers(line: &str) -> &'static str {
+    let mut in_code = false;
+    let mut strong = false;
+    let mut bytes = line.bytes().peekable();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'\\' => {
+                bytes.next();
+            }
+            b'`' => in_code = !in_code,
+            b'*' if !in_code && bytes.peek() == Some(&b'*') => {
+                bytes.next();
+                strong = !strong;
+            }
+            _ => {}
+        }
+    }
+    match (in_code, strong) {
+        (true, true) => "`**",
+        (true, false) => "`",
+        (false, true) => "**",
+        (false, false) => "",
+    }
 }
 
 /// Whether `line` closes a block opened by `len` of `mark`.
@@ -689,6 +731,25 @@ mod tests {
                 .iter()
                 .all(|l| l.len() <= 60 && !l.contains('*'))
         );
+    }
+
+    #[test]
+    fn open_bold_and_code_on_the_arriving_line_show_styled_without_markers() {
+        let mut body = MarkdownBody::new("", 40, CodeTheme::Plain, false);
+        body.update("Some **bo", false);
+        assert_eq!(lines(&body), ["Some bo"]);
+        assert!(body.row(0).any(|(t, look)| t == "bo" && look.bold));
+        body.update("Some **bold** and `co", false);
+        assert_eq!(lines(&body), ["Some bold and co"]);
+        assert!(
+            body.row(0)
+                .any(|(t, look)| t == "co" && look.tone == Tone::InlineCode)
+        );
+        // `**` inside inline code is code, not emphasis.
+        assert_eq!(closers("a `x ** y"), "`");
+        assert_eq!(closers("a \\** b"), "");
+        // A finished reply is shown exactly as written.
+        assert_eq!(rendered("Some **bo", 40), ["Some **bo"]);
     }
 
     #[test]

@@ -270,6 +270,13 @@ impl RowStore {
         self.rows.is_empty()
     }
 
+    /// Gives back the room kept for growth (a reply that is complete will not grow).
+    pub fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.pieces.shrink_to_fit();
+        self.rows.shrink_to_fit();
+    }
+
     pub fn clear(&mut self) {
         self.text.clear();
         self.pieces.clear();
