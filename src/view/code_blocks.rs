@@ -63,6 +63,8 @@ struct OpenFence {
 pub struct FenceScanner {
     /// Bytes of complete lines already scanned.
     scanned: usize,
+    /// The text from `scanned` up to here holds no line break (searched already).
+    no_break_until: usize,
     open: Option<OpenFence>,
     closed: Vec<CodeBlock>,
 }
@@ -74,9 +76,17 @@ impl FenceScanner {
         if self.scanned > text.len() {
             *self = FenceScanner::default();
         }
-        while let Some(nl) = text.get(self.scanned..).and_then(|rest| rest.find('\n')) {
+        if self.no_break_until > text.len() {
+            self.no_break_until = self.scanned;
+        }
+        loop {
+            let from = self.no_break_until.max(self.scanned);
+            let Some(nl) = text.get(from..).and_then(|rest| rest.find('\n')) else {
+                self.no_break_until = text.len();
+                break;
+            };
             let start = self.scanned;
-            let end = start + nl;
+            let end = from + nl;
             self.line(text, start..end, end + 1);
             self.scanned = end + 1;
         }
@@ -139,16 +149,23 @@ impl FenceScanner {
     /// without copying the blocks: the header row's labels.
     pub fn languages<'a>(&'a self, text: &'a str) -> Vec<&'a str> {
         let mut languages: Vec<&str> = self.closed.iter().map(|b| b.language.as_str()).collect();
-        if let Some(open) = &self.open {
-            languages.push(&open.language);
-        } else {
-            // An opening fence on the last line, before its line break arrives.
-            let tail = text.get(self.scanned..).unwrap_or_default();
-            if let Some(f) = opening(tail.strip_suffix('\r').unwrap_or(tail)) {
-                languages.push(first_word(f.info));
-            }
-        }
+        languages.extend(self.pending_language(text));
         languages
+    }
+
+    /// The blocks closed so far (they never change as the text grows).
+    pub fn closed(&self) -> &[CodeBlock] {
+        &self.closed
+    }
+
+    /// The language of the block still open, or of an opening fence on the last line
+    /// before its line break arrives.
+    pub fn pending_language<'a>(&'a self, text: &'a str) -> Option<&'a str> {
+        if let Some(open) = &self.open {
+            return Some(&open.language);
+        }
+        let tail = text.get(self.scanned..).unwrap_or_default();
+        opening(tail.strip_suffix('\r').unwrap_or(tail)).map(|f| first_word(f.info))
     }
 }
 

@@ -79,6 +79,8 @@ pub struct MessageLayout {
     pub code_labels: Vec<String>,
     /// Where the code block scan of the content stopped (it grows with the reply).
     fences: FenceScanner,
+    /// How many of `code_labels` belong to closed blocks.
+    labels_closed: usize,
     /// The reply was cut off at the token limit: its footer shows [`CONTINUE_HINT`]
     /// only while it is the last message, so it changes when a message follows.
     cut_off: bool,
@@ -92,6 +94,7 @@ impl MessageLayout {
             footer: Vec::new(),
             footer_kind: FooterKind::Note,
             code_labels: Vec::new(),
+            labels_closed: 0,
             fences: FenceScanner::default(),
             cut_off: false,
         };
@@ -101,14 +104,22 @@ impl MessageLayout {
     }
 
     /// Scans what was added to the content since the last call for code fences.
+    /// Closed blocks keep their labels, so a delta costs O(new blocks), not O(blocks).
     fn refresh_code_labels(&mut self, message: &Message) {
         self.fences.feed(&message.content);
-        self.code_labels = self
-            .fences
-            .languages(&message.content)
-            .into_iter()
-            .map(|l| sanitize(l).into_owned())
-            .collect();
+        let closed = self.fences.closed();
+        if closed.len() < self.labels_closed {
+            self.labels_closed = 0;
+        }
+        self.code_labels.truncate(self.labels_closed);
+        for block in &closed[self.labels_closed..] {
+            self.code_labels
+                .push(sanitize(&block.language).into_owned());
+        }
+        self.labels_closed = closed.len();
+        if let Some(language) = self.fences.pending_language(&message.content) {
+            self.code_labels.push(sanitize(language).into_owned());
+        }
     }
 
     /// `last`: whether `message` is the conversation's last one (see [`CONTINUE_HINT`]).
@@ -267,6 +278,7 @@ impl HistoryLayout {
                 } else {
                     *wrapped = WrappedText::new(&message.content, width);
                     last.fences = FenceScanner::default();
+                    last.labels_closed = 0;
                 }
             }
             Body::Markdown(body) => body.update(&message.content, !message.is_streaming()),

@@ -69,6 +69,9 @@ pub struct MarkdownBody {
     scanned: usize,
     /// Length of the text last seen (a shorter text means it was replaced).
     seen: usize,
+    /// The text from `scanned` up to here holds no line break (an endless line is
+    /// searched once, not once per delta).
+    no_break_until: usize,
     /// Whether the last text was final (its last line counted as complete).
     complete: bool,
     /// Top-level code blocks so far, for their numbers.
@@ -92,6 +95,7 @@ impl MarkdownBody {
             },
             scanned: 0,
             seen: 0,
+            no_break_until: 0,
             complete: false,
             blocks: 0,
         };
@@ -107,10 +111,15 @@ impl MarkdownBody {
             return;
         }
         self.seen = text.len();
-        while let Some(nl) = text.get(self.scanned..).and_then(|rest| rest.find('\n')) {
+        loop {
+            let from = self.no_break_until.max(self.scanned);
+            let Some(nl) = text.get(from..).and_then(|rest| rest.find('\n')) else {
+                self.no_break_until = text.len();
+                break;
+            };
             let start = self.scanned;
-            self.scanned = start + nl + 1;
-            self.line(text, start, start + nl);
+            self.scanned = from + nl + 1;
+            self.line(text, start, from + nl);
         }
         if complete && self.scanned < text.len() {
             let start = self.scanned;
@@ -361,7 +370,7 @@ impl MarkdownBody {
                 let closers = if self.complete || end < text.len() {
                     ""
                 } else {
-                    closers(tail)
+                    closers(&text[(*start).max(self.scanned)..])
                 };
                 if closers.is_empty() {
                     markdown::render(source, self.width, self.theme, &mut rows);

@@ -137,18 +137,34 @@ pub fn wrap_line(
         word_width: 0,
     };
     for piece in line {
-        for g in piece.text.graphemes(true) {
-            if g == " " {
+        for (is_space, run) in runs(&piece.text) {
+            if is_space {
                 wrapper.place_word();
-                push_piece(&mut wrapper.spaces, " ", piece.look);
-                wrapper.spaces_width += 1;
+                push_piece(&mut wrapper.spaces, run, piece.look);
+                wrapper.spaces_width += run.len();
             } else {
-                wrapper.word_grapheme(g, piece.look);
+                wrapper.word_run(run, piece.look);
             }
         }
     }
     wrapper.place_word();
     wrapper.finish();
+}
+
+/// Splits text into alternating runs of spaces and of anything else.
+fn runs(text: &str) -> impl Iterator<Item = (bool, &str)> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        let first = rest.as_bytes().first()?;
+        let is_space = *first == b' ';
+        let end = rest
+            .bytes()
+            .position(|b| (b == b' ') != is_space)
+            .unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(end);
+        rest = tail;
+        Some((is_space, run))
+    })
 }
 
 /// The state of one [`wrap_line`] call.
@@ -171,6 +187,25 @@ struct Wrapper<'a> {
 }
 
 impl Wrapper<'_> {
+    /// Adds a run of word characters: whole when it fits on a row (ASCII is measured
+    /// by its length), else grapheme by grapheme so it can be cut at the edge.
+    fn word_run(&mut self, run: &str, look: Look) {
+        let room = self.width.saturating_sub(self.rest_width).max(1);
+        let width = if run.is_ascii() {
+            run.len()
+        } else {
+            text_width(run)
+        };
+        if self.word_width + width <= room {
+            push_piece(&mut self.word, run, look);
+            self.word_width += width;
+        } else {
+            for g in run.graphemes(true) {
+                self.word_grapheme(g, look);
+            }
+        }
+    }
+
     fn word_grapheme(&mut self, g: &str, look: Look) {
         let gw = grapheme_width(g);
         // A word that cannot fit on a row of its own is cut at the edge.
