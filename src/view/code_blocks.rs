@@ -11,6 +11,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use super::lines::LineCursor;
+
 /// One fenced code block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeBlock {
@@ -61,10 +63,8 @@ struct OpenFence {
 /// Scans a text that only grows (a streaming reply) one complete line at a time.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FenceScanner {
-    /// Bytes of complete lines already scanned.
-    scanned: usize,
-    /// The text from `scanned` up to here holds no line break (searched already).
-    no_break_until: usize,
+    /// How far the text has been scanned, line by line.
+    lines: LineCursor,
     open: Option<OpenFence>,
     closed: Vec<CodeBlock>,
 }
@@ -73,22 +73,12 @@ impl FenceScanner {
     /// Scans the complete lines of `text` not scanned yet. `text` must start with what
     /// earlier calls saw; [`FenceScanner::default`] starts over.
     pub fn feed(&mut self, text: &str) {
-        if self.scanned > text.len() {
+        if self.lines.consumed() > text.len() {
             *self = FenceScanner::default();
         }
-        if self.no_break_until > text.len() {
-            self.no_break_until = self.scanned;
-        }
-        loop {
-            let from = self.no_break_until.max(self.scanned);
-            let Some(nl) = text.get(from..).and_then(|rest| rest.find('\n')) else {
-                self.no_break_until = text.len();
-                break;
-            };
-            let start = self.scanned;
-            let end = from + nl;
-            self.line(text, start..end, end + 1);
-            self.scanned = end + 1;
+        while let Some(line) = self.lines.next_line(text) {
+            let next = line.end + 1;
+            self.line(text, line, next);
         }
     }
 
@@ -134,8 +124,8 @@ impl FenceScanner {
     /// break, and a block still open runs to the end.
     pub fn blocks(&self, text: &str) -> Vec<CodeBlock> {
         let mut all = self.clone();
-        if all.scanned < text.len() {
-            all.line(text, all.scanned..text.len(), text.len());
+        if let Some(last) = all.lines.rest(text) {
+            all.line(text, last, text.len());
         }
         if let Some(open) = &all.open {
             let start = open.content_start.min(text.len());
@@ -164,7 +154,7 @@ impl FenceScanner {
         if let Some(open) = &self.open {
             return Some(&open.language);
         }
-        let tail = text.get(self.scanned..).unwrap_or_default();
+        let tail = text.get(self.lines.consumed()..).unwrap_or_default();
         opening(tail.strip_suffix('\r').unwrap_or(tail)).map(|f| first_word(f.info))
     }
 }

@@ -12,6 +12,7 @@
 
 use super::code_blocks::{fence, first_word, opening};
 use super::highlight::{CodeLines, CodeTheme};
+use super::lines::LineCursor;
 use super::markdown::{self, CODE_INDENT};
 use super::styled::{Look, Piece, Row, RowStore, Tone, push_piece, row_width, wrap_line};
 use super::wrap::sanitize;
@@ -65,13 +66,10 @@ pub struct MarkdownBody {
     /// Rows of the open chunk.
     open_rows: RowStore,
     open: Open,
-    /// Bytes of the text already split into complete lines.
-    scanned: usize,
+    /// How far the text has been split into complete lines.
+    lines: LineCursor,
     /// Length of the text last seen (a shorter text means it was replaced).
     seen: usize,
-    /// The text from `scanned` up to here holds no line break (an endless line is
-    /// searched once, not once per delta).
-    no_break_until: usize,
     /// Whether the last text was final (its last line counted as complete).
     complete: bool,
     /// Top-level code blocks so far, for their numbers.
@@ -93,9 +91,8 @@ impl MarkdownBody {
                 blank_after: false,
                 joins: false,
             },
-            scanned: 0,
+            lines: LineCursor::default(),
             seen: 0,
-            no_break_until: 0,
             complete: false,
             blocks: 0,
         };
@@ -111,25 +108,16 @@ impl MarkdownBody {
             return;
         }
         self.seen = text.len();
-        loop {
-            let from = self.no_break_until.max(self.scanned);
-            let Some(nl) = text.get(from..).and_then(|rest| rest.find('\n')) else {
-                self.no_break_until = text.len();
-                break;
-            };
-            let start = self.scanned;
-            self.scanned = from + nl + 1;
-            self.line(text, start, from + nl);
+        while let Some(line) = self.lines.next_line(text) {
+            self.line(text, line.start, line.end);
         }
-        if complete && self.scanned < text.len() {
-            let start = self.scanned;
-            self.scanned = text.len();
-            self.line(text, start, text.len());
+        if complete && let Some(last) = self.lines.rest(text) {
+            self.line(text, last.start, last.end);
         }
         self.complete = complete;
         if !complete {
             self.start_chunk_early(text);
-            self.cut_long_line(text, self.scanned, text.len());
+            self.cut_long_line(text, self.lines.consumed(), text.len());
         }
         self.render_open(text);
         if complete {
@@ -297,14 +285,14 @@ impl MarkdownBody {
         else {
             return;
         };
-        let tail = &text[self.scanned..];
+        let tail = &text[self.lines.consumed()..];
         let started = tail
             .trim_start_matches(' ')
             .starts_with(|c: char| !c.is_whitespace());
         if kind != Kind::Empty && started && starts_block(tail, kind) {
-            self.freeze_text(text, start, self.scanned, kind);
+            self.freeze_text(text, start, self.lines.consumed(), kind);
             self.open = Open::Text {
-                start: self.scanned,
+                start: self.lines.consumed(),
                 kind: Kind::Empty,
                 blank_after: false,
                 joins: false,
@@ -340,7 +328,7 @@ impl MarkdownBody {
     /// left out until it is complete, so fence markers never flash on screen.
     fn render_open(&mut self, text: &str) {
         self.open_rows.clear();
-        let tail = &text[self.scanned..];
+        let tail = &text[self.lines.consumed()..];
         let tail = tail.strip_suffix('\r').unwrap_or(tail);
         match &self.open {
             Open::Code {
@@ -358,7 +346,7 @@ impl MarkdownBody {
             }
             Open::Text { start, joins, .. } => {
                 let end = if could_open(tail) {
-                    self.scanned
+                    self.lines.consumed()
                 } else {
                     text.len()
                 };
@@ -370,7 +358,7 @@ impl MarkdownBody {
                 let closers = if self.complete || end < text.len() {
                     ""
                 } else {
-                    closers(&text[(*start).max(self.scanned)..])
+                    closers(&text[(*start).max(self.lines.consumed())..])
                 };
                 if closers.is_empty() {
                     markdown::render(source, self.width, self.theme, &mut rows);

@@ -7,6 +7,7 @@ pub mod code_blocks;
 pub mod highlight;
 pub mod history_layout;
 pub mod layout;
+pub mod lines;
 pub mod markdown;
 pub mod message_body;
 pub mod styled;
