@@ -27,17 +27,13 @@ impl LineCursor {
         let from = self
             .no_break_until
             .clamp(self.consumed, text.len().max(self.consumed));
-        match text.get(from..).and_then(|rest| rest.find('\n')) {
-            Some(nl) => {
-                let line = self.consumed..from + nl;
-                self.consumed = from + nl + 1;
-                Some(line)
-            }
-            None => {
-                self.no_break_until = text.len();
-                None
-            }
-        }
+        let Some(nl) = text.get(from..).and_then(|rest| rest.find('\n')) else {
+            self.no_break_until = text.len();
+            return None;
+        };
+        let line = self.consumed..from + nl;
+        self.consumed = from + nl + 1;
+        Some(line)
     }
 
     /// The last line of `text`, which has no line break (yet), consumed as complete.
