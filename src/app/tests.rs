@@ -1064,8 +1064,11 @@ fn ctrl_y_copies_what_has_arrived_of_a_streaming_reply() {
 #[test]
 fn the_header_knows_the_code_blocks_of_each_message() {
     let app = app_with_reply(CODE_REPLY);
-    assert_eq!(app.history.message(1).unwrap().code_labels, ["rust", "sh"]);
-    assert!(app.history.message(0).unwrap().code_labels.is_empty());
+    assert_eq!(
+        app.history.message(1).unwrap().code_labels(),
+        ["rust", "sh"]
+    );
+    assert!(app.history.message(0).unwrap().code_labels().is_empty());
 }
 
 /// Sends `text` (lines joined with Alt+Enter) and lets the reply finish.

@@ -78,8 +78,8 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                     (style, theme.dim)
                 };
                 let mut spans = vec![Span::styled(label, style)];
-                if !layout.code_labels.is_empty() {
-                    spans.push(Span::styled(code_labels(&layout.code_labels), code_style));
+                if !layout.code_labels().is_empty() {
+                    spans.push(Span::styled(code_labels(layout.code_labels()), code_style));
                 }
                 Line::from(spans)
             }
@@ -112,8 +112,8 @@ fn body_line<'a>(
     theme: &Theme,
 ) -> Line<'a> {
     let mut spans: Vec<Span> = match body {
-        Body::Plain(wrapped) => {
-            let range = wrapped.rows().get(i).cloned().unwrap_or(0..0);
+        Body::Plain { rows, .. } => {
+            let range = rows.rows().get(i).cloned().unwrap_or(0..0);
             let text = message.content.get(range).unwrap_or_default();
             vec![Span::styled(row_text(text, width), theme.body)]
         }

@@ -5,8 +5,9 @@
 //! backticks or tildes indented by at most three spaces; a backtick fence's info string
 //! holds no backtick; the block ends at a line of the same character, at least as long,
 //! with nothing after it but blanks; an unclosed block runs to the end of the message.
-//! Pure text in, byte ranges out: no styling, no I/O. [`FenceScanner`] scans
-//! incrementally, so a streaming reply costs O(delta) per append, not O(message).
+//! Pure text in, byte ranges out: no styling, no I/O. The Markdown layout of a reply
+//! (`message_body.rs`) applies the same rules line by line as the reply streams, through
+//! [`opening`] and [`fence`], so the numbers on screen are the ones the keys copy.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -47,7 +48,7 @@ impl CodeBlock {
 pub fn code_blocks(text: &str) -> Vec<CodeBlock> {
     let mut scanner = FenceScanner::default();
     scanner.feed(text);
-    scanner.blocks(text)
+    scanner.finish(text)
 }
 
 /// An opening fence not closed yet.
@@ -60,9 +61,9 @@ struct OpenFence {
     content_start: usize,
 }
 
-/// Scans a text that only grows (a streaming reply) one complete line at a time.
+/// Scans a text one complete line at a time.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FenceScanner {
+struct FenceScanner {
     /// How far the text has been scanned, line by line.
     lines: LineCursor,
     open: Option<OpenFence>,
@@ -70,12 +71,8 @@ pub struct FenceScanner {
 }
 
 impl FenceScanner {
-    /// Scans the complete lines of `text` not scanned yet. `text` must start with what
-    /// earlier calls saw; [`FenceScanner::default`] starts over.
-    pub fn feed(&mut self, text: &str) {
-        if self.lines.consumed() > text.len() {
-            *self = FenceScanner::default();
-        }
+    /// Scans the complete lines of `text`.
+    fn feed(&mut self, text: &str) {
         while let Some(line) = self.lines.next_line(text) {
             let next = line.end + 1;
             self.line(text, line, next);
@@ -120,42 +117,18 @@ impl FenceScanner {
         }
     }
 
-    /// Every block of `text` as it stands: the last line counts even without its line
-    /// break, and a block still open runs to the end.
-    pub fn blocks(&self, text: &str) -> Vec<CodeBlock> {
-        let mut all = self.clone();
-        if let Some(last) = all.lines.rest(text) {
-            all.line(text, last, text.len());
+    /// Every block of `text`: the last line counts even without its line break, and a
+    /// block still open runs to the end.
+    fn finish(mut self, text: &str) -> Vec<CodeBlock> {
+        if let Some(last) = self.lines.rest(text) {
+            self.line(text, last, text.len());
         }
-        if let Some(open) = &all.open {
+        if let Some(open) = &self.open {
             let start = open.content_start.min(text.len());
             let end = content_end(text, start, text.len()).max(start);
-            all.close(start..end);
+            self.close(start..end);
         }
-        all.closed
-    }
-
-    /// The language of every block of `text` as it stands (see [`FenceScanner::blocks`]),
-    /// without copying the blocks: the header row's labels.
-    pub fn languages<'a>(&'a self, text: &'a str) -> Vec<&'a str> {
-        let mut languages: Vec<&str> = self.closed.iter().map(|b| b.language.as_str()).collect();
-        languages.extend(self.pending_language(text));
-        languages
-    }
-
-    /// The blocks closed so far (they never change as the text grows).
-    pub fn closed(&self) -> &[CodeBlock] {
-        &self.closed
-    }
-
-    /// The language of the block still open, or of an opening fence on the last line
-    /// before its line break arrives.
-    pub fn pending_language<'a>(&'a self, text: &'a str) -> Option<&'a str> {
-        if let Some(open) = &self.open {
-            return Some(&open.language);
-        }
-        let tail = text.get(self.lines.consumed()..).unwrap_or_default();
-        opening(tail.strip_suffix('\r').unwrap_or(tail)).map(|f| first_word(f.info))
+        self.closed
     }
 }
 
@@ -288,35 +261,5 @@ mod tests {
             blocks("```c\r\nint x;\r\n```\r\n```\n```\n"),
             [pair("c", "int x;"), pair("", "")]
         );
-    }
-
-    #[test]
-    fn scanning_in_pieces_finds_what_one_scan_finds() {
-        let text = "Here:\n```rust\nfn a() {}\n```\nand\n~~~sh\nls -l\n~~~\n```py\nx = 1";
-        let mut scanner = FenceScanner::default();
-        let mut languages = String::new();
-        for end in 1..=text.len() {
-            if !text.is_char_boundary(end) {
-                continue;
-            }
-            scanner.feed(&text[..end]);
-            languages = scanner.languages(&text[..end]).join(",");
-            assert_eq!(scanner.blocks(&text[..end]), code_blocks(&text[..end]));
-        }
-        assert_eq!(languages, "rust,sh,py");
-        let mut fresh = FenceScanner::default();
-        fresh.feed(text);
-        assert_eq!(scanner, fresh);
-    }
-
-    #[test]
-    fn the_languages_count_a_fence_whose_line_is_still_arriving() {
-        let mut scanner = FenceScanner::default();
-        let text = "see\n```ba";
-        scanner.feed(text);
-        assert_eq!(scanner.languages(text), ["ba"]);
-        let mut before = FenceScanner::default();
-        before.feed("see\n");
-        assert_eq!(before.languages("see\n"), Vec::<&str>::new());
     }
 }

@@ -6,13 +6,13 @@
 //! O(log n + visible rows) however long the conversation is. The user's messages are
 //! plain text wrapped as byte ranges, and appending re-wraps only the last row; replies
 //! are Markdown laid out block by block (`message_body.rs`), where only the open block
-//! is laid out again. Either way a delta moves only the last prefix-sum entry. The
-//! header's code block labels are found here too (by an incremental [`FenceScanner`]),
-//! so drawing never parses a message.
+//! is laid out again. Either way a delta moves only the last prefix-sum entry. Each
+//! body also knows its code block labels for the header, so drawing never parses a
+//! message.
 
 use crate::conversation::{Finish, Message, Role};
 
-use super::code_blocks::FenceScanner;
+use super::code_blocks::code_blocks;
 use super::highlight::CodeTheme;
 use super::message_body::MarkdownBody;
 use super::wrap::{WrappedText, sanitize};
@@ -21,15 +21,22 @@ use super::wrap::{WrappedText, sanitize};
 /// Markdown (replies).
 #[derive(Debug)]
 pub enum Body {
-    /// Byte ranges of the message content, sanitized when drawn.
-    Plain(WrappedText),
+    Plain {
+        /// Byte ranges of the message content, sanitized when drawn.
+        rows: WrappedText,
+        /// The language of each fenced code block, sanitized.
+        code_labels: Vec<String>,
+    },
     Markdown(Box<MarkdownBody>),
 }
 
 impl Body {
     fn new(message: &Message, width: usize, theme: CodeTheme) -> Body {
         match message.role {
-            Role::User => Body::Plain(WrappedText::new(&message.content, width)),
+            Role::User => Body::Plain {
+                rows: WrappedText::new(&message.content, width),
+                code_labels: plain_code_labels(&message.content),
+            },
             Role::Assistant => Body::Markdown(Box::new(MarkdownBody::new(
                 &message.content,
                 width,
@@ -42,7 +49,7 @@ impl Body {
     /// Rows of the body.
     pub fn len(&self) -> usize {
         match self {
-            Body::Plain(w) => w.len(),
+            Body::Plain { rows, .. } => rows.len(),
             Body::Markdown(m) => m.len(),
         }
     }
@@ -50,6 +57,24 @@ impl Body {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The language of each code block, in the order the `1`…`9` keys number them
+    /// ("" where the fence names none): the header shows them as `code [1] rust [2]`.
+    pub fn code_labels(&self) -> &[String] {
+        match self {
+            Body::Plain { code_labels, .. } => code_labels,
+            Body::Markdown(m) => m.code_labels(),
+        }
+    }
+}
+
+/// The code block labels of a text shown as typed (the user's messages do not stream,
+/// so they are scanned whole).
+fn plain_code_labels(text: &str) -> Vec<String> {
+    code_blocks(text)
+        .iter()
+        .map(|b| sanitize(&b.language).into_owned())
+        .collect()
 }
 
 /// How to continue a reply cut off at the token limit, shown under it while it is the
@@ -74,13 +99,6 @@ pub struct MessageLayout {
     /// Footer text, already sanitized and wrapped.
     pub footer: Vec<String>,
     pub footer_kind: FooterKind,
-    /// The language of each fenced code block, in order ("" when the fence names
-    /// none), already sanitized: the header shows them as `code [1] rust [2]`.
-    pub code_labels: Vec<String>,
-    /// Where the code block scan of the content stopped (it grows with the reply).
-    fences: FenceScanner,
-    /// How many of `code_labels` belong to closed blocks.
-    labels_closed: usize,
     /// The reply was cut off at the token limit: its footer shows [`CONTINUE_HINT`]
     /// only while it is the last message, so it changes when a message follows.
     cut_off: bool,
@@ -93,33 +111,15 @@ impl MessageLayout {
             show_body: true,
             footer: Vec::new(),
             footer_kind: FooterKind::Note,
-            code_labels: Vec::new(),
-            labels_closed: 0,
-            fences: FenceScanner::default(),
             cut_off: false,
         };
-        layout.refresh_code_labels(message);
         layout.refresh_footer(message, width, last);
         layout
     }
 
-    /// Scans what was added to the content since the last call for code fences.
-    /// Closed blocks keep their labels, so a delta costs O(new blocks), not O(blocks).
-    fn refresh_code_labels(&mut self, message: &Message) {
-        self.fences.feed(&message.content);
-        let closed = self.fences.closed();
-        if closed.len() < self.labels_closed {
-            self.labels_closed = 0;
-        }
-        self.code_labels.truncate(self.labels_closed);
-        for block in &closed[self.labels_closed..] {
-            self.code_labels
-                .push(sanitize(&block.language).into_owned());
-        }
-        self.labels_closed = closed.len();
-        if let Some(language) = self.fences.pending_language(&message.content) {
-            self.code_labels.push(sanitize(language).into_owned());
-        }
+    /// The header's code block labels.
+    pub fn code_labels(&self) -> &[String] {
+        self.body.code_labels()
     }
 
     /// `last`: whether `message` is the conversation's last one (see [`CONTINUE_HINT`]).
@@ -272,18 +272,16 @@ impl HistoryLayout {
             return;
         };
         match &mut last.body {
-            Body::Plain(wrapped) => {
-                if message.content.len() >= wrapped.rows().last().map_or(0, |r| r.end) {
-                    wrapped.append(&message.content);
+            Body::Plain { rows, code_labels } => {
+                if message.content.len() >= rows.rows().last().map_or(0, |r| r.end) {
+                    rows.append(&message.content);
                 } else {
-                    *wrapped = WrappedText::new(&message.content, width);
-                    last.fences = FenceScanner::default();
-                    last.labels_closed = 0;
+                    *rows = WrappedText::new(&message.content, width);
                 }
+                *code_labels = plain_code_labels(&message.content);
             }
             Body::Markdown(body) => body.update(&message.content, !message.is_streaming()),
         }
-        last.refresh_code_labels(message);
         last.refresh_footer(message, width, true);
         let n = self.messages.len();
         self.starts[n] = self.starts[n - 1] + self.messages[n - 1].height();
@@ -340,9 +338,13 @@ mod tests {
     fn dump(layout: &HistoryLayout) -> Vec<String> {
         let mut out = vec![format!("rows {}", layout.total_rows())];
         for m in &layout.messages {
-            out.push(format!("labels {:?} footer {:?}", m.code_labels, m.footer));
+            out.push(format!(
+                "labels {:?} footer {:?}",
+                m.code_labels(),
+                m.footer
+            ));
             match &m.body {
-                Body::Plain(w) => out.push(format!("{:?}", w.rows())),
+                Body::Plain { rows, .. } => out.push(format!("{:?}", rows.rows())),
                 Body::Markdown(b) => {
                     out.extend((0..b.len()).map(|i| format!("{:?}", b.row(i).collect::<Vec<_>>())));
                 }
@@ -402,12 +404,12 @@ mod tests {
             reply.content.push_str(piece);
             layout.refresh_last(&reply);
         }
-        assert_eq!(layout.message(0).unwrap().code_labels, ["rust", "", "sh"]);
+        assert_eq!(layout.message(0).unwrap().code_labels(), ["rust", "", "sh"]);
         assert_same(&layout, &HistoryLayout::new([&reply], 40, CodeTheme::Plain));
         // A language with control characters is shown harmlessly.
         let odd = Message::user("```a\u{1b}[2J\nx\n```");
         let layout = HistoryLayout::new([&odd], 40, CodeTheme::Plain);
-        assert_eq!(layout.message(0).unwrap().code_labels, ["a␛[2J"]);
+        assert_eq!(layout.message(0).unwrap().code_labels(), ["a␛[2J"]);
     }
 
     #[test]

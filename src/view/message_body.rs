@@ -72,8 +72,11 @@ pub struct MarkdownBody {
     seen: usize,
     /// Whether the last text was final (its last line counted as complete).
     complete: bool,
-    /// Top-level code blocks so far, for their numbers.
-    blocks: usize,
+    /// The language of each top-level code block so far, sanitized: block N is
+    /// `labels[N - 1]`. While streaming, the last may be `pending`: the language of an
+    /// opening fence whose line is still arriving (the header shows it at once).
+    labels: Vec<String>,
+    pending_label: bool,
 }
 
 impl MarkdownBody {
@@ -94,7 +97,8 @@ impl MarkdownBody {
             lines: LineCursor::default(),
             seen: 0,
             complete: false,
-            blocks: 0,
+            labels: Vec::new(),
+            pending_label: false,
         };
         body.update(text, complete);
         body
@@ -108,6 +112,10 @@ impl MarkdownBody {
             return;
         }
         self.seen = text.len();
+        if self.pending_label {
+            self.labels.pop();
+            self.pending_label = false;
+        }
         while let Some(line) = self.lines.next_line(text) {
             self.line(text, line.start, line.end);
         }
@@ -124,6 +132,11 @@ impl MarkdownBody {
             self.frozen.shrink_to_fit();
             self.open_rows.shrink_to_fit();
         }
+    }
+
+    /// The language of each code block ("" where the fence names none).
+    pub fn code_labels(&self) -> &[String] {
+        &self.labels
     }
 
     /// Rows of the body (at least one, so an empty live reply has a row for its cursor).
@@ -180,11 +193,11 @@ impl MarkdownBody {
                 if let Some(f) = opening(line) {
                     let (chunk, kind) = (*chunk, *kind);
                     self.freeze_text(text, chunk, start, kind);
-                    self.blocks += 1;
                     let language = first_word(f.info).to_owned();
+                    self.labels.push(sanitize(&language).into_owned());
                     self.separate();
                     self.frozen
-                        .push(&label_row(self.blocks, &language, self.width));
+                        .push(&label_row(self.labels.len(), &language, self.width));
                     self.open = Open::Code {
                         mark: f.mark,
                         len: f.len,
@@ -346,6 +359,10 @@ impl MarkdownBody {
             }
             Open::Text { start, joins, .. } => {
                 let end = if could_open(tail) {
+                    if let Some(f) = opening(tail) {
+                        self.labels.push(sanitize(first_word(f.info)).into_owned());
+                        self.pending_label = true;
+                    }
                     self.lines.consumed()
                 } else {
                     text.len()
@@ -747,6 +764,22 @@ mod tests {
         assert_eq!(closers("a \\** b"), "");
         // A finished reply is shown exactly as written.
         assert_eq!(rendered("Some **bo", 40), ["Some **bo"]);
+    }
+
+    #[test]
+    fn the_labels_count_a_fence_whose_line_is_still_arriving() {
+        let mut body = MarkdownBody::new("", 40, CodeTheme::Plain, false);
+        body.update("see\n```ba", false);
+        assert_eq!(body.code_labels(), ["ba"]);
+        body.update("see\n```bash\nls\n", false);
+        assert_eq!(body.code_labels(), ["bash"]);
+        body.update("see\n```bash\nls\n```\n~~", false);
+        assert_eq!(body.code_labels(), ["bash"]);
+        body.update("see\n```bash\nls\n```\n~~~ py", false);
+        assert_eq!(body.code_labels(), ["bash", "py"]);
+        // A control character in a language is shown harmlessly.
+        let odd = MarkdownBody::new("```a\u{1b}[2J\nx\n```", 40, CodeTheme::Plain, true);
+        assert_eq!(odd.code_labels(), ["a␛[2J"]);
     }
 
     #[test]
