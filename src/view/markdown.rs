@@ -10,7 +10,7 @@
 use pulldown_cmark::{Alignment, CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use super::highlight::{CodeLines, CodeTheme};
-use super::styled::{Look, Piece, Row, Tone, push_piece, row_width, wrap_line};
+use super::styled::{Look, Row, Tone, push_piece, row_width, wrap_line};
 use super::wrap::{display_width, sanitize};
 
 /// Columns code is indented by inside a block.
@@ -261,15 +261,9 @@ impl Renderer<'_> {
             TagEnd::Item => {
                 self.flush();
                 // An empty item still shows its marker.
-                if let Some(Container::Item {
-                    marker,
-                    shown: false,
-                }) = self.containers.last()
-                {
-                    let row = vec![Piece::new(marker.trim_end(), Look::tone(Tone::Marker))];
-                    let mut prefix = self.prefix_without_last();
-                    prefix.extend(row);
-                    self.out.push(prefix);
+                if let Some(Container::Item { shown: false, .. }) = self.containers.last() {
+                    let row = self.prefix(true);
+                    self.out.push(row);
                 }
                 self.containers.pop();
             }
@@ -385,23 +379,6 @@ impl Renderer<'_> {
                             Look::tone(Tone::Text),
                         );
                     }
-                }
-            }
-        }
-        row
-    }
-
-    fn prefix_without_last(&self) -> Row {
-        let mut row = Row::new();
-        for c in &self.containers[..self.containers.len().saturating_sub(1)] {
-            match c {
-                Container::Quote => push_piece(&mut row, "│ ", Look::tone(Tone::Quote)),
-                Container::Item { marker, .. } => {
-                    push_piece(
-                        &mut row,
-                        &" ".repeat(display_width(marker)),
-                        Look::tone(Tone::Text),
-                    );
                 }
             }
         }
