@@ -12,17 +12,16 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use pretty_assertions::assert_eq;
-use tinychat::conversation::{Finish, Role};
+use tinychat::conversation::Finish;
 use tinychat::provider::{
-    ChatMessage, ChatRequest, ProviderKind, ProviderSpec, StreamEvent, http_client, stream_chat,
+    ChatRequest, ProviderKind, ProviderSpec, StreamEvent, http_client, stream_chat,
 };
 
-use common::{End, MockResponse, MockServer};
+use common::{End, MockResponse, MockServer, chat_request, provider_spec};
 
 const CHAT: &str = "/v1/chat/completions";
 
@@ -31,41 +30,21 @@ data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\
 
 fn spec(base_url: String) -> ProviderSpec {
     ProviderSpec {
-        name: "local".to_owned(),
-        kind: ProviderKind::OpenAi,
-        base_url,
         api_key: Some("sk-test-fake".to_owned()),
         key_env: Some("LOCAL_KEY".to_owned()),
-        disabled: None,
-        headers: BTreeMap::new(),
-        models: None,
-        fallback_models: Vec::new(),
-        include_usage: false,
-        optional: false,
+        ..provider_spec("local", ProviderKind::OpenAi, base_url)
     }
 }
 
 fn request(max_retries: u32) -> ChatRequest {
     ChatRequest {
-        model: "m".to_owned(),
-        system_prompt: None,
-        messages: vec![ChatMessage {
-            role: Role::User,
-            content: "Hi".to_owned(),
-        }],
-        temperature: None,
-        max_tokens: None,
-        idle_timeout: Duration::from_secs(5),
         max_retries,
+        ..chat_request("m", "Hi")
     }
 }
 
 async fn run(provider: &ProviderSpec, max_retries: u32) -> Vec<StreamEvent> {
-    let client = http_client().unwrap();
-    let stream = stream_chat(&client, provider, request(max_retries));
-    tokio::time::timeout(Duration::from_secs(10), stream.collect::<Vec<_>>())
-        .await
-        .expect("the reply ends within 10 s")
+    common::run(provider, request(max_retries)).await
 }
 
 fn retrying(events: &[StreamEvent]) -> Vec<(String, u32, u32)> {
