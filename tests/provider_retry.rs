@@ -203,7 +203,9 @@ async fn refused_connections_are_retried() {
 
 #[tokio::test]
 async fn dropping_the_stream_during_the_wait_sends_nothing_more() {
-    let server = MockServer::start(vec![(CHAT, rate_limited("3000"))]).await;
+    // The wait must end well within the sleep below, or a retry the drop failed to stop
+    // would come too late to be seen and this test could not fail.
+    let server = MockServer::start(vec![(CHAT, rate_limited("200"))]).await;
     let client = http_client().unwrap();
     let mut stream = stream_chat(&client, &spec(server.url("/v1")), request(2));
     let first = tokio::time::timeout(Duration::from_secs(5), stream.next())
@@ -215,6 +217,6 @@ async fn dropping_the_stream_during_the_wait_sends_nothing_more() {
     );
     // Esc: the app drops the stream while the status line counts down.
     drop(stream);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(server.requests().len(), 1);
 }
