@@ -257,6 +257,15 @@ impl MockServer {
         self.shared.requests.lock().unwrap().clone()
     }
 
+    /// The JSON bodies of the requests to `path`, in arrival order.
+    pub fn json_bodies(&self, path: &str) -> Vec<serde_json::Value> {
+        self.requests()
+            .iter()
+            .filter(|r| r.path == path)
+            .map(Recorded::json)
+            .collect()
+    }
+
     /// How many bodies were abandoned by their client before they were done.
     pub fn disconnects(&self) -> usize {
         self.shared.disconnects.load(Ordering::SeqCst)
@@ -380,6 +389,29 @@ pub fn fixture_path(path: &str) -> std::path::PathBuf {
 /// The bytes of a file under `tests/fixtures/`.
 pub fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(fixture_path(path)).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Scripting OpenAI-style replies for the binary (CLI and PTY tests)
+
+/// One streamed chat-completion chunk carrying `text`, framed as an SSE event.
+pub fn openai_delta(text: &str) -> String {
+    let chunk = serde_json::json!({
+        "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_767_225_600,
+        "model": "m1",
+        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}],
+    });
+    format!("data: {chunk}\n\n")
+}
+
+/// The chunk that finishes a reply with `reason` (e.g. "stop", "length"), then `[DONE]`.
+pub fn openai_finish(reason: &str) -> String {
+    let chunk = serde_json::json!({
+        "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_767_225_600,
+        "model": "m1",
+        "choices": [{"index": 0, "delta": {}, "finish_reason": reason}],
+    });
+    format!("data: {chunk}\n\ndata: [DONE]\n\n")
 }
 
 // ---------------------------------------------------------------------------------------
