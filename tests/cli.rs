@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{End, MockResponse, MockServer};
+use common::{End, MockResponse, MockServer, openai_delta, openai_finish};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
@@ -170,27 +170,9 @@ impl Run {
     }
 }
 
-fn delta(text: &str) -> String {
-    let chunk = json!({
-        "id": "chatcmpl-cli", "object": "chat.completion.chunk", "created": 1_767_225_600,
-        "model": "m1",
-        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}],
-    });
-    format!("data: {chunk}\n\n")
-}
-
-fn finish(reason: &str) -> String {
-    let chunk = json!({
-        "id": "chatcmpl-cli", "object": "chat.completion.chunk", "created": 1_767_225_600,
-        "model": "m1",
-        "choices": [{"index": 0, "delta": {}, "finish_reason": reason}],
-    });
-    format!("data: {chunk}\n\ndata: [DONE]\n\n")
-}
-
 /// `pieces` one chunk each, then `end` (e.g. the finish chunk and `[DONE]`, or nothing).
 fn reply(pieces: &[&str], end: &str) -> MockResponse {
-    let mut chunks: Vec<String> = pieces.iter().map(|p| delta(p)).collect();
+    let mut chunks: Vec<String> = pieces.iter().map(|p| openai_delta(p)).collect();
     if !end.is_empty() {
         chunks.push(end.to_owned());
     }
@@ -198,15 +180,6 @@ fn reply(pieces: &[&str], end: &str) -> MockResponse {
     MockResponse::sse("")
         .with_chunks(&chunks)
         .with_pause(Duration::from_millis(5))
-}
-
-fn chat_requests(server: &MockServer) -> Vec<Value> {
-    server
-        .requests()
-        .iter()
-        .filter(|r| r.path == CHAT)
-        .map(common::Recorded::json)
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -428,7 +401,7 @@ fn tinychat_config_in_the_environment_works_like_the_config_flag() {
 fn ask_prints_exactly_the_reply_and_exits_0() {
     let server = MockServer::start_in_background(vec![(
         CHAT,
-        reply(&["Hello", " from", " the mock."], &finish("stop")),
+        reply(&["Hello", " from", " the mock."], &openai_finish("stop")),
     )]);
     let sandbox = Sandbox::with_mock(&server);
     let run = sandbox.run(&["ask", "--model", "mock/m1", "hi there"]);
@@ -436,7 +409,7 @@ fn ask_prints_exactly_the_reply_and_exits_0() {
     // Not a terminal: no newline is added to what the model sent.
     assert_eq!(run.stdout, "Hello from the mock.");
     assert_eq!(run.stderr, "");
-    let requests = chat_requests(&server);
+    let requests = server.json_bodies(CHAT);
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0]["model"], "m1");
     assert_eq!(requests[0]["stream"], true);
@@ -450,7 +423,7 @@ fn ask_prints_exactly_the_reply_and_exits_0() {
 fn ask_passes_control_characters_through_when_stdout_is_not_a_terminal() {
     let server = MockServer::start_in_background(vec![(
         CHAT,
-        reply(&["red: \u{1b}[31mX\u{1b}[0m\n"], &finish("stop")),
+        reply(&["red: \u{1b}[31mX\u{1b}[0m\n"], &openai_finish("stop")),
     )]);
     let sandbox = Sandbox::with_mock(&server);
     let run = sandbox.run(&["ask", "--model", "mock/m1", "colour"]);
@@ -461,20 +434,21 @@ fn ask_passes_control_characters_through_when_stdout_is_not_a_terminal() {
 #[test]
 fn ask_with_a_dash_reads_the_prompt_from_stdin() {
     let server =
-        MockServer::start_in_background(vec![(CHAT, reply(&["Got it."], &finish("stop")))]);
+        MockServer::start_in_background(vec![(CHAT, reply(&["Got it."], &openai_finish("stop")))]);
     let sandbox = Sandbox::with_mock(&server);
     let run = sandbox.run_with_stdin(&["ask", "--model", "mock/m1", "-"], "line one\nline two");
     run.assert_code(0);
     assert_eq!(run.stdout, "Got it.");
     assert_eq!(
-        chat_requests(&server)[0]["messages"],
+        server.json_bodies(CHAT)[0]["messages"],
         json!([{"role": "user", "content": "line one\nline two"}])
     );
 }
 
 #[test]
 fn ask_uses_the_configured_default_model() {
-    let server = MockServer::start_in_background(vec![(CHAT, reply(&["ok"], &finish("stop")))]);
+    let server =
+        MockServer::start_in_background(vec![(CHAT, reply(&["ok"], &openai_finish("stop")))]);
     let sandbox = Sandbox::new();
     sandbox.write_config(&format!(
         "default_model = \"mock/m1\"\nsystem_prompt = \"Be brief.\"\ntemperature = 0.25\nmax_tokens = 64\n{}",
@@ -483,7 +457,7 @@ fn ask_uses_the_configured_default_model() {
     let run = sandbox.run(&["ask", "hi"]);
     run.assert_code(0);
     assert_eq!(run.stdout, "ok");
-    let request = &chat_requests(&server)[0];
+    let request = &server.json_bodies(CHAT)[0];
     assert_eq!(request["model"], "m1");
     assert_eq!(request["temperature"], 0.25);
     assert_eq!(request["max_tokens"], 64);
@@ -500,7 +474,7 @@ fn ask_uses_the_configured_default_model() {
 fn ask_cut_off_at_the_token_limit_exits_0_and_says_so_on_stderr() {
     let server = MockServer::start_in_background(vec![(
         CHAT,
-        reply(&["A long", " answ"], &finish("length")),
+        reply(&["A long", " answ"], &openai_finish("length")),
     )]);
     let sandbox = Sandbox::with_mock(&server);
     let run = sandbox.run(&["ask", "--model", "mock/m1", "hi"]);

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{End, MockResponse, MockServer};
+use common::{End, MockResponse, MockServer, openai_delta as delta, openai_finish};
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -407,28 +407,10 @@ fn assert_terminal_restored(app: &Tinychat) {
 // Scripted replies
 // ---------------------------------------------------------------------------------------
 
-fn delta(text: &str) -> String {
-    let chunk = json!({
-        "id": "chatcmpl-e2e", "object": "chat.completion.chunk", "created": 1_767_225_600,
-        "model": "m1",
-        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}],
-    });
-    format!("data: {chunk}\n\n")
-}
-
-fn finish_stop() -> String {
-    let chunk = json!({
-        "id": "chatcmpl-e2e", "object": "chat.completion.chunk", "created": 1_767_225_600,
-        "model": "m1",
-        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-    });
-    format!("data: {chunk}\n\ndata: [DONE]\n\n")
-}
-
 /// A reply streamed as one chunk per piece, 50 ms apart, ending normally.
 fn streamed_reply(pieces: &[&str]) -> MockResponse {
     let mut chunks: Vec<String> = pieces.iter().map(|p| delta(p)).collect();
-    chunks.push(finish_stop());
+    chunks.push(openai_finish("stop"));
     let chunks: Vec<&[u8]> = chunks.iter().map(String::as_bytes).collect();
     MockResponse::sse("")
         .with_chunks(&chunks)
@@ -447,15 +429,6 @@ fn stalled_reply(pieces: &[&str]) -> MockResponse {
 
 const REPLY: [&str; 5] = ["Hello", " there!", " How are", " you", " today?"];
 const REPLY_TEXT: &str = "Hello there! How are you today?";
-
-fn chat_requests(server: &MockServer) -> Vec<Value> {
-    server
-        .requests()
-        .iter()
-        .filter(|r| r.path == CHAT)
-        .map(common::Recorded::json)
-        .collect()
-}
 
 /// Types `text` and Enter, then waits until `reply` is on screen and the state is idle.
 fn say_and_wait_for_reply(app: &Tinychat, text: &str, reply: &str) {
@@ -501,7 +474,7 @@ fn a_typed_message_streams_the_reply_onto_the_screen_and_ends_idle() {
         format!(" mock/m1 · idle{:>84}", "F1 help")
     );
 
-    let requests = chat_requests(&server);
+    let requests = server.json_bodies(CHAT);
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0]["model"], "m1");
     assert_eq!(
@@ -688,7 +661,7 @@ fn an_http_error_shows_the_providers_message_under_the_reply_and_the_ui_stays_us
     });
     // The error stays where it was, above the new exchange.
     assert!(app.screen_text().contains("Incorrect API key provided"));
-    let requests = chat_requests(&server);
+    let requests = server.json_bodies(CHAT);
     assert_eq!(requests.len(), 2);
     // The failed reply had no text, so it is not sent back to the model.
     assert_eq!(
@@ -881,7 +854,7 @@ fn open_continues_a_saved_conversation_and_sends_its_history() {
         t.screen_text().contains("Blue.") && t.status_line().contains("mock/m1 · idle")
     });
     assert_eq!(
-        chat_requests(&server)[0]["messages"],
+        server.json_bodies(CHAT)[0]["messages"],
         json!([
             {"role": "system", "content": "Answer in one word."},
             {"role": "user", "content": "colours"},
@@ -913,7 +886,7 @@ fn a_paste_with_new_lines_goes_into_the_input_without_sending_and_enter_sends_it
     app.wait_for_text("second line");
     // Give a wrongly sent message time to reach the server before checking.
     std::thread::sleep(Duration::from_millis(200));
-    assert!(chat_requests(&server).is_empty(), "the paste was sent");
+    assert!(server.json_bodies(CHAT).is_empty(), "the paste was sent");
     assert!(app.screen_text().contains("Welcome to tinychat."));
 
     app.send(ENTER);
@@ -921,7 +894,7 @@ fn a_paste_with_new_lines_goes_into_the_input_without_sending_and_enter_sends_it
         t.screen_text().contains("Pasted.") && t.status_line().contains("mock/m1 · idle")
     });
     assert_eq!(
-        chat_requests(&server)[0]["messages"],
+        server.json_bodies(CHAT)[0]["messages"],
         json!([{"role": "user", "content": "first line\nsecond line"}])
     );
     app.send(CTRL_Q);

@@ -12,19 +12,18 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{End, MockResponse, MockServer, delta, failed, fixture, run, summary};
-use futures_util::StreamExt;
+use common::{
+    End, MockResponse, MockServer, chat_request, delta, failed, first_event_then_drop, fixture,
+    incomplete, list, provider_spec, run, sent_exactly_once, split_replies, summary, three_turns,
+    usage,
+};
 use pretty_assertions::assert_eq;
 use serde_json::json;
-use tinychat::conversation::{Conversation, Finish, Message, Role, Usage};
-use tinychat::provider::{
-    ChatMessage, ChatRequest, ProviderError, ProviderKind, ProviderSpec, StreamEvent, http_client,
-    list_models, stream_chat,
-};
+use tinychat::conversation::{Conversation, Finish, Message, Usage};
+use tinychat::provider::{ChatRequest, ProviderError, ProviderKind, ProviderSpec, StreamEvent};
 
 const MESSAGES: &str = "/v1/messages";
 const MODELS: &str = "/v1/models";
@@ -33,47 +32,21 @@ const BASIC_TEXT: &str = "Sure \u{2014} here's a haiku:\n\nQuiet terminal\nbytes
 
 fn spec(server: &MockServer) -> ProviderSpec {
     ProviderSpec {
-        name: "anthropic".to_owned(),
-        kind: ProviderKind::Anthropic,
-        // The built-in base URL has no `/v1`: the paths add it.
-        base_url: server.url(""),
         api_key: Some(KEY.to_owned()),
         key_env: Some("ANTHROPIC_API_KEY".to_owned()),
-        disabled: None,
-        headers: BTreeMap::new(),
-        models: None,
-        fallback_models: Vec::new(),
-        include_usage: false,
-        optional: false,
+        // The built-in base URL has no `/v1`: the paths add it.
+        ..provider_spec("anthropic", ProviderKind::Anthropic, server.url(""))
     }
 }
 
 fn request() -> ChatRequest {
-    ChatRequest {
-        model: "claude-sonnet-4-5".to_owned(),
-        system_prompt: None,
-        messages: vec![ChatMessage {
-            role: Role::User,
-            content: "Hi".to_owned(),
-        }],
-        temperature: None,
-        max_tokens: None,
-        idle_timeout: Duration::from_secs(5),
-        max_retries: 0,
-    }
+    chat_request("claude-sonnet-4-5", "Hi")
 }
 
 /// Serves `response` on the messages path and returns the events for a default request.
 async fn reply(response: MockResponse) -> Vec<StreamEvent> {
     let server = MockServer::start(vec![(MESSAGES, response)]).await;
     run(&spec(&server), request()).await
-}
-
-fn usage(input_tokens: u64, output_tokens: u64) -> StreamEvent {
-    StreamEvent::Usage(Usage {
-        input_tokens,
-        output_tokens,
-    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -95,8 +68,7 @@ async fn basic_fixture_streams_whole_and_in_1_3_7_byte_chunks() {
         .map(delta),
     );
     expected.extend([usage(18, 27), StreamEvent::Finished(Finish::Stop)]);
-    for size in [body.len(), 1, 3, 7] {
-        let events = reply(MockResponse::sse(body.clone()).chunked(size)).await;
+    for (size, events) in split_replies(MockResponse::sse(body), &[1, 3, 7], reply).await {
         assert_eq!(events, expected, "chunk size {size}");
         assert_eq!(summary(&events).0, BASIC_TEXT);
     }
@@ -105,8 +77,7 @@ async fn basic_fixture_streams_whole_and_in_1_3_7_byte_chunks() {
 #[tokio::test]
 async fn thinking_block_is_hidden_and_only_the_text_block_shown() {
     let body = fixture("anthropic/stream-thinking.sse");
-    for size in [body.len(), 1, 5] {
-        let events = reply(MockResponse::sse(body.clone()).chunked(size)).await;
+    for (size, events) in split_replies(MockResponse::sse(body), &[1, 5], reply).await {
         assert_eq!(
             events,
             vec![
@@ -124,8 +95,7 @@ async fn thinking_block_is_hidden_and_only_the_text_block_shown() {
 #[tokio::test]
 async fn tool_use_input_json_is_skipped_and_input_tokens_in_message_delta_are_taken() {
     let body = fixture("anthropic/stream-tool-use.sse");
-    for size in [body.len(), 1, 5] {
-        let events = reply(MockResponse::sse(body.clone()).chunked(size)).await;
+    for (size, events) in split_replies(MockResponse::sse(body), &[1, 5], reply).await {
         assert_eq!(
             events,
             vec![
@@ -142,8 +112,7 @@ async fn tool_use_input_json_is_skipped_and_input_tokens_in_message_delta_are_ta
 #[tokio::test]
 async fn multi_line_data_and_comments_are_joined_and_max_tokens_is_length() {
     let body = fixture("anthropic/stream-multiline-data.sse");
-    for size in [body.len(), 1, 5] {
-        let events = reply(MockResponse::sse(body.clone()).chunked(size)).await;
+    for (size, events) in split_replies(MockResponse::sse(body), &[1, 5], reply).await {
         assert_eq!(
             events,
             vec![
@@ -180,8 +149,7 @@ async fn multibyte_utf8_split_across_chunks_is_joined() {
 #[tokio::test]
 async fn mid_stream_overloaded_error_keeps_partial_text_then_fails() {
     let body = fixture("anthropic/stream-error-overloaded.sse");
-    for size in [body.len(), 1, 5] {
-        let events = reply(MockResponse::sse(body.clone()).chunked(size)).await;
+    for (size, events) in split_replies(MockResponse::sse(body), &[1, 5], reply).await {
         assert_eq!(
             events[..3],
             [usage(25, 1), delta("Les résultats "), delta("montrent que")],
@@ -199,8 +167,7 @@ async fn mid_stream_overloaded_error_keeps_partial_text_then_fails() {
 #[tokio::test]
 async fn body_cut_before_message_stop_is_incomplete_with_partial_text_kept() {
     let body = fixture("anthropic/stream-truncated.sse");
-    for size in [body.len(), 1, 5] {
-        let events = reply(MockResponse::sse(body.clone()).chunked(size)).await;
+    for (size, events) in split_replies(MockResponse::sse(body), &[1, 5], reply).await {
         assert_eq!(
             events,
             vec![
@@ -208,9 +175,7 @@ async fn body_cut_before_message_stop_is_incomplete_with_partial_text_kept() {
                 delta("Once upon a time"),
                 delta(", in a"),
                 usage(9, 8),
-                StreamEvent::Failed(ProviderError::Incomplete {
-                    provider: "anthropic".into()
-                }),
+                incomplete("anthropic"),
             ],
             "chunk size {size}"
         );
@@ -230,12 +195,7 @@ async fn connection_dropped_mid_body_is_incomplete() {
     .ending(End::Abort);
     assert_eq!(
         reply(response).await,
-        vec![
-            delta("Hel"),
-            StreamEvent::Failed(ProviderError::Incomplete {
-                provider: "anthropic".into()
-            })
-        ]
+        vec![delta("Hel"), incomplete("anthropic")]
     );
 }
 
@@ -470,32 +430,11 @@ async fn three_turns_with_a_system_prompt_are_sent_exactly() {
     provider
         .headers
         .insert("anthropic-beta".to_owned(), "fixture-beta".to_owned());
-    let mut req = request();
-    req.system_prompt = Some("Be brief.".to_owned());
-    req.messages.push(ChatMessage {
-        role: Role::Assistant,
-        content: "Hello!".to_owned(),
-    });
-    req.messages.push(ChatMessage {
-        role: Role::User,
-        content: "Write a haiku".to_owned(),
-    });
-    req.temperature = Some(0.25);
-    req.max_tokens = Some(256);
-    let events = run(&provider, req).await;
-    assert_eq!(summary(&events).2, StreamEvent::Finished(Finish::Stop));
-
-    let requests = server.requests();
-    assert_eq!(requests.len(), 1);
-    let r = &requests[0];
-    assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", MESSAGES));
+    let req = three_turns("claude-sonnet-4-5", "Write a haiku");
+    let r = sent_exactly_once(&server, &provider, req, MESSAGES).await;
     assert_eq!(r.query, None);
     assert_eq!(r.header("x-api-key").as_deref(), Some(KEY));
     assert_eq!(r.header("anthropic-version").as_deref(), Some("2023-06-01"));
-    assert_eq!(
-        r.header("content-type").as_deref(),
-        Some("application/json")
-    );
     assert_eq!(r.header("anthropic-beta").as_deref(), Some("fixture-beta"));
     assert_eq!(r.header("authorization"), None);
     assert_eq!(
@@ -564,13 +503,8 @@ async fn dropping_the_stream_mid_reply_closes_the_connection() {
         .ending(End::Stall),
     )])
     .await;
-    let client = http_client().expect("client");
-    let mut stream = stream_chat(&client, &spec(&server), request());
-    let first = tokio::time::timeout(Duration::from_secs(5), stream.next())
-        .await
-        .expect("first event within 5 s");
+    let (first, _) = first_event_then_drop(&server, &spec(&server), request()).await;
     assert_eq!(first, Some(delta("Hi")));
-    drop(stream);
     assert!(
         server.wait_for_disconnects(1, Duration::from_secs(3)).await,
         "the server did not see the client leave"
@@ -581,10 +515,7 @@ async fn dropping_the_stream_mid_reply_closes_the_connection() {
 // Model discovery
 
 async fn discover(server: &MockServer) -> Result<Vec<String>, ProviderError> {
-    let client = http_client().expect("client");
-    tokio::time::timeout(Duration::from_secs(10), list_models(&client, &spec(server)))
-        .await
-        .expect("discovery ends within 10 s")
+    list(&spec(server)).await
 }
 
 fn ids(list: &[&str]) -> Vec<String> {

@@ -12,17 +12,16 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{End, MockResponse, MockServer, delta, failed, fixture, run, summary};
+use common::{
+    End, MockResponse, MockServer, assistant, chat_request, delta, failed, fixture, incomplete,
+    list, provider_spec, run, sent_exactly_once, split_replies, summary, three_turns, usage, user,
+};
 use pretty_assertions::assert_eq;
 use serde_json::json;
-use tinychat::conversation::{Finish, Role, Usage};
-use tinychat::provider::{
-    ChatMessage, ChatRequest, ProviderError, ProviderKind, ProviderSpec, StreamEvent, http_client,
-    list_models,
-};
+use tinychat::conversation::{Finish, Usage};
+use tinychat::provider::{ChatRequest, ProviderError, ProviderKind, ProviderSpec, StreamEvent};
 
 const CHAT: &str = "/v2/chat";
 const MODELS: &str = "/v1/models";
@@ -31,44 +30,14 @@ const BASIC_TEXT: &str = "Hello! Nice to meet you. What shall we build?";
 
 fn spec(server: &MockServer) -> ProviderSpec {
     ProviderSpec {
-        name: "cohere".to_owned(),
-        kind: ProviderKind::Cohere,
-        base_url: server.url(""),
         api_key: Some(KEY.to_owned()),
         key_env: Some("COHERE_API_KEY".to_owned()),
-        disabled: None,
-        headers: BTreeMap::new(),
-        models: None,
-        fallback_models: Vec::new(),
-        include_usage: false,
-        optional: false,
-    }
-}
-
-fn user(text: &str) -> ChatMessage {
-    ChatMessage {
-        role: Role::User,
-        content: text.to_owned(),
-    }
-}
-
-fn assistant(text: &str) -> ChatMessage {
-    ChatMessage {
-        role: Role::Assistant,
-        content: text.to_owned(),
+        ..provider_spec("cohere", ProviderKind::Cohere, server.url(""))
     }
 }
 
 fn request() -> ChatRequest {
-    ChatRequest {
-        model: "command-a-03-2025".to_owned(),
-        system_prompt: None,
-        messages: vec![user("Hi")],
-        temperature: None,
-        max_tokens: None,
-        idle_timeout: Duration::from_secs(5),
-        max_retries: 0,
-    }
+    chat_request("command-a-03-2025", "Hi")
 }
 
 /// Serves `response` on the chat path and returns the events for a default request.
@@ -100,8 +69,7 @@ const CONTENT_END: &str = "event: content-end\ndata: {\"type\":\"content-end\",\
 #[tokio::test]
 async fn fixture_streams_whole_and_in_1_3_7_byte_chunks_with_token_usage() {
     let body = fixture("cohere/stream-basic.sse");
-    for size in [body.len(), 1, 3, 7] {
-        let events = reply(MockResponse::sse(body.clone()).chunked(size)).await;
+    for (size, events) in split_replies(MockResponse::sse(body), &[1, 3, 7], reply).await {
         assert_eq!(
             summary(&events),
             (
@@ -127,15 +95,12 @@ async fn without_done_at_all_the_reply_is_still_complete() {
             &json!({"finish_reason":"COMPLETE","usage":{"billed_units":{"input_tokens":3,"output_tokens":2}}})
         )
     );
-    for size in [body.len(), 1, 7] {
+    for (size, events) in split_replies(MockResponse::sse(body), &[1, 7], reply).await {
         assert_eq!(
-            reply(MockResponse::sse(body.clone()).chunked(size)).await,
+            events,
             vec![
                 delta("Hi there"),
-                StreamEvent::Usage(Usage {
-                    input_tokens: 3,
-                    output_tokens: 2
-                }),
+                usage(3, 2),
                 StreamEvent::Finished(Finish::Stop),
             ],
             "chunk size {size}"
@@ -172,10 +137,7 @@ async fn max_tokens_is_a_cut_off_reply() {
         reply(MockResponse::sse(body).chunked(5)).await,
         vec![
             delta("Once upon a"),
-            StreamEvent::Usage(Usage {
-                input_tokens: 70,
-                output_tokens: 3
-            }),
+            usage(70, 3),
             StreamEvent::Finished(Finish::Length),
         ]
     );
@@ -231,9 +193,8 @@ async fn finish_error_keeps_the_text_and_shows_delta_error() {
             &json!({"finish_reason":"ERROR","error":"internal error while generating the response"})
         )
     );
-    for size in [body.len(), 1, 7] {
-        let events = reply(MockResponse::sse(body.clone()).chunked(size)).await;
-        assert_eq!(events[0], delta("Partial"));
+    for (size, events) in split_replies(MockResponse::sse(body), &[1, 7], reply).await {
+        assert_eq!(events[0], delta("Partial"), "chunk size {size}");
         let error = failed(&events);
         assert_eq!(
             error.to_string(),
@@ -271,17 +232,11 @@ async fn body_cut_before_message_end_is_incomplete_with_partial_text_kept() {
     let text = String::from_utf8(full).expect("utf-8 fixture");
     let cut = text.find("event: message-end").expect("message-end");
     for body in [&text[..cut], &text[..cut + 40]] {
-        for size in [body.len(), 1, 7] {
-            let events = reply(MockResponse::sse(body.to_owned()).chunked(size)).await;
+        let body = MockResponse::sse(body.to_owned());
+        for (size, events) in split_replies(body, &[1, 7], reply).await {
             assert_eq!(
                 summary(&events),
-                (
-                    BASIC_TEXT.to_owned(),
-                    None,
-                    StreamEvent::Failed(ProviderError::Incomplete {
-                        provider: "cohere".into()
-                    })
-                ),
+                (BASIC_TEXT.to_owned(), None, incomplete("cohere")),
                 "chunk size {size}"
             );
             assert_eq!(
@@ -297,12 +252,7 @@ async fn connection_dropped_mid_body_is_incomplete() {
     let response = MockResponse::sse(content("Hel")).ending(End::Abort);
     assert_eq!(
         reply(response).await,
-        vec![
-            delta("Hel"),
-            StreamEvent::Failed(ProviderError::Incomplete {
-                provider: "cohere".into()
-            })
-        ]
+        vec![delta("Hel"), incomplete("cohere")]
     );
 }
 
@@ -476,25 +426,11 @@ async fn three_turns_with_a_system_prompt_are_sent_exactly() {
         MockResponse::sse(fixture("cohere/stream-basic.sse")),
     )])
     .await;
-    let mut req = request();
-    req.system_prompt = Some("Be brief.".to_owned());
-    req.messages = vec![user("Hi"), assistant("Hello!"), user("Tell me more")];
-    req.temperature = Some(0.25);
-    req.max_tokens = Some(256);
-    let events = run(&spec(&server), req).await;
-    assert_eq!(summary(&events).2, StreamEvent::Finished(Finish::Stop));
-
-    let requests = server.requests();
-    assert_eq!(requests.len(), 1);
-    let r = &requests[0];
-    assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", CHAT));
+    let req = three_turns("command-a-03-2025", "Tell me more");
+    let r = sent_exactly_once(&server, &spec(&server), req, CHAT).await;
     assert_eq!(
         r.header("authorization").as_deref(),
         Some("Bearer co-test-fake-key")
-    );
-    assert_eq!(
-        r.header("content-type").as_deref(),
-        Some("application/json")
     );
     assert_eq!(
         std::str::from_utf8(&r.body).expect("utf-8 body"),
@@ -544,10 +480,7 @@ async fn a_failed_turn_left_out_merges_the_two_user_messages() {
 // Model discovery
 
 async fn listed(server: &MockServer) -> Result<Vec<String>, ProviderError> {
-    let client = http_client().expect("client");
-    tokio::time::timeout(Duration::from_secs(10), list_models(&client, &spec(server)))
-        .await
-        .expect("discovery ends within 10 s")
+    list(&spec(server)).await
 }
 
 #[tokio::test]

@@ -6,9 +6,8 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use common::{MockResponse, MockServer, fixture};
+use common::{MockResponse, MockServer, fixture, list, provider_spec};
 use pretty_assertions::assert_eq;
 use tinychat::provider::{
     ProviderError, ProviderKind, ProviderSpec, discover_models, http_client, list_models,
@@ -18,30 +17,17 @@ const MODELS: &str = "/v1/models";
 
 fn spec(server: &MockServer, name: &str) -> ProviderSpec {
     ProviderSpec {
-        name: name.to_owned(),
-        kind: ProviderKind::OpenAi,
-        base_url: server.url("/v1"),
         api_key: Some("sk-test-fake".to_owned()),
         key_env: Some(format!("{}_API_KEY", name.to_uppercase())),
-        disabled: None,
         headers: BTreeMap::from([("HTTP-Referer".to_owned(), "https://example.test".to_owned())]),
-        models: None,
-        fallback_models: Vec::new(),
         include_usage: true,
-        optional: false,
+        ..provider_spec(name, ProviderKind::OpenAi, server.url("/v1"))
     }
 }
 
 async fn listed(name: &str, body: Vec<u8>) -> (Result<Vec<String>, ProviderError>, MockServer) {
     let server = MockServer::start(vec![(MODELS, MockResponse::json(200, body))]).await;
-    let client = http_client().expect("client");
-    let result = tokio::time::timeout(
-        Duration::from_secs(10),
-        list_models(&client, &spec(&server, name)),
-    )
-    .await
-    .expect("discovery ends within 10 s");
-    (result, server)
+    (list(&spec(&server, name)).await, server)
 }
 
 fn ids(list: &[&str]) -> Vec<String> {

@@ -12,63 +12,31 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::{End, MockResponse, MockServer, delta, failed, fixture, run, summary};
-use futures_util::StreamExt;
+use common::{
+    End, MockResponse, MockServer, chat_request, delta, failed, first_event_then_drop, fixture,
+    list, provider_spec, run, sent_exactly_once, split_replies, summary, three_turns, usage, user,
+};
 use pretty_assertions::assert_eq;
 use serde_json::json;
-use tinychat::conversation::{Finish, Role, Usage};
-use tinychat::provider::{
-    ChatMessage, ChatRequest, ProviderError, ProviderKind, ProviderSpec, StreamEvent, http_client,
-    list_models, stream_chat,
-};
+use tinychat::conversation::{Finish, Usage};
+use tinychat::provider::{ChatRequest, ProviderError, ProviderKind, ProviderSpec, StreamEvent};
 
 const CHAT: &str = "/api/chat";
 const TAGS: &str = "/api/tags";
 const BASIC_TEXT: &str = "The sky is blue because of Rayleigh scattering.";
 
+/// No key, and optional like the built-in (most machines do not run Ollama).
 fn spec(server: &MockServer) -> ProviderSpec {
     ProviderSpec {
-        name: "ollama".to_owned(),
-        kind: ProviderKind::Ollama,
-        base_url: server.url(""),
-        api_key: None,
-        key_env: None,
-        disabled: None,
-        headers: BTreeMap::new(),
-        models: None,
-        fallback_models: Vec::new(),
-        include_usage: false,
         optional: true,
+        ..provider_spec("ollama", ProviderKind::Ollama, server.url(""))
     }
 }
 
 fn request() -> ChatRequest {
-    ChatRequest {
-        model: "llama3.2".to_owned(),
-        system_prompt: None,
-        messages: vec![user("Why is the sky blue?")],
-        temperature: None,
-        max_tokens: None,
-        idle_timeout: Duration::from_secs(5),
-        max_retries: 0,
-    }
-}
-
-fn user(text: &str) -> ChatMessage {
-    ChatMessage {
-        role: Role::User,
-        content: text.to_owned(),
-    }
-}
-
-fn assistant(text: &str) -> ChatMessage {
-    ChatMessage {
-        role: Role::Assistant,
-        content: text.to_owned(),
-    }
+    chat_request("llama3.2", "Why is the sky blue?")
 }
 
 /// A 200 NDJSON body, as Ollama streams it.
@@ -83,9 +51,7 @@ async fn reply(response: MockResponse) -> Vec<StreamEvent> {
 }
 
 fn incomplete() -> StreamEvent {
-    StreamEvent::Failed(ProviderError::Incomplete {
-        provider: "ollama".into(),
-    })
+    common::incomplete("ollama")
 }
 
 /// One content line as Ollama writes it.
@@ -101,9 +67,8 @@ fn line(text: &str) -> String {
 
 #[tokio::test]
 async fn fixture_streams_whole_and_in_1_3_7_byte_chunks_with_usage_from_the_done_line() {
-    let body = fixture("ollama/chat-basic.ndjson");
-    for size in [body.len(), 1, 3, 7] {
-        let events = reply(ndjson(body.clone()).chunked(size)).await;
+    let body = ndjson(fixture("ollama/chat-basic.ndjson"));
+    for (size, events) in split_replies(body, &[1, 3, 7], reply).await {
         assert_eq!(
             summary(&events),
             (
@@ -160,16 +125,13 @@ async fn crlf_line_ends_and_blank_lines_are_tolerated() {
     let body = "{\"message\":{\"content\":\"a\"},\"done\":false}\r\n\r\n\
         {\"message\":{\"content\":\"b\"},\"done\":false}\r\n\
         {\"message\":{\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\",\"prompt_eval_count\":2,\"eval_count\":2}\r\n";
-    for size in [body.len(), 1, 2] {
+    for (size, events) in split_replies(ndjson(body), &[1, 2], reply).await {
         assert_eq!(
-            reply(ndjson(body).chunked(size)).await,
+            events,
             vec![
                 delta("a"),
                 delta("b"),
-                StreamEvent::Usage(Usage {
-                    input_tokens: 2,
-                    output_tokens: 2
-                }),
+                usage(2, 2),
                 StreamEvent::Finished(Finish::Stop),
             ],
             "chunk size {size}"
@@ -188,10 +150,7 @@ async fn done_reason_length_is_a_cut_off_reply() {
         reply(ndjson(body).chunked(7)).await,
         vec![
             delta("Once upon"),
-            StreamEvent::Usage(Usage {
-                input_tokens: 12,
-                output_tokens: 2
-            }),
+            usage(12, 2),
             StreamEvent::Finished(Finish::Length),
         ]
     );
@@ -218,9 +177,12 @@ async fn error_line_after_text_keeps_the_text_then_fails() {
         line("The sky"),
         line(" is")
     );
-    for size in [body.len(), 1, 7] {
-        let events = reply(ndjson(body.clone()).chunked(size)).await;
-        assert_eq!(&events[..2], &[delta("The sky"), delta(" is")]);
+    for (size, events) in split_replies(ndjson(body), &[1, 7], reply).await {
+        assert_eq!(
+            &events[..2],
+            &[delta("The sky"), delta(" is")],
+            "chunk size {size}"
+        );
         let error = failed(&events);
         assert_eq!(
             error.to_string(),
@@ -233,9 +195,12 @@ async fn error_line_after_text_keeps_the_text_then_fails() {
 #[tokio::test]
 async fn body_cut_before_done_is_incomplete_with_partial_text_kept() {
     let body = format!("{}{}", line("The sky"), line(" is"));
-    for size in [body.len(), 1, 7] {
-        let events = reply(ndjson(body.clone()).chunked(size)).await;
-        assert_eq!(events, vec![delta("The sky"), delta(" is"), incomplete()]);
+    for (size, events) in split_replies(ndjson(body), &[1, 7], reply).await {
+        assert_eq!(
+            events,
+            vec![delta("The sky"), delta(" is"), incomplete()],
+            "chunk size {size}"
+        );
         assert_eq!(
             failed(&events).to_string(),
             "ollama: the connection ended before the reply was complete"
@@ -313,13 +278,8 @@ async fn the_reply_ends_at_done_without_waiting_for_the_body_to_close() {
 #[tokio::test]
 async fn dropping_the_stream_mid_reply_closes_the_connection() {
     let server = MockServer::start(vec![(CHAT, ndjson(line("Hi")).ending(End::Stall))]).await;
-    let client = http_client().expect("client");
-    let mut stream = stream_chat(&client, &spec(&server), request());
-    let first = tokio::time::timeout(Duration::from_secs(5), stream.next())
-        .await
-        .expect("first event within 5 s");
+    let (first, _) = first_event_then_drop(&server, &spec(&server), request()).await;
     assert_eq!(first, Some(delta("Hi")));
-    drop(stream);
     assert!(server.wait_for_disconnects(1, Duration::from_secs(3)).await);
 }
 
@@ -400,12 +360,11 @@ async fn refused_connection_says_to_start_ollama() {
              (is Ollama running? start it with `ollama serve`)"
         )
     );
-    let client = http_client().expect("client");
-    let listed = tokio::time::timeout(Duration::from_secs(10), list_models(&client, &provider))
-        .await
-        .expect("discovery ends within 10 s");
     assert_eq!(
-        listed.expect_err("nothing listens").to_string(),
+        list(&provider)
+            .await
+            .expect_err("nothing listens")
+            .to_string(),
         format!(
             "ollama: cannot connect to http://127.0.0.1:{port}: connection refused \
              (is Ollama running? start it with `ollama serve`)"
@@ -419,27 +378,9 @@ async fn refused_connection_says_to_start_ollama() {
 #[tokio::test]
 async fn three_turns_with_a_system_prompt_and_options_are_sent_exactly() {
     let server = MockServer::start(vec![(CHAT, ndjson(fixture("ollama/chat-basic.ndjson")))]).await;
-    let mut req = request();
-    req.system_prompt = Some("Be brief.".to_owned());
-    req.messages = vec![
-        user("Hi"),
-        assistant("Hello!"),
-        user("Why is the sky blue?"),
-    ];
-    req.temperature = Some(0.25);
-    req.max_tokens = Some(256);
-    let events = run(&spec(&server), req).await;
-    assert_eq!(summary(&events).2, StreamEvent::Finished(Finish::Stop));
-
-    let requests = server.requests();
-    assert_eq!(requests.len(), 1);
-    let r = &requests[0];
-    assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", CHAT));
+    let req = three_turns("llama3.2", "Why is the sky blue?");
+    let r = sent_exactly_once(&server, &spec(&server), req, CHAT).await;
     assert_eq!(r.header("authorization"), None, "no key, no auth header");
-    assert_eq!(
-        r.header("content-type").as_deref(),
-        Some("application/json")
-    );
     assert_eq!(
         std::str::from_utf8(&r.body).expect("utf-8 body"),
         json!({
@@ -500,15 +441,8 @@ async fn tags_list_the_pulled_models() {
         MockResponse::json(200, fixture("ollama/tags.json")),
     )])
     .await;
-    let client = http_client().expect("client");
-    let listed = tokio::time::timeout(
-        Duration::from_secs(10),
-        list_models(&client, &spec(&server)),
-    )
-    .await
-    .expect("discovery ends within 10 s");
     assert_eq!(
-        listed,
+        list(&spec(&server)).await,
         Ok(vec!["llama3.2:latest".to_owned(), "qwen3:8b".to_owned()])
     );
     let requests = server.requests();
@@ -523,15 +457,11 @@ async fn tags_list_the_pulled_models() {
 #[tokio::test]
 async fn a_body_that_is_not_a_tag_list_is_malformed() {
     let server = MockServer::start(vec![(TAGS, MockResponse::json(200, r#"{"data":[]}"#))]).await;
-    let client = http_client().expect("client");
-    let listed = tokio::time::timeout(
-        Duration::from_secs(10),
-        list_models(&client, &spec(&server)),
-    )
-    .await
-    .expect("discovery ends within 10 s");
     assert_eq!(
-        listed.expect_err("not a list").to_string(),
+        list(&spec(&server))
+            .await
+            .expect_err("not a list")
+            .to_string(),
         r#"ollama: unexpected response: the model list is not {"models":[{"model":...}]}"#
     );
 }

@@ -6,52 +6,31 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::{End, MockResponse, MockServer, delta, failed, fixture, run, summary};
-use futures_util::StreamExt;
+use common::{
+    End, MockResponse, MockServer, chat_request, delta, failed, first_event_then_drop, fixture,
+    incomplete, provider_spec, run, sent_exactly_once, split_replies, summary, three_turns, usage,
+};
 use pretty_assertions::assert_eq;
 use serde_json::json;
-use tinychat::conversation::{Finish, Role, Usage};
-use tinychat::provider::{
-    ChatMessage, ChatRequest, ProviderError, ProviderKind, ProviderSpec, StreamEvent, http_client,
-    stream_chat,
-};
+use tinychat::conversation::{Finish, Usage};
+use tinychat::provider::{ChatRequest, ProviderError, ProviderKind, ProviderSpec, StreamEvent};
 
 const CHAT: &str = "/v1/chat/completions";
 const KEY: &str = "sk-test-fake";
 
 fn spec(server: &MockServer, name: &str) -> ProviderSpec {
     ProviderSpec {
-        name: name.to_owned(),
-        kind: ProviderKind::OpenAi,
-        base_url: server.url("/v1"),
         api_key: Some(KEY.to_owned()),
         key_env: Some(format!("{}_API_KEY", name.to_uppercase())),
-        disabled: None,
-        headers: BTreeMap::new(),
-        models: None,
-        fallback_models: Vec::new(),
-        include_usage: false,
-        optional: false,
+        ..provider_spec(name, ProviderKind::OpenAi, server.url("/v1"))
     }
 }
 
+/// Retries have their own tests (tests/provider_retry.rs).
 fn request() -> ChatRequest {
-    ChatRequest {
-        model: "test-model".to_owned(),
-        system_prompt: None,
-        messages: vec![ChatMessage {
-            role: Role::User,
-            content: "Hi".to_owned(),
-        }],
-        temperature: None,
-        max_tokens: None,
-        idle_timeout: Duration::from_secs(5),
-        // Retries have their own tests (tests/provider_retry.rs).
-        max_retries: 0,
-    }
+    chat_request("test-model", "Hi")
 }
 
 /// Serves `response` on the chat path and returns the events for a default request.
@@ -65,9 +44,8 @@ async fn reply(name: &str, response: MockResponse) -> Vec<StreamEvent> {
 
 #[tokio::test]
 async fn openai_fixture_streams_whole_and_in_1_3_7_byte_chunks() {
-    let body = fixture("openai/stream-basic.sse");
-    for size in [body.len(), 1, 3, 7] {
-        let events = reply("openai", MockResponse::sse(body.clone()).chunked(size)).await;
+    let body = MockResponse::sse(fixture("openai/stream-basic.sse"));
+    for (size, events) in split_replies(body, &[1, 3, 7], |r| reply("openai", r)).await {
         assert_eq!(
             summary(&events),
             (
@@ -82,9 +60,8 @@ async fn openai_fixture_streams_whole_and_in_1_3_7_byte_chunks() {
 
 #[tokio::test]
 async fn mistral_fixture_streams_whole_and_in_1_3_7_byte_chunks_with_usage_on_the_finish_chunk() {
-    let body = fixture("mistral/stream-basic.sse");
-    for size in [body.len(), 1, 3, 7] {
-        let events = reply("mistral", MockResponse::sse(body.clone()).chunked(size)).await;
+    let body = MockResponse::sse(fixture("mistral/stream-basic.sse"));
+    for (size, events) in split_replies(body, &[1, 3, 7], |r| reply("mistral", r)).await {
         assert_eq!(
             summary(&events),
             (
@@ -139,10 +116,7 @@ async fn usage_only_chunk_before_done_is_reported() {
         reply("openai", MockResponse::sse(body)).await,
         vec![
             delta("Hi"),
-            StreamEvent::Usage(Usage {
-                input_tokens: 9,
-                output_tokens: 1
-            }),
+            usage(9, 1),
             StreamEvent::Finished(Finish::Length),
         ]
     );
@@ -158,10 +132,7 @@ async fn groq_usage_comes_from_x_groq_on_the_finish_chunk() {
         reply("groq", MockResponse::sse(body).chunked(7)).await,
         vec![
             delta("Fast."),
-            StreamEvent::Usage(Usage {
-                input_tokens: 15,
-                output_tokens: 2
-            }),
+            usage(15, 2),
             StreamEvent::Finished(Finish::Stop),
         ]
     );
@@ -212,15 +183,7 @@ async fn body_cut_before_done_is_incomplete_with_partial_text_kept() {
     let body = "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n\
         data: {\"choices\":[{\"delta\":{\"content\":\"lo\"}}]}";
     let events = reply("local", MockResponse::sse(body)).await;
-    assert_eq!(
-        events,
-        vec![
-            delta("Hel"),
-            StreamEvent::Failed(ProviderError::Incomplete {
-                provider: "local".into()
-            })
-        ]
-    );
+    assert_eq!(events, vec![delta("Hel"), incomplete("local")]);
     assert_eq!(
         failed(&events).to_string(),
         "local: the connection ended before the reply was complete"
@@ -244,12 +207,7 @@ async fn connection_dropped_mid_body_is_incomplete() {
         .ending(End::Abort);
     assert_eq!(
         reply("local", response).await,
-        vec![
-            delta("Hel"),
-            StreamEvent::Failed(ProviderError::Incomplete {
-                provider: "local".into()
-            })
-        ]
+        vec![delta("Hel"), incomplete("local")]
     );
 }
 
@@ -504,32 +462,11 @@ async fn request_carries_key_extra_headers_and_exact_body() {
     provider
         .headers
         .insert("X-Title".to_owned(), "tinychat".to_owned());
-    let mut req = request();
-    req.system_prompt = Some("Be brief.".to_owned());
-    req.messages.push(ChatMessage {
-        role: Role::Assistant,
-        content: "Hello!".to_owned(),
-    });
-    req.messages.push(ChatMessage {
-        role: Role::User,
-        content: "Tell me more".to_owned(),
-    });
-    req.temperature = Some(0.25);
-    req.max_tokens = Some(256);
-    let events = run(&provider, req).await;
-    assert_eq!(summary(&events).2, StreamEvent::Finished(Finish::Stop));
-
-    let requests = server.requests();
-    assert_eq!(requests.len(), 1);
-    let r = &requests[0];
-    assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", CHAT));
+    let req = three_turns("test-model", "Tell me more");
+    let r = sent_exactly_once(&server, &provider, req, CHAT).await;
     assert_eq!(
         r.header("authorization").as_deref(),
         Some("Bearer sk-test-fake")
-    );
-    assert_eq!(
-        r.header("content-type").as_deref(),
-        Some("application/json")
     );
     assert_eq!(r.header("x-title").as_deref(), Some("tinychat"));
     assert_eq!(
@@ -587,14 +524,10 @@ async fn dropping_the_stream_mid_reply_closes_the_connection() {
             .ending(End::Stall),
     )])
     .await;
-    let client = http_client().expect("client");
-    let mut stream = stream_chat(&client, &spec(&server, "local"), request());
-    let first = tokio::time::timeout(Duration::from_secs(5), stream.next())
-        .await
-        .expect("first event within 5 s");
+    let (first, disconnects_before) =
+        first_event_then_drop(&server, &spec(&server, "local"), request()).await;
     assert_eq!(first, Some(delta("Hi")));
-    assert_eq!(server.disconnects(), 0);
-    drop(stream);
+    assert_eq!(disconnects_before, 0);
     assert!(
         server.wait_for_disconnects(1, Duration::from_secs(3)).await,
         "the server did not see the client leave"

@@ -13,54 +13,16 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
-use futures_util::StreamExt;
 use pretty_assertions::assert_eq;
-use tinychat::conversation::{Finish, Role};
-use tinychat::provider::{
-    ChatMessage, ChatRequest, ProviderKind, ProviderSpec, StreamEvent, http_client_builder,
-    stream_chat,
-};
+use tinychat::conversation::Finish;
+use tinychat::provider::{ProviderKind, StreamEvent, http_client_builder};
 
-use common::{MockResponse, MockServer};
+use common::{MockResponse, MockServer, chat_request, provider_spec, run_with};
 
 const CHAT: &str = "/v1/chat/completions";
 const HOST: &str = "api.example.test";
 
 const GOOD: &str = "data: {\"choices\":[{\"delta\":{\"content\":\"via\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
-
-fn spec(base_url: String) -> ProviderSpec {
-    ProviderSpec {
-        name: "remote".to_owned(),
-        kind: ProviderKind::OpenAi,
-        base_url,
-        api_key: None,
-        key_env: None,
-        disabled: None,
-        headers: BTreeMap::new(),
-        models: None,
-        fallback_models: Vec::new(),
-        include_usage: false,
-        optional: false,
-    }
-}
-
-fn request() -> ChatRequest {
-    ChatRequest {
-        model: "m".to_owned(),
-        system_prompt: None,
-        messages: vec![ChatMessage {
-            role: Role::User,
-            content: "Hi".to_owned(),
-        }],
-        temperature: None,
-        max_tokens: None,
-        idle_timeout: Duration::from_secs(5),
-        max_retries: 0,
-    }
-}
 
 /// A proxy and a "remote" server, both on loopback, and a client whose DNS sends
 /// `api.example.test` to the remote one.
@@ -86,10 +48,8 @@ async fn setup(env: &[(&str, String)]) -> (MockServer, MockServer, reqwest::Clie
 }
 
 async fn reply(client: &reqwest::Client, base_url: String) -> Vec<StreamEvent> {
-    let stream = stream_chat(client, &spec(base_url), request());
-    tokio::time::timeout(Duration::from_secs(10), stream.collect::<Vec<_>>())
-        .await
-        .expect("the reply ends within 10 s")
+    let provider = provider_spec("remote", ProviderKind::OpenAi, base_url);
+    run_with(client, &provider, chat_request("m", "Hi")).await
 }
 
 fn ok() -> Vec<StreamEvent> {

@@ -12,17 +12,16 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use pretty_assertions::assert_eq;
-use tinychat::conversation::{Finish, Role};
+use tinychat::conversation::Finish;
 use tinychat::provider::{
-    ChatMessage, ChatRequest, ProviderKind, ProviderSpec, StreamEvent, http_client, stream_chat,
+    ChatRequest, ProviderKind, ProviderSpec, StreamEvent, http_client, stream_chat,
 };
 
-use common::{End, MockResponse, MockServer};
+use common::{End, MockResponse, MockServer, chat_request, provider_spec};
 
 const CHAT: &str = "/v1/chat/completions";
 
@@ -31,41 +30,21 @@ data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\
 
 fn spec(base_url: String) -> ProviderSpec {
     ProviderSpec {
-        name: "local".to_owned(),
-        kind: ProviderKind::OpenAi,
-        base_url,
         api_key: Some("sk-test-fake".to_owned()),
         key_env: Some("LOCAL_KEY".to_owned()),
-        disabled: None,
-        headers: BTreeMap::new(),
-        models: None,
-        fallback_models: Vec::new(),
-        include_usage: false,
-        optional: false,
+        ..provider_spec("local", ProviderKind::OpenAi, base_url)
     }
 }
 
 fn request(max_retries: u32) -> ChatRequest {
     ChatRequest {
-        model: "m".to_owned(),
-        system_prompt: None,
-        messages: vec![ChatMessage {
-            role: Role::User,
-            content: "Hi".to_owned(),
-        }],
-        temperature: None,
-        max_tokens: None,
-        idle_timeout: Duration::from_secs(5),
         max_retries,
+        ..chat_request("m", "Hi")
     }
 }
 
 async fn run(provider: &ProviderSpec, max_retries: u32) -> Vec<StreamEvent> {
-    let client = http_client().unwrap();
-    let stream = stream_chat(&client, provider, request(max_retries));
-    tokio::time::timeout(Duration::from_secs(10), stream.collect::<Vec<_>>())
-        .await
-        .expect("the reply ends within 10 s")
+    common::run(provider, request(max_retries)).await
 }
 
 fn retrying(events: &[StreamEvent]) -> Vec<(String, u32, u32)> {
@@ -224,7 +203,9 @@ async fn refused_connections_are_retried() {
 
 #[tokio::test]
 async fn dropping_the_stream_during_the_wait_sends_nothing_more() {
-    let server = MockServer::start(vec![(CHAT, rate_limited("3000"))]).await;
+    // The wait must end well within the sleep below, or a retry the drop failed to stop
+    // would come too late to be seen and this test could not fail.
+    let server = MockServer::start(vec![(CHAT, rate_limited("200"))]).await;
     let client = http_client().unwrap();
     let mut stream = stream_chat(&client, &spec(server.url("/v1")), request(2));
     let first = tokio::time::timeout(Duration::from_secs(5), stream.next())
@@ -236,6 +217,6 @@ async fn dropping_the_stream_during_the_wait_sends_nothing_more() {
     );
     // Esc: the app drops the stream while the status line counts down.
     drop(stream);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(server.requests().len(), 1);
 }

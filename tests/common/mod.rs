@@ -11,8 +11,9 @@
 //! // ... run the client ...
 //! assert_eq!(server.requests()[0].json()["model"], "m");
 //! ```
-//! Provider tests also share [`run`], [`summary`], [`failed`] and [`delta`] to read a
-//! reply stream.
+//! Provider tests also share [`provider_spec`] and [`chat_request`] (the defaults every
+//! provider file would otherwise spell out field by field), [`run`], [`summary`],
+//! [`failed`] and friends to read a reply stream, and [`list`] for model discovery.
 //! A test without a runtime (e.g. one that drives the binary in a PTY) uses
 //! [`MockServer::start_in_background`], which runs the server on its own runtime.
 
@@ -20,7 +21,7 @@
 // Test support: a broken fixture or socket should fail the test loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -33,9 +34,10 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use tinychat::conversation::Usage;
+use tinychat::conversation::{Finish, Role, Usage};
 use tinychat::provider::{
-    ChatRequest, ProviderError, ProviderSpec, StreamEvent, http_client, stream_chat,
+    ChatMessage, ChatRequest, ProviderError, ProviderKind, ProviderSpec, StreamEvent, http_client,
+    list_models, stream_chat,
 };
 use tokio::sync::{Notify, mpsc};
 
@@ -255,6 +257,15 @@ impl MockServer {
         self.shared.requests.lock().unwrap().clone()
     }
 
+    /// The JSON bodies of the requests to `path`, in arrival order.
+    pub fn json_bodies(&self, path: &str) -> Vec<serde_json::Value> {
+        self.requests()
+            .iter()
+            .filter(|r| r.path == path)
+            .map(Recorded::json)
+            .collect()
+    }
+
     /// How many bodies were abandoned by their client before they were done.
     pub fn disconnects(&self) -> usize {
         self.shared.disconnects.load(Ordering::SeqCst)
@@ -381,15 +392,177 @@ pub fn fixture(path: &str) -> Vec<u8> {
 }
 
 // ---------------------------------------------------------------------------------------
+// Scripting OpenAI-style replies for the binary (CLI and PTY tests)
+
+/// One streamed chat-completion chunk carrying `text`, framed as an SSE event.
+pub fn openai_delta(text: &str) -> String {
+    let chunk = serde_json::json!({
+        "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_767_225_600,
+        "model": "m1",
+        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}],
+    });
+    format!("data: {chunk}\n\n")
+}
+
+/// The chunk that finishes a reply with `reason` (e.g. "stop", "length"), then `[DONE]`.
+pub fn openai_finish(reason: &str) -> String {
+    let chunk = serde_json::json!({
+        "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_767_225_600,
+        "model": "m1",
+        "choices": [{"index": 0, "delta": {}, "finish_reason": reason}],
+    });
+    format!("data: {chunk}\n\ndata: [DONE]\n\n")
+}
+
+// ---------------------------------------------------------------------------------------
+// Building provider requests
+
+/// A provider with only a name, kind and base URL: no key, no extra headers, no listed or
+/// fallback models. Each test file adds what its provider really has (key, key variable,
+/// `optional`, ...) with `..provider_spec(..)`, so the provider data stays visible there.
+pub fn provider_spec(name: &str, kind: ProviderKind, base_url: String) -> ProviderSpec {
+    ProviderSpec {
+        name: name.to_owned(),
+        kind,
+        base_url,
+        api_key: None,
+        key_env: None,
+        disabled: None,
+        headers: BTreeMap::new(),
+        models: None,
+        fallback_models: Vec::new(),
+        include_usage: false,
+        optional: false,
+    }
+}
+
+/// One user turn for `model`, no system prompt or options, a 5 s idle timeout (a stuck
+/// test fails fast) and no retries (retries have their own tests).
+pub fn chat_request(model: &str, prompt: &str) -> ChatRequest {
+    ChatRequest {
+        model: model.to_owned(),
+        system_prompt: None,
+        messages: vec![user(prompt)],
+        temperature: None,
+        max_tokens: None,
+        idle_timeout: Duration::from_secs(5),
+        max_retries: 0,
+    }
+}
+
+/// The request every provider's "sent exactly" test checks: the system prompt
+/// "Be brief.", the turns "Hi", "Hello!", `last`, temperature 0.25 and 256 tokens.
+pub fn three_turns(model: &str, last: &str) -> ChatRequest {
+    ChatRequest {
+        system_prompt: Some("Be brief.".to_owned()),
+        messages: vec![user("Hi"), assistant("Hello!"), user(last)],
+        temperature: Some(0.25),
+        max_tokens: Some(256),
+        ..chat_request(model, "Hi")
+    }
+}
+
+pub fn user(text: &str) -> ChatMessage {
+    ChatMessage {
+        role: Role::User,
+        content: text.to_owned(),
+    }
+}
+
+pub fn assistant(text: &str) -> ChatMessage {
+    ChatMessage {
+        role: Role::Assistant,
+        content: text.to_owned(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Reading a reply stream in provider tests
 
 /// Every event of one reply, bounded in time.
 pub async fn run(provider: &ProviderSpec, request: ChatRequest) -> Vec<StreamEvent> {
     let client = http_client().expect("client");
-    let stream = stream_chat(&client, provider, request);
+    run_with(&client, provider, request).await
+}
+
+/// [`run`] with a client of the test's own (e.g. one that resolves a fake host).
+pub async fn run_with(
+    client: &reqwest::Client,
+    provider: &ProviderSpec,
+    request: ChatRequest,
+) -> Vec<StreamEvent> {
+    let stream = stream_chat(client, provider, request);
     tokio::time::timeout(Duration::from_secs(10), stream.collect::<Vec<_>>())
         .await
         .expect("the stream ends within 10 s")
+}
+
+/// The events of `response` served whole and then cut into pieces of each of `sizes`
+/// bytes, each with its piece size (the whole length first): where the body is split
+/// (inside a frame, a line, a character) must never change what a provider reads.
+pub async fn split_replies<F, Fut>(
+    response: MockResponse,
+    sizes: &[usize],
+    mut reply: F,
+) -> Vec<(usize, Vec<StreamEvent>)>
+where
+    F: FnMut(MockResponse) -> Fut,
+    Fut: Future<Output = Vec<StreamEvent>>,
+{
+    let whole = response.chunks.iter().map(Bytes::len).sum();
+    let mut replies = Vec::new();
+    for size in std::iter::once(whole).chain(sizes.iter().copied()) {
+        replies.push((size, reply(response.clone().chunked(size)).await));
+    }
+    replies
+}
+
+/// Runs `request` to a clean finish and returns the one request the server saw, checked
+/// to be a JSON POST to `path`: the start every provider's "sent exactly" test shares
+/// before it compares the provider's own headers and body.
+pub async fn sent_exactly_once(
+    server: &MockServer,
+    provider: &ProviderSpec,
+    request: ChatRequest,
+    path: &str,
+) -> Recorded {
+    let events = run(provider, request).await;
+    assert_eq!(summary(&events).2, StreamEvent::Finished(Finish::Stop));
+    let mut requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    let r = requests.remove(0);
+    assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", path));
+    assert_eq!(
+        r.header("content-type").as_deref(),
+        Some("application/json")
+    );
+    r
+}
+
+/// Starts `request`, reads its first event (within 5 s), then drops the stream as the app
+/// does on Esc. Returns that event and how many bodies the server had seen abandoned
+/// before the drop, so a test can tell the drop itself closed the connection.
+pub async fn first_event_then_drop(
+    server: &MockServer,
+    provider: &ProviderSpec,
+    request: ChatRequest,
+) -> (Option<StreamEvent>, usize) {
+    let client = http_client().expect("client");
+    let mut stream = stream_chat(&client, provider, request);
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .expect("first event within 5 s");
+    let before = server.disconnects();
+    drop(stream);
+    (first, before)
+}
+
+/// Model discovery for `provider`, bounded in time.
+pub async fn list(provider: &ProviderSpec) -> Result<Vec<String>, ProviderError> {
+    let client = http_client().expect("client");
+    tokio::time::timeout(Duration::from_secs(10), list_models(&client, provider))
+        .await
+        .expect("discovery ends within 10 s")
 }
 
 /// Joined text, last usage and the terminal event; asserts exactly one terminal, last.
@@ -421,4 +594,18 @@ pub fn failed(events: &[StreamEvent]) -> ProviderError {
 
 pub fn delta(text: &str) -> StreamEvent {
     StreamEvent::Delta(text.to_owned())
+}
+
+pub fn usage(input_tokens: u64, output_tokens: u64) -> StreamEvent {
+    StreamEvent::Usage(Usage {
+        input_tokens,
+        output_tokens,
+    })
+}
+
+/// The end of a reply whose body stopped before the provider's end marker.
+pub fn incomplete(provider: &str) -> StreamEvent {
+    StreamEvent::Failed(ProviderError::Incomplete {
+        provider: provider.into(),
+    })
 }
