@@ -302,6 +302,12 @@ impl Tinychat {
             .join("\n")
     }
 
+    /// Ctrl+Q, and asserts that tinychat exits successfully.
+    fn quit(&mut self) {
+        self.send(CTRL_Q);
+        assert!(self.wait_exit().success());
+    }
+
     /// Waits for the process to exit and for its last output to be read.
     fn wait_exit(&mut self) -> portable_pty::ExitStatus {
         let deadline = Instant::now() + TIMEOUT;
@@ -430,14 +436,60 @@ fn stalled_reply(pieces: &[&str]) -> MockResponse {
 const REPLY: [&str; 5] = ["Hello", " there!", " How are", " you", " today?"];
 const REPLY_TEXT: &str = "Hello there! How are you today?";
 
-/// Types `text` and Enter, then waits until `reply` is on screen and the state is idle.
-fn say_and_wait_for_reply(app: &Tinychat, text: &str, reply: &str) {
+/// Starts the mock server with `replies` to the chat endpoint, in turn, and a sandbox
+/// whose `mock` provider points at it.
+fn mock_with(replies: Vec<MockResponse>) -> (MockServer, Sandbox) {
+    let server = MockServer::start_in_background(replies.into_iter().map(|r| (CHAT, r)).collect());
+    let sandbox = Sandbox::with_mock(&server);
+    (server, sandbox)
+}
+
+/// Waits for the input to be ready, then types `text` and Enter.
+fn say(app: &Tinychat, text: &str) {
     app.wait_for_text("Type a message");
     app.send(text);
     app.send(ENTER);
+}
+
+/// Types `text` and Enter, then waits until `reply` is on screen and the state is idle.
+fn say_and_wait_for_reply(app: &Tinychat, text: &str, reply: &str) {
+    say(app, text);
     app.wait_until(&format!("{reply:?} and the idle state"), |t| {
         t.screen_text().contains(reply) && t.status_line().contains("mock/m1 · idle")
     });
+}
+
+/// Types `text` and Enter, then waits until `partial` is on screen while the reply is
+/// still streaming.
+fn say_and_wait_while_streaming(app: &Tinychat, text: &str, partial: &str) {
+    say(app, text);
+    app.wait_until(&format!("{partial:?} while streaming"), |t| {
+        t.screen_text().contains(partial) && t.status_line().contains("streaming")
+    });
+}
+
+/// Sends `signal` ("TERM", "KILL") to the running tinychat.
+fn kill(app: &Tinychat, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &app.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
+
+/// Asserts that `conversation` (saved or exported as JSON) is "hello" and the finished
+/// [`REPLY_TEXT`] from mock/m1.
+fn assert_hello_exchange(conversation: &Value) {
+    assert_eq!(conversation["version"], 1);
+    assert_eq!(conversation["title"], "hello");
+    let messages = conversation["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0]["role"], "user");
+    assert_eq!(messages[0]["content"], "hello");
+    assert_eq!(messages[1]["role"], "assistant");
+    assert_eq!(messages[1]["content"], REPLY_TEXT);
+    assert_eq!(messages[1]["model"], "mock/m1");
+    assert_eq!(messages[1]["finish"], "stop");
 }
 
 fn wait_for_disconnect(server: &MockServer) {
@@ -457,8 +509,7 @@ fn wait_for_disconnect(server: &MockServer) {
 
 #[test]
 fn a_typed_message_streams_the_reply_onto_the_screen_and_ends_idle() {
-    let server = MockServer::start_in_background(vec![(CHAT, streamed_reply(&REPLY))]);
-    let sandbox = Sandbox::with_mock(&server);
+    let (server, sandbox) = mock_with(vec![streamed_reply(&REPLY)]);
     let app = sandbox.spawn(&[]);
 
     say_and_wait_for_reply(&app, "hello", REPLY_TEXT);
@@ -493,16 +544,9 @@ fn a_typed_message_streams_the_reply_onto_the_screen_and_ends_idle() {
 
 #[test]
 fn esc_mid_reply_stops_it_marks_it_stopped_and_drops_the_connection() {
-    let server =
-        MockServer::start_in_background(vec![(CHAT, stalled_reply(&["The first", " words"]))]);
-    let sandbox = Sandbox::with_mock(&server);
+    let (server, sandbox) = mock_with(vec![stalled_reply(&["The first", " words"])]);
     let app = sandbox.spawn(&[]);
-    app.wait_for_text("Type a message");
-    app.send("hello");
-    app.send(ENTER);
-    app.wait_until("the first words while streaming", |t| {
-        t.screen_text().contains("The first words") && t.status_line().contains("streaming")
-    });
+    say_and_wait_while_streaming(&app, "hello", "The first words");
     assert_eq!(server.disconnects(), 0);
 
     app.send(ESC);
@@ -530,8 +574,7 @@ fn esc_mid_reply_stops_it_marks_it_stopped_and_drops_the_connection() {
 
 #[test]
 fn ctrl_s_saves_the_conversation_as_markdown_text_and_json() {
-    let server = MockServer::start_in_background(vec![(CHAT, streamed_reply(&REPLY))]);
-    let sandbox = Sandbox::with_mock(&server);
+    let (_server, sandbox) = mock_with(vec![streamed_reply(&REPLY)]);
     let mut app = sandbox.spawn(&[]);
     say_and_wait_for_reply(&app, "hello", REPLY_TEXT);
 
@@ -570,20 +613,10 @@ fn ctrl_s_saves_the_conversation_as_markdown_text_and_json() {
     let json_path = save_as("chat.json");
     let exported = std::fs::read(&json_path).unwrap();
     let value: Value = serde_json::from_slice(&exported).unwrap();
-    assert_eq!(value["version"], 1);
-    assert_eq!(value["title"], "hello");
-    let messages = value["messages"].as_array().unwrap();
-    assert_eq!(messages.len(), 2);
-    assert_eq!(messages[0]["role"], "user");
-    assert_eq!(messages[0]["content"], "hello");
-    assert_eq!(messages[1]["role"], "assistant");
-    assert_eq!(messages[1]["content"], REPLY_TEXT);
-    assert_eq!(messages[1]["model"], "mock/m1");
-    assert_eq!(messages[1]["finish"], "stop");
-    assert_eq!(messages[1].get("error"), None);
+    assert_hello_exchange(&value);
+    assert_eq!(value["messages"][1].get("error"), None);
 
-    app.send(CTRL_Q);
-    assert!(app.wait_exit().success());
+    app.quit();
     // The JSON export is the conversation file itself, byte for byte.
     let (saved, _) = sandbox.only_conversation();
     assert_eq!(
@@ -594,8 +627,7 @@ fn ctrl_s_saves_the_conversation_as_markdown_text_and_json() {
 
 #[test]
 fn ctrl_q_quits_with_status_0_restores_the_terminal_and_leaves_the_conversation_saved() {
-    let server = MockServer::start_in_background(vec![(CHAT, streamed_reply(&REPLY))]);
-    let sandbox = Sandbox::with_mock(&server);
+    let (_server, sandbox) = mock_with(vec![streamed_reply(&REPLY)]);
     let mut app = sandbox.spawn(&[]);
     say_and_wait_for_reply(&app, "hello", REPLY_TEXT);
 
@@ -608,32 +640,17 @@ fn ctrl_q_quits_with_status_0_restores_the_terminal_and_leaves_the_conversation_
     let (path, saved) = sandbox.only_conversation();
     let id = saved["id"].as_str().unwrap();
     assert_eq!(path, sandbox.conversations_dir().join(format!("{id}.json")));
-    assert_eq!(saved["version"], 1);
-    assert_eq!(saved["title"], "hello");
-    let messages = saved["messages"].as_array().unwrap();
-    assert_eq!(messages.len(), 2);
-    assert_eq!(messages[0]["role"], "user");
-    assert_eq!(messages[0]["content"], "hello");
-    assert_eq!(messages[1]["role"], "assistant");
-    assert_eq!(messages[1]["content"], REPLY_TEXT);
-    assert_eq!(messages[1]["model"], "mock/m1");
-    assert_eq!(messages[1]["finish"], "stop");
+    assert_hello_exchange(&saved);
 }
 
 #[test]
 fn an_http_error_shows_the_providers_message_under_the_reply_and_the_ui_stays_usable() {
-    let server = MockServer::start_in_background(vec![
-        (
-            CHAT,
-            MockResponse::fixture_error("openai/chat-401.status-401.json"),
-        ),
-        (CHAT, streamed_reply(&["Second", " time", " lucky."])),
+    let (server, sandbox) = mock_with(vec![
+        MockResponse::fixture_error("openai/chat-401.status-401.json"),
+        streamed_reply(&["Second", " time", " lucky."]),
     ]);
-    let sandbox = Sandbox::with_mock(&server);
     let mut app = sandbox.spawn(&[]);
-    app.wait_for_text("Type a message");
-    app.send("hello");
-    app.send(ENTER);
+    say(&app, "hello");
     app.wait_until("the error state", |t| {
         t.status_line().contains("mock/m1 · error")
     });
@@ -672,8 +689,7 @@ fn an_http_error_shows_the_providers_message_under_the_reply_and_the_ui_stays_us
         ])
     );
 
-    app.send(CTRL_Q);
-    assert!(app.wait_exit().success());
+    app.quit();
     let (_, saved) = sandbox.only_conversation();
     let messages = saved["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 4);
@@ -719,22 +735,11 @@ fn with_no_provider_the_welcome_says_how_to_add_one_and_ctrl_c_quits() {
 
 #[test]
 fn sigterm_while_streaming_saves_the_partial_reply_as_cancelled_and_restores_the_terminal() {
-    let server =
-        MockServer::start_in_background(vec![(CHAT, stalled_reply(&["Partial", " answer"]))]);
-    let sandbox = Sandbox::with_mock(&server);
+    let (server, sandbox) = mock_with(vec![stalled_reply(&["Partial", " answer"])]);
     let mut app = sandbox.spawn(&[]);
-    app.wait_for_text("Type a message");
-    app.send("hello");
-    app.send(ENTER);
-    app.wait_until("the partial reply while streaming", |t| {
-        t.screen_text().contains("Partial answer") && t.status_line().contains("streaming")
-    });
+    say_and_wait_while_streaming(&app, "hello", "Partial answer");
 
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &app.pid().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(kill.success());
+    kill(&app, "TERM");
     let status = app.wait_exit();
     assert_eq!(status.exit_code(), 0, "{status:?}");
     assert_terminal_restored(&app);
@@ -750,19 +755,14 @@ fn sigterm_while_streaming_saves_the_partial_reply_as_cancelled_and_restores_the
 
 #[test]
 fn escape_sequences_in_a_reply_are_shown_as_symbols_and_never_reach_the_terminal() {
-    let server = MockServer::start_in_background(vec![(
-        CHAT,
-        streamed_reply(&[
-            "title \u{1b}]0;pwned\u{7}",
-            " query \u{1b}[6n",
-            " bell\u{7} done",
-        ]),
-    )]);
-    let sandbox = Sandbox::with_mock(&server);
+    let (_server, sandbox) = mock_with(vec![streamed_reply(&[
+        "title \u{1b}]0;pwned\u{7}",
+        " query \u{1b}[6n",
+        " bell\u{7} done",
+    ])]);
     let mut app = sandbox.spawn(&[]);
     say_and_wait_for_reply(&app, "hello", "title ␛]0;pwned␇ query ␛[6n bell␇ done");
-    app.send(CTRL_Q);
-    assert!(app.wait_exit().success());
+    app.quit();
     let raw = app.raw();
     for (what, seq) in [
         ("the title change", &b"\x1b]0;pwned"[..]),
@@ -783,17 +783,13 @@ fn escape_sequences_in_a_reply_are_shown_as_symbols_and_never_reach_the_terminal
 fn a_reply_cut_before_its_end_marker_is_marked_incomplete_on_screen_and_on_disk() {
     let chunks = [delta("Half"), delta(" an answer")];
     let chunks: Vec<&[u8]> = chunks.iter().map(String::as_bytes).collect();
-    let server = MockServer::start_in_background(vec![(
-        CHAT,
+    let (_server, sandbox) = mock_with(vec![
         MockResponse::sse("")
             .with_chunks(&chunks)
             .with_pause(Duration::from_millis(20)),
-    )]);
-    let sandbox = Sandbox::with_mock(&server);
+    ]);
     let mut app = sandbox.spawn(&[]);
-    app.wait_for_text("Type a message");
-    app.send("hello");
-    app.send(ENTER);
+    say(&app, "hello");
     app.wait_until("the error state", |t| {
         t.status_line().contains("mock/m1 · error")
     });
@@ -811,8 +807,7 @@ fn a_reply_cut_before_its_end_marker_is_marked_incomplete_on_screen_and_on_disk(
         "{}",
         app.screen_text()
     );
-    app.send(CTRL_Q);
-    assert!(app.wait_exit().success());
+    app.quit();
     let (_, saved) = sandbox.only_conversation();
     let reply = &saved["messages"][1];
     assert_eq!(reply["content"], "Half an answer");
@@ -825,8 +820,7 @@ fn a_reply_cut_before_its_end_marker_is_marked_incomplete_on_screen_and_on_disk(
 
 #[test]
 fn open_continues_a_saved_conversation_and_sends_its_history() {
-    let server = MockServer::start_in_background(vec![(CHAT, streamed_reply(&["Blue."]))]);
-    let sandbox = Sandbox::with_mock(&server);
+    let (server, sandbox) = mock_with(vec![streamed_reply(&["Blue."])]);
     let id = "20261129-140512-3fa2";
     let dir = sandbox.conversations_dir();
     std::fs::create_dir_all(&dir).unwrap();
@@ -862,8 +856,7 @@ fn open_continues_a_saved_conversation_and_sends_its_history() {
             {"role": "user", "content": "another"}
         ])
     );
-    app.send(CTRL_Q);
-    assert!(app.wait_exit().success());
+    app.quit();
     let (path, saved) = sandbox.only_conversation();
     assert_eq!(path, dir.join(format!("{id}.json")));
     assert_eq!(saved["pinned"], true, "unknown fields are kept");
@@ -878,8 +871,7 @@ fn open_continues_a_saved_conversation_and_sends_its_history() {
 
 #[test]
 fn a_paste_with_new_lines_goes_into_the_input_without_sending_and_enter_sends_it_whole() {
-    let server = MockServer::start_in_background(vec![(CHAT, streamed_reply(&["Pasted."]))]);
-    let sandbox = Sandbox::with_mock(&server);
+    let (server, sandbox) = mock_with(vec![streamed_reply(&["Pasted."])]);
     let mut app = sandbox.spawn(&[]);
     app.wait_for_text("Type a message");
     app.send("\x1b[200~first line\r\nsecond line\x1b[201~");
@@ -897,22 +889,14 @@ fn a_paste_with_new_lines_goes_into_the_input_without_sending_and_enter_sends_it
         server.json_bodies(CHAT)[0]["messages"],
         json!([{"role": "user", "content": "first line\nsecond line"}])
     );
-    app.send(CTRL_Q);
-    assert!(app.wait_exit().success());
+    app.quit();
 }
 
 #[test]
 fn kill_9_mid_reply_keeps_the_text_and_reopens_it_marked_incomplete() {
-    let server =
-        MockServer::start_in_background(vec![(CHAT, stalled_reply(&["Partial", " answer"]))]);
-    let sandbox = Sandbox::with_mock(&server);
+    let (_server, sandbox) = mock_with(vec![stalled_reply(&["Partial", " answer"])]);
     let mut app = sandbox.spawn(&[]);
-    app.wait_for_text("Type a message");
-    app.send("hello");
-    app.send(ENTER);
-    app.wait_until("the partial reply while streaming", |t| {
-        t.screen_text().contains("Partial answer") && t.status_line().contains("streaming")
-    });
+    say_and_wait_while_streaming(&app, "hello", "Partial answer");
     // The text arrived; within 2 s it must be on disk although the stream stalls.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -929,11 +913,7 @@ fn kill_9_mid_reply_keeps_the_text_and_reopens_it_marked_incomplete() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let kill = std::process::Command::new("kill")
-        .args(["-KILL", &app.pid().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(kill.success());
+    kill(&app, "KILL");
     let _ = app.wait_exit();
 
     let (path, saved) = sandbox.only_conversation();
@@ -958,8 +938,7 @@ fn kill_9_mid_reply_keeps_the_text_and_reopens_it_marked_incomplete() {
         let screen = t.screen_text();
         screen.contains("Partial answer") && screen.contains("⚠ incomplete")
     });
-    reopened.send(CTRL_Q);
-    assert!(reopened.wait_exit().success());
+    reopened.quit();
     // Only looking changes nothing on disk; the mark is saved with the next change.
     let (_, after) = sandbox.only_conversation();
     assert_eq!(after["messages"][1]["content"], "Partial answer");
@@ -967,11 +946,11 @@ fn kill_9_mid_reply_keeps_the_text_and_reopens_it_marked_incomplete() {
 
 #[test]
 fn one_in_the_conversation_copies_code_block_1_through_osc_52() {
-    let server = MockServer::start_in_background(vec![(
-        CHAT,
-        streamed_reply(&["Run:\n```sh\n", "echo 'hi \u{2713}'\nls\n", "```\nDone."]),
-    )]);
-    let sandbox = Sandbox::with_mock(&server);
+    let (_server, sandbox) = mock_with(vec![streamed_reply(&[
+        "Run:\n```sh\n",
+        "echo 'hi \u{2713}'\nls\n",
+        "```\nDone.",
+    ])]);
     // The environment is cleared, so there is no DISPLAY or WAYLAND_DISPLAY either.
     let mut app = sandbox.spawn_with_env(&[], &[("TINYCHAT_CLIPBOARD", "osc52")]);
     say_and_wait_for_reply(&app, "a script please", "Done.");
@@ -1016,15 +995,13 @@ fn one_in_the_conversation_copies_code_block_1_through_osc_52() {
         "exactly one copy"
     );
 
-    app.send(CTRL_Q);
-    assert!(app.wait_exit().success());
+    app.quit();
     assert_terminal_restored(&app);
 }
 
 #[test]
 fn without_a_display_ctrl_y_falls_back_to_osc_52() {
-    let server = MockServer::start_in_background(vec![(CHAT, streamed_reply(&REPLY))]);
-    let sandbox = Sandbox::with_mock(&server);
+    let (_server, sandbox) = mock_with(vec![streamed_reply(&REPLY)]);
     // No TINYCHAT_CLIPBOARD and no DISPLAY: the system clipboard fails, OSC 52 is used.
     let mut app = sandbox.spawn(&[]);
     say_and_wait_for_reply(&app, "hello", REPLY_TEXT);
@@ -1044,26 +1021,21 @@ fn without_a_display_ctrl_y_falls_back_to_osc_52() {
         &app.raw(),
         b"\x1b]52;c;SGVsbG8gdGhlcmUhIEhvdyBhcmUgeW91IHRvZGF5Pw==\x07"
     ));
-    app.send(CTRL_Q);
-    assert!(app.wait_exit().success());
+    app.quit();
 }
 
 #[test]
 fn a_markdown_reply_never_shows_its_markup_even_when_markers_arrive_in_pieces() {
-    let server = MockServer::start_in_background(vec![(
-        CHAT,
-        streamed_reply(&[
-            "# Ti",
-            "tle\nSome **bo",
-            "ld** and `co",
-            "de`.\n\n- one\n- tw",
-            "o\n\n``",
-            "`rust\nfn main",
-            "() {}\n``",
-            "`\nDone.",
-        ]),
-    )]);
-    let sandbox = Sandbox::with_mock(&server);
+    let (_server, sandbox) = mock_with(vec![streamed_reply(&[
+        "# Ti",
+        "tle\nSome **bo",
+        "ld** and `co",
+        "de`.\n\n- one\n- tw",
+        "o\n\n``",
+        "`rust\nfn main",
+        "() {}\n``",
+        "`\nDone.",
+    ])]);
     let mut app = sandbox.spawn(&[]);
     say_and_wait_for_reply(&app, "format please", "Done.");
 
@@ -1115,7 +1087,6 @@ fn a_markdown_reply_never_shows_its_markup_even_when_markers_arrive_in_pieces() 
         assert_eq!(cell.fgcolor(), vt100::Color::Idx(139));
     }
 
-    app.send(CTRL_Q);
-    assert!(app.wait_exit().success());
+    app.quit();
     assert_terminal_restored(&app);
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::split_model;
 use crate::conversation::{Conversation, Finish, Message, Role};
-use crate::provider::{ChatRequest, StreamEvent};
+use crate::provider::{ChatRequest, ProviderSpec, StreamEvent};
 use crate::view::history_layout::CONTINUE_HINT;
 
 use super::{ActiveStream, App, Effect, Focus, Outcome, StreamId};
@@ -41,9 +41,9 @@ impl App {
             return;
         }
         // Check the model before touching the conversation, so nothing is lost.
-        if self.ready_provider().is_none() {
+        let Some(provider) = self.ready_provider() else {
             return;
-        }
+        };
         self.push_user(text);
         self.input = super::new_input();
         // Sending a recalled prompt gives back the draft it had put aside.
@@ -51,7 +51,7 @@ impl App {
             self.input.insert_str(draft);
         }
         self.refresh_focus_styles();
-        self.start_reply(fx);
+        self.start_reply(provider, fx);
         // The input box shrinks back to one line.
         self.relayout();
     }
@@ -67,11 +67,11 @@ impl App {
             self.set_error("nothing to continue: the last reply was not cut off".into());
             return;
         }
-        if self.ready_provider().is_none() {
+        let Some(provider) = self.ready_provider() else {
             return;
-        }
+        };
         self.push_user(CONTINUE_PROMPT.to_owned());
-        self.start_reply(fx);
+        self.start_reply(provider, fx);
     }
 
     /// Appends a user message to the conversation and its layout.
@@ -106,28 +106,28 @@ impl App {
             .conversation
             .messages
             .last()
-            .is_some_and(|m| m.role == crate::conversation::Role::Assistant);
+            .is_some_and(|m| m.role == Role::Assistant);
         let has_user = self
             .conversation
             .messages
             .iter()
-            .any(|m| m.role == crate::conversation::Role::User);
+            .any(|m| m.role == Role::User);
         if !has_user {
             self.set_error("nothing to regenerate yet".into());
             return;
         }
-        if self.ready_provider().is_none() {
+        let Some(provider) = self.ready_provider() else {
             return;
-        }
+        };
         if ends_with_reply {
             self.conversation.messages.pop();
             self.history.pop();
         }
-        self.start_reply(fx);
+        self.start_reply(provider, fx);
     }
 
     /// The provider of the active model, if it can be used; otherwise says why.
-    fn ready_provider(&mut self) -> Option<crate::provider::ProviderSpec> {
+    fn ready_provider(&mut self) -> Option<ProviderSpec> {
         let Some(full) = self.active_model.clone() else {
             self.set_error(if self.catalog.any_enabled() {
                 "no model chosen yet: pick one in the sidebar (Ctrl+P)".into()
@@ -156,11 +156,9 @@ impl App {
         }
     }
 
-    /// Appends an empty reply from the active model and starts its stream.
-    fn start_reply(&mut self, fx: &mut Vec<Effect>) {
-        let Some(provider) = self.ready_provider() else {
-            return;
-        };
+    /// Appends an empty reply from the active model and starts its stream with
+    /// `provider`, the active model's (from [`App::ready_provider`]).
+    fn start_reply(&mut self, provider: ProviderSpec, fx: &mut Vec<Effect>) {
         let full = self.active_model.clone().unwrap_or_default();
         let model = split_model(&full).map_or("", |(_, m)| m).to_owned();
         let mut request = ChatRequest::from_conversation(&self.conversation, &model);

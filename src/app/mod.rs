@@ -769,11 +769,6 @@ impl App {
         self.set_notice(format!("opened “{}”", crate::view::wrap::sanitize(&title)));
         self.set_focus(Focus::Input);
     }
-
-    /// True when no reply is streaming and no popup is open.
-    pub fn is_idle(&self) -> bool {
-        self.stream.is_none()
-    }
 }
 
 /// Whole seconds from `now` to `until`, rounded up (a wait of 0.2 s shows as 1 s).

@@ -86,6 +86,42 @@ fn saves(fx: &[Effect]) -> usize {
     fx.iter().filter(|e| matches!(e, Effect::Save(_))).count()
 }
 
+/// Whether the effects start a stream.
+fn starts_stream(fx: &[Effect]) -> bool {
+    fx.iter().any(|e| matches!(e, Effect::StartStream { .. }))
+}
+
+/// Whether the effects cancel stream `id`.
+fn cancels(fx: &[Effect], id: StreamId) -> bool {
+    fx.iter()
+        .any(|e| matches!(e, Effect::CancelStream(c) if *c == id))
+}
+
+fn notice_text(app: &App) -> Option<&str> {
+    app.notice.as_ref().map(|n| n.text.as_str())
+}
+
+/// Types `text`, presses Enter and returns the id of the stream that starts.
+fn send(app: &mut App, text: &str) -> StreamId {
+    type_text(app, text);
+    started(&enter(app)).0
+}
+
+fn delta(app: &mut App, id: StreamId, text: &str, at: Instant) -> Vec<Effect> {
+    stream(app, id, StreamEvent::Delta(text.into()), at)
+}
+
+fn finish_stream(app: &mut App, id: StreamId, finish: Finish, at: Instant) -> Vec<Effect> {
+    stream(app, id, StreamEvent::Finished(finish), at)
+}
+
+/// Streams `text` into stream `id` as one delta, then ends it with `finish`.
+fn answer(app: &mut App, id: StreamId, text: &str, finish: Finish) {
+    let t = Instant::now();
+    delta(app, id, text, t);
+    stream(app, id, StreamEvent::Finished(finish), t);
+}
+
 #[test]
 fn start_asks_for_every_enabled_providers_models() {
     let (app, fx) = App::new(AppOptions {
@@ -114,7 +150,7 @@ fn failed_discovery_shows_the_built_in_list_and_says_why() {
         error: Some("other: cannot connect to http://127.0.0.1:9/v1: connection refused".into()),
     });
     assert_eq!(
-        app.notice.as_ref().map(|n| n.text.as_str()),
+        notice_text(&app),
         Some(
             "cannot list models: other: cannot connect to http://127.0.0.1:9/v1: connection refused"
         )
@@ -158,7 +194,7 @@ fn alt_enter_adds_a_line_instead_of_sending() {
     type_text(&mut app, "a");
     let fx = key(&mut app, KeyCode::Enter, KeyModifiers::ALT);
     type_text(&mut app, "b");
-    assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
+    assert!(!starts_stream(&fx));
     assert_eq!(app.input.lines(), ["a", "b"]);
     assert_eq!(app.areas.input.height, 4, "the input grows with its text");
     let (_, _, request) = started(&enter(&mut app));
@@ -171,18 +207,17 @@ fn empty_draft_is_not_sent() {
     let mut app = app();
     type_text(&mut app, "   ");
     let fx = enter(&mut app);
-    assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
+    assert!(!starts_stream(&fx));
     assert!(app.conversation.messages.is_empty());
 }
 
 #[test]
 fn deltas_build_the_reply_and_finish_saves_it() {
     let mut app = app();
-    type_text(&mut app, "hi");
-    let (id, _, _) = started(&enter(&mut app));
+    let id = send(&mut app, "hi");
     let t = Instant::now();
-    stream(&mut app, id, StreamEvent::Delta("Hel".into()), t);
-    stream(&mut app, id, StreamEvent::Delta("lo!".into()), t);
+    delta(&mut app, id, "Hel", t);
+    delta(&mut app, id, "lo!", t);
     stream(
         &mut app,
         id,
@@ -218,17 +253,15 @@ fn a_batch_of_deltas_is_laid_out_once_at_its_end_and_matches_one_by_one() {
     ];
     let mut one_by_one = app();
     one_by_one.resize(60, 30);
-    type_text(&mut one_by_one, "hi");
-    let (id, _, _) = started(&enter(&mut one_by_one));
+    let id = send(&mut one_by_one, "hi");
     let t = Instant::now();
     for piece in text {
-        stream(&mut one_by_one, id, StreamEvent::Delta(piece.into()), t);
+        delta(&mut one_by_one, id, piece, t);
     }
 
     let mut batched = app();
     batched.resize(60, 30);
-    type_text(&mut batched, "hi");
-    let (id, _, _) = started(&enter(&mut batched));
+    let id = send(&mut batched, "hi");
     let rows_before = batched.history.total_rows();
     let msgs = text.map(|piece| Msg::Stream {
         id,
@@ -244,25 +277,21 @@ fn a_batch_of_deltas_is_laid_out_once_at_its_end_and_matches_one_by_one() {
     );
     assert_eq!(batched.history.total_rows(), 3 + 13);
     // Outside a batch the layout follows every delta again.
-    stream(&mut batched, id, StreamEvent::Delta("\n\nmore".into()), t);
+    delta(&mut batched, id, "\n\nmore", t);
     assert_eq!(batched.history.total_rows(), 3 + 15);
 }
 
 #[test]
 fn esc_cancels_and_a_late_delta_is_dropped() {
     let mut app = app();
-    type_text(&mut app, "hi");
-    let (id, _, _) = started(&enter(&mut app));
+    let id = send(&mut app, "hi");
     let t = Instant::now();
-    stream(&mut app, id, StreamEvent::Delta("partial".into()), t);
+    delta(&mut app, id, "partial", t);
     let fx = key(&mut app, KeyCode::Esc, KeyModifiers::NONE);
-    assert!(
-        fx.iter()
-            .any(|e| matches!(e, Effect::CancelStream(c) if *c == id))
-    );
+    assert!(cancels(&fx, id));
     assert_eq!(saves(&fx), 1);
     // The stream task may still have sent events before it was aborted.
-    let late = stream(&mut app, id, StreamEvent::Delta(" more".into()), t);
+    let late = delta(&mut app, id, " more", t);
     stream(&mut app, id, StreamEvent::Finished(Finish::Stop), t);
     assert!(late.is_empty());
     let reply = &app.conversation.messages[1];
@@ -274,26 +303,21 @@ fn esc_cancels_and_a_late_delta_is_dropped() {
 #[test]
 fn events_of_an_old_stream_never_reach_a_new_reply() {
     let mut app = app();
-    type_text(&mut app, "one");
-    let (first, _, _) = started(&enter(&mut app));
+    let first = send(&mut app, "one");
     key(&mut app, KeyCode::Esc, KeyModifiers::NONE);
-    type_text(&mut app, "two");
-    let (second, _, _) = started(&enter(&mut app));
+    let second = send(&mut app, "two");
     assert_ne!(first, second);
     let t = Instant::now();
-    stream(&mut app, first, StreamEvent::Delta("old".into()), t);
-    stream(&mut app, second, StreamEvent::Delta("new".into()), t);
+    delta(&mut app, first, "old", t);
+    delta(&mut app, second, "new", t);
     assert_eq!(app.conversation.messages[3].content, "new");
 }
 
 #[test]
 fn switching_model_in_the_sidebar_carries_the_whole_history() {
     let mut app = app();
-    type_text(&mut app, "hello");
-    let (id, _, _) = started(&enter(&mut app));
-    let t = Instant::now();
-    stream(&mut app, id, StreamEvent::Delta("Hi".into()), t);
-    stream(&mut app, id, StreamEvent::Finished(Finish::Stop), t);
+    let id = send(&mut app, "hello");
+    answer(&mut app, id, "Hi", Finish::Stop);
 
     ctrl(&mut app, 'p');
     assert_eq!(app.focus, Focus::Sidebar);
@@ -335,8 +359,7 @@ fn sidebar_arrows_choose_among_models_only() {
 #[test]
 fn a_failed_turn_keeps_its_error_and_does_not_poison_the_next_request() {
     let mut app = app();
-    type_text(&mut app, "hello");
-    let (id, _, _) = started(&enter(&mut app));
+    let id = send(&mut app, "hello");
     let error = ProviderError::Http {
         provider: "local".into(),
         status: 401,
@@ -365,10 +388,9 @@ fn a_failed_turn_keeps_its_error_and_does_not_poison_the_next_request() {
 #[test]
 fn incomplete_reply_keeps_partial_text_and_is_marked() {
     let mut app = app();
-    type_text(&mut app, "q");
-    let (id, _, _) = started(&enter(&mut app));
+    let id = send(&mut app, "q");
     let t = Instant::now();
-    stream(&mut app, id, StreamEvent::Delta("half an ans".into()), t);
+    delta(&mut app, id, "half an ans", t);
     stream(
         &mut app,
         id,
@@ -391,17 +413,11 @@ fn incomplete_reply_keeps_partial_text_and_is_marked() {
 #[test]
 fn streaming_reply_is_saved_at_least_every_two_seconds() {
     let mut app = app();
-    type_text(&mut app, "q");
-    let (id, _, _) = started(&enter(&mut app));
+    let id = send(&mut app, "q");
     let t = Instant::now();
     let mut saved_at = Vec::new();
     for ms in (0..=5000).step_by(250) {
-        let fx = stream(
-            &mut app,
-            id,
-            StreamEvent::Delta("x".into()),
-            t + Duration::from_millis(ms),
-        );
+        let fx = delta(&mut app, id, "x", t + Duration::from_millis(ms));
         if saves(&fx) > 0 {
             saved_at.push(ms);
         }
@@ -413,11 +429,10 @@ fn streaming_reply_is_saved_at_least_every_two_seconds() {
 #[test]
 fn text_that_stops_arriving_is_saved_by_its_deadline() {
     let mut app = app();
-    type_text(&mut app, "q");
-    let (id, _, _) = started(&enter(&mut app));
+    let id = send(&mut app, "q");
     assert_eq!(app.next_tick(), None);
     let t = Instant::now();
-    let fx = stream(&mut app, id, StreamEvent::Delta("Partial".into()), t);
+    let fx = delta(&mut app, id, "Partial", t);
     assert_eq!(saves(&fx), 0);
     // The stream stalls: the runtime wakes at the deadline and the text is saved.
     assert_eq!(app.next_tick(), Some(t + Duration::from_secs(2)));
@@ -440,10 +455,10 @@ fn enter_while_streaming_keeps_the_draft() {
     enter(&mut app);
     type_text(&mut app, "two");
     let fx = enter(&mut app);
-    assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
+    assert!(!starts_stream(&fx));
     assert_eq!(app.input.lines(), ["two"]);
     assert_eq!(
-        app.notice.as_ref().map(|n| n.text.as_str()),
+        notice_text(&app),
         Some("a reply is still streaming: Esc stops it")
     );
 }
@@ -459,11 +474,11 @@ fn sending_without_a_usable_model_says_why_and_keeps_the_draft() {
     app.resize(80, 24);
     type_text(&mut app, "hello");
     let fx = enter(&mut app);
-    assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
+    assert!(!starts_stream(&fx));
     assert_eq!(app.input.lines(), ["hello"]);
     assert!(app.conversation.messages.is_empty());
     assert_eq!(
-        app.notice.as_ref().map(|n| n.text.as_str()),
+        notice_text(&app),
         Some("no provider is set up: see the welcome text for how to add one")
     );
 }
@@ -471,14 +486,8 @@ fn sending_without_a_usable_model_says_why_and_keeps_the_draft() {
 #[test]
 fn ctrl_s_prompts_for_a_path_and_enter_exports() {
     let mut app = app();
-    type_text(&mut app, "Hello World!");
-    let (id, _, _) = started(&enter(&mut app));
-    stream(
-        &mut app,
-        id,
-        StreamEvent::Finished(Finish::Stop),
-        Instant::now(),
-    );
+    let id = send(&mut app, "Hello World!");
+    finish_stream(&mut app, id, Finish::Stop, Instant::now());
     ctrl(&mut app, 's');
     match &app.popup {
         Some(Popup::SaveAs(editor)) => assert_eq!(editor.lines(), ["hello-world.md"]),
@@ -497,10 +506,7 @@ fn ctrl_s_prompts_for_a_path_and_enter_exports() {
     assert_eq!(path.as_deref(), Some("/tmp/out.txt"));
     assert!(app.popup.is_none());
     app.update(Msg::Exported(Ok(PathBuf::from("/tmp/out.txt"))));
-    assert_eq!(
-        app.notice.as_ref().map(|n| n.text.as_str()),
-        Some("saved to /tmp/out.txt")
-    );
+    assert_eq!(notice_text(&app), Some("saved to /tmp/out.txt"));
 }
 
 #[test]
@@ -515,13 +521,9 @@ fn esc_closes_the_save_prompt_without_writing() {
 #[test]
 fn quitting_mid_reply_stops_it_saves_and_quits() {
     let mut app = app();
-    type_text(&mut app, "q");
-    let (id, _, _) = started(&enter(&mut app));
+    let id = send(&mut app, "q");
     let fx = ctrl(&mut app, 'q');
-    assert!(
-        fx.iter()
-            .any(|e| matches!(e, Effect::CancelStream(c) if *c == id))
-    );
+    assert!(cancels(&fx, id));
     assert_eq!(saves(&fx), 1);
     assert!(fx.iter().any(|e| matches!(e, Effect::Quit)));
     assert!(app.quitting);
@@ -541,18 +543,15 @@ fn key_releases_are_ignored() {
 fn paste_inserts_lines_without_sending() {
     let mut app = app();
     let fx = app.update(Msg::Term(Event::Paste("line one\r\nline two".into())));
-    assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
+    assert!(!starts_stream(&fx));
     assert_eq!(app.input.lines(), ["line one", "line two"]);
 }
 
 #[test]
 fn regenerate_replaces_the_last_reply() {
     let mut app = app();
-    type_text(&mut app, "q");
-    let (id, _, _) = started(&enter(&mut app));
-    let t = Instant::now();
-    stream(&mut app, id, StreamEvent::Delta("first".into()), t);
-    stream(&mut app, id, StreamEvent::Finished(Finish::Stop), t);
+    let id = send(&mut app, "q");
+    answer(&mut app, id, "first", Finish::Stop);
     let (_, _, request) = started(&ctrl(&mut app, 'r'));
     assert_eq!(request.messages, [user("q")]);
     assert_eq!(app.conversation.messages.len(), 2);
@@ -586,14 +585,8 @@ fn system_prompt_is_edited_with_f2_and_sent() {
 fn scrolling_up_stops_following_and_end_resumes() {
     let mut app = app();
     for i in 0..30 {
-        type_text(&mut app, &format!("message {i}"));
-        let (id, _, _) = started(&enter(&mut app));
-        stream(
-            &mut app,
-            id,
-            StreamEvent::Finished(Finish::Stop),
-            Instant::now(),
-        );
+        let id = send(&mut app, &format!("message {i}"));
+        finish_stream(&mut app, id, Finish::Stop, Instant::now());
     }
     key(&mut app, KeyCode::PageUp, KeyModifiers::NONE);
     assert!(!app.viewport.follow, "PageUp scrolls from the input too");
@@ -611,8 +604,7 @@ fn scrolling_up_stops_following_and_end_resumes() {
 #[test]
 fn a_retry_wait_counts_down_on_the_status_line_and_esc_stops_it() {
     let mut app = app();
-    type_text(&mut app, "q");
-    let (id, _, _) = started(&enter(&mut app));
+    let id = send(&mut app, "q");
     assert_eq!(app.next_tick(), None, "no timer while simply waiting");
     let t = Instant::now();
     stream(
@@ -638,10 +630,7 @@ fn a_retry_wait_counts_down_on_the_status_line_and_esc_stops_it() {
         "rate limited, retrying in 4 s (1 of 2) · Esc stops"
     );
     let fx = key(&mut app, KeyCode::Esc, KeyModifiers::NONE);
-    assert!(
-        fx.iter()
-            .any(|e| matches!(e, Effect::CancelStream(c) if *c == id))
-    );
+    assert!(cancels(&fx, id));
     assert_eq!(app.conversation.messages[1].finish, Some(Finish::Cancelled));
     assert_eq!(app.next_tick(), None);
 }
@@ -649,8 +638,7 @@ fn a_retry_wait_counts_down_on_the_status_line_and_esc_stops_it() {
 #[test]
 fn the_first_token_after_a_retry_clears_the_countdown() {
     let mut app = app();
-    type_text(&mut app, "q");
-    let (id, _, _) = started(&enter(&mut app));
+    let id = send(&mut app, "q");
     let t = Instant::now();
     stream(
         &mut app,
@@ -663,26 +651,32 @@ fn the_first_token_after_a_retry_clears_the_countdown() {
         },
         t,
     );
-    stream(
-        &mut app,
-        id,
-        StreamEvent::Delta("Hi".into()),
-        t + Duration::from_secs(2),
-    );
+    delta(&mut app, id, "Hi", t + Duration::from_secs(2));
     // Only the autosave deadline of the new text remains.
     assert_eq!(app.next_tick(), Some(t + Duration::from_secs(4)));
     assert_eq!(crate::ui::status::state_text(&app), "streaming · 1 token");
 }
 
-/// A saved conversation as the browser lists it.
-fn saved(id: &str, title: &str, model: &str) -> crate::storage::index::IndexEntry {
+/// A conversation `id`: the prompt `title` and `model`'s finished reply `answer`.
+fn conversation(
+    id: &str,
+    title: &str,
+    model: &str,
+    answer: &str,
+) -> crate::conversation::Conversation {
     let mut c = crate::conversation::Conversation::new(None);
     c.id = id.into();
     c.push_user(title);
     let mut reply = crate::conversation::Message::assistant_pending(model);
-    reply.content = "an answer".into();
+    reply.content = answer.into();
     reply.finish = Some(Finish::Stop);
     c.messages.push(std::sync::Arc::new(reply));
+    c
+}
+
+/// A saved conversation as the browser lists it.
+fn saved(id: &str, title: &str, model: &str) -> crate::storage::index::IndexEntry {
+    let c = conversation(id, title, model, "an answer");
     crate::storage::index::IndexEntry::from_conversation(&c, PathBuf::from(format!("/d/{id}.json")))
 }
 
@@ -742,13 +736,7 @@ fn enter_in_the_browser_opens_the_conversation_and_restores_its_model() {
     assert_eq!(id.as_deref(), Some("c1"));
     assert!(app.popup.is_none());
 
-    let mut c = crate::conversation::Conversation::new(None);
-    c.id = "c1".into();
-    c.push_user("second");
-    let mut reply = crate::conversation::Message::assistant_pending("other/x");
-    reply.content = "old answer".into();
-    reply.finish = Some(Finish::Stop);
-    c.messages.push(std::sync::Arc::new(reply));
+    let c = conversation("c1", "second", "other/x", "old answer");
     app.update(Msg::Opened(Ok(c)));
     assert_eq!(app.conversation.id, "c1");
     assert_eq!(app.active_model.as_deref(), Some("other/x"));
@@ -791,10 +779,8 @@ fn any_other_answer_keeps_the_conversation() {
     open_browser_with(&mut app, vec![saved("c1", "kept", "local/m1")]);
     let fx = ctrl(&mut app, 'd');
     assert!(
-        fx.is_empty()
-            || fx
-                .iter()
-                .all(|e| !matches!(e, Effect::DeleteConversation { .. }))
+        fx.iter()
+            .all(|e| !matches!(e, Effect::DeleteConversation { .. }))
     );
     let fx = key(&mut app, KeyCode::Char('n'), KeyModifiers::NONE);
     assert!(
@@ -828,18 +814,10 @@ fn r_renames_a_saved_conversation() {
 #[test]
 fn renaming_the_open_conversation_renames_it_in_memory_and_saves() {
     let mut app = app();
-    type_text(&mut app, "hello");
-    let (id, _, _) = started(&enter(&mut app));
-    stream(
-        &mut app,
-        id,
-        StreamEvent::Finished(Finish::Stop),
-        Instant::now(),
-    );
+    let id = send(&mut app, "hello");
+    finish_stream(&mut app, id, Finish::Stop, Instant::now());
     let current = app.conversation.id.clone();
-    let mut entry = saved(&current, "hello", "local/m1");
-    entry.id.clone_from(&current);
-    open_browser_with(&mut app, vec![entry]);
+    open_browser_with(&mut app, vec![saved(&current, "hello", "local/m1")]);
     ctrl(&mut app, 'r');
     ctrl(&mut app, 'u');
     type_text(&mut app, "greetings");
@@ -871,7 +849,7 @@ fn a_failing_autosave_is_reported_once_and_again_after_it_recovers() {
     let fx = app.update(failure());
     assert!(fx.iter().any(|e| matches!(e, Effect::Redraw)));
     assert_eq!(
-        app.notice.as_ref().map(|n| n.text.as_str()),
+        notice_text(&app),
         Some(
             "autosave failed: cannot write /ro/x.json: Permission denied (os error 13); the conversation stays in memory (Ctrl+S saves elsewhere)"
         )
@@ -893,11 +871,8 @@ const CODE_REPLY: &str =
 /// An app whose conversation is "show me" and the finished reply `reply`.
 fn app_with_reply(reply: &str) -> App {
     let mut app = app();
-    type_text(&mut app, "show me");
-    let (id, _, _) = started(&enter(&mut app));
-    let t = Instant::now();
-    stream(&mut app, id, StreamEvent::Delta(reply.into()), t);
-    stream(&mut app, id, StreamEvent::Finished(Finish::Stop), t);
+    let id = send(&mut app, "show me");
+    answer(&mut app, id, reply, Finish::Stop);
     app
 }
 
@@ -1024,26 +999,15 @@ fn ctrl_y_copies_what_has_arrived_of_a_streaming_reply() {
     assert_eq!(copies(&fx), []);
     assert_eq!(notice(&app), Some(("no reply to copy yet", true)));
 
-    type_text(&mut app, "hello");
-    let (id, _, _) = started(&enter(&mut app));
+    let id = send(&mut app, "hello");
     let fx = ctrl(&mut app, 'y');
     assert_eq!(copies(&fx), []);
     assert_eq!(
         notice(&app),
         Some(("the last reply has no text yet: nothing to copy", true))
     );
-    stream(
-        &mut app,
-        id,
-        StreamEvent::Delta("Part".into()),
-        Instant::now(),
-    );
-    stream(
-        &mut app,
-        id,
-        StreamEvent::Delta("ial…".into()),
-        Instant::now(),
-    );
+    delta(&mut app, id, "Part", Instant::now());
+    delta(&mut app, id, "ial…", Instant::now());
     let fx = ctrl(&mut app, 'y');
     assert_eq!(copies(&fx), [copy_pair("Partial…", "the last reply")]);
     assert!(app.stream.is_some(), "copying does not stop the reply");
@@ -1080,9 +1044,7 @@ fn exchange(app: &mut App, text: &str) {
         type_text(app, line);
     }
     let (id, _, _) = started(&enter(app));
-    let at = Instant::now();
-    stream(app, id, StreamEvent::Delta("ok".into()), at);
-    stream(app, id, StreamEvent::Finished(Finish::Stop), at);
+    answer(app, id, "ok", Finish::Stop);
 }
 
 fn up(app: &mut App) {
@@ -1210,11 +1172,8 @@ fn a_new_conversation_ends_the_walk_and_keeps_the_input() {
 /// `finish`.
 fn app_with_ending(finish: Finish) -> App {
     let mut app = app();
-    type_text(&mut app, "tell me");
-    let (id, _, _) = started(&enter(&mut app));
-    let t = Instant::now();
-    stream(&mut app, id, StreamEvent::Delta("Once upon".into()), t);
-    stream(&mut app, id, StreamEvent::Finished(finish), t);
+    let id = send(&mut app, "tell me");
+    answer(&mut app, id, "Once upon", finish);
     app
 }
 
@@ -1276,10 +1235,7 @@ fn enter_on_an_empty_input_sends_nothing_after_other_endings() {
         let notice_before = app.notice.clone();
         type_text(&mut app, " ");
         let fx = enter(&mut app);
-        assert!(
-            !fx.iter().any(|e| matches!(e, Effect::StartStream { .. })),
-            "{finish:?}"
-        );
+        assert!(!starts_stream(&fx), "{finish:?}");
         assert_eq!(app.conversation.messages.len(), 2, "{finish:?}");
         assert_eq!(app.input.lines(), [" "], "{finish:?}");
         assert_eq!(app.notice, notice_before, "{finish:?}");
@@ -1290,16 +1246,10 @@ fn enter_on_an_empty_input_sends_nothing_after_other_endings() {
 fn enter_on_an_empty_input_sends_nothing_once_the_cut_off_reply_is_answered() {
     let mut app = app_with_ending(Finish::Length);
     // A cut-off reply further up is not continued by an empty Enter.
-    type_text(&mut app, "never mind");
-    let (id, _, _) = started(&enter(&mut app));
-    stream(
-        &mut app,
-        id,
-        StreamEvent::Finished(Finish::Stop),
-        Instant::now(),
-    );
+    let id = send(&mut app, "never mind");
+    finish_stream(&mut app, id, Finish::Stop, Instant::now());
     let fx = enter(&mut app);
-    assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
+    assert!(!starts_stream(&fx));
     assert_eq!(app.conversation.messages.len(), 4);
 }
 
@@ -1327,7 +1277,7 @@ fn c_without_a_cut_off_reply_says_there_is_nothing_to_continue() {
     let mut app = app_with_ending(Finish::Stop);
     key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
     let fx = key(&mut app, KeyCode::Char('c'), KeyModifiers::NONE);
-    assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
+    assert!(!starts_stream(&fx));
     assert_eq!(app.conversation.messages.len(), 2);
     assert_eq!(
         notice(&app),
@@ -1341,18 +1291,13 @@ fn c_without_a_cut_off_reply_says_there_is_nothing_to_continue() {
 fn nothing_is_continued_while_a_reply_streams() {
     let mut app = app_with_ending(Finish::Length);
     let (id, _, _) = started(&enter(&mut app));
-    stream(
-        &mut app,
-        id,
-        StreamEvent::Delta(" a time".into()),
-        Instant::now(),
-    );
+    delta(&mut app, id, " a time", Instant::now());
     // Enter on the empty input while the continuation streams.
     let fx = enter(&mut app);
-    assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
+    assert!(!starts_stream(&fx));
     key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
     let fx = key(&mut app, KeyCode::Char('c'), KeyModifiers::NONE);
-    assert!(!fx.iter().any(|e| matches!(e, Effect::StartStream { .. })));
+    assert!(!starts_stream(&fx));
     assert_eq!(
         notice(&app),
         Some(("a reply is still streaming: Esc stops it", true))

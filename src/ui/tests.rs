@@ -91,6 +91,18 @@ fn deliver(app: &mut App, id: StreamId, event: StreamEvent, at: Instant) {
     app.update(Msg::Stream { id, event, at });
 }
 
+fn delta(app: &mut App, id: StreamId, text: &str, at: Instant) {
+    deliver(app, id, StreamEvent::Delta(text.into()), at);
+}
+
+/// Sends `prompt` and streams `reply` as one delta that then ends normally.
+fn finished_reply(app: &mut App, prompt: &str, reply: &str) {
+    let id = send(app, prompt);
+    let t = Instant::now();
+    delta(app, id, reply, t);
+    deliver(app, id, StreamEvent::Finished(Finish::Stop), t);
+}
+
 #[test]
 fn welcome_without_providers_80x24() {
     let mut app = app_with("", &|_| None, None);
@@ -108,52 +120,27 @@ fn streaming_reply_80x24() {
     let mut app = local_app();
     let id = send(&mut app, "Write a haiku about terminals");
     let t = Instant::now();
-    deliver(
-        &mut app,
-        id,
-        StreamEvent::Delta("Quiet terminal\nbytes arrive like".into()),
-        t,
-    );
-    deliver(
-        &mut app,
-        id,
-        StreamEvent::Delta(" falling snow".into()),
-        t + Duration::from_secs(1),
-    );
+    delta(&mut app, id, "Quiet terminal\nbytes arrive like", t);
+    delta(&mut app, id, " falling snow", t + Duration::from_secs(1));
     assert_snapshot!(render(&mut app, 80, 24).backend());
+    // The live cursor after the text so far is in its own colour; the text is not.
+    let terminal = render(&mut app, 80, 24);
+    let buffer = terminal.backend().buffer();
+    let (x, y) = find(buffer, "falling snow▌");
+    let cursor = (x + "falling snow".len() as u16, y);
+    assert_eq!(buffer[cursor].symbol(), "▌");
+    assert_eq!(buffer[cursor].fg, Color::Cyan);
+    assert_eq!(buffer[(x, y)].fg, Color::Reset);
 }
 
 #[test]
 fn error_under_partial_reply_80x24() {
-    let mut app = local_app();
-    let id = send(&mut app, "hello");
-    let t = Instant::now();
-    deliver(&mut app, id, StreamEvent::Delta("Hi! Let me".into()), t);
-    deliver(
-        &mut app,
-        id,
-        StreamEvent::Failed(ProviderError::Stream {
-            provider: "local".into(),
-            code: Some("server_error".into()),
-            message: "Provider disconnected unexpectedly".into(),
-        }),
-        t,
-    );
+    let mut app = error_screen();
     let terminal = render(&mut app, 80, 24);
     assert_snapshot!(terminal.backend());
     // The error line is drawn in the error colour, the reply text in the default one.
     let buffer = terminal.backend().buffer();
-    let error_row = (0..24)
-        .find(|&y| {
-            (0..80)
-                .map(|x| buffer[(x, y)].symbol().to_owned())
-                .collect::<String>()
-                .contains("✗ local")
-        })
-        .unwrap();
-    let x = (0..80)
-        .find(|&x| buffer[(x, error_row)].symbol() == "✗")
-        .unwrap();
+    let (x, error_row) = find(buffer, "✗ local");
     assert_eq!(buffer[(x, error_row)].fg, Color::Red);
     assert_eq!(buffer[(x, error_row - 1)].fg, Color::Reset);
 }
@@ -183,12 +170,20 @@ fn stopped_and_cut_off_replies_are_marked_80x24() {
     let mut app = local_app();
     let id = send(&mut app, "one");
     let t = Instant::now();
-    deliver(&mut app, id, StreamEvent::Delta("partial answer".into()), t);
+    delta(&mut app, id, "partial answer", t);
     press(&mut app, KeyCode::Esc, KeyModifiers::NONE);
     let id = send(&mut app, "two");
-    deliver(&mut app, id, StreamEvent::Delta("long answer".into()), t);
+    delta(&mut app, id, "long answer", t);
     deliver(&mut app, id, StreamEvent::Finished(Finish::Length), t);
     assert_snapshot!(render(&mut app, 80, 24).backend());
+    // Both marks are notes, in the note colour, not errors.
+    let terminal = render(&mut app, 80, 24);
+    let buffer = terminal.backend().buffer();
+    assert_eq!(buffer[find(buffer, "■ stopped")].fg, Color::Yellow);
+    assert_eq!(
+        buffer[find(buffer, "⚠ cut off at the token limit")].fg,
+        Color::Yellow
+    );
 }
 
 #[test]
@@ -204,27 +199,44 @@ fn sidebar_with_disabled_providers_and_a_filter_80x24() {
         "sidebar_unfiltered_80x24",
         render(&mut app, 80, 24).backend()
     );
+    // Disabled providers and their hint are dimmed; the answering model is marked.
+    let terminal = render(&mut app, 80, 24);
+    let buffer = terminal.backend().buffer();
+    assert_eq!(buffer[find(buffer, "openai")].fg, Color::DarkGray);
+    assert_eq!(
+        buffer[find(buffer, "set OPENAI_API_KEY")].fg,
+        Color::DarkGray
+    );
+    let local = buffer[find(buffer, "local ")].clone();
+    assert_eq!(local.fg, Color::Reset);
+    assert!(local.modifier.contains(Modifier::BOLD));
+    let active = buffer[find(buffer, "▸ llama-3.1-8b")].clone();
+    assert_eq!(active.fg, Color::Cyan);
+    assert!(active.modifier.contains(Modifier::BOLD));
+    assert!(!active.modifier.contains(Modifier::REVERSED));
+
     press(&mut app, KeyCode::Char('p'), KeyModifiers::CONTROL);
     type_text(&mut app, "LA");
     assert_snapshot!(render(&mut app, 80, 24).backend());
+    // With the focus in the sidebar, the highlighted model is reversed.
+    let terminal = render(&mut app, 80, 24);
+    let buffer = terminal.backend().buffer();
+    let reversed: Vec<String> = (0..24)
+        .filter_map(|y| {
+            let row: String = (0..23)
+                .filter(|&x| buffer[(x, y)].modifier.contains(Modifier::REVERSED))
+                .map(|x| buffer[(x, y)].symbol().to_owned())
+                .collect();
+            (!row.is_empty()).then_some(row)
+        })
+        .collect();
+    assert_eq!(reversed, ["  mistral-small-latest"]);
 }
 
 #[test]
 fn save_prompt_80x24() {
     let mut app = local_app();
-    let id = send(&mut app, "Plans for the weekend?");
-    deliver(
-        &mut app,
-        id,
-        StreamEvent::Delta("Hike.".into()),
-        Instant::now(),
-    );
-    deliver(
-        &mut app,
-        id,
-        StreamEvent::Finished(Finish::Stop),
-        Instant::now(),
-    );
+    finished_reply(&mut app, "Plans for the weekend?", "Hike.");
     press(&mut app, KeyCode::Char('s'), KeyModifiers::CONTROL);
     assert_snapshot!(render(&mut app, 80, 24).backend());
 }
@@ -240,10 +252,10 @@ fn help_popup_80x24() {
 fn narrow_terminal_40x12() {
     let mut app = local_app();
     let id = send(&mut app, "hello");
-    deliver(
+    delta(
         &mut app,
         id,
-        StreamEvent::Delta("Hello! How can I help you today? Ask me anything.".into()),
+        "Hello! How can I help you today? Ask me anything.",
         Instant::now(),
     );
     assert_snapshot!(render(&mut app, 40, 12).backend());
@@ -267,12 +279,7 @@ fn every_size_draws_without_panicking() {
         &mut app,
         "a message long enough to wrap on narrow screens 日本語 😀",
     );
-    deliver(
-        &mut app,
-        id,
-        StreamEvent::Delta("reply\twith\x1b[2J escapes".into()),
-        Instant::now(),
-    );
+    delta(&mut app, id, "reply\twith\x1b[2J escapes", Instant::now());
     press(&mut app, KeyCode::Char('p'), KeyModifiers::CONTROL);
     for width in 0..70 {
         for height in 0..16 {
@@ -285,12 +292,7 @@ fn every_size_draws_without_panicking() {
 fn escape_sequences_from_the_model_are_drawn_as_symbols() {
     let mut app = local_app();
     let id = send(&mut app, "hi");
-    deliver(
-        &mut app,
-        id,
-        StreamEvent::Delta("a\x1b]0;pwned\x07b\x1b[2Jc".into()),
-        Instant::now(),
-    );
+    delta(&mut app, id, "a\x1b]0;pwned\x07b\x1b[2Jc", Instant::now());
     let terminal = render(&mut app, 80, 24);
     let buffer = terminal.backend().buffer();
     let text: String = buffer
@@ -357,18 +359,11 @@ fn conversation_browser_80x24() {
 #[test]
 fn code_blocks_are_numbered_on_the_header_80x24() {
     let mut app = local_app();
-    let id = send(&mut app, "Show me");
-    let t = Instant::now();
-    deliver(
+    finished_reply(
         &mut app,
-        id,
-        StreamEvent::Delta(
-            "Build it:\n```rust\nfn main() {}\n```\nthen run:\n~~~\n./app\n~~~\n```sh\ncargo run\n```"
-                .into(),
-        ),
-        t,
+        "Show me",
+        "Build it:\n```rust\nfn main() {}\n```\nthen run:\n~~~\n./app\n~~~\n```sh\ncargo run\n```",
     );
-    deliver(&mut app, id, StreamEvent::Finished(Finish::Stop), t);
     assert_snapshot!(render(&mut app, 80, 24).backend());
     // Narrow, the reply selected (so its header is in view): the labels are clipped at
     // the pane's edge.
@@ -386,7 +381,7 @@ fn error_screen() -> App {
     let mut app = local_app();
     let id = send(&mut app, "hello");
     let t = Instant::now();
-    deliver(&mut app, id, StreamEvent::Delta("Hi! Let me".into()), t);
+    delta(&mut app, id, "Hi! Let me", t);
     deliver(
         &mut app,
         id,
@@ -469,10 +464,7 @@ const MARKDOWN_REPLY: &str = "# Setup\nInstall it **first**, then run `make`.\n\
 /// A finished reply with every kind of Markdown block, drawn with `theme`.
 fn markdown_screen(theme: &Theme) -> Terminal<TestBackend> {
     let mut app = local_app();
-    let id = send(&mut app, "How?");
-    let t = Instant::now();
-    deliver(&mut app, id, StreamEvent::Delta(MARKDOWN_REPLY.into()), t);
-    deliver(&mut app, id, StreamEvent::Finished(Finish::Stop), t);
+    finished_reply(&mut app, "How?", MARKDOWN_REPLY);
     render_with(&mut app, 80, 34, theme)
 }
 
@@ -570,13 +562,11 @@ fn assert_cells(buffer: &Buffer, (mut x, y): (u16, u16), text: &str) {
 #[test]
 fn wide_characters_and_the_input_cursor_80x24() {
     let mut app = local_app();
-    let id = send(
+    finished_reply(
         &mut app,
         "日本語のテキストを折り返す 👍🏽 🎉 👨\u{200d}👩\u{200d}👧 please",
+        WIDE_REPLY,
     );
-    let t = Instant::now();
-    deliver(&mut app, id, StreamEvent::Delta(WIDE_REPLY.into()), t);
-    deliver(&mut app, id, StreamEvent::Finished(Finish::Stop), t);
     // A draft with the cursor between the emoji and "abc".
     type_text(&mut app, "漢字😀abc");
     for _ in 0..3 {
