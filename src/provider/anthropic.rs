@@ -401,20 +401,11 @@ fn parse_page(body: &[u8]) -> Option<ModelPage> {
 mod tests {
     use super::*;
     use crate::provider::ChatMessage;
-    use futures_util::{StreamExt, stream};
+    use crate::provider::test_support::{self, delta, event, summary, text, usage};
     use pretty_assertions::assert_eq;
 
     const BASIC: &[u8] = include_bytes!("../../tests/fixtures/anthropic/stream-basic.sse");
     const BASIC_TEXT: &str = "Sure \u{2014} here's a haiku:\n\nQuiet terminal\nbytes arrive like falling snow\nthe cursor blinks on";
-
-    fn event(name: &str, data: &str) -> Event {
-        Event {
-            event: name.to_owned(),
-            data: data.to_owned(),
-            id: String::new(),
-            retry: None,
-        }
-    }
 
     /// Each `data` as an event named after its `type`, as the API sends them.
     fn parse_all(datas: &[&str]) -> Vec<StreamEvent> {
@@ -431,25 +422,8 @@ mod tests {
             .collect()
     }
 
-    /// Feeds `body` split into `size`-byte chunks through the real SSE adapter.
-    async fn replay(body: &'static [u8], size: usize) -> Vec<StreamEvent> {
-        let chunks: Vec<Result<&'static [u8], std::io::Error>> =
-            body.chunks(size).map(Ok).collect();
-        let events = sse::events(stream::iter(chunks), Duration::from_secs(5));
-        sse::drive(events, EventParser::new("p".to_owned()))
-            .collect()
-            .await
-    }
-
-    fn usage(input_tokens: u64, output_tokens: u64) -> StreamEvent {
-        StreamEvent::Usage(Usage {
-            input_tokens,
-            output_tokens,
-        })
-    }
-
-    fn delta(text: &str) -> StreamEvent {
-        StreamEvent::Delta(text.to_owned())
+    async fn replay(body: &[u8], size: usize) -> Vec<StreamEvent> {
+        test_support::replay(body, size, EventParser::new("p".to_owned())).await
     }
 
     #[tokio::test]
@@ -471,14 +445,7 @@ mod tests {
         for size in [BASIC.len(), 1, 2, 3, 7, 64] {
             assert_eq!(replay(BASIC, size).await, expected, "chunk size {size}");
         }
-        let text: String = expected
-            .iter()
-            .filter_map(|e| match e {
-                StreamEvent::Delta(t) => Some(t.as_str()),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(text, BASIC_TEXT);
+        assert_eq!(text(&expected), BASIC_TEXT);
     }
 
     /// The text, last usage and terminal event of every transcript, at every chunking.
@@ -546,26 +513,10 @@ mod tests {
         ];
         for (name, body, text, last_usage, terminal) in cases {
             for size in [body.len(), 1, 2, 3, 7, 64] {
-                let events = replay(body, size).await;
-                let got: String = events
-                    .iter()
-                    .filter_map(|e| match e {
-                        StreamEvent::Delta(t) => Some(t.as_str()),
-                        _ => None,
-                    })
-                    .collect();
-                let usage = events.iter().rev().find_map(|e| match e {
-                    StreamEvent::Usage(u) => Some(*u),
-                    _ => None,
-                });
+                let (got, usage, last) = summary(&replay(body, size).await);
                 assert_eq!(
-                    (got.as_str(), usage, events.last()),
-                    (text, Some(last_usage), Some(&terminal)),
-                    "{name}, chunk size {size}"
-                );
-                assert_eq!(
-                    events.iter().filter(|e| e.is_terminal()).count(),
-                    1,
+                    (got.as_str(), usage, &last),
+                    (text, Some(last_usage), &terminal),
                     "{name}, chunk size {size}"
                 );
             }

@@ -334,20 +334,11 @@ fn parse_page(body: &[u8]) -> Option<Page> {
 mod tests {
     use super::*;
     use crate::provider::ChatMessage;
-    use futures_util::{StreamExt, stream};
+    use crate::provider::test_support::{self, delta, event, summary};
     use pretty_assertions::assert_eq;
 
     const BASIC: &[u8] = include_bytes!("../../tests/fixtures/cohere/stream-basic.sse");
     const BASIC_TEXT: &str = "Hello! Nice to meet you. What shall we build?";
-
-    fn event(name: &str, data: &str) -> Event {
-        Event {
-            event: name.to_owned(),
-            data: data.to_owned(),
-            id: String::new(),
-            retry: None,
-        }
-    }
 
     fn parse(data: &str) -> Vec<StreamEvent> {
         EventParser {
@@ -356,23 +347,11 @@ mod tests {
         .on_event(&event("message", data))
     }
 
-    /// Feeds `body` split into `size`-byte chunks through the real SSE adapter.
     async fn replay(body: &[u8], size: usize) -> Vec<StreamEvent> {
-        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-            body.chunks(size).map(|c| Ok(c.to_vec())).collect();
-        let events = sse::events(stream::iter(chunks), Duration::from_secs(5));
-        sse::drive(
-            events,
-            EventParser {
-                provider: "p".to_owned(),
-            },
-        )
-        .collect()
-        .await
-    }
-
-    fn delta(text: &str) -> StreamEvent {
-        StreamEvent::Delta(text.to_owned())
+        let parser = EventParser {
+            provider: "p".to_owned(),
+        };
+        test_support::replay(body, size, parser).await
     }
 
     fn stream_error(message: &str) -> StreamEvent {
@@ -381,24 +360,6 @@ mod tests {
             code: None,
             message: message.into(),
         })
-    }
-
-    /// Joins the deltas and checks that exactly one terminal event comes last.
-    fn summary(events: &[StreamEvent]) -> (String, Option<Usage>, StreamEvent) {
-        let text = events
-            .iter()
-            .filter_map(|e| match e {
-                StreamEvent::Delta(t) => Some(t.as_str()),
-                _ => None,
-            })
-            .collect();
-        let usage = events.iter().rev().find_map(|e| match e {
-            StreamEvent::Usage(u) => Some(*u),
-            _ => None,
-        });
-        let last = events.last().cloned().expect("a terminal event");
-        assert_eq!(events.iter().filter(|e| e.is_terminal()).count(), 1);
-        (text, usage, last)
     }
 
     #[tokio::test]

@@ -592,7 +592,7 @@ mod tests {
     use super::*;
     use crate::provider::ChatMessage;
     use crate::provider::http::http_error;
-    use futures_util::{StreamExt, stream};
+    use crate::provider::test_support::{self, delta, event, text, usage};
     use pretty_assertions::assert_eq;
     use reqwest::StatusCode;
     use std::collections::BTreeMap;
@@ -620,39 +620,16 @@ mod tests {
         }
     }
 
-    fn event(data: &str) -> Event {
-        Event {
-            event: "message".to_owned(),
-            data: data.to_owned(),
-            id: String::new(),
-            retry: None,
-        }
-    }
-
     fn parse_all(datas: &[&str]) -> Vec<StreamEvent> {
         let mut p = ChunkParser::new("p".to_owned());
-        datas.iter().flat_map(|d| p.on_event(&event(d))).collect()
-    }
-
-    /// Feeds `body` split into `size`-byte chunks through the real SSE adapter.
-    async fn replay(body: &'static [u8], size: usize) -> Vec<StreamEvent> {
-        let chunks: Vec<Result<&'static [u8], std::io::Error>> =
-            body.chunks(size).map(Ok).collect();
-        let events = sse::events(stream::iter(chunks), Duration::from_secs(5));
-        sse::drive(events, ChunkParser::new("p".to_owned()))
+        datas
+            .iter()
+            .flat_map(|d| p.on_event(&event("message", d)))
             .collect()
-            .await
     }
 
-    fn usage(input_tokens: u64, output_tokens: u64) -> StreamEvent {
-        StreamEvent::Usage(Usage {
-            input_tokens,
-            output_tokens,
-        })
-    }
-
-    fn delta(text: &str) -> StreamEvent {
-        StreamEvent::Delta(text.to_owned())
+    async fn replay(body: &[u8], size: usize) -> Vec<StreamEvent> {
+        test_support::replay(body, size, ChunkParser::new("p".to_owned())).await
     }
 
     fn stream_failure(code: &str, message: &str) -> StreamEvent {
@@ -677,14 +654,7 @@ mod tests {
             let got = replay(BASIC, size).await;
             assert_eq!(got, expected, "chunk size {size}");
         }
-        let text: String = expected
-            .iter()
-            .filter_map(|e| match e {
-                StreamEvent::Delta(t) => Some(t.as_str()),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(text, BASIC_TEXT);
+        assert_eq!(text(&expected), BASIC_TEXT);
     }
 
     #[test]
@@ -703,6 +673,7 @@ mod tests {
     fn max_tokens_is_a_length_finish_at_eof() {
         let mut p = ChunkParser::new("p".to_owned());
         let got = p.on_event(&event(
+            "message",
             r#"{"candidates":[{"content":{"parts":[{"text":"cut"}],"role":"model"},"finishReason":"MAX_TOKENS","index":0}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":8,"totalTokenCount":12}}"#,
         ));
         assert_eq!(got, vec![delta("cut"), usage(4, 8)]);
@@ -867,6 +838,7 @@ mod tests {
         assert_eq!(p.on_end(), incomplete);
         assert_eq!(p.on_error(SseError::Transport("reset".into())), incomplete);
         p.on_event(&event(
+            "message",
             r#"{"candidates":[{"finishReason":"STOP","index":0}]}"#,
         ));
         assert_eq!(p.on_end(), StreamEvent::Finished(Finish::Stop));

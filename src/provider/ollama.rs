@@ -388,6 +388,7 @@ fn parse_tags(body: &[u8]) -> Option<Vec<String>> {
 mod tests {
     use super::*;
     use crate::provider::ChatMessage;
+    use crate::provider::test_support::{delta, summary};
     use pretty_assertions::assert_eq;
 
     const BASIC: &[u8] = include_bytes!("../../tests/fixtures/ollama/chat-basic.ndjson");
@@ -410,28 +411,6 @@ mod tests {
             provider: "p".to_owned(),
         };
         lines.iter().flat_map(|l| p.on_line(l.as_bytes())).collect()
-    }
-
-    fn delta(text: &str) -> StreamEvent {
-        StreamEvent::Delta(text.to_owned())
-    }
-
-    /// Joins the deltas and checks that exactly one terminal event comes last.
-    fn summary(events: &[StreamEvent]) -> (String, Option<Usage>, StreamEvent) {
-        let text = events
-            .iter()
-            .filter_map(|e| match e {
-                StreamEvent::Delta(t) => Some(t.as_str()),
-                _ => None,
-            })
-            .collect();
-        let usage = events.iter().rev().find_map(|e| match e {
-            StreamEvent::Usage(u) => Some(*u),
-            _ => None,
-        });
-        let last = events.last().cloned().expect("a terminal event");
-        assert_eq!(events.iter().filter(|e| e.is_terminal()).count(), 1);
-        (text, usage, last)
     }
 
     #[tokio::test]
