@@ -108,7 +108,7 @@ pub(super) async fn send(
 
 /// The Anthropic rule on top of the shared reading of an error: a spend-limit 429 is
 /// final (waiting does not lift the limit), so it is not retried and says what to do.
-fn spend_limit(error: ProviderError, body: Option<&Value>) -> ProviderError {
+fn spend_limit(mut error: ProviderError, body: Option<&Value>) -> ProviderError {
     // The request id is what Anthropic support asks for; it is no secret, but the user
     // line stays short, so it goes to the log only.
     if let Some(id) = body
@@ -117,30 +117,25 @@ fn spend_limit(error: ProviderError, body: Option<&Value>) -> ProviderError {
     {
         tracing::debug!(request_id = id, "error response");
     }
-    match error {
-        ProviderError::Http {
-            provider,
-            status: 429,
-            code,
-            message,
-            hint: _,
-            retry: _,
-        } if is_spend_limit(body, &message) => ProviderError::Http {
-            provider,
-            status: 429,
-            code,
-            message,
-            hint: Some(
-                "the spend limit is reached; raise it in the Anthropic Console or wait until it resets"
-                    .to_owned(),
-            ),
-            retry: RetryHint {
-                after: None,
-                allowed: Some(false),
-            },
-        },
-        other => other,
+    if let ProviderError::Http {
+        status: 429,
+        message,
+        hint,
+        retry,
+        ..
+    } = &mut error
+        && is_spend_limit(body, message)
+    {
+        *hint = Some(
+            "the spend limit is reached; raise it in the Anthropic Console or wait until it resets"
+                .to_owned(),
+        );
+        *retry = RetryHint {
+            after: None,
+            allowed: Some(false),
+        };
     }
+    error
 }
 
 /// True for the 429 of an exhausted spend limit: `error.details.error_code` says so,

@@ -13,10 +13,10 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::http::{error_fields, post_json};
+use super::http::{error_fields, key_hint, post_json};
 use super::models::fetch_json;
 use super::sse::{self, Event, EventReader};
-use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent};
+use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
 
 /// At most this many model pages are read: a server that keeps handing out tokens must
@@ -88,35 +88,20 @@ pub(super) async fn send(
 /// Cohere's own statuses on top of the generic hints: 498 (`InvalidTokenError` in the
 /// SDK) is a bad key, and 498/499 (`ClientClosedRequestError`) are errors that another
 /// try would not fix.
-fn cohere_error(provider: &ProviderSpec, error: ProviderError) -> ProviderError {
-    match error {
-        ProviderError::Http {
-            provider: name,
-            status: status @ (498 | 499),
-            code,
-            message,
-            hint,
-            retry,
-        } => ProviderError::Http {
-            provider: name,
-            status,
-            code,
-            message,
-            hint: if status == 498 {
-                Some(match &provider.key_env {
-                    Some(var) => format!("check {var}"),
-                    None => "check the provider's api_key".to_owned(),
-                })
-            } else {
-                hint
-            },
-            retry: RetryHint {
-                allowed: Some(false),
-                ..retry
-            },
-        },
-        other => other,
+fn cohere_error(provider: &ProviderSpec, mut error: ProviderError) -> ProviderError {
+    if let ProviderError::Http {
+        status: status @ (498 | 499),
+        hint,
+        retry,
+        ..
+    } = &mut error
+    {
+        if *status == 498 {
+            *hint = Some(key_hint(provider));
+        }
+        retry.allowed = Some(false);
     }
+    error
 }
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`

@@ -17,10 +17,10 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::http::{error_fields, post_json};
+use super::http::{error_fields, key_hint, post_json};
 use super::models::fetch_json;
 use super::sse::{self, Event, EventReader, SseError};
-use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent};
+use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
 
 /// The API version every path names (python-genai `_api_client.py`: `v1beta`).
@@ -140,11 +140,7 @@ pub(super) async fn send(
     let url = chat_url(provider, &request.model);
     let body = WireRequest::new(request);
     let refine = |error: ProviderError, body: Option<&Value>| {
-        let headers = match &error {
-            ProviderError::Http { retry, .. } => *retry,
-            _ => RetryHint::default(),
-        };
-        refine(provider, error, headers, body.and_then(|v| v.get("error")))
+        refine(provider, error, body.and_then(|v| v.get("error")))
     };
     post_json(client, provider, &url, &body, request.idle_timeout, &refine).await
 }
@@ -158,31 +154,30 @@ pub(super) async fn send(
 ///   never retried;
 /// - `google.rpc.RetryInfo.retryDelay` (`"47s"`, `"1.5s"`) is the wait before a retry
 ///   (it wins over a header: Google documents none) and is named in the 429 hint.
+///
+/// The retry advice from the headers is already in `error`; the body's may override it.
 fn refine(
     provider: &ProviderSpec,
-    error: ProviderError,
-    headers: RetryHint,
+    mut error: ProviderError,
     detail: Option<&Value>,
 ) -> ProviderError {
     let ProviderError::Http {
-        provider: name,
         status,
-        mut code,
-        message,
-        mut hint,
-        retry: _,
-    } = error
+        code,
+        hint,
+        retry,
+        ..
+    } = &mut error
     else {
         return error;
     };
-    let mut retry = headers;
     if let Some(detail) = detail {
         if let Some(rpc_status) = detail
             .get("status")
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
         {
-            code = Some(rpc_status.to_owned());
+            *code = Some(rpc_status.to_owned());
         }
         let details = detail
             .get("details")
@@ -194,32 +189,22 @@ fn refine(
                 .is_some_and(|r| r.starts_with("API_KEY_"))
         });
         if key_rejected {
-            hint = Some(match &provider.key_env {
-                Some(var) => format!("check {var}"),
-                None => "check the provider's api_key".to_owned(),
-            });
+            *hint = Some(key_hint(provider));
             retry.allowed = Some(false);
         }
         if let Some(delay) = details.iter().find_map(retry_delay) {
             retry.after = Some(delay);
         }
     }
-    if status == 429
+    if *status == 429
         && let Some(after) = retry.after
     {
-        hint = Some(format!(
+        *hint = Some(format!(
             "rate limited; try again in {} s",
             sse::whole_seconds(after)
         ));
     }
-    ProviderError::Http {
-        provider: name,
-        status,
-        code,
-        message,
-        hint,
-        retry,
-    }
+    error
 }
 
 /// The `retryDelay` of a `google.rpc.RetryInfo` detail. Its JSON form is a protobuf
@@ -590,9 +575,9 @@ fn parse_page(body: &[u8]) -> Option<(Vec<String>, Option<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::ChatMessage;
     use crate::provider::http::http_error;
     use crate::provider::test_support::{self, delta, event, text, usage};
+    use crate::provider::{ChatMessage, RetryHint};
     use pretty_assertions::assert_eq;
     use reqwest::StatusCode;
     use std::collections::BTreeMap;
@@ -942,12 +927,7 @@ mod tests {
         let p = provider();
         let value: Value = serde_json::from_slice(body).unwrap();
         let status = StatusCode::from_u16(status).unwrap();
-        refine(
-            &p,
-            http_error(&p, status, body),
-            RetryHint::default(),
-            value.get("error"),
-        )
+        refine(&p, http_error(&p, status, body), value.get("error"))
     }
 
     #[test]

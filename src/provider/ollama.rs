@@ -99,47 +99,29 @@ pub(super) async fn send(
 /// of the generic "is the server running?". Other connection failures (DNS, TLS, a
 /// timeout) keep their own words. `send_error` ends the message with the root cause,
 /// which [`super::http::root_cause`] words as "connection refused" on every platform.
-fn not_running(error: ProviderError) -> ProviderError {
-    match error {
-        ProviderError::Connect {
-            provider, message, ..
-        } if message.ends_with(": connection refused") => ProviderError::Connect {
-            provider,
-            message,
-            hint: Some(NOT_RUNNING_HINT.to_owned()),
-        },
-        other => other,
+fn not_running(mut error: ProviderError) -> ProviderError {
+    if let ProviderError::Connect { message, hint, .. } = &mut error
+        && message.ends_with(": connection refused")
+    {
+        *hint = Some(NOT_RUNNING_HINT.to_owned());
     }
+    error
 }
 
 /// A 404 about a model (`model 'x' not found`) means it is not pulled yet: name the
 /// command that fetches it. Other 404s (a wrong base URL) keep the generic hint.
-fn with_pull_hint(error: ProviderError, model: &str) -> ProviderError {
-    match error {
-        ProviderError::Http {
-            provider,
-            status: 404,
-            code,
-            message,
-            hint,
-            retry,
-        } => {
-            let hint = if message.contains("model") {
-                Some(format!("run `ollama pull {model}`"))
-            } else {
-                hint
-            };
-            ProviderError::Http {
-                provider,
-                status: 404,
-                code,
-                message,
-                hint,
-                retry,
-            }
-        }
-        other => other,
+fn with_pull_hint(mut error: ProviderError, model: &str) -> ProviderError {
+    if let ProviderError::Http {
+        status: 404,
+        message,
+        hint,
+        ..
+    } = &mut error
+        && message.contains("model")
+    {
+        *hint = Some(format!("run `ollama pull {model}`"));
     }
+    error
 }
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`
