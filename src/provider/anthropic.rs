@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::http::{error_fields, post_json};
-use super::models::fetch_json;
+use super::models::{follow_pages, list_url};
 use super::sse::{self, Event, EventReader};
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
@@ -26,10 +26,6 @@ const DEFAULT_MAX_TOKENS: u32 = 4096;
 
 /// The largest page the model listing serves (`limit` is 1..=1000).
 const MODELS_PAGE_LIMIT: u32 = 1000;
-
-/// Model listing pages followed at most: a server that keeps saying `has_more` must not
-/// keep discovery busy forever.
-const MAX_MODEL_PAGES: usize = 20;
 
 /// The `error.details.error_code` of a 429 that no wait will cure (protocols.md §2).
 const SPEND_LIMIT_CODE: &str = "enforced_spend_limit_reached";
@@ -313,30 +309,20 @@ fn finish_of(reason: &str) -> Finish {
 }
 
 /// Lists the model ids, following `has_more`/`last_id` pages (at most
-/// [`MAX_MODEL_PAGES`]).
+/// [`MAX_MODEL_PAGES`](super::models::MAX_MODEL_PAGES)).
 pub(super) async fn list_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
 ) -> Result<Vec<String>, ProviderError> {
     let base = endpoint(provider, "v1/models");
-    let mut ids = Vec::new();
-    let mut after: Option<String> = None;
-    for _ in 0..MAX_MODEL_PAGES {
-        let url = page_url(provider, &base, after.as_deref())?;
-        let body = fetch_json(client, provider, url.as_str()).await?;
-        let page = parse_page(&body).ok_or_else(|| ProviderError::Malformed {
-            provider: provider.name.clone(),
-            message: "the model list is not {\"data\":[{\"id\":...}]}".to_owned(),
-        })?;
-        ids.extend(page.ids);
-        match page.next {
-            // A cursor that does not move would ask for the same page again.
-            Some(next) if after.as_deref() != Some(next.as_str()) => after = Some(next),
-            _ => return Ok(ids),
-        }
-    }
-    tracing::debug!(provider = %provider.name, pages = MAX_MODEL_PAGES, "model list cut off after too many pages");
-    Ok(ids)
+    follow_pages(
+        client,
+        provider,
+        |after| page_url(provider, &base, after),
+        |body| parse_page(body).map(|page| (page.ids, page.next)),
+        "{\"data\":[{\"id\":...}]}",
+    )
+    .await
 }
 
 /// `…/v1/models?limit=1000`, plus `&after_id=…` (encoded) after the first page.
@@ -345,11 +331,7 @@ fn page_url(
     base: &str,
     after: Option<&str>,
 ) -> Result<reqwest::Url, ProviderError> {
-    let mut url = reqwest::Url::parse(base).map_err(|e| ProviderError::Connect {
-        provider: provider.name.clone(),
-        message: format!("cannot build a request for {}: {e}", provider.base_url),
-        hint: None,
-    })?;
+    let mut url = list_url(provider, base)?;
     {
         let mut query = url.query_pairs_mut();
         query.append_pair("limit", &MODELS_PAGE_LIMIT.to_string());

@@ -14,14 +14,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::http::{error_fields, key_hint, post_json};
-use super::models::fetch_json;
+use super::models::{follow_pages, list_url};
 use super::sse::{self, Event, EventReader};
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
-
-/// At most this many model pages are read: a server that keeps handing out tokens must
-/// not keep discovery going forever.
-const MAX_MODEL_PAGES: usize = 20;
 
 /// The JSON body of a streaming v2 chat request. Field order is the wire order.
 #[derive(Debug, Serialize)]
@@ -247,41 +243,33 @@ fn usage_of(usage: &Value) -> Option<Usage> {
 }
 
 /// The chat models, from `GET {base_url}/v1/models?page_size=1000&endpoint=chat`,
-/// following `next_page_token` for at most [`MAX_MODEL_PAGES`] pages.
+/// following `next_page_token` for at most
+/// [`MAX_MODEL_PAGES`](super::models::MAX_MODEL_PAGES) pages.
 pub(super) async fn list_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
 ) -> Result<Vec<String>, ProviderError> {
     let base = format!("{}/v1/models", provider.base_url.trim_end_matches('/'));
-    let mut models = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_MODEL_PAGES {
-        let mut url = reqwest::Url::parse(&base).map_err(|e| ProviderError::Connect {
-            provider: provider.name.clone(),
-            message: format!("cannot build a request for {}: {e}", provider.base_url),
-            hint: None,
-        })?;
+    let page_url = |token: Option<&str>| {
+        let mut url = list_url(provider, &base)?;
         {
             let mut query = url.query_pairs_mut();
             query.append_pair("page_size", "1000");
             query.append_pair("endpoint", "chat");
-            if let Some(token) = &token {
+            if let Some(token) = token {
                 query.append_pair("page_token", token);
             }
         }
-        let body = fetch_json(client, provider, url.as_str()).await?;
-        let page = parse_page(&body).ok_or_else(|| ProviderError::Malformed {
-            provider: provider.name.clone(),
-            message: "the model list is not {\"models\":[{\"name\":...}]}".to_owned(),
-        })?;
-        models.extend(page.names);
-        match page.next {
-            Some(next) if token.as_ref() != Some(&next) => token = Some(next),
-            _ => return Ok(models),
-        }
-    }
-    tracing::debug!(provider = %provider.name, pages = MAX_MODEL_PAGES, "stopped following model pages");
-    Ok(models)
+        Ok(url)
+    };
+    follow_pages(
+        client,
+        provider,
+        page_url,
+        |body| parse_page(body).map(|page| (page.names, page.next)),
+        "{\"models\":[{\"name\":...}]}",
+    )
+    .await
 }
 
 /// One page of the model list.

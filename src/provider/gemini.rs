@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::http::{error_fields, key_hint, post_json};
-use super::models::fetch_json;
+use super::models::{follow_pages, list_url};
 use super::sse::{self, Event, EventReader, SseError};
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
@@ -28,10 +28,6 @@ const API_VERSION: &str = "v1beta";
 
 /// Models asked for per discovery page (the API's maximum).
 const PAGE_SIZE: &str = "1000";
-
-/// The most discovery pages read: a server that keeps handing out page tokens must not
-/// keep discovery busy for ever. One page holds every model Google serves today.
-const MAX_PAGES: usize = 20;
 
 /// The JSON body of a `streamGenerateContent` request; camelCase as the API spells it.
 #[derive(Debug, Serialize)]
@@ -490,8 +486,9 @@ fn usage_of(value: &Value) -> Option<Usage> {
 }
 
 /// The models that can chat: every page of `GET {base}/v1beta/models` (following
-/// `nextPageToken`, at most [`MAX_PAGES`]), keeping entries whose
-/// `supportedGenerationMethods` contains `generateContent`, named without `models/`.
+/// `nextPageToken`, at most [`MAX_MODEL_PAGES`](super::models::MAX_MODEL_PAGES)),
+/// keeping entries whose `supportedGenerationMethods` contains `generateContent`, named
+/// without `models/`.
 pub(super) async fn list_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
@@ -500,24 +497,14 @@ pub(super) async fn list_models(
         "{}/{API_VERSION}/models",
         provider.base_url.trim_end_matches('/')
     );
-    let mut ids = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let url = page_url(provider, &base, token.as_deref())?;
-        let body = fetch_json(client, provider, url.as_str()).await?;
-        let (page, next) = parse_page(&body).ok_or_else(|| ProviderError::Malformed {
-            provider: provider.name.clone(),
-            message: "the model list is not {\"models\":[{\"name\":...}]}".to_owned(),
-        })?;
-        ids.extend(page);
-        // A token that repeats would only fetch the same page again.
-        match next {
-            Some(next) if token.as_deref() != Some(next.as_str()) => token = Some(next),
-            _ => return Ok(ids),
-        }
-    }
-    tracing::debug!(provider = %provider.name, pages = MAX_PAGES, "model list has more pages; stopped");
-    Ok(ids)
+    follow_pages(
+        client,
+        provider,
+        |token| page_url(provider, &base, token),
+        parse_page,
+        "{\"models\":[{\"name\":...}]}",
+    )
+    .await
 }
 
 /// `base?pageSize=1000[&pageToken=…]`; the token is percent-encoded (it is opaque and
@@ -527,11 +514,7 @@ fn page_url(
     base: &str,
     token: Option<&str>,
 ) -> Result<reqwest::Url, ProviderError> {
-    let mut url = reqwest::Url::parse(base).map_err(|e| ProviderError::Connect {
-        provider: provider.name.clone(),
-        message: format!("cannot build a request for {}: {e}", provider.base_url),
-        hint: None,
-    })?;
+    let mut url = list_url(provider, base)?;
     {
         let mut query = url.query_pairs_mut();
         query.append_pair("pageSize", PAGE_SIZE);
