@@ -252,7 +252,7 @@ pub(super) fn reply(
 
 /// A Gemini `error` object met where reply data was expected: its `status` (or the
 /// common code) and message.
-fn stream_error(provider: &str, error: &Value, clean: impl Fn(&str) -> String) -> ProviderError {
+fn stream_error(provider: &str, error: &Value) -> ProviderError {
     let wrapped = serde_json::json!({ "error": error });
     let (code, message) = error_fields(&wrapped, None).unwrap_or_else(|| (None, error.to_string()));
     let status = error
@@ -263,7 +263,7 @@ fn stream_error(provider: &str, error: &Value, clean: impl Fn(&str) -> String) -
     ProviderError::Stream {
         provider: provider.to_owned(),
         code: status.or(code),
-        message: clean(&message),
+        message,
     }
 }
 
@@ -281,11 +281,7 @@ impl EventReader for ChunkParser {
         };
         // python-genai raises on any chunk that starts with `{"error":` (protocols.md §4).
         if let Some(error) = chunk.get("error").filter(|e| !e.is_null()) {
-            return vec![StreamEvent::Failed(stream_error(
-                &self.provider,
-                error,
-                str::to_owned,
-            ))];
+            return vec![StreamEvent::Failed(stream_error(&self.provider, error))];
         }
         let mut out = Vec::new();
         let candidate = chunk
