@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::http::{error_fields, post_json};
-use super::models::fetch_json;
+use super::models::{follow_pages, list_url};
 use super::sse::{self, Event, EventReader};
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
@@ -26,10 +26,6 @@ const DEFAULT_MAX_TOKENS: u32 = 4096;
 
 /// The largest page the model listing serves (`limit` is 1..=1000).
 const MODELS_PAGE_LIMIT: u32 = 1000;
-
-/// Model listing pages followed at most: a server that keeps saying `has_more` must not
-/// keep discovery busy forever.
-const MAX_MODEL_PAGES: usize = 20;
 
 /// The `error.details.error_code` of a 429 that no wait will cure (protocols.md §2).
 const SPEND_LIMIT_CODE: &str = "enforced_spend_limit_reached";
@@ -108,7 +104,7 @@ pub(super) async fn send(
 
 /// The Anthropic rule on top of the shared reading of an error: a spend-limit 429 is
 /// final (waiting does not lift the limit), so it is not retried and says what to do.
-fn spend_limit(error: ProviderError, body: Option<&Value>) -> ProviderError {
+fn spend_limit(mut error: ProviderError, body: Option<&Value>) -> ProviderError {
     // The request id is what Anthropic support asks for; it is no secret, but the user
     // line stays short, so it goes to the log only.
     if let Some(id) = body
@@ -117,30 +113,25 @@ fn spend_limit(error: ProviderError, body: Option<&Value>) -> ProviderError {
     {
         tracing::debug!(request_id = id, "error response");
     }
-    match error {
-        ProviderError::Http {
-            provider,
-            status: 429,
-            code,
-            message,
-            hint: _,
-            retry: _,
-        } if is_spend_limit(body, &message) => ProviderError::Http {
-            provider,
-            status: 429,
-            code,
-            message,
-            hint: Some(
-                "the spend limit is reached; raise it in the Anthropic Console or wait until it resets"
-                    .to_owned(),
-            ),
-            retry: RetryHint {
-                after: None,
-                allowed: Some(false),
-            },
-        },
-        other => other,
+    if let ProviderError::Http {
+        status: 429,
+        message,
+        hint,
+        retry,
+        ..
+    } = &mut error
+        && is_spend_limit(body, message)
+    {
+        *hint = Some(
+            "the spend limit is reached; raise it in the Anthropic Console or wait until it resets"
+                .to_owned(),
+        );
+        *retry = RetryHint {
+            after: None,
+            allowed: Some(false),
+        };
     }
+    error
 }
 
 /// True for the 429 of an exhausted spend limit: `error.details.error_code` says so,
@@ -318,30 +309,20 @@ fn finish_of(reason: &str) -> Finish {
 }
 
 /// Lists the model ids, following `has_more`/`last_id` pages (at most
-/// [`MAX_MODEL_PAGES`]).
+/// [`MAX_MODEL_PAGES`](super::models::MAX_MODEL_PAGES)).
 pub(super) async fn list_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
 ) -> Result<Vec<String>, ProviderError> {
     let base = endpoint(provider, "v1/models");
-    let mut ids = Vec::new();
-    let mut after: Option<String> = None;
-    for _ in 0..MAX_MODEL_PAGES {
-        let url = page_url(provider, &base, after.as_deref())?;
-        let body = fetch_json(client, provider, url.as_str()).await?;
-        let page = parse_page(&body).ok_or_else(|| ProviderError::Malformed {
-            provider: provider.name.clone(),
-            message: "the model list is not {\"data\":[{\"id\":...}]}".to_owned(),
-        })?;
-        ids.extend(page.ids);
-        match page.next {
-            // A cursor that does not move would ask for the same page again.
-            Some(next) if after.as_deref() != Some(next.as_str()) => after = Some(next),
-            _ => return Ok(ids),
-        }
-    }
-    tracing::debug!(provider = %provider.name, pages = MAX_MODEL_PAGES, "model list cut off after too many pages");
-    Ok(ids)
+    follow_pages(
+        client,
+        provider,
+        |after| page_url(provider, &base, after),
+        |body| parse_page(body).map(|page| (page.ids, page.next)),
+        "{\"data\":[{\"id\":...}]}",
+    )
+    .await
 }
 
 /// `…/v1/models?limit=1000`, plus `&after_id=…` (encoded) after the first page.
@@ -350,11 +331,7 @@ fn page_url(
     base: &str,
     after: Option<&str>,
 ) -> Result<reqwest::Url, ProviderError> {
-    let mut url = reqwest::Url::parse(base).map_err(|e| ProviderError::Connect {
-        provider: provider.name.clone(),
-        message: format!("cannot build a request for {}: {e}", provider.base_url),
-        hint: None,
-    })?;
+    let mut url = list_url(provider, base)?;
     {
         let mut query = url.query_pairs_mut();
         query.append_pair("limit", &MODELS_PAGE_LIMIT.to_string());
@@ -401,20 +378,11 @@ fn parse_page(body: &[u8]) -> Option<ModelPage> {
 mod tests {
     use super::*;
     use crate::provider::ChatMessage;
-    use futures_util::{StreamExt, stream};
+    use crate::provider::test_support::{self, delta, event, summary, text, usage};
     use pretty_assertions::assert_eq;
 
     const BASIC: &[u8] = include_bytes!("../../tests/fixtures/anthropic/stream-basic.sse");
     const BASIC_TEXT: &str = "Sure \u{2014} here's a haiku:\n\nQuiet terminal\nbytes arrive like falling snow\nthe cursor blinks on";
-
-    fn event(name: &str, data: &str) -> Event {
-        Event {
-            event: name.to_owned(),
-            data: data.to_owned(),
-            id: String::new(),
-            retry: None,
-        }
-    }
 
     /// Each `data` as an event named after its `type`, as the API sends them.
     fn parse_all(datas: &[&str]) -> Vec<StreamEvent> {
@@ -431,25 +399,8 @@ mod tests {
             .collect()
     }
 
-    /// Feeds `body` split into `size`-byte chunks through the real SSE adapter.
-    async fn replay(body: &'static [u8], size: usize) -> Vec<StreamEvent> {
-        let chunks: Vec<Result<&'static [u8], std::io::Error>> =
-            body.chunks(size).map(Ok).collect();
-        let events = sse::events(stream::iter(chunks), Duration::from_secs(5));
-        sse::drive(events, EventParser::new("p".to_owned()))
-            .collect()
-            .await
-    }
-
-    fn usage(input_tokens: u64, output_tokens: u64) -> StreamEvent {
-        StreamEvent::Usage(Usage {
-            input_tokens,
-            output_tokens,
-        })
-    }
-
-    fn delta(text: &str) -> StreamEvent {
-        StreamEvent::Delta(text.to_owned())
+    async fn replay(body: &[u8], size: usize) -> Vec<StreamEvent> {
+        test_support::replay(body, size, EventParser::new("p".to_owned())).await
     }
 
     #[tokio::test]
@@ -471,14 +422,7 @@ mod tests {
         for size in [BASIC.len(), 1, 2, 3, 7, 64] {
             assert_eq!(replay(BASIC, size).await, expected, "chunk size {size}");
         }
-        let text: String = expected
-            .iter()
-            .filter_map(|e| match e {
-                StreamEvent::Delta(t) => Some(t.as_str()),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(text, BASIC_TEXT);
+        assert_eq!(text(&expected), BASIC_TEXT);
     }
 
     /// The text, last usage and terminal event of every transcript, at every chunking.
@@ -546,26 +490,10 @@ mod tests {
         ];
         for (name, body, text, last_usage, terminal) in cases {
             for size in [body.len(), 1, 2, 3, 7, 64] {
-                let events = replay(body, size).await;
-                let got: String = events
-                    .iter()
-                    .filter_map(|e| match e {
-                        StreamEvent::Delta(t) => Some(t.as_str()),
-                        _ => None,
-                    })
-                    .collect();
-                let usage = events.iter().rev().find_map(|e| match e {
-                    StreamEvent::Usage(u) => Some(*u),
-                    _ => None,
-                });
+                let (got, usage, last) = summary(&replay(body, size).await);
                 assert_eq!(
-                    (got.as_str(), usage, events.last()),
-                    (text, Some(last_usage), Some(&terminal)),
-                    "{name}, chunk size {size}"
-                );
-                assert_eq!(
-                    events.iter().filter(|e| e.is_terminal()).count(),
-                    1,
+                    (got.as_str(), usage, &last),
+                    (text, Some(last_usage), &terminal),
                     "{name}, chunk size {size}"
                 );
             }

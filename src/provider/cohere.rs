@@ -13,15 +13,11 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::http::{error_fields, post_json};
-use super::models::fetch_json;
+use super::http::{error_fields, key_hint, post_json};
+use super::models::{follow_pages, list_url};
 use super::sse::{self, Event, EventReader};
-use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent};
+use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
-
-/// At most this many model pages are read: a server that keeps handing out tokens must
-/// not keep discovery going forever.
-const MAX_MODEL_PAGES: usize = 20;
 
 /// The JSON body of a streaming v2 chat request. Field order is the wire order.
 #[derive(Debug, Serialize)]
@@ -88,35 +84,20 @@ pub(super) async fn send(
 /// Cohere's own statuses on top of the generic hints: 498 (`InvalidTokenError` in the
 /// SDK) is a bad key, and 498/499 (`ClientClosedRequestError`) are errors that another
 /// try would not fix.
-fn cohere_error(provider: &ProviderSpec, error: ProviderError) -> ProviderError {
-    match error {
-        ProviderError::Http {
-            provider: name,
-            status: status @ (498 | 499),
-            code,
-            message,
-            hint,
-            retry,
-        } => ProviderError::Http {
-            provider: name,
-            status,
-            code,
-            message,
-            hint: if status == 498 {
-                Some(match &provider.key_env {
-                    Some(var) => format!("check {var}"),
-                    None => "check the provider's api_key".to_owned(),
-                })
-            } else {
-                hint
-            },
-            retry: RetryHint {
-                allowed: Some(false),
-                ..retry
-            },
-        },
-        other => other,
+fn cohere_error(provider: &ProviderSpec, mut error: ProviderError) -> ProviderError {
+    if let ProviderError::Http {
+        status: status @ (498 | 499),
+        hint,
+        retry,
+        ..
+    } = &mut error
+    {
+        if *status == 498 {
+            *hint = Some(key_hint(provider));
+        }
+        retry.allowed = Some(false);
     }
+    error
 }
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`
@@ -262,41 +243,33 @@ fn usage_of(usage: &Value) -> Option<Usage> {
 }
 
 /// The chat models, from `GET {base_url}/v1/models?page_size=1000&endpoint=chat`,
-/// following `next_page_token` for at most [`MAX_MODEL_PAGES`] pages.
+/// following `next_page_token` for at most
+/// [`MAX_MODEL_PAGES`](super::models::MAX_MODEL_PAGES) pages.
 pub(super) async fn list_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
 ) -> Result<Vec<String>, ProviderError> {
     let base = format!("{}/v1/models", provider.base_url.trim_end_matches('/'));
-    let mut models = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_MODEL_PAGES {
-        let mut url = reqwest::Url::parse(&base).map_err(|e| ProviderError::Connect {
-            provider: provider.name.clone(),
-            message: format!("cannot build a request for {}: {e}", provider.base_url),
-            hint: None,
-        })?;
+    let page_url = |token: Option<&str>| {
+        let mut url = list_url(provider, &base)?;
         {
             let mut query = url.query_pairs_mut();
             query.append_pair("page_size", "1000");
             query.append_pair("endpoint", "chat");
-            if let Some(token) = &token {
+            if let Some(token) = token {
                 query.append_pair("page_token", token);
             }
         }
-        let body = fetch_json(client, provider, url.as_str()).await?;
-        let page = parse_page(&body).ok_or_else(|| ProviderError::Malformed {
-            provider: provider.name.clone(),
-            message: "the model list is not {\"models\":[{\"name\":...}]}".to_owned(),
-        })?;
-        models.extend(page.names);
-        match page.next {
-            Some(next) if token.as_ref() != Some(&next) => token = Some(next),
-            _ => return Ok(models),
-        }
-    }
-    tracing::debug!(provider = %provider.name, pages = MAX_MODEL_PAGES, "stopped following model pages");
-    Ok(models)
+        Ok(url)
+    };
+    follow_pages(
+        client,
+        provider,
+        page_url,
+        |body| parse_page(body).map(|page| (page.names, page.next)),
+        "{\"models\":[{\"name\":...}]}",
+    )
+    .await
 }
 
 /// One page of the model list.
@@ -334,20 +307,11 @@ fn parse_page(body: &[u8]) -> Option<Page> {
 mod tests {
     use super::*;
     use crate::provider::ChatMessage;
-    use futures_util::{StreamExt, stream};
+    use crate::provider::test_support::{self, delta, event, summary};
     use pretty_assertions::assert_eq;
 
     const BASIC: &[u8] = include_bytes!("../../tests/fixtures/cohere/stream-basic.sse");
     const BASIC_TEXT: &str = "Hello! Nice to meet you. What shall we build?";
-
-    fn event(name: &str, data: &str) -> Event {
-        Event {
-            event: name.to_owned(),
-            data: data.to_owned(),
-            id: String::new(),
-            retry: None,
-        }
-    }
 
     fn parse(data: &str) -> Vec<StreamEvent> {
         EventParser {
@@ -356,23 +320,11 @@ mod tests {
         .on_event(&event("message", data))
     }
 
-    /// Feeds `body` split into `size`-byte chunks through the real SSE adapter.
     async fn replay(body: &[u8], size: usize) -> Vec<StreamEvent> {
-        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-            body.chunks(size).map(|c| Ok(c.to_vec())).collect();
-        let events = sse::events(stream::iter(chunks), Duration::from_secs(5));
-        sse::drive(
-            events,
-            EventParser {
-                provider: "p".to_owned(),
-            },
-        )
-        .collect()
-        .await
-    }
-
-    fn delta(text: &str) -> StreamEvent {
-        StreamEvent::Delta(text.to_owned())
+        let parser = EventParser {
+            provider: "p".to_owned(),
+        };
+        test_support::replay(body, size, parser).await
     }
 
     fn stream_error(message: &str) -> StreamEvent {
@@ -381,24 +333,6 @@ mod tests {
             code: None,
             message: message.into(),
         })
-    }
-
-    /// Joins the deltas and checks that exactly one terminal event comes last.
-    fn summary(events: &[StreamEvent]) -> (String, Option<Usage>, StreamEvent) {
-        let text = events
-            .iter()
-            .filter_map(|e| match e {
-                StreamEvent::Delta(t) => Some(t.as_str()),
-                _ => None,
-            })
-            .collect();
-        let usage = events.iter().rev().find_map(|e| match e {
-            StreamEvent::Usage(u) => Some(*u),
-            _ => None,
-        });
-        let last = events.last().cloned().expect("a terminal event");
-        assert_eq!(events.iter().filter(|e| e.is_terminal()).count(), 1);
-        (text, usage, last)
     }
 
     #[tokio::test]

@@ -17,10 +17,10 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::http::{error_fields, post_json};
-use super::models::fetch_json;
+use super::http::{error_fields, key_hint, post_json};
+use super::models::{follow_pages, list_url};
 use super::sse::{self, Event, EventReader, SseError};
-use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent};
+use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
 
 /// The API version every path names (python-genai `_api_client.py`: `v1beta`).
@@ -28,10 +28,6 @@ const API_VERSION: &str = "v1beta";
 
 /// Models asked for per discovery page (the API's maximum).
 const PAGE_SIZE: &str = "1000";
-
-/// The most discovery pages read: a server that keeps handing out page tokens must not
-/// keep discovery busy for ever. One page holds every model Google serves today.
-const MAX_PAGES: usize = 20;
 
 /// The JSON body of a `streamGenerateContent` request; camelCase as the API spells it.
 #[derive(Debug, Serialize)]
@@ -140,11 +136,7 @@ pub(super) async fn send(
     let url = chat_url(provider, &request.model);
     let body = WireRequest::new(request);
     let refine = |error: ProviderError, body: Option<&Value>| {
-        let headers = match &error {
-            ProviderError::Http { retry, .. } => *retry,
-            _ => RetryHint::default(),
-        };
-        refine(provider, error, headers, body.and_then(|v| v.get("error")))
+        refine(provider, error, body.and_then(|v| v.get("error")))
     };
     post_json(client, provider, &url, &body, request.idle_timeout, &refine).await
 }
@@ -158,31 +150,30 @@ pub(super) async fn send(
 ///   never retried;
 /// - `google.rpc.RetryInfo.retryDelay` (`"47s"`, `"1.5s"`) is the wait before a retry
 ///   (it wins over a header: Google documents none) and is named in the 429 hint.
+///
+/// The retry advice from the headers is already in `error`; the body's may override it.
 fn refine(
     provider: &ProviderSpec,
-    error: ProviderError,
-    headers: RetryHint,
+    mut error: ProviderError,
     detail: Option<&Value>,
 ) -> ProviderError {
     let ProviderError::Http {
-        provider: name,
         status,
-        mut code,
-        message,
-        mut hint,
-        retry: _,
-    } = error
+        code,
+        hint,
+        retry,
+        ..
+    } = &mut error
     else {
         return error;
     };
-    let mut retry = headers;
     if let Some(detail) = detail {
         if let Some(rpc_status) = detail
             .get("status")
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
         {
-            code = Some(rpc_status.to_owned());
+            *code = Some(rpc_status.to_owned());
         }
         let details = detail
             .get("details")
@@ -194,32 +185,22 @@ fn refine(
                 .is_some_and(|r| r.starts_with("API_KEY_"))
         });
         if key_rejected {
-            hint = Some(match &provider.key_env {
-                Some(var) => format!("check {var}"),
-                None => "check the provider's api_key".to_owned(),
-            });
+            *hint = Some(key_hint(provider));
             retry.allowed = Some(false);
         }
         if let Some(delay) = details.iter().find_map(retry_delay) {
             retry.after = Some(delay);
         }
     }
-    if status == 429
+    if *status == 429
         && let Some(after) = retry.after
     {
-        hint = Some(format!(
+        *hint = Some(format!(
             "rate limited; try again in {} s",
             sse::whole_seconds(after)
         ));
     }
-    ProviderError::Http {
-        provider: name,
-        status,
-        code,
-        message,
-        hint,
-        retry,
-    }
+    error
 }
 
 /// The `retryDelay` of a `google.rpc.RetryInfo` detail. Its JSON form is a protobuf
@@ -271,7 +252,7 @@ pub(super) fn reply(
 
 /// A Gemini `error` object met where reply data was expected: its `status` (or the
 /// common code) and message.
-fn stream_error(provider: &str, error: &Value, clean: impl Fn(&str) -> String) -> ProviderError {
+fn stream_error(provider: &str, error: &Value) -> ProviderError {
     let wrapped = serde_json::json!({ "error": error });
     let (code, message) = error_fields(&wrapped, None).unwrap_or_else(|| (None, error.to_string()));
     let status = error
@@ -282,7 +263,7 @@ fn stream_error(provider: &str, error: &Value, clean: impl Fn(&str) -> String) -
     ProviderError::Stream {
         provider: provider.to_owned(),
         code: status.or(code),
-        message: clean(&message),
+        message,
     }
 }
 
@@ -300,11 +281,7 @@ impl EventReader for ChunkParser {
         };
         // python-genai raises on any chunk that starts with `{"error":` (protocols.md §4).
         if let Some(error) = chunk.get("error").filter(|e| !e.is_null()) {
-            return vec![StreamEvent::Failed(stream_error(
-                &self.provider,
-                error,
-                str::to_owned,
-            ))];
+            return vec![StreamEvent::Failed(stream_error(&self.provider, error))];
         }
         let mut out = Vec::new();
         let candidate = chunk
@@ -505,8 +482,9 @@ fn usage_of(value: &Value) -> Option<Usage> {
 }
 
 /// The models that can chat: every page of `GET {base}/v1beta/models` (following
-/// `nextPageToken`, at most [`MAX_PAGES`]), keeping entries whose
-/// `supportedGenerationMethods` contains `generateContent`, named without `models/`.
+/// `nextPageToken`, at most [`MAX_MODEL_PAGES`](super::models::MAX_MODEL_PAGES)),
+/// keeping entries whose `supportedGenerationMethods` contains `generateContent`, named
+/// without `models/`.
 pub(super) async fn list_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
@@ -515,24 +493,14 @@ pub(super) async fn list_models(
         "{}/{API_VERSION}/models",
         provider.base_url.trim_end_matches('/')
     );
-    let mut ids = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let url = page_url(provider, &base, token.as_deref())?;
-        let body = fetch_json(client, provider, url.as_str()).await?;
-        let (page, next) = parse_page(&body).ok_or_else(|| ProviderError::Malformed {
-            provider: provider.name.clone(),
-            message: "the model list is not {\"models\":[{\"name\":...}]}".to_owned(),
-        })?;
-        ids.extend(page);
-        // A token that repeats would only fetch the same page again.
-        match next {
-            Some(next) if token.as_deref() != Some(next.as_str()) => token = Some(next),
-            _ => return Ok(ids),
-        }
-    }
-    tracing::debug!(provider = %provider.name, pages = MAX_PAGES, "model list has more pages; stopped");
-    Ok(ids)
+    follow_pages(
+        client,
+        provider,
+        |token| page_url(provider, &base, token),
+        parse_page,
+        "{\"models\":[{\"name\":...}]}",
+    )
+    .await
 }
 
 /// `base?pageSize=1000[&pageToken=…]`; the token is percent-encoded (it is opaque and
@@ -542,11 +510,7 @@ fn page_url(
     base: &str,
     token: Option<&str>,
 ) -> Result<reqwest::Url, ProviderError> {
-    let mut url = reqwest::Url::parse(base).map_err(|e| ProviderError::Connect {
-        provider: provider.name.clone(),
-        message: format!("cannot build a request for {}: {e}", provider.base_url),
-        hint: None,
-    })?;
+    let mut url = list_url(provider, base)?;
     {
         let mut query = url.query_pairs_mut();
         query.append_pair("pageSize", PAGE_SIZE);
@@ -590,9 +554,9 @@ fn parse_page(body: &[u8]) -> Option<(Vec<String>, Option<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::ChatMessage;
     use crate::provider::http::http_error;
-    use futures_util::{StreamExt, stream};
+    use crate::provider::test_support::{self, delta, event, text, usage};
+    use crate::provider::{ChatMessage, RetryHint};
     use pretty_assertions::assert_eq;
     use reqwest::StatusCode;
     use std::collections::BTreeMap;
@@ -620,39 +584,16 @@ mod tests {
         }
     }
 
-    fn event(data: &str) -> Event {
-        Event {
-            event: "message".to_owned(),
-            data: data.to_owned(),
-            id: String::new(),
-            retry: None,
-        }
-    }
-
     fn parse_all(datas: &[&str]) -> Vec<StreamEvent> {
         let mut p = ChunkParser::new("p".to_owned());
-        datas.iter().flat_map(|d| p.on_event(&event(d))).collect()
-    }
-
-    /// Feeds `body` split into `size`-byte chunks through the real SSE adapter.
-    async fn replay(body: &'static [u8], size: usize) -> Vec<StreamEvent> {
-        let chunks: Vec<Result<&'static [u8], std::io::Error>> =
-            body.chunks(size).map(Ok).collect();
-        let events = sse::events(stream::iter(chunks), Duration::from_secs(5));
-        sse::drive(events, ChunkParser::new("p".to_owned()))
+        datas
+            .iter()
+            .flat_map(|d| p.on_event(&event("message", d)))
             .collect()
-            .await
     }
 
-    fn usage(input_tokens: u64, output_tokens: u64) -> StreamEvent {
-        StreamEvent::Usage(Usage {
-            input_tokens,
-            output_tokens,
-        })
-    }
-
-    fn delta(text: &str) -> StreamEvent {
-        StreamEvent::Delta(text.to_owned())
+    async fn replay(body: &[u8], size: usize) -> Vec<StreamEvent> {
+        test_support::replay(body, size, ChunkParser::new("p".to_owned())).await
     }
 
     fn stream_failure(code: &str, message: &str) -> StreamEvent {
@@ -677,14 +618,7 @@ mod tests {
             let got = replay(BASIC, size).await;
             assert_eq!(got, expected, "chunk size {size}");
         }
-        let text: String = expected
-            .iter()
-            .filter_map(|e| match e {
-                StreamEvent::Delta(t) => Some(t.as_str()),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(text, BASIC_TEXT);
+        assert_eq!(text(&expected), BASIC_TEXT);
     }
 
     #[test]
@@ -703,6 +637,7 @@ mod tests {
     fn max_tokens_is_a_length_finish_at_eof() {
         let mut p = ChunkParser::new("p".to_owned());
         let got = p.on_event(&event(
+            "message",
             r#"{"candidates":[{"content":{"parts":[{"text":"cut"}],"role":"model"},"finishReason":"MAX_TOKENS","index":0}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":8,"totalTokenCount":12}}"#,
         ));
         assert_eq!(got, vec![delta("cut"), usage(4, 8)]);
@@ -867,6 +802,7 @@ mod tests {
         assert_eq!(p.on_end(), incomplete);
         assert_eq!(p.on_error(SseError::Transport("reset".into())), incomplete);
         p.on_event(&event(
+            "message",
             r#"{"candidates":[{"finishReason":"STOP","index":0}]}"#,
         ));
         assert_eq!(p.on_end(), StreamEvent::Finished(Finish::Stop));
@@ -970,12 +906,7 @@ mod tests {
         let p = provider();
         let value: Value = serde_json::from_slice(body).unwrap();
         let status = StatusCode::from_u16(status).unwrap();
-        refine(
-            &p,
-            http_error(&p, status, body),
-            RetryHint::default(),
-            value.get("error"),
-        )
+        refine(&p, http_error(&p, status, body), value.get("error"))
     }
 
     #[test]

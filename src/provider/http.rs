@@ -142,24 +142,10 @@ pub(crate) async fn error_from_response_with(
     }
     body.truncate(ERROR_BODY_LIMIT);
     let parsed = serde_json::from_slice::<Value>(&body).ok();
-    let error = match http_error(provider, status, &body) {
-        ProviderError::Http {
-            provider,
-            status,
-            code,
-            message,
-            hint,
-            retry: _,
-        } => ProviderError::Http {
-            provider,
-            status,
-            code,
-            message,
-            hint,
-            retry,
-        },
-        other => other,
-    };
+    let mut error = http_error(provider, status, &body);
+    if let ProviderError::Http { retry: r, .. } = &mut error {
+        *r = retry;
+    }
     refine(error, parsed.as_ref())
 }
 
@@ -206,10 +192,7 @@ pub(crate) fn http_error(
     }
     .unwrap_or_else(|| (None, plain_text(status, body)));
     let hint = match status.as_u16() {
-        401 | 403 => Some(match &provider.key_env {
-            Some(var) => format!("check {var}"),
-            None => "check the provider's api_key".to_owned(),
-        }),
+        401 | 403 => Some(key_hint(provider)),
         404 => Some("run `tinychat models` to see the available models".to_owned()),
         429 => Some("rate limited; wait and try again".to_owned()),
         _ => None,
@@ -221,6 +204,16 @@ pub(crate) fn http_error(
         message: redact(provider, &message),
         hint,
         retry: RetryHint::default(),
+    }
+}
+
+/// What to check when the server rejects the key: the variable it comes from, else the
+/// config's `api_key`. Shared by the generic 401/403 hint and the providers that signal
+/// a bad key another way (Gemini's 400 `API_KEY_INVALID`, Cohere's 498).
+pub(crate) fn key_hint(provider: &ProviderSpec) -> String {
+    match &provider.key_env {
+        Some(var) => format!("check {var}"),
+        None => "check the provider's api_key".to_owned(),
     }
 }
 

@@ -16,6 +16,8 @@ mod ollama;
 mod openai;
 mod retry;
 mod sse;
+#[cfg(test)]
+mod test_support;
 
 use std::collections::BTreeMap;
 use std::fmt;

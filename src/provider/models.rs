@@ -75,6 +75,51 @@ pub(crate) async fn fetch_json(
     }
 }
 
+/// At most this many pages of a model list are read: a server that keeps handing out
+/// cursors must not keep discovery busy forever.
+pub(crate) const MAX_MODEL_PAGES: usize = 20;
+
+/// `url` parsed for a model-list request; a base URL that cannot make one is a request
+/// that cannot be built, worded as [`super::http::send_error`] words it.
+pub(crate) fn list_url(provider: &ProviderSpec, url: &str) -> Result<reqwest::Url, ProviderError> {
+    reqwest::Url::parse(url).map_err(|e| ProviderError::Connect {
+        provider: provider.name.clone(),
+        message: format!("cannot build a request for {}: {e}", provider.base_url),
+        hint: None,
+    })
+}
+
+/// Reads a cursor-paginated model list (Anthropic, Gemini, Cohere): `page_url` builds
+/// the URL for a cursor (`None` for the first page), `parse` reads a page's ids and the
+/// next cursor, and `shape` names the expected body in the error for one it cannot
+/// read. Stops at the last page, at a cursor that does not move (it would fetch the
+/// same page again), or after [`MAX_MODEL_PAGES`].
+pub(crate) async fn follow_pages(
+    client: &reqwest::Client,
+    provider: &ProviderSpec,
+    page_url: impl Fn(Option<&str>) -> Result<reqwest::Url, ProviderError>,
+    parse: impl Fn(&[u8]) -> Option<(Vec<String>, Option<String>)>,
+    shape: &str,
+) -> Result<Vec<String>, ProviderError> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..MAX_MODEL_PAGES {
+        let url = page_url(cursor.as_deref())?;
+        let body = fetch_json(client, provider, url.as_str()).await?;
+        let (page, next) = parse(&body).ok_or_else(|| ProviderError::Malformed {
+            provider: provider.name.clone(),
+            message: format!("the model list is not {shape}"),
+        })?;
+        ids.extend(page);
+        match next {
+            Some(next) if cursor.as_deref() != Some(next.as_str()) => cursor = Some(next),
+            _ => return Ok(ids),
+        }
+    }
+    tracing::debug!(provider = %provider.name, pages = MAX_MODEL_PAGES, "model list cut off after too many pages");
+    Ok(ids)
+}
+
 /// The models to offer for `provider`, and why discovery failed if it did.
 ///
 /// Config models, else the discovered ones; when discovery fails, the built-in fallback

@@ -99,47 +99,29 @@ pub(super) async fn send(
 /// of the generic "is the server running?". Other connection failures (DNS, TLS, a
 /// timeout) keep their own words. `send_error` ends the message with the root cause,
 /// which [`super::http::root_cause`] words as "connection refused" on every platform.
-fn not_running(error: ProviderError) -> ProviderError {
-    match error {
-        ProviderError::Connect {
-            provider, message, ..
-        } if message.ends_with(": connection refused") => ProviderError::Connect {
-            provider,
-            message,
-            hint: Some(NOT_RUNNING_HINT.to_owned()),
-        },
-        other => other,
+fn not_running(mut error: ProviderError) -> ProviderError {
+    if let ProviderError::Connect { message, hint, .. } = &mut error
+        && message.ends_with(": connection refused")
+    {
+        *hint = Some(NOT_RUNNING_HINT.to_owned());
     }
+    error
 }
 
 /// A 404 about a model (`model 'x' not found`) means it is not pulled yet: name the
 /// command that fetches it. Other 404s (a wrong base URL) keep the generic hint.
-fn with_pull_hint(error: ProviderError, model: &str) -> ProviderError {
-    match error {
-        ProviderError::Http {
-            provider,
-            status: 404,
-            code,
-            message,
-            hint,
-            retry,
-        } => {
-            let hint = if message.contains("model") {
-                Some(format!("run `ollama pull {model}`"))
-            } else {
-                hint
-            };
-            ProviderError::Http {
-                provider,
-                status: 404,
-                code,
-                message,
-                hint,
-                retry,
-            }
-        }
-        other => other,
+fn with_pull_hint(mut error: ProviderError, model: &str) -> ProviderError {
+    if let ProviderError::Http {
+        status: 404,
+        message,
+        hint,
+        ..
+    } = &mut error
+        && message.contains("model")
+    {
+        *hint = Some(format!("run `ollama pull {model}`"));
     }
+    error
 }
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`
@@ -388,6 +370,7 @@ fn parse_tags(body: &[u8]) -> Option<Vec<String>> {
 mod tests {
     use super::*;
     use crate::provider::ChatMessage;
+    use crate::provider::test_support::{delta, summary};
     use pretty_assertions::assert_eq;
 
     const BASIC: &[u8] = include_bytes!("../../tests/fixtures/ollama/chat-basic.ndjson");
@@ -410,28 +393,6 @@ mod tests {
             provider: "p".to_owned(),
         };
         lines.iter().flat_map(|l| p.on_line(l.as_bytes())).collect()
-    }
-
-    fn delta(text: &str) -> StreamEvent {
-        StreamEvent::Delta(text.to_owned())
-    }
-
-    /// Joins the deltas and checks that exactly one terminal event comes last.
-    fn summary(events: &[StreamEvent]) -> (String, Option<Usage>, StreamEvent) {
-        let text = events
-            .iter()
-            .filter_map(|e| match e {
-                StreamEvent::Delta(t) => Some(t.as_str()),
-                _ => None,
-            })
-            .collect();
-        let usage = events.iter().rev().find_map(|e| match e {
-            StreamEvent::Usage(u) => Some(*u),
-            _ => None,
-        });
-        let last = events.last().cloned().expect("a terminal event");
-        assert_eq!(events.iter().filter(|e| e.is_terminal()).count(), 1);
-        (text, usage, last)
     }
 
     #[tokio::test]

@@ -252,55 +252,24 @@ fn is_truthy(value: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use futures_util::{StreamExt, stream};
-
     use super::*;
     use crate::provider::ChatMessage;
+    use crate::provider::test_support::{self, event, summary};
     use pretty_assertions::assert_eq;
 
     const OPENAI_BASIC: &[u8] = include_bytes!("../../tests/fixtures/openai/stream-basic.sse");
     const MISTRAL_BASIC: &[u8] = include_bytes!("../../tests/fixtures/mistral/stream-basic.sse");
 
-    fn event(data: &str) -> Event {
-        Event {
-            event: "message".to_owned(),
-            data: data.to_owned(),
-            id: String::new(),
-            retry: None,
-        }
-    }
-
     fn parse_all(datas: &[&str]) -> Vec<StreamEvent> {
         let mut p = ChunkParser::new("p".to_owned());
-        datas.iter().flat_map(|d| p.on_event(&event(d))).collect()
-    }
-
-    /// Feeds `body` split into `size`-byte chunks through the real SSE adapter.
-    async fn replay(body: &'static [u8], size: usize) -> Vec<StreamEvent> {
-        let chunks: Vec<Result<&'static [u8], std::io::Error>> =
-            body.chunks(size).map(Ok).collect();
-        let events = sse::events(stream::iter(chunks), Duration::from_secs(5));
-        sse::drive(events, ChunkParser::new("p".to_owned()))
-            .collect()
-            .await
-    }
-
-    /// Joins the deltas and checks that exactly one terminal event comes last.
-    fn summary(events: &[StreamEvent]) -> (String, Option<Usage>, StreamEvent) {
-        let text = events
+        datas
             .iter()
-            .filter_map(|e| match e {
-                StreamEvent::Delta(t) => Some(t.as_str()),
-                _ => None,
-            })
-            .collect();
-        let usage = events.iter().rev().find_map(|e| match e {
-            StreamEvent::Usage(u) => Some(*u),
-            _ => None,
-        });
-        let last = events.last().cloned().expect("a terminal event");
-        assert_eq!(events.iter().filter(|e| e.is_terminal()).count(), 1);
-        (text, usage, last)
+            .flat_map(|d| p.on_event(&event("message", d)))
+            .collect()
+    }
+
+    async fn replay(body: &[u8], size: usize) -> Vec<StreamEvent> {
+        test_support::replay(body, size, ChunkParser::new("p".to_owned())).await
     }
 
     #[tokio::test]
@@ -465,7 +434,7 @@ mod tests {
     #[test]
     fn keepalive_events_are_skipped() {
         let mut p = ChunkParser::new("p".to_owned());
-        let mut ev = event("not json");
+        let mut ev = event("message", "not json");
         ev.event = "keepalive".to_owned();
         assert_eq!(p.on_event(&ev), vec![]);
     }
@@ -479,7 +448,10 @@ mod tests {
             StreamEvent::Failed(ProviderError::Malformed { message, .. })
                 if message.starts_with("the response held no events; check that base_url")
         ));
-        p.on_event(&event(r#"{"choices":[{"delta":{"content":"par"}}]}"#));
+        p.on_event(&event(
+            "message",
+            r#"{"choices":[{"delta":{"content":"par"}}]}"#,
+        ));
         assert_eq!(
             p.on_end(),
             StreamEvent::Failed(ProviderError::Incomplete {
@@ -487,6 +459,7 @@ mod tests {
             })
         );
         p.on_event(&event(
+            "message",
             r#"{"choices":[{"delta":{},"finish_reason":"length"}]}"#,
         ));
         assert_eq!(p.on_end(), StreamEvent::Finished(Finish::Length));
