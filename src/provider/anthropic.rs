@@ -17,7 +17,9 @@ use serde_json::Value;
 use super::http::{error_fields, post_json};
 use super::models::{follow_pages, list_url};
 use super::sse::{self, Event, EventReader};
-use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent};
+use super::{
+    ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent, json_object,
+};
 use crate::conversation::{Finish, Role, Usage};
 
 /// `max_tokens` is required by the API (protocols.md §2); this is sent when the request
@@ -166,10 +168,9 @@ impl EventReader for EventParser {
     }
     /// The events one SSE event yields; a terminal event, if any, is last.
     fn on_event(&mut self, event: &Event) -> Vec<StreamEvent> {
-        let data = match serde_json::from_str::<Value>(event.data.trim()) {
-            Ok(data @ Value::Object(_)) => data,
-            Ok(_) => return vec![self.malformed("an event is not a JSON object".to_owned())],
-            Err(e) => return vec![self.malformed(format!("invalid JSON in an event: {e}"))],
+        let data = match json_object(&self.provider, event.data.trim().as_bytes(), "an event") {
+            Ok(value) => value,
+            Err(events) => return events,
         };
         // The event name equals `data.type`; the data is the authority, the name the
         // fallback for a gateway that drops the field.
@@ -287,13 +288,6 @@ impl EventParser {
         StreamEvent::Failed(ProviderError::Stream {
             provider: self.provider.clone(),
             code,
-            message,
-        })
-    }
-
-    fn malformed(&self, message: String) -> StreamEvent {
-        StreamEvent::Failed(ProviderError::Malformed {
-            provider: self.provider.clone(),
             message,
         })
     }

@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::http::{error_fields, key_hint, post_json};
 use super::models::{follow_pages, list_url};
 use super::sse::{self, Event, EventReader};
-use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
+use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent, json_object};
 use crate::conversation::{Finish, Role, Usage};
 
 /// The JSON body of a streaming v2 chat request. Field order is the wire order.
@@ -129,10 +129,9 @@ impl EventReader for EventParser {
         if data == "[DONE]" {
             return Vec::new();
         }
-        let value = match serde_json::from_str::<Value>(data) {
-            Ok(value @ Value::Object(_)) => value,
-            Ok(_) => return vec![self.malformed("an event is not a JSON object".to_owned())],
-            Err(e) => return vec![self.malformed(format!("invalid JSON in an event: {e}"))],
+        let value = match json_object(&self.provider, data.as_bytes(), "an event") {
+            Ok(value) => value,
+            Err(events) => return events,
         };
         let kind = value
             .get("type")
@@ -208,13 +207,6 @@ impl EventParser {
             provider: self.provider.clone(),
             code: None,
             message: message.to_owned(),
-        })
-    }
-
-    fn malformed(&self, message: String) -> StreamEvent {
-        StreamEvent::Failed(ProviderError::Malformed {
-            provider: self.provider.clone(),
-            message,
         })
     }
 }

@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::http::{error_fields, key_hint, post_json};
 use super::models::{follow_pages, list_url};
 use super::sse::{self, Event, EventReader, SseError};
-use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
+use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent, json_object};
 use crate::conversation::{Finish, Role, Usage};
 
 /// The API version every path names (python-genai `_api_client.py`: `v1beta`).
@@ -274,10 +274,9 @@ impl EventReader for ChunkParser {
     /// The events one SSE event yields: text first (the finish reason rides on the last
     /// chunk together with the last text), then usage, then a terminal event, if any.
     fn on_event(&mut self, event: &Event) -> Vec<StreamEvent> {
-        let chunk = match serde_json::from_str::<Value>(event.data.trim()) {
-            Ok(chunk @ Value::Object(_)) => chunk,
-            Ok(_) => return vec![self.malformed("an event is not a JSON object".to_owned())],
-            Err(e) => return vec![self.malformed(format!("invalid JSON in an event: {e}"))],
+        let chunk = match json_object(&self.provider, event.data.trim().as_bytes(), "an event") {
+            Ok(value) => value,
+            Err(events) => return events,
         };
         // python-genai raises on any chunk that starts with `{"error":` (protocols.md §4).
         if let Some(error) = chunk.get("error").filter(|e| !e.is_null()) {
@@ -419,13 +418,6 @@ impl ChunkParser {
             code: Some(reason.to_owned()),
             message,
         }))
-    }
-
-    fn malformed(&self, message: String) -> StreamEvent {
-        StreamEvent::Failed(ProviderError::Malformed {
-            provider: self.provider.clone(),
-            message,
-        })
     }
 }
 

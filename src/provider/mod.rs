@@ -222,6 +222,35 @@ impl StreamEvent {
     }
 }
 
+/// The reply broke the provider's wire format: a terminal event naming how.
+fn malformed(provider: &str, message: String) -> StreamEvent {
+    StreamEvent::Failed(ProviderError::Malformed {
+        provider: provider.to_owned(),
+        message,
+    })
+}
+
+/// Every streaming format carries one JSON object per event (an NDJSON line for
+/// Ollama, `unit` names which): anything else ends the reply as malformed (the error is
+/// the events to return, so a reader can pass it on as it stands).
+pub(crate) fn json_object(
+    provider: &str,
+    data: &[u8],
+    unit: &str,
+) -> Result<serde_json::Value, Vec<StreamEvent>> {
+    match serde_json::from_slice::<serde_json::Value>(data) {
+        Ok(value @ serde_json::Value::Object(_)) => Ok(value),
+        Ok(_) => Err(vec![malformed(
+            provider,
+            format!("{unit} is not a JSON object"),
+        )]),
+        Err(e) => Err(vec![malformed(
+            provider,
+            format!("invalid JSON in {unit}: {e}"),
+        )]),
+    }
+}
+
 /// A boxed reply stream, `Send` so the runtime can drive it on any task.
 pub type ReplyStream = Pin<Box<dyn Stream<Item = StreamEvent> + Send>>;
 

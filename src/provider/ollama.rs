@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::http::{error_fields, post_json};
 use super::models::fetch_json;
 use super::sse::{self, SseError};
-use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
+use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent, json_object};
 use crate::conversation::{Finish, Role, Usage};
 
 /// What to do when nothing answers at the Ollama address.
@@ -273,10 +273,9 @@ impl LineParser {
         if line.is_empty() {
             return Vec::new();
         }
-        let value = match serde_json::from_slice::<Value>(line) {
-            Ok(value @ Value::Object(_)) => value,
-            Ok(_) => return vec![self.malformed("a line is not a JSON object".to_owned())],
-            Err(e) => return vec![self.malformed(format!("invalid JSON in a line: {e}"))],
+        let value = match json_object(&self.provider, line, "a line") {
+            Ok(value) => value,
+            Err(events) => return events,
         };
         if value.get("error").is_some_and(|e| !e.is_null()) {
             let message = error_fields(&value, None)
@@ -308,13 +307,6 @@ impl LineParser {
             out.push(StreamEvent::Finished(finish));
         }
         out
-    }
-
-    fn malformed(&self, message: String) -> StreamEvent {
-        StreamEvent::Failed(ProviderError::Malformed {
-            provider: self.provider.clone(),
-            message,
-        })
     }
 }
 

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::http::{as_is, error_fields, post_json};
 use super::sse::{self, Event, EventReader};
-use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
+use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent, json_object};
 use crate::conversation::{Finish, Role, Usage};
 
 /// The JSON body of a streaming chat completion. Field order is the wire order.
@@ -115,10 +115,9 @@ impl EventReader for ChunkParser {
         if data == "[DONE]" {
             return vec![StreamEvent::Finished(self.finish.unwrap_or(Finish::Stop))];
         }
-        let chunk = match serde_json::from_str::<Value>(data) {
-            Ok(chunk @ Value::Object(_)) => chunk,
-            Ok(_) => return vec![self.malformed("an event is not a JSON object".to_owned())],
-            Err(e) => return vec![self.malformed(format!("invalid JSON in an event: {e}"))],
+        let chunk = match json_object(&self.provider, data.as_bytes(), "an event") {
+            Ok(value) => value,
+            Err(events) => return events,
         };
         if let Some(error) = chunk.get("error").filter(|e| is_truthy(e)) {
             let wrapped = serde_json::json!({ "error": error });
@@ -205,13 +204,6 @@ impl ChunkParser {
             finish: None,
             seen: false,
         }
-    }
-
-    fn malformed(&self, message: String) -> StreamEvent {
-        StreamEvent::Failed(ProviderError::Malformed {
-            provider: self.provider.clone(),
-            message,
-        })
     }
 }
 
