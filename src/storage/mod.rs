@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Local, SecondsFormat};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conversation::{Conversation, FORMAT_VERSION, Finish, Role};
 
@@ -145,7 +145,10 @@ impl ConversationStore {
     /// listed with `problem` set; hidden files (temporary files of a save in progress)
     /// and other extensions are ignored. A missing folder is an empty list.
     pub fn list(&self) -> Vec<ListEntry> {
-        self.scan(list_entry)
+        self.scan(|id, path| {
+            let (time, entry, _) = read_row(id, path);
+            (time, entry)
+        })
     }
 
     /// The conversation files of the folder, each turned into a row by `row` (which gets
@@ -187,6 +190,21 @@ impl ConversationStore {
     }
 }
 
+impl ListEntry {
+    /// The row of a conversation that was read without a problem.
+    fn readable(id: String, path: PathBuf, conversation: &Conversation) -> Self {
+        ListEntry {
+            id,
+            path,
+            title: conversation.title.clone(),
+            model: conversation.last_model().map(str::to_owned),
+            updated_at: conversation.updated_at.clone(),
+            message_count: conversation.messages.len(),
+            problem: None,
+        }
+    }
+}
+
 /// A row of a folder scan: its id breaks ties in the sort.
 trait HasId {
     fn id(&self) -> &str;
@@ -214,9 +232,11 @@ fn time_text(time: Option<DateTime<FixedOffset>>) -> String {
 }
 
 /// The exact bytes of a conversation file (see the module doc): pretty JSON + `\n`.
-pub(crate) fn to_file_bytes(conversation: &Conversation) -> Result<Vec<u8>, StorageError> {
-    let mut bytes = serde_json::to_vec_pretty(conversation)
-        .map_err(|source| StorageError::Encode { source })?;
+/// Generic so a rename, which rewrites the file's JSON value rather than a
+/// [`Conversation`], writes the same layout.
+pub(crate) fn to_file_bytes(value: &impl Serialize) -> Result<Vec<u8>, StorageError> {
+    let mut bytes =
+        serde_json::to_vec_pretty(value).map_err(|source| StorageError::Encode { source })?;
     bytes.push(b'\n');
     Ok(bytes)
 }
@@ -283,25 +303,26 @@ fn mark_cut_off_replies(conversation: &mut Conversation) {
     }
 }
 
-fn list_entry(id: &str, path: PathBuf) -> (Option<DateTime<FixedOffset>>, ListEntry) {
-    let modified = modified_time(&path);
+/// One conversation file read for a listing: its sort time, its row, and the
+/// conversation when it could be read. Shared by [`ConversationStore::list`] and
+/// [`ConversationStore::index`] so a file gets the same row, time and problem in both.
+fn read_row(
+    id: &str,
+    path: PathBuf,
+) -> (
+    Option<DateTime<FixedOffset>>,
+    ListEntry,
+    Option<Conversation>,
+) {
     match read_conversation(&path) {
         Ok(c) => {
             let time = DateTime::parse_from_rfc3339(&c.updated_at)
                 .ok()
-                .or(modified);
-            let entry = ListEntry {
-                id: id.to_owned(),
-                path,
-                model: c.last_model().map(str::to_owned),
-                title: c.title,
-                updated_at: c.updated_at,
-                message_count: c.messages.len(),
-                problem: None,
-            };
-            (time, entry)
+                .or_else(|| modified_time(&path));
+            (time, ListEntry::readable(id.to_owned(), path, &c), Some(c))
         }
         Err(e) => {
+            let modified = modified_time(&path);
             let entry = ListEntry {
                 id: id.to_owned(),
                 path,
@@ -311,7 +332,7 @@ fn list_entry(id: &str, path: PathBuf) -> (Option<DateTime<FixedOffset>>, ListEn
                 message_count: 0,
                 problem: Some(e.problem()),
             };
-            (modified, entry)
+            (modified, entry, None)
         }
     }
 }
