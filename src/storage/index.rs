@@ -312,29 +312,27 @@ fn snippet(text: &str, start: usize, end: usize) -> String {
 
 /// Where the last `budget` characters of `s` start (a whitespace run counts as one).
 fn tail_start(s: &str, budget: usize) -> usize {
-    let mut units = 0;
-    let mut after_space = false;
-    let mut cut = s.len();
-    for (i, c) in s.char_indices().rev() {
-        let space = c.is_whitespace();
-        if !(space && after_space) {
-            units += 1;
-            if units > budget {
-                break;
-            }
-        }
-        after_space = space;
-        cut = i;
-    }
-    cut
+    walk(s.char_indices().rev(), budget, s.len(), |i, _| i)
 }
 
 /// Where the first `budget` characters of `s` end (a whitespace run counts as one).
 fn head_end(s: &str, budget: usize) -> usize {
+    walk(s.char_indices(), budget, 0, |i, c| i + c.len_utf8())
+}
+
+/// Walks `chars` (forwards or backwards) for `budget` characters, a whitespace run
+/// counting as one, and returns the byte offset `edge` gives past the last one kept
+/// (`start` when none is). One walk for both ends keeps the two budgets counting alike.
+fn walk(
+    chars: impl Iterator<Item = (usize, char)>,
+    budget: usize,
+    start: usize,
+    edge: impl Fn(usize, char) -> usize,
+) -> usize {
     let mut units = 0;
     let mut after_space = false;
-    let mut cut = 0;
-    for (i, c) in s.char_indices() {
+    let mut cut = start;
+    for (i, c) in chars {
         let space = c.is_whitespace();
         if !(space && after_space) {
             units += 1;
@@ -343,7 +341,7 @@ fn head_end(s: &str, budget: usize) -> usize {
             }
         }
         after_space = space;
-        cut = i + c.len_utf8();
+        cut = edge(i, c);
     }
     cut
 }
