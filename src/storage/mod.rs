@@ -241,7 +241,8 @@ pub(crate) fn to_file_bytes(value: &impl Serialize) -> Result<Vec<u8>, StorageEr
     Ok(bytes)
 }
 
-/// The least of a file that decides whether it can be read at all.
+/// The least of a file that says which format it is in, read when the whole file does
+/// not parse.
 #[derive(Deserialize)]
 struct VersionProbe {
     version: Option<u64>,
@@ -266,20 +267,37 @@ fn read_file(path: &Path) -> Result<Vec<u8>, StorageError> {
 
 /// Checks the version of a conversation file's `bytes` and parses them, as written
 /// (replies saved mid-stream are not marked here).
+///
+/// The version decides first: a newer format may not fit this build's structs, and
+/// "upgrade tinychat" is the useful message then, not a parse error. A file that parses
+/// carries its version, so only a file that does not is read a second time for it:
+/// listing a folder parses each good file once.
 fn parse_conversation(path: &Path, bytes: &[u8]) -> Result<Conversation, StorageError> {
-    // The version is checked before the full parse: a newer format may not fit this
-    // build's structs, and "upgrade tinychat" is the useful message then, not a parse
-    // error.
-    let probe: VersionProbe = serde_json::from_slice(bytes).map_err(|e| corrupt(path, &e))?;
-    if let Some(version) = probe.version
-        && version > u64::from(FORMAT_VERSION)
-    {
+    match serde_json::from_slice::<Conversation>(bytes) {
+        Ok(conversation) => {
+            refuse_newer(path, u64::from(conversation.version))?;
+            Ok(conversation)
+        }
+        Err(error) => {
+            let probe: VersionProbe =
+                serde_json::from_slice(bytes).map_err(|e| corrupt(path, &e))?;
+            if let Some(version) = probe.version {
+                refuse_newer(path, version)?;
+            }
+            Err(corrupt(path, &error))
+        }
+    }
+}
+
+/// [`StorageError::NewerVersion`] when `version` is newer than this build reads.
+fn refuse_newer(path: &Path, version: u64) -> Result<(), StorageError> {
+    if version > u64::from(FORMAT_VERSION) {
         return Err(StorageError::NewerVersion {
             path: path.to_path_buf(),
             version,
         });
     }
-    serde_json::from_slice(bytes).map_err(|e| corrupt(path, &e))
+    Ok(())
 }
 
 /// A file that is not a conversation, with serde's line and column.
@@ -344,4 +362,41 @@ fn is_safe_id(id: &str) -> bool {
         && !id.contains("..")
         && !id.contains(['/', '\\', '\0'])
         && !id.chars().any(char::is_control)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only a file that parses is checked through its parsed version; a newer one must
+    /// still be refused, not opened.
+    #[test]
+    fn a_newer_file_that_fits_this_builds_structs_is_refused() {
+        let mut conversation = Conversation::new(None);
+        conversation.version = FORMAT_VERSION + 1;
+        let bytes = to_file_bytes(&conversation).unwrap();
+        let error = parse_conversation(Path::new("x.json"), &bytes).unwrap_err();
+        assert!(
+            matches!(error, StorageError::NewerVersion { version, .. } if version == u64::from(FORMAT_VERSION + 1)),
+            "{error:?}"
+        );
+    }
+
+    /// A file that does not parse is still read for its version first, and is corrupt
+    /// with the whole parse's error only when the version is not newer.
+    #[test]
+    fn a_file_that_does_not_parse_reports_its_version_or_the_parse_error() {
+        let path = Path::new("x.json");
+        for (text, newer) in [
+            (r#"{"version": 2, "turns": 1}"#, true),
+            (r#"{"version": 1, "id": 7}"#, false),
+            (r#"{"version": 1, "version": 1}"#, false),
+            ("[1]", false),
+            ("not json", false),
+        ] {
+            let error = parse_conversation(path, text.as_bytes()).unwrap_err();
+            let is_newer = matches!(error, StorageError::NewerVersion { .. });
+            assert_eq!(is_newer, newer, "{text}: {error:?}");
+        }
+    }
 }
