@@ -1,18 +1,14 @@
 //! A 100 KB paste into the input (issue 5, item 8): the paste itself and the keystroke
 //! after it must each stay well under 50 ms, so a big paste never makes typing lag.
-#![allow(
-    clippy::expect_used,
-    reason = "benchmark set-up: a failure is a broken bench"
-)]
 
 use std::fmt::Write as _;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use tinychat::app::{App, AppOptions, Msg};
-use tinychat::config::Config;
+use tinychat::app::Msg;
+
+mod common;
 
 /// About 100 KB of code-like text: 2,000 lines of 50 bytes.
 fn paste_text() -> String {
@@ -21,23 +17,6 @@ fn paste_text() -> String {
         let _ = writeln!(text, "    let value_{i:05} = compute(input, {i:05}); // ok");
     }
     text
-}
-
-fn empty_app() -> App {
-    let config = Config::from_toml(
-        "[[providers]]\nname = \"local\"\nbase_url = \"http://127.0.0.1:9/v1\"\nmodels = [\"m\"]\n",
-        Path::new("bench.toml"),
-        &|_| None,
-    )
-    .expect("bench config parses");
-    let (mut app, _) = App::new(AppOptions {
-        config,
-        model: Some("local/m".into()),
-        conversation: None,
-        config_path: PathBuf::from("bench.toml"),
-    });
-    app.resize(120, 40);
-    app
 }
 
 fn key(c: char) -> Msg {
@@ -53,7 +32,7 @@ fn paste(c: &mut Criterion) {
     let mut group = c.benchmark_group("paste_100kb");
     group.bench_function("paste_into_empty_input", |b| {
         b.iter_batched(
-            empty_app,
+            || common::app(None),
             |mut app| {
                 black_box(app.update(Msg::Term(Event::Paste(text.clone()))));
                 app
@@ -64,7 +43,7 @@ fn paste(c: &mut Criterion) {
     group.bench_function("keystroke_after_paste", |b| {
         b.iter_batched(
             || {
-                let mut app = empty_app();
+                let mut app = common::app(None);
                 app.update(Msg::Term(Event::Paste(text.clone())));
                 app
             },

@@ -7,26 +7,20 @@
 )]
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use tinychat::app::{App, AppOptions};
-use tinychat::config::Config;
+use tinychat::app::App;
 use tinychat::conversation::{Conversation, Finish, Message};
 use tinychat::ui::{self, theme::Theme};
+
+mod common;
 
 const TEXT: &str = "Ownership in Rust means every value has a single owner; when the owner goes out of scope the value is dropped. Borrowing lets code use a value without taking it, and the borrow checker makes sure references never outlive what they point to.";
 
 fn app_with(messages: usize) -> App {
-    let config = Config::from_toml(
-        "[[providers]]\nname = \"local\"\nbase_url = \"http://127.0.0.1:9/v1\"\nmodels = [\"m\"]\n",
-        Path::new("bench.toml"),
-        &|_| None,
-    )
-    .expect("bench config parses");
     let mut conversation = Conversation::new(None);
     for i in 0..messages {
         let mut m = if i % 2 == 0 {
@@ -40,14 +34,7 @@ fn app_with(messages: usize) -> App {
         m.created_at = String::new();
         conversation.messages.push(Arc::new(m));
     }
-    let (mut app, _) = App::new(AppOptions {
-        config,
-        model: Some("local/m".into()),
-        conversation: Some(conversation),
-        config_path: PathBuf::from("bench.toml"),
-    });
-    app.resize(120, 40);
-    app
+    common::app(Some(conversation))
 }
 
 fn render_history(c: &mut Criterion) {

@@ -9,14 +9,14 @@
 )]
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use tinychat::app::{App, AppOptions, Effect, Msg, StreamId};
-use tinychat::config::Config;
+use tinychat::app::{App, Effect, Msg, StreamId};
 use tinychat::provider::StreamEvent;
+
+mod common;
 
 /// A token-sized piece of text, with a newline now and then like real replies.
 fn token(i: usize) -> String {
@@ -59,19 +59,7 @@ fn markdown_tokens(count: usize) -> Vec<String> {
 
 /// An app with a reply streaming, and the id of its stream.
 fn streaming_app() -> (App, StreamId) {
-    let config = Config::from_toml(
-        "[[providers]]\nname = \"local\"\nbase_url = \"http://127.0.0.1:9/v1\"\nmodels = [\"m\"]\n",
-        Path::new("bench.toml"),
-        &|_| None,
-    )
-    .expect("bench config parses");
-    let (mut app, _) = App::new(AppOptions {
-        config,
-        model: Some("local/m".into()),
-        conversation: None,
-        config_path: PathBuf::from("bench.toml"),
-    });
-    app.resize(120, 40);
+    let mut app = common::app(None);
     for c in "write a long essay".chars() {
         app.update(Msg::Term(Event::Key(KeyEvent::new(
             KeyCode::Char(c),
@@ -92,11 +80,18 @@ fn streaming_app() -> (App, StreamId) {
     (app, id)
 }
 
-fn stream_append(c: &mut Criterion) {
-    let mut group = c.benchmark_group("reply");
-    group.sample_size(20);
+/// Benchmark group `name`: a whole reply of 2,000 and of 20,000 deltas made by
+/// `tokens`, each applied through `App::update` to a fresh streaming app.
+fn whole_replies(
+    c: &mut Criterion,
+    name: &str,
+    sample_size: usize,
+    tokens: impl Fn(usize) -> Vec<String>,
+) {
+    let mut group = c.benchmark_group(name);
+    group.sample_size(sample_size);
     for deltas in [2_000usize, 20_000] {
-        let tokens: Vec<String> = (0..deltas).map(token).collect();
+        let tokens = tokens(deltas);
         group.bench_with_input(BenchmarkId::new("deltas", deltas), &tokens, |b, tokens| {
             b.iter_batched(
                 streaming_app,
@@ -116,30 +111,11 @@ fn stream_append(c: &mut Criterion) {
         });
     }
     group.finish();
+}
 
-    let mut group = c.benchmark_group("markdown_reply");
-    group.sample_size(10);
-    for deltas in [2_000usize, 20_000] {
-        let tokens = markdown_tokens(deltas);
-        group.bench_with_input(BenchmarkId::new("deltas", deltas), &tokens, |b, tokens| {
-            b.iter_batched(
-                streaming_app,
-                |(mut app, id)| {
-                    let at = Instant::now();
-                    for t in tokens {
-                        black_box(app.update(Msg::Stream {
-                            id,
-                            event: StreamEvent::Delta(t.clone()),
-                            at,
-                        }));
-                    }
-                    app
-                },
-                BatchSize::LargeInput,
-            );
-        });
-    }
-    group.finish();
+fn stream_append(c: &mut Criterion) {
+    whole_replies(c, "reply", 20, |deltas| (0..deltas).map(token).collect());
+    whole_replies(c, "markdown_reply", 10, markdown_tokens);
 
     // Per-delta cost early in a reply and after 1 MiB of it.
     let mut group = c.benchmark_group("delta");

@@ -433,17 +433,13 @@ impl Config {
         let default_model = match &raw.default_model {
             Some(m) => {
                 let value = m.get_ref().trim();
-                match value.split_once('/') {
-                    Some((p, model)) if !p.is_empty() && !model.is_empty() => {
-                        Some(value.to_owned())
-                    }
-                    _ => {
-                        return Err(err_at(
-                            Some(m.span()),
-                            format!("default_model `{value}` must be PROVIDER/MODEL"),
-                        ));
-                    }
+                if split_model(value).is_none() {
+                    return Err(err_at(
+                        Some(m.span()),
+                        format!("default_model `{value}` must be PROVIDER/MODEL"),
+                    ));
                 }
+                Some(value.to_owned())
             }
             None => None,
         };
@@ -554,6 +550,19 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
 
+    /// The built-in providers in table order, which overriding one must keep.
+    const BUILT_IN_ORDER: [&str; 9] = [
+        "openai",
+        "mistral",
+        "together",
+        "groq",
+        "openrouter",
+        "anthropic",
+        "gemini",
+        "cohere",
+        "ollama",
+    ];
+
     fn no_env(_: &str) -> Option<String> {
         None
     }
@@ -566,20 +575,7 @@ mod tests {
     fn empty_config_lists_built_ins_disabled_without_keys() {
         let c = parse("").unwrap();
         let names: Vec<_> = c.providers.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "openai",
-                "mistral",
-                "together",
-                "groq",
-                "openrouter",
-                "anthropic",
-                "gemini",
-                "cohere",
-                "ollama"
-            ]
-        );
+        assert_eq!(names, BUILT_IN_ORDER);
         assert_eq!(
             c.providers[0].disabled.as_deref(),
             Some("set OPENAI_API_KEY")
@@ -670,20 +666,7 @@ mod tests {
     fn same_name_overrides_a_built_in() {
         let c = parse("[[providers]]\nname = \"openai\"\nbase_url = \"http://127.0.0.1:1/v1\"\napi_key = \"k\"\n").unwrap();
         let names: Vec<_> = c.providers.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "openai",
-                "mistral",
-                "together",
-                "groq",
-                "openrouter",
-                "anthropic",
-                "gemini",
-                "cohere",
-                "ollama"
-            ]
-        );
+        assert_eq!(names, BUILT_IN_ORDER);
         let openai = c.provider("openai").unwrap();
         assert_eq!(openai.base_url, "http://127.0.0.1:1/v1");
         assert!(openai.include_usage);

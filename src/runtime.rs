@@ -34,6 +34,9 @@ pub const FRAME_PERIOD: Duration = Duration::from_millis(16);
 const RECENT: usize = 5;
 /// Room in the stream channel before a stream task waits for the UI.
 const STREAM_CHANNEL: usize = 256;
+/// Most stream events taken in one wake-up: a bound on the batch, so the loop gets
+/// back to keys and frames even if the stream tasks kept the channel full.
+const STREAM_BATCH: usize = 4096;
 
 /// What background jobs report back.
 enum Job {
@@ -229,7 +232,7 @@ pub async fn run(
             Some(first) = stream_rx.recv() => {
                 // Coalesce: apply every event already waiting before the next frame.
                 let mut batch = vec![first];
-                while batch.len() < 4096 {
+                while batch.len() < STREAM_BATCH {
                     match stream_rx.try_recv() {
                         Ok(m) => batch.push(m),
                         Err(_) => break,
@@ -427,28 +430,23 @@ impl Signals {
     async fn recv(&mut self) {
         #[cfg(unix)]
         {
-            let term = async {
-                match &mut self.term {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            let hup = async {
-                match &mut self.hup {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
             tokio::select! {
-                () = term => {},
-                () = hup => {},
+                () = next_signal(&mut self.term) => {},
+                () = next_signal(&mut self.hup) => {},
             }
         }
         #[cfg(not(unix))]
         std::future::pending::<()>().await;
+    }
+}
+
+/// The next delivery of `signal`; never, when it could not be installed.
+#[cfg(unix)]
+async fn next_signal(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
     }
 }

@@ -109,6 +109,55 @@ impl Browser {
             .saturating_add_signed(delta)
             .min(self.hits.len() - 1);
     }
+
+    /// A key that is neither navigation nor Enter/Esc: a command (`d`, `r`, `j`, `k`,
+    /// `/` in the list, Ctrl+D and Ctrl+R anywhere), else an edit of the search.
+    fn on_command_or_search(&mut self, key: KeyEvent) {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let command = match (self.focus, key.code) {
+            (_, KeyCode::Char('d')) if ctrl => Some('d'),
+            (_, KeyCode::Char('r')) if ctrl => Some('r'),
+            (BrowserFocus::List, KeyCode::Char(c @ ('d' | 'r' | 'j' | 'k' | '/'))) => Some(c),
+            (BrowserFocus::List, KeyCode::Delete) => Some('d'),
+            _ => None,
+        };
+        match command {
+            Some('d') => {
+                if let Some((entry, _)) = self.selected_entry() {
+                    self.pending = Some(Pending::Delete(entry));
+                }
+            }
+            Some('r') => {
+                if let Some((entry, e)) = self.selected_entry() {
+                    let mut editor = super::new_editor();
+                    editor.insert_str(&e.title);
+                    self.pending = Some(Pending::Rename(entry, Box::new(editor)));
+                }
+            }
+            Some('j') => self.move_by(1),
+            Some('k') => self.move_by(-1),
+            Some(_) => self.focus = BrowserFocus::Search,
+            None => self.edit_query(key.code, ctrl),
+        }
+    }
+
+    /// Anything else edits the search (typing in the list starts one); the hits are
+    /// searched again only when the query changed.
+    fn edit_query(&mut self, code: KeyCode, ctrl: bool) {
+        let changed = match code {
+            KeyCode::Char('u') if ctrl => !std::mem::take(&mut self.query).is_empty(),
+            KeyCode::Char(c) if !ctrl => {
+                self.focus = BrowserFocus::Search;
+                self.query.push(c);
+                true
+            }
+            KeyCode::Backspace => self.query.pop().is_some(),
+            _ => false,
+        };
+        if changed {
+            self.refresh();
+        }
+    }
 }
 
 impl App {
@@ -120,13 +169,11 @@ impl App {
 
     /// The index arrived (the browser may have been closed meanwhile).
     pub(super) fn on_index(&mut self, entries: Vec<IndexEntry>) {
+        let height = self.browser_list_height();
         if let Some(super::Popup::Browser(browser)) = &mut self.popup {
             browser.entries = Some(entries);
             browser.refresh();
-            let height = self.browser_list_height();
-            if let Some(super::Popup::Browser(browser)) = &mut self.popup {
-                browser.keep_in_view(height);
-            }
+            browser.keep_in_view(height);
         }
     }
 
@@ -140,7 +187,6 @@ impl App {
         let Some(super::Popup::Browser(browser)) = &mut self.popup else {
             return;
         };
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         // A question being answered takes every key.
         if let Some(pending) = browser.pending.take() {
             self.on_browser_answer(pending, key, fx);
@@ -172,52 +218,7 @@ impl App {
                 }
                 return;
             }
-            _ => {
-                let command = match (browser.focus, key.code) {
-                    (_, KeyCode::Char('d')) if ctrl => Some('d'),
-                    (_, KeyCode::Char('r')) if ctrl => Some('r'),
-                    (BrowserFocus::List, KeyCode::Char(c @ ('d' | 'r' | 'j' | 'k' | '/'))) => {
-                        Some(c)
-                    }
-                    (BrowserFocus::List, KeyCode::Delete) => Some('d'),
-                    _ => None,
-                };
-                match command {
-                    Some('d') => {
-                        if let Some((entry, _)) = browser.selected_entry() {
-                            browser.pending = Some(Pending::Delete(entry));
-                        }
-                    }
-                    Some('r') => {
-                        if let Some((entry, e)) = browser.selected_entry() {
-                            let mut editor = super::new_editor();
-                            editor.insert_str(&e.title);
-                            browser.pending = Some(Pending::Rename(entry, Box::new(editor)));
-                        }
-                    }
-                    Some('j') => browser.move_by(1),
-                    Some('k') => browser.move_by(-1),
-                    Some(_) => browser.focus = BrowserFocus::Search,
-                    None => {
-                        // Anything else edits the search (typing in the list starts one).
-                        let before = browser.query.clone();
-                        match key.code {
-                            KeyCode::Char('u') if ctrl => browser.query.clear(),
-                            KeyCode::Char(c) if !ctrl => {
-                                browser.focus = BrowserFocus::Search;
-                                browser.query.push(c);
-                            }
-                            KeyCode::Backspace => {
-                                browser.query.pop();
-                            }
-                            _ => {}
-                        }
-                        if browser.query != before {
-                            browser.refresh();
-                        }
-                    }
-                }
-            }
+            _ => browser.on_command_or_search(key),
         }
         browser.keep_in_view(height);
     }
@@ -301,20 +302,18 @@ impl App {
                 if let Some(e) = entries.iter_mut().find(|e| e.id == id) {
                     e.title = title;
                 }
-                let selected = browser.selected;
-                browser.refresh();
-                browser.selected = selected.min(browser.hits.len().saturating_sub(1));
             }
-            IndexChange::Deleted => {
-                entries.retain(|e| e.id != id);
-                let selected = browser.selected;
-                browser.refresh();
-                browser.selected = selected.min(browser.hits.len().saturating_sub(1));
-            }
+            IndexChange::Deleted => entries.retain(|e| e.id != id),
             IndexChange::Failed(e) => {
                 self.set_error(e);
+                return;
             }
         }
+        // The search runs again over the changed entries; the highlight stays where it
+        // was, or on the last hit when the list got shorter.
+        let selected = browser.selected;
+        browser.refresh();
+        browser.selected = selected.min(browser.hits.len().saturating_sub(1));
     }
 }
 

@@ -41,8 +41,8 @@ use serde_json::Value;
 
 use super::atomic::{Visibility, write_atomic};
 use super::{
-    ConversationStore, HasId, IoAction, StorageError, corrupt, modified_time, parse_conversation,
-    read_conversation, time_text,
+    ConversationStore, HasId, IoAction, ListEntry, StorageError, corrupt, parse_conversation,
+    read_row, to_file_bytes,
 };
 use crate::conversation::{Conversation, UNTITLED};
 
@@ -80,19 +80,30 @@ impl IndexEntry {
     /// The entry of a conversation in memory (benches, tests, or the UI's own open
     /// conversation); its id is the conversation's.
     pub fn from_conversation(conversation: &Conversation, path: PathBuf) -> Self {
-        Self::build(conversation.id.clone(), path, conversation)
+        let row = ListEntry::readable(conversation.id.clone(), path, conversation);
+        Self::from_row(row, joined_text(conversation))
     }
 
-    fn build(id: String, path: PathBuf, conversation: &Conversation) -> Self {
+    /// A listing row with its searchable text (empty for a file with a problem).
+    fn from_row(row: ListEntry, text: String) -> Self {
+        let ListEntry {
+            id,
+            path,
+            title,
+            model,
+            updated_at,
+            message_count,
+            problem,
+        } = row;
         IndexEntry {
             id,
             path,
-            title: conversation.title.clone(),
-            model: conversation.last_model().map(str::to_owned),
-            updated_at: conversation.updated_at.clone(),
-            message_count: conversation.messages.len(),
-            problem: None,
-            text: joined_text(conversation),
+            title,
+            model,
+            updated_at,
+            message_count,
+            problem,
+            text,
         }
     }
 }
@@ -167,10 +178,7 @@ impl ConversationStore {
         if let Value::Object(fields) = &mut value {
             fields.insert("title".to_owned(), Value::String(clean_title(title)));
         }
-        let mut bytes =
-            serde_json::to_vec_pretty(&value).map_err(|source| StorageError::Encode { source })?;
-        bytes.push(b'\n');
-        write_atomic(&path, &bytes, Visibility::Private)
+        write_atomic(&path, &to_file_bytes(&value)?, Visibility::Private)
     }
 
     /// Deletes a conversation's file. A missing file is [`StorageError::NotFound`];
@@ -202,28 +210,9 @@ fn clean_title(title: &str) -> String {
 }
 
 fn index_entry(id: &str, path: PathBuf) -> (Option<DateTime<FixedOffset>>, IndexEntry) {
-    match read_conversation(&path) {
-        Ok(c) => {
-            let time = DateTime::parse_from_rfc3339(&c.updated_at)
-                .ok()
-                .or_else(|| modified_time(&path));
-            (time, IndexEntry::build(id.to_owned(), path, &c))
-        }
-        Err(e) => {
-            let modified = modified_time(&path);
-            let entry = IndexEntry {
-                id: id.to_owned(),
-                path,
-                title: String::new(),
-                model: None,
-                updated_at: time_text(modified),
-                message_count: 0,
-                problem: Some(e.problem()),
-                text: String::new(),
-            };
-            (modified, entry)
-        }
-    }
+    let (time, row, conversation) = read_row(id, path);
+    let text = conversation.as_ref().map_or_else(String::new, joined_text);
+    (time, IndexEntry::from_row(row, text))
 }
 
 /// A search result: which entry, and the snippet around the first match in its text.
@@ -323,29 +312,27 @@ fn snippet(text: &str, start: usize, end: usize) -> String {
 
 /// Where the last `budget` characters of `s` start (a whitespace run counts as one).
 fn tail_start(s: &str, budget: usize) -> usize {
-    let mut units = 0;
-    let mut after_space = false;
-    let mut cut = s.len();
-    for (i, c) in s.char_indices().rev() {
-        let space = c.is_whitespace();
-        if !(space && after_space) {
-            units += 1;
-            if units > budget {
-                break;
-            }
-        }
-        after_space = space;
-        cut = i;
-    }
-    cut
+    walk(s.char_indices().rev(), budget, s.len(), |i, _| i)
 }
 
 /// Where the first `budget` characters of `s` end (a whitespace run counts as one).
 fn head_end(s: &str, budget: usize) -> usize {
+    walk(s.char_indices(), budget, 0, |i, c| i + c.len_utf8())
+}
+
+/// Walks `chars` (forwards or backwards) for `budget` characters, a whitespace run
+/// counting as one, and returns the byte offset `edge` gives past the last one kept
+/// (`start` when none is). One walk for both ends keeps the two budgets counting alike.
+fn walk(
+    chars: impl Iterator<Item = (usize, char)>,
+    budget: usize,
+    start: usize,
+    edge: impl Fn(usize, char) -> usize,
+) -> usize {
     let mut units = 0;
     let mut after_space = false;
-    let mut cut = 0;
-    for (i, c) in s.char_indices() {
+    let mut cut = start;
+    for (i, c) in chars {
         let space = c.is_whitespace();
         if !(space && after_space) {
             units += 1;
@@ -354,7 +341,7 @@ fn head_end(s: &str, budget: usize) -> usize {
             }
         }
         after_space = space;
-        cut = i + c.len_utf8();
+        cut = edge(i, c);
     }
     cut
 }

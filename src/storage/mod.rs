@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Local, SecondsFormat};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conversation::{Conversation, FORMAT_VERSION, Finish, Role};
 
@@ -145,7 +145,10 @@ impl ConversationStore {
     /// listed with `problem` set; hidden files (temporary files of a save in progress)
     /// and other extensions are ignored. A missing folder is an empty list.
     pub fn list(&self) -> Vec<ListEntry> {
-        self.scan(list_entry)
+        self.scan(|id, path| {
+            let (time, entry, _) = read_row(id, path);
+            (time, entry)
+        })
     }
 
     /// The conversation files of the folder, each turned into a row by `row` (which gets
@@ -187,6 +190,21 @@ impl ConversationStore {
     }
 }
 
+impl ListEntry {
+    /// The row of a conversation that was read without a problem.
+    fn readable(id: String, path: PathBuf, conversation: &Conversation) -> Self {
+        ListEntry {
+            id,
+            path,
+            title: conversation.title.clone(),
+            model: conversation.last_model().map(str::to_owned),
+            updated_at: conversation.updated_at.clone(),
+            message_count: conversation.messages.len(),
+            problem: None,
+        }
+    }
+}
+
 /// A row of a folder scan: its id breaks ties in the sort.
 trait HasId {
     fn id(&self) -> &str;
@@ -214,14 +232,17 @@ fn time_text(time: Option<DateTime<FixedOffset>>) -> String {
 }
 
 /// The exact bytes of a conversation file (see the module doc): pretty JSON + `\n`.
-pub(crate) fn to_file_bytes(conversation: &Conversation) -> Result<Vec<u8>, StorageError> {
-    let mut bytes = serde_json::to_vec_pretty(conversation)
-        .map_err(|source| StorageError::Encode { source })?;
+/// Generic so a rename, which rewrites the file's JSON value rather than a
+/// [`Conversation`], writes the same layout.
+pub(crate) fn to_file_bytes(value: &impl Serialize) -> Result<Vec<u8>, StorageError> {
+    let mut bytes =
+        serde_json::to_vec_pretty(value).map_err(|source| StorageError::Encode { source })?;
     bytes.push(b'\n');
     Ok(bytes)
 }
 
-/// The least of a file that decides whether it can be read at all.
+/// The least of a file that says which format it is in, read when the whole file does
+/// not parse.
 #[derive(Deserialize)]
 struct VersionProbe {
     version: Option<u64>,
@@ -246,20 +267,37 @@ fn read_file(path: &Path) -> Result<Vec<u8>, StorageError> {
 
 /// Checks the version of a conversation file's `bytes` and parses them, as written
 /// (replies saved mid-stream are not marked here).
+///
+/// The version decides first: a newer format may not fit this build's structs, and
+/// "upgrade tinychat" is the useful message then, not a parse error. A file that parses
+/// carries its version, so only a file that does not is read a second time for it:
+/// listing a folder parses each good file once.
 fn parse_conversation(path: &Path, bytes: &[u8]) -> Result<Conversation, StorageError> {
-    // The version is checked before the full parse: a newer format may not fit this
-    // build's structs, and "upgrade tinychat" is the useful message then, not a parse
-    // error.
-    let probe: VersionProbe = serde_json::from_slice(bytes).map_err(|e| corrupt(path, &e))?;
-    if let Some(version) = probe.version
-        && version > u64::from(FORMAT_VERSION)
-    {
+    match serde_json::from_slice::<Conversation>(bytes) {
+        Ok(conversation) => {
+            refuse_newer(path, u64::from(conversation.version))?;
+            Ok(conversation)
+        }
+        Err(error) => {
+            let probe: VersionProbe =
+                serde_json::from_slice(bytes).map_err(|e| corrupt(path, &e))?;
+            if let Some(version) = probe.version {
+                refuse_newer(path, version)?;
+            }
+            Err(corrupt(path, &error))
+        }
+    }
+}
+
+/// [`StorageError::NewerVersion`] when `version` is newer than this build reads.
+fn refuse_newer(path: &Path, version: u64) -> Result<(), StorageError> {
+    if version > u64::from(FORMAT_VERSION) {
         return Err(StorageError::NewerVersion {
             path: path.to_path_buf(),
             version,
         });
     }
-    serde_json::from_slice(bytes).map_err(|e| corrupt(path, &e))
+    Ok(())
 }
 
 /// A file that is not a conversation, with serde's line and column.
@@ -283,25 +321,26 @@ fn mark_cut_off_replies(conversation: &mut Conversation) {
     }
 }
 
-fn list_entry(id: &str, path: PathBuf) -> (Option<DateTime<FixedOffset>>, ListEntry) {
-    let modified = modified_time(&path);
+/// One conversation file read for a listing: its sort time, its row, and the
+/// conversation when it could be read. Shared by [`ConversationStore::list`] and
+/// [`ConversationStore::index`] so a file gets the same row, time and problem in both.
+fn read_row(
+    id: &str,
+    path: PathBuf,
+) -> (
+    Option<DateTime<FixedOffset>>,
+    ListEntry,
+    Option<Conversation>,
+) {
     match read_conversation(&path) {
         Ok(c) => {
             let time = DateTime::parse_from_rfc3339(&c.updated_at)
                 .ok()
-                .or(modified);
-            let entry = ListEntry {
-                id: id.to_owned(),
-                path,
-                model: c.last_model().map(str::to_owned),
-                title: c.title,
-                updated_at: c.updated_at,
-                message_count: c.messages.len(),
-                problem: None,
-            };
-            (time, entry)
+                .or_else(|| modified_time(&path));
+            (time, ListEntry::readable(id.to_owned(), path, &c), Some(c))
         }
         Err(e) => {
+            let modified = modified_time(&path);
             let entry = ListEntry {
                 id: id.to_owned(),
                 path,
@@ -311,7 +350,7 @@ fn list_entry(id: &str, path: PathBuf) -> (Option<DateTime<FixedOffset>>, ListEn
                 message_count: 0,
                 problem: Some(e.problem()),
             };
-            (modified, entry)
+            (modified, entry, None)
         }
     }
 }
@@ -323,4 +362,41 @@ fn is_safe_id(id: &str) -> bool {
         && !id.contains("..")
         && !id.contains(['/', '\\', '\0'])
         && !id.chars().any(char::is_control)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only a file that parses is checked through its parsed version; a newer one must
+    /// still be refused, not opened.
+    #[test]
+    fn a_newer_file_that_fits_this_builds_structs_is_refused() {
+        let mut conversation = Conversation::new(None);
+        conversation.version = FORMAT_VERSION + 1;
+        let bytes = to_file_bytes(&conversation).unwrap();
+        let error = parse_conversation(Path::new("x.json"), &bytes).unwrap_err();
+        assert!(
+            matches!(error, StorageError::NewerVersion { version, .. } if version == u64::from(FORMAT_VERSION + 1)),
+            "{error:?}"
+        );
+    }
+
+    /// A file that does not parse is still read for its version first, and is corrupt
+    /// with the whole parse's error only when the version is not newer.
+    #[test]
+    fn a_file_that_does_not_parse_reports_its_version_or_the_parse_error() {
+        let path = Path::new("x.json");
+        for (text, newer) in [
+            (r#"{"version": 2, "turns": 1}"#, true),
+            (r#"{"version": 1, "id": 7}"#, false),
+            (r#"{"version": 1, "version": 1}"#, false),
+            ("[1]", false),
+            ("not json", false),
+        ] {
+            let error = parse_conversation(path, text.as_bytes()).unwrap_err();
+            let is_newer = matches!(error, StorageError::NewerVersion { .. });
+            assert_eq!(is_newer, newer, "{text}: {error:?}");
+        }
+    }
 }
