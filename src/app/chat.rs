@@ -334,11 +334,7 @@ impl App {
         }
         self.conversation = Conversation::new(self.config.system_prompt.clone());
         self.end_recall();
-        self.history = crate::view::history_layout::HistoryLayout::new(
-            std::iter::empty(),
-            self.history.width(),
-            self.history.code_theme(),
-        );
+        self.lay_out_history(self.history.width(), self.history.code_theme());
         self.viewport.to_bottom();
         self.selected = None;
         self.outcome = Outcome::Idle;

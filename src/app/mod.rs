@@ -699,11 +699,7 @@ impl App {
                 .history
                 .locate(self.viewport.top_for(total))
                 .filter(|_| !self.viewport.follow);
-            self.history = HistoryLayout::new(
-                self.conversation.messages.iter().map(AsRef::as_ref),
-                width,
-                self.history.code_theme(),
-            );
+            self.lay_out_history(width, self.history.code_theme());
             if let Some((index, row)) = anchor {
                 let rows = self
                     .history
@@ -726,12 +722,17 @@ impl App {
     /// calls this once at start-up, before the first frame).
     pub fn set_code_theme(&mut self, theme: CodeTheme) {
         if theme != self.history.code_theme() {
-            self.history = HistoryLayout::new(
-                self.conversation.messages.iter().map(AsRef::as_ref),
-                self.history.width(),
-                theme,
-            );
+            self.lay_out_history(self.history.width(), theme);
         }
+    }
+
+    /// Lays the whole conversation out again: a new width, theme or conversation.
+    pub(crate) fn lay_out_history(&mut self, width: usize, theme: CodeTheme) {
+        self.history = HistoryLayout::new(
+            self.conversation.messages.iter().map(AsRef::as_ref),
+            width,
+            theme,
+        );
     }
 
     /// Text rows the input needs at the input box's width (for its height).
@@ -752,11 +753,7 @@ impl App {
         let title = conversation.title.clone();
         self.conversation = conversation;
         self.end_recall();
-        self.history = HistoryLayout::new(
-            self.conversation.messages.iter().map(AsRef::as_ref),
-            self.history.width(),
-            self.history.code_theme(),
-        );
+        self.lay_out_history(self.history.width(), self.history.code_theme());
         self.viewport.to_bottom();
         self.selected = None;
         self.outcome = Outcome::Idle;
