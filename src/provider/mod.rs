@@ -11,6 +11,8 @@ mod cohere;
 mod error;
 mod gemini;
 mod http;
+#[cfg(feature = "local")]
+pub mod local;
 mod models;
 mod ollama;
 mod openai;
