@@ -241,6 +241,11 @@ impl App {
             fx.push(Effect::Redraw);
             return;
         }
+        if let StreamEvent::Notice(text) = event {
+            self.set_notice(text);
+            fx.push(Effect::Redraw);
+            return;
+        }
         stream.retry = None;
         stream.first_at.get_or_insert(at);
         stream.last_at = Some(at);
@@ -278,7 +283,7 @@ impl App {
                 }
                 fx.push(Effect::Save(self.conversation.clone()));
             }
-            StreamEvent::Retrying { .. } => {}
+            StreamEvent::Retrying { .. } | StreamEvent::Notice(_) => {}
             StreamEvent::Failed(error) => {
                 self.stream = None;
                 let text = error.to_string();

@@ -57,6 +57,8 @@ pub enum ProviderError {
     Malformed { provider: String, message: String },
     /// The HTTP client itself could not be built.
     Client(String),
+    /// An in-process model could not answer (bad file, unsupported model, kernels).
+    Local { provider: String, message: String },
 }
 
 impl ProviderError {
@@ -132,6 +134,7 @@ impl fmt::Display for ProviderError {
                 write!(f, "{provider}: unexpected response: {message}")
             }
             ProviderError::Client(message) => write!(f, "cannot start the HTTP client: {message}"),
+            ProviderError::Local { provider, message } => write!(f, "{provider}: {message}"),
         }
     }
 }

@@ -215,6 +215,10 @@ pub enum StreamEvent {
     },
     /// The reply ended badly; [`ProviderError::finish`] says whether as error or incomplete.
     Failed(ProviderError),
+    /// Something the user should know about this reply that is not reply text, shown on
+    /// the status line (e.g. "loading model…", or that old turns were left out to fit
+    /// a local model's context window).
+    Notice(String),
 }
 
 impl StreamEvent {
