@@ -68,7 +68,7 @@ pub enum Command {
 }
 
 /// What `models` says when nothing can be asked.
-const NONE_ENABLED: &str = "no provider is enabled: set OPENAI_API_KEY (or another provider's key), add [[providers]] to the config, or start Ollama";
+const NONE_ENABLED: &str = "no provider is enabled: set OPENAI_API_KEY (or another provider's key), add [[providers]] to the config, start Ollama, or put a GGUF model in [local] (run `tinychat` and press Enter to download one)";
 
 /// `tinychat models`: every enabled provider's models; problems on stderr.
 #[allow(
@@ -101,6 +101,9 @@ pub async fn models(config: &Config) -> ExitCode {
     let mut printed = 0usize;
     let mut stdout = std::io::stdout().lock();
     for (p, (models, error)) in results {
+        for note in provider::discovery_notes(p) {
+            eprintln!("{}: {}", p.name, sanitize(&note));
+        }
         // Ollama not running is the normal case on most machines, not an error.
         if p.optional && models.is_empty() {
             continue;

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use directories::ProjectDirs;
@@ -52,6 +53,67 @@ struct RawConfig {
     theme: Option<Spanned<String>>,
     #[serde(default)]
     providers: Vec<RawProvider>,
+    local: Option<RawLocal>,
+}
+
+/// The `[local]` table: GGUF models run inside tinychat (spec §4).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLocal {
+    models: Option<Vec<String>>,
+    model_dir: Option<String>,
+    threads: Option<Spanned<usize>>,
+    context: Option<Spanned<usize>>,
+}
+
+/// The `[local]` table resolved: where GGUF models are looked for and how they run.
+/// Plain data, read by the local provider (it exists in every build so the config
+/// file means the same with or without the `local` feature).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocalSettings {
+    /// GGUF files named in `[local] models` (`~` expanded).
+    pub models: Vec<PathBuf>,
+    /// `[local] model_dir`: every `*.gguf` in it is a model.
+    pub model_dir: Option<PathBuf>,
+    /// Threads for the kernels; `None` means physical cores − 1 (at least 1), because
+    /// candle's spin-waiting pool collapses when another process holds one of the cores.
+    pub threads: Option<usize>,
+    /// Context window in tokens; `None` means the model's own, capped so a
+    /// 128k-context model does not reserve gigabytes for its cache.
+    pub context: Option<usize>,
+    /// Where downloaded models live (`<cache_dir>/models`).
+    pub cache_dir: Option<PathBuf>,
+    /// Ollama's model stores to search (`$OLLAMA_MODELS`, else `~/.ollama/models`;
+    /// then `/usr/share/ollama/.ollama/models`), in that order.
+    pub ollama_roots: Vec<PathBuf>,
+}
+
+/// The smallest context a local model may be given: a system prompt and one short
+/// exchange.
+pub const MIN_LOCAL_CONTEXT: usize = 256;
+
+/// `~` or `~/…` at the start of a config path means the home folder, as in a shell.
+pub fn expand_home(path: &str, home: Option<&Path>) -> PathBuf {
+    match (path.strip_prefix('~'), home) {
+        (Some(""), Some(home)) => home.to_path_buf(),
+        (Some(rest), Some(home)) if rest.starts_with('/') => home.join(&rest[1..]),
+        _ => PathBuf::from(path),
+    }
+}
+
+/// Ollama's stores, searched in the order Ollama itself would use them.
+fn ollama_roots(env: &dyn Fn(&str) -> Option<String>, home: Option<&Path>) -> Vec<PathBuf> {
+    let mut roots = Vec::new();
+    match env("OLLAMA_MODELS").filter(|v| !v.trim().is_empty()) {
+        Some(dir) => roots.push(expand_home(dir.trim(), home)),
+        None => {
+            if let Some(home) = home {
+                roots.push(home.join(".ollama/models"));
+            }
+        }
+    }
+    roots.push(PathBuf::from("/usr/share/ollama/.ollama/models"));
+    roots
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,6 +143,8 @@ pub struct Config {
     pub theme: ThemeChoice,
     /// Every provider, built-ins first in table order, then the config's own.
     pub providers: Vec<ProviderSpec>,
+    /// The `[local]` table (also carried by the `local` provider's spec).
+    pub local: Arc<LocalSettings>,
 }
 
 /// The config's `theme`: which palette to draw with (the UI turns it into styles).
@@ -340,7 +404,11 @@ impl Config {
             None => ThemeChoice::Auto,
         };
 
+        let local = Arc::new(resolve_local(raw.local.as_ref(), env, &err_at)?);
         let mut providers: Vec<ProviderSpec> = BUILT_INS.iter().map(|b| b.resolve(env)).collect();
+        if cfg!(feature = "local") {
+            providers.push(local_provider(&local));
+        }
         let mut seen: Vec<&str> = Vec::new();
         for p in &raw.providers {
             let name = p.name.get_ref().trim();
@@ -357,6 +425,14 @@ impl Config {
                 ));
             }
             seen.push(name);
+            if name == LOCAL_PROVIDER {
+                return Err(err_at(
+                    Some(p.name.span()),
+                    format!(
+                        "`{LOCAL_PROVIDER}` is the built-in in-process provider: configure it in a [local] table, or give this server another name"
+                    ),
+                ));
+            }
             let existing = providers.iter().position(|b| b.name == name);
             let kind = match &p.kind {
                 Some(k) => ProviderKind::parse(k.get_ref()).ok_or_else(|| {
@@ -423,6 +499,7 @@ impl Config {
                     .unwrap_or_else(|| builtin.as_ref().is_some_and(|b| b.include_usage)),
                 // A provider the user configured is always shown.
                 optional: false,
+                local: None,
             };
             match existing {
                 Some(i) => providers[i] = spec,
@@ -454,6 +531,7 @@ impl Config {
             }),
             theme,
             providers,
+            local,
         })
     }
 
@@ -501,8 +579,82 @@ impl BuiltIn {
             fallback_models: self.fallback_models.iter().map(|&m| m.to_owned()).collect(),
             include_usage: self.include_usage,
             optional: self.optional,
+            local: None,
         }
     }
+}
+
+/// The name of the built-in in-process provider (`local/<model>`).
+pub const LOCAL_PROVIDER: &str = "local";
+
+/// The built-in `local` provider: always usable (it needs no key), shown once it has
+/// found a model (like Ollama, so machines without models see no empty group).
+fn local_provider(settings: &Arc<LocalSettings>) -> ProviderSpec {
+    ProviderSpec {
+        name: LOCAL_PROVIDER.to_owned(),
+        kind: ProviderKind::Local,
+        base_url: String::new(),
+        api_key: None,
+        key_env: None,
+        disabled: None,
+        headers: BTreeMap::new(),
+        models: None,
+        fallback_models: Vec::new(),
+        include_usage: false,
+        optional: true,
+        local: Some(Arc::clone(settings)),
+    }
+}
+
+/// Validates the `[local]` table and resolves its paths.
+fn resolve_local(
+    raw: Option<&RawLocal>,
+    env: &dyn Fn(&str) -> Option<String>,
+    err_at: &dyn Fn(Option<std::ops::Range<usize>>, String) -> ConfigError,
+) -> Result<LocalSettings, ConfigError> {
+    let home = env("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+    let home = home.as_deref();
+    let mut settings = LocalSettings {
+        cache_dir: ProjectDirs::from("", "", "tinychat").map(|d| d.cache_dir().join("models")),
+        ollama_roots: ollama_roots(env, home),
+        ..LocalSettings::default()
+    };
+    let Some(raw) = raw else {
+        return Ok(settings);
+    };
+    if let Some(t) = &raw.threads {
+        if *t.get_ref() == 0 {
+            return Err(err_at(
+                Some(t.span()),
+                "[local] threads must be at least 1".into(),
+            ));
+        }
+        settings.threads = Some(*t.get_ref());
+    }
+    if let Some(c) = &raw.context {
+        if *c.get_ref() < MIN_LOCAL_CONTEXT {
+            return Err(err_at(
+                Some(c.span()),
+                format!("[local] context must be at least {MIN_LOCAL_CONTEXT} tokens"),
+            ));
+        }
+        settings.context = Some(*c.get_ref());
+    }
+    settings.models = raw
+        .models
+        .iter()
+        .flatten()
+        .map(|m| m.trim())
+        .filter(|m| !m.is_empty())
+        .map(|m| expand_home(m, home))
+        .collect();
+    settings.model_dir = raw
+        .model_dir
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| expand_home(d, home));
+    Ok(settings)
 }
 
 /// `OLLAMA_HOST` as Ollama itself reads it: `host`, `host:port` or a URL; no scheme

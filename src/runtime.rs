@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio::time::sleep_until;
 
-use crate::app::{App, Effect, IndexChange, Msg, StreamId};
+use crate::app::{App, DownloadUpdate, Effect, IndexChange, Msg, StreamId};
 use crate::clipboard::Clipboard;
 use crate::conversation::Conversation;
 use crate::provider::{self, ProviderSpec};
@@ -111,6 +111,7 @@ pub async fn run(
         pending: None,
     };
     let mut streams: HashMap<StreamId, AbortHandle> = HashMap::new();
+    let mut download: Option<AbortHandle> = None;
     let mut events = EventStream::new();
     let mut signals = Signals::new();
     // Kept for the whole run: on X11 the owner of the selection serves it.
@@ -168,6 +169,16 @@ pub async fn run(
                 }
                 Effect::Export { path, conversation } => ctx.export(path, conversation),
                 Effect::LoadModels(spec) => ctx.load_models(spec),
+                Effect::StartDownload(spec) => {
+                    if let Some(old) = download.replace(ctx.download(spec)) {
+                        old.abort();
+                    }
+                }
+                Effect::CancelDownload => {
+                    if let Some(running) = download.take() {
+                        running.abort();
+                    }
+                }
                 Effect::LoadIndex => ctx.on_disk(|store| Msg::IndexLoaded(store.index())),
                 Effect::LoadRecent => ctx.on_disk(|store| {
                     let recent = store.list().into_iter().filter(|e| e.problem.is_none());
@@ -350,6 +361,23 @@ impl Context {
                 export_to_file(&conversation, Path::new(&path), None).map_err(|e| e.to_string());
             let _ = jobs.send(Job::App(Msg::Exported(result)));
         });
+    }
+
+    /// Runs the first-run download; progress and the outcome come back as messages.
+    fn download(&self, spec: ProviderSpec) -> AbortHandle {
+        let jobs = self.job_tx.clone();
+        tokio::spawn(async move {
+            let progress_jobs = jobs.clone();
+            let mut report = move |p| {
+                let _ = progress_jobs.send(Job::App(Msg::Download(DownloadUpdate::Progress(p))));
+            };
+            let result = provider::first_run::download(&spec, &mut report).await;
+            if let Err(e) = &result {
+                tracing::warn!(error = %e, "model download failed");
+            }
+            let _ = jobs.send(Job::App(Msg::Download(DownloadUpdate::Finished(result))));
+        })
+        .abort_handle()
     }
 
     fn load_models(&self, spec: ProviderSpec) {

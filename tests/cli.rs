@@ -697,7 +697,7 @@ fn models_with_no_provider_at_all_says_how_to_add_one() {
     assert_eq!(run.stdout, "");
     assert_eq!(
         run.one_stderr_line(),
-        "no provider is enabled: set OPENAI_API_KEY (or another provider's key), add [[providers]] to the config, or start Ollama"
+        "no provider is enabled: set OPENAI_API_KEY (or another provider's key), add [[providers]] to the config, start Ollama, or put a GGUF model in [local] (run `tinychat` and press Enter to download one)"
     );
 }
 

@@ -28,6 +28,11 @@ impl App {
     /// [`CONTINUE_PROMPT`] when the last reply was cut off (its footer says so), and
     /// nothing otherwise.
     pub(super) fn send(&mut self, fx: &mut Vec<Effect>) {
+        if self.offers_download() {
+            // Nothing can answer yet: Enter takes the offer; any draft stays typed.
+            self.start_download(fx);
+            return;
+        }
         let draft = self.input.lines().join("\n");
         let text = if !draft.trim().is_empty() {
             draft

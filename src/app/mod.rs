@@ -9,6 +9,7 @@
 mod browser;
 mod chat;
 mod copy;
+pub mod download;
 pub mod keymap;
 pub mod models;
 mod popup;
@@ -36,6 +37,7 @@ use crate::view::layout::{self, Areas};
 use crate::view::wrap::display_width;
 
 pub use browser::{Browser, BrowserFocus, IndexChange, Pending};
+pub use download::{DownloadState, DownloadUpdate, FirstRun};
 pub use keymap::{Focus, Intent};
 pub use models::ModelCatalog;
 pub use popup::Popup;
@@ -84,6 +86,8 @@ pub enum Msg {
     /// An [`Effect::Copy`] was carried out: how ("clipboard" or "terminal (OSC 52)"),
     /// or why it could not be.
     Copied(Result<String, String>),
+    /// The first-run model download made progress or ended.
+    Download(DownloadUpdate),
 }
 
 /// Work the runtime does on the app's behalf.
@@ -126,6 +130,10 @@ pub enum Effect {
         text: String,
         what: String,
     },
+    /// Download the model the welcome offers, for this `local` provider.
+    StartDownload(ProviderSpec),
+    /// Stop the download in flight (its partial file stays for a resume).
+    CancelDownload,
     /// Something visible changed; the runtime coalesces these into frames.
     Redraw,
     /// Leave after the pending saves are written.
@@ -213,6 +221,8 @@ pub struct App {
     pub quitting: bool,
     /// The newest saved conversations, shown in the welcome text.
     pub recent: Vec<ListEntry>,
+    /// The model the welcome offers to download, when this build can run one.
+    pub first_run: Option<FirstRun>,
     /// The last autosave error shown, so a failing disk is reported once.
     save_error: Option<String>,
     /// What the copy in flight is, with its length, for the status line once it is done.
@@ -273,6 +283,7 @@ impl App {
             screen: Rect::default(),
             quitting: false,
             recent: Vec::new(),
+            first_run: None,
             save_error: None,
             copying: None,
             recall: None,
@@ -281,6 +292,12 @@ impl App {
         };
         if let Some(m) = app.active_model.clone() {
             app.catalog.select_model(&m);
+        }
+        if app.config.provider(crate::config::LOCAL_PROVIDER).is_some() {
+            app.first_run = crate::provider::first_run::offer().map(|offer| FirstRun {
+                offer,
+                state: DownloadState::Offered,
+            });
         }
         app.refresh_focus_styles();
         (app, effects)
@@ -389,6 +406,7 @@ impl App {
                 self.on_copied(result);
                 fx.push(Effect::Redraw);
             }
+            Msg::Download(update) => self.on_download(update, &mut fx),
             Msg::Tick(now) => {
                 if let Some(wait) = self.stream.as_mut().and_then(|s| s.retry.as_mut()) {
                     wait.seconds_left = seconds_until(wait.until, now);
@@ -459,6 +477,8 @@ impl App {
             Intent::Stop => {
                 if self.stream.is_some() {
                     self.stop(fx);
+                } else if self.cancel_download(fx) {
+                    // Esc stopped the download.
                 } else if self.focus == Focus::Sidebar {
                     if self.catalog.filter.is_empty() {
                         self.set_focus(Focus::Input);

@@ -29,6 +29,8 @@ pub struct ProviderModels {
     pub state: ListState,
     /// Hidden until its discovery succeeds (the Ollama built-in).
     pub optional: bool,
+    /// Shown beside the name: where the models run, e.g. `(local, CPU)`.
+    pub note: Option<&'static str>,
 }
 
 impl ProviderModels {
@@ -86,6 +88,7 @@ impl ModelCatalog {
                         ListState::Loading
                     },
                     optional: p.optional,
+                    note: p.sidebar_note(),
                 })
                 .collect(),
             ..ModelCatalog::default()

@@ -573,6 +573,7 @@ mod tests {
             fallback_models: Vec::new(),
             include_usage: false,
             optional: false,
+            local: None,
         }
     }
 

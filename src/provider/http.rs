@@ -41,7 +41,10 @@ pub(crate) fn authorize(
             ProviderKind::Anthropic => builder.header("x-api-key", key),
             // The key goes in a header, never in the URL (protocols.md §4).
             ProviderKind::Gemini => builder.header("x-goog-api-key", key),
-            ProviderKind::OpenAi | ProviderKind::Cohere | ProviderKind::Ollama => {
+            ProviderKind::OpenAi
+            | ProviderKind::Cohere
+            | ProviderKind::Ollama
+            | ProviderKind::Local => {
                 builder.bearer_auth(key)
             }
         };

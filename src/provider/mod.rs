@@ -9,6 +9,7 @@
 mod anthropic;
 mod cohere;
 mod error;
+pub mod first_run;
 mod gemini;
 mod http;
 #[cfg(feature = "local")]
@@ -46,6 +47,8 @@ pub enum ProviderKind {
     Ollama,
     /// Cohere v2 chat.
     Cohere,
+    /// A GGUF model run inside this process (the built-in `local` provider only).
+    Local,
 }
 
 impl ProviderKind {
@@ -91,6 +94,9 @@ pub struct ProviderSpec {
     pub include_usage: bool,
     /// Shown only once it answers (the Ollama built-in: most machines do not run it).
     pub optional: bool,
+    /// Where the in-process provider finds its models and how it runs them
+    /// (`ProviderKind::Local` only).
+    pub local: Option<std::sync::Arc<crate::config::LocalSettings>>,
 }
 
 impl fmt::Debug for ProviderSpec {
@@ -107,6 +113,14 @@ impl fmt::Debug for ProviderSpec {
             .field("include_usage", &self.include_usage)
             .field("optional", &self.optional)
             .finish_non_exhaustive()
+    }
+}
+
+impl ProviderSpec {
+    /// A few words the sidebar shows beside the provider's name, saying where its
+    /// models run when that is not a server: `(local, CPU)` for in-process models.
+    pub fn sidebar_note(&self) -> Option<&'static str> {
+        (self.kind == ProviderKind::Local).then_some("(local, CPU)")
     }
 }
 
@@ -270,7 +284,62 @@ pub fn stream_chat(
     provider: &ProviderSpec,
     request: ChatRequest,
 ) -> ReplyStream {
+    if provider.kind == ProviderKind::Local {
+        return local_reply(provider, request);
+    }
     retry::stream_with_retries(client.clone(), provider.clone(), request)
+}
+
+/// Why a local model is missing from `tinychat models` (files skipped, with the
+/// reason); empty for every other kind. Blocking: reads GGUF headers.
+pub fn discovery_notes(provider: &ProviderSpec) -> Vec<String> {
+    #[cfg(feature = "local")]
+    if provider.kind == ProviderKind::Local
+        && let Some(settings) = &provider.local
+    {
+        return local::skipped_notes(settings);
+    }
+    let _ = provider;
+    Vec::new()
+}
+
+/// The in-process provider's reply (no HTTP, no retries: nothing to retry).
+fn local_reply(provider: &ProviderSpec, request: ChatRequest) -> ReplyStream {
+    #[cfg(feature = "local")]
+    if let Some(settings) = &provider.local {
+        return local::reply(&provider.name, std::sync::Arc::clone(settings), request);
+    }
+    let _ = request;
+    Box::pin(futures_util::stream::iter([StreamEvent::Failed(
+        not_built(provider),
+    )]))
+}
+
+/// The in-process provider's models, found off the async threads.
+async fn local_models(provider: &ProviderSpec) -> Result<Vec<String>, ProviderError> {
+    #[cfg(feature = "local")]
+    if let Some(settings) = &provider.local {
+        return local::list_models(&provider.name, std::sync::Arc::clone(settings)).await;
+    }
+    Err(not_built(provider))
+}
+
+/// A `local` provider in a build without the `local` feature.
+fn not_built(provider: &ProviderSpec) -> ProviderError {
+    ProviderError::Local {
+        provider: provider.name.clone(),
+        message: "this build has no in-process models (built without the `local` feature)"
+            .to_owned(),
+    }
+}
+
+/// A local provider has no HTTP side: reaching the HTTP path with one is a bug that
+/// must show as an error, never a panic.
+fn no_http(provider: &ProviderSpec) -> ProviderError {
+    ProviderError::Local {
+        provider: provider.name.clone(),
+        message: "an in-process provider has no HTTP endpoint".to_owned(),
+    }
 }
 
 /// Sends a chat request in `provider`'s dialect and returns the response once its
@@ -286,6 +355,7 @@ async fn send(
         ProviderKind::Gemini => gemini::send(client, provider, request).await,
         ProviderKind::Ollama => ollama::send(client, provider, request).await,
         ProviderKind::Cohere => cohere::send(client, provider, request).await,
+        ProviderKind::Local => Err(no_http(provider)),
     }
 }
 
@@ -297,6 +367,9 @@ fn reply(provider: &ProviderSpec, response: reqwest::Response, idle: Duration) -
         ProviderKind::Gemini => gemini::reply(provider, response, idle),
         ProviderKind::Ollama => ollama::reply(provider, response, idle),
         ProviderKind::Cohere => cohere::reply(provider, response, idle),
+        ProviderKind::Local => Box::pin(futures_util::stream::iter([StreamEvent::Failed(
+            no_http(provider),
+        )])),
     }
 }
 

@@ -41,6 +41,7 @@ pub async fn list_models(
         ProviderKind::Gemini => super::gemini::list_models(client, provider).await?,
         ProviderKind::Ollama => super::ollama::list_models(client, provider).await?,
         ProviderKind::Cohere => super::cohere::list_models(client, provider).await?,
+        ProviderKind::Local => super::local_models(provider).await?,
     };
     models.sort_unstable();
     models.dedup();

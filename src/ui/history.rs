@@ -167,9 +167,15 @@ fn welcome<'a>(app: &App, theme: &Theme) -> Paragraph<'a> {
             lines.push(Line::styled(hint, theme.dim));
         }
     } else {
-        lines.push(Line::from(
-            "No provider is set up yet. Add one, then start tinychat again:",
-        ));
+        if let Some(first_run) = app.first_run.as_ref().filter(|_| app.offers_download()) {
+            lines.extend(super::first_run::lines(first_run, theme));
+            lines.push(Line::default());
+            lines.push(Line::from("Or add a provider, then start tinychat again:"));
+        } else {
+            lines.push(Line::from(
+                "No provider is set up yet. Add one, then start tinychat again:",
+            ));
+        }
         lines.push(Line::default());
         lines.push(Line::from(
             "• set an API key: OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, MISTRAL_API_KEY, COHERE_API_KEY, GROQ_API_KEY, OPENROUTER_API_KEY or TOGETHER_API_KEY",
@@ -183,7 +189,7 @@ fn welcome<'a>(app: &App, theme: &Theme) -> Paragraph<'a> {
         )));
         for l in [
             "    [[providers]]",
-            "    name = \"local\"",
+            "    name = \"llamacpp\"",
             "    kind = \"openai\"",
             "    base_url = \"http://127.0.0.1:8080/v1\"",
         ] {

@@ -3,6 +3,7 @@
 //! their styles from [`theme::Theme`].
 
 pub mod browser;
+pub mod first_run;
 pub mod history;
 pub mod popup;
 pub mod sidebar;

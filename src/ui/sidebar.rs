@@ -88,6 +88,9 @@ fn row_line<'a>(
                     theme.provider
                 },
             )];
+            if let Some(note) = p.note {
+                spans.push(Span::styled(format!(" {note}"), theme.dim));
+            }
             if p.state == ListState::Loading {
                 spans.push(Span::styled(" loading…", theme.dim));
             }

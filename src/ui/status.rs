@@ -12,6 +12,7 @@ use super::theme::Theme;
 
 /// The reply state in words, e.g. "streaming 48 tok/s · 312 tokens".
 pub fn state_text(app: &App) -> String {
+    let downloading = app.first_run.as_ref().and_then(super::first_run::status);
     match &app.stream {
         Some(s) if s.retry.is_some() => s.retry.as_ref().map_or_else(String::new, |w| {
             format!(
@@ -37,6 +38,7 @@ pub fn state_text(app: &App) -> String {
             (Some(_), None) => "streaming".to_owned(),
         },
         None => match app.outcome {
+            _ if downloading.is_some() => downloading.unwrap_or_default(),
             Outcome::Idle => "idle".to_owned(),
             Outcome::Stopped => "stopped".to_owned(),
             Outcome::Failed => "error".to_owned(),

@@ -433,6 +433,7 @@ pub fn provider_spec(name: &str, kind: ProviderKind, base_url: String) -> Provid
         fallback_models: Vec::new(),
         include_usage: false,
         optional: false,
+        local: None,
     }
 }
 

@@ -12,29 +12,17 @@
 mod error;
 pub mod gguf;
 
-use std::path::PathBuf;
-
 pub use error::LocalError;
 
-/// The `[local]` table of the config (spec §4), resolved: plain data, cheap to clone.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LocalSettings {
-    /// GGUF files named in `[local] models` (already `~`-expanded).
-    pub models: Vec<PathBuf>,
-    /// `[local] model_dir`: every `*.gguf` in it is a model.
-    pub model_dir: Option<PathBuf>,
-    /// Threads for the kernels; `None` means physical cores − 1 (at least 1), because
-    /// candle's spin-waiting pool collapses when another process holds one of the cores.
-    pub threads: Option<usize>,
-    /// Context window in tokens; `None` means the model's own, capped at
-    /// [`DEFAULT_CONTEXT_CAP`] so a 128k-context model does not reserve gigabytes.
-    pub context: Option<usize>,
-    /// Where downloaded models live (`<cache_dir>/models`).
-    pub cache_dir: Option<PathBuf>,
-    /// Ollama's model store roots to search (`$OLLAMA_MODELS`, `~/.ollama/models`,
-    /// `/usr/share/ollama/.ollama/models`), in that order.
-    pub ollama_roots: Vec<PathBuf>,
-}
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt;
+
+use super::{ChatRequest, ProviderError, ReplyStream, StreamEvent};
+
+pub use crate::config::LocalSettings;
 
 /// The context used when the config names none and the model's own is larger.
 pub const DEFAULT_CONTEXT_CAP: usize = 8192;
@@ -42,4 +30,98 @@ pub const DEFAULT_CONTEXT_CAP: usize = 8192;
 /// The threads the kernels use when the config names no number.
 pub fn default_threads() -> usize {
     num_cpus::get_physical().saturating_sub(1).max(1)
+}
+
+/// What the last search for models found, so a reply does not read every GGUF
+/// header again to find its file. Filled by [`list_models`] and by a reply for a name
+/// it did not know yet.
+static FOUND: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
+
+/// Looks for models now (blocking) and remembers where each one is.
+fn search(settings: &LocalSettings) -> store::Found {
+    let found = store::find_models(settings);
+    let paths = found
+        .models
+        .iter()
+        .map(|m| (m.name.clone(), m.path.clone()))
+        .collect();
+    if let Ok(mut memo) = FOUND.lock() {
+        *memo = Some(paths);
+    }
+    found
+}
+
+/// The file behind `name`: remembered from the last search while it still exists,
+/// else from a new search.
+fn resolve(settings: &LocalSettings, name: &str) -> Option<PathBuf> {
+    let known = FOUND
+        .lock()
+        .ok()
+        .and_then(|memo| memo.as_ref().and_then(|m| m.get(name).cloned()));
+    if let Some(path) = known.filter(|p| p.is_file()) {
+        return Some(path);
+    }
+    search(settings)
+        .models
+        .into_iter()
+        .find(|m| m.name == name)
+        .map(|m| m.path)
+}
+
+/// The names of every usable local model. No model at all is an error, so the
+/// sidebar keeps the group hidden (like an Ollama that does not answer).
+pub(crate) async fn list_models(
+    provider: &str,
+    settings: Arc<LocalSettings>,
+) -> Result<Vec<String>, ProviderError> {
+    let found = tokio::task::spawn_blocking(move || search(&settings))
+        .await
+        .map_err(|e| local_error(provider, format!("the model search failed: {e}")))?;
+    if found.models.is_empty() {
+        return Err(local_error(provider, "no GGUF model found".to_owned()));
+    }
+    Ok(found.models.into_iter().map(|m| m.name).collect())
+}
+
+/// One line per file that was passed over, for `tinychat models` on stderr.
+pub(crate) fn skipped_notes(settings: &LocalSettings) -> Vec<String> {
+    search(settings)
+        .skipped
+        .into_iter()
+        .map(|s| format!("skipped {}: {}", s.name, s.reason))
+        .collect()
+}
+
+/// A reply from the local model `request.model`: its file is found off the async
+/// threads, then the engine thread generates.
+pub(crate) fn reply(provider: &str, settings: Arc<LocalSettings>, request: ChatRequest) -> ReplyStream {
+    let provider = provider.to_owned();
+    let start = async move {
+        let name = request.model.clone();
+        let lookup = Arc::clone(&settings);
+        let path = tokio::task::spawn_blocking(move || resolve(&lookup, &name)).await;
+        match path {
+            Ok(Some(path)) => engine::stream_chat(&provider, &settings, &path, request),
+            Ok(None) => failed(local_error(
+                &provider,
+                format!(
+                    "no local model `{}` (see `tinychat models` for the ones found)",
+                    request.model
+                ),
+            )),
+            Err(e) => failed(local_error(&provider, format!("the model search failed: {e}"))),
+        }
+    };
+    Box::pin(futures_util::stream::once(start).flatten())
+}
+
+fn failed(error: ProviderError) -> ReplyStream {
+    Box::pin(futures_util::stream::iter([StreamEvent::Failed(error)]))
+}
+
+fn local_error(provider: &str, message: String) -> ProviderError {
+    ProviderError::Local {
+        provider: provider.to_owned(),
+        message,
+    }
 }
