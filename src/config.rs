@@ -425,15 +425,17 @@ impl Config {
                 ));
             }
             seen.push(name);
-            if name == LOCAL_PROVIDER {
-                return Err(err_at(
-                    Some(p.name.span()),
-                    format!(
-                        "`{LOCAL_PROVIDER}` is the built-in in-process provider: configure it in a [local] table, or give this server another name"
-                    ),
-                ));
+            // A block named like the in-process built-in replaces it with a server
+            // (spec §4's own example is `name = "local"`): nothing of it is inherited.
+            let existing = providers
+                .iter()
+                .position(|b| b.name == name && b.kind != ProviderKind::Local);
+            if let Some(i) = providers
+                .iter()
+                .position(|b| b.name == name && b.kind == ProviderKind::Local)
+            {
+                providers.remove(i);
             }
-            let existing = providers.iter().position(|b| b.name == name);
             let kind = match &p.kind {
                 Some(k) => ProviderKind::parse(k.get_ref()).ok_or_else(|| {
                     err_at(
@@ -538,6 +540,12 @@ impl Config {
     /// The provider called `name`.
     pub fn provider(&self, name: &str) -> Option<&ProviderSpec> {
         self.providers.iter().find(|p| p.name == name)
+    }
+
+    /// The in-process provider, unless this build has none or the config replaced it
+    /// with a server of the same name.
+    pub fn local_provider(&self) -> Option<&ProviderSpec> {
+        self.providers.iter().find(|p| p.kind == ProviderKind::Local)
     }
 }
 
@@ -715,6 +723,15 @@ mod tests {
         "ollama",
     ];
 
+    /// The built-ins as listed: the in-process `local` comes last, when built in.
+    fn built_in_order() -> Vec<&'static str> {
+        let mut names = BUILT_IN_ORDER.to_vec();
+        if cfg!(feature = "local") {
+            names.push(LOCAL_PROVIDER);
+        }
+        names
+    }
+
     fn no_env(_: &str) -> Option<String> {
         None
     }
@@ -727,7 +744,7 @@ mod tests {
     fn empty_config_lists_built_ins_disabled_without_keys() {
         let c = parse("").unwrap();
         let names: Vec<_> = c.providers.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, BUILT_IN_ORDER);
+        assert_eq!(names, built_in_order());
         assert_eq!(
             c.providers[0].disabled.as_deref(),
             Some("set OPENAI_API_KEY")
@@ -815,10 +832,91 @@ mod tests {
     }
 
     #[test]
+    fn local_table_resolves_paths_threads_and_context() {
+        let env = |k: &str| match k {
+            "HOME" => Some("/home/u".to_owned()),
+            "OLLAMA_MODELS" => Some("~/ollama-store".to_owned()),
+            _ => None,
+        };
+        let c = Config::from_toml(
+            "[local]\nmodels = [\"~/models/a.gguf\", \"/abs/b.gguf\", \" \"]\nmodel_dir = \"~\"\nthreads = 3\ncontext = 4096\n",
+            Path::new("c.toml"),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(
+            c.local.models,
+            [PathBuf::from("/home/u/models/a.gguf"), PathBuf::from("/abs/b.gguf")]
+        );
+        assert_eq!(c.local.model_dir, Some(PathBuf::from("/home/u")));
+        assert_eq!(c.local.threads, Some(3));
+        assert_eq!(c.local.context, Some(4096));
+        assert_eq!(
+            c.local.ollama_roots,
+            [
+                PathBuf::from("/home/u/ollama-store"),
+                PathBuf::from("/usr/share/ollama/.ollama/models")
+            ]
+        );
+        if cfg!(feature = "local") {
+            let local = c.local_provider().unwrap();
+            assert_eq!(local.name, "local");
+            assert_eq!(local.disabled, None);
+            assert!(local.optional);
+            assert_eq!(local.local.as_deref(), Some(&*c.local));
+            assert_eq!(local.sidebar_note(), Some("(local, CPU)"));
+        }
+    }
+
+    #[test]
+    fn ollama_store_defaults_to_the_home_folder() {
+        let env = |k: &str| (k == "HOME").then(|| "/home/u".to_owned());
+        let c = Config::from_toml("", Path::new("c.toml"), &env).unwrap();
+        assert_eq!(
+            c.local.ollama_roots,
+            [
+                PathBuf::from("/home/u/.ollama/models"),
+                PathBuf::from("/usr/share/ollama/.ollama/models")
+            ]
+        );
+        assert_eq!(expand_home("~", None), PathBuf::from("~"));
+        assert_eq!(expand_home("~user/x", Some(Path::new("/h"))), PathBuf::from("~user/x"));
+    }
+
+    #[test]
+    fn bad_local_values_name_their_line() {
+        let e = parse("[local]\nthreads = 0\n").unwrap_err();
+        assert_eq!(e.to_string(), "/c/config.toml:2: [local] threads must be at least 1");
+        let e = parse("[local]\n\ncontext = 100\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/c/config.toml:3: [local] context must be at least 256 tokens"
+        );
+        let e = parse("[local]\nmodel = \"x\"\n").unwrap_err();
+        assert!(
+            e.to_string().starts_with("/c/config.toml:2: unknown field `model`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_server_named_local_replaces_the_in_process_provider() {
+        let c = parse("[[providers]]\nname = \"local\"\nbase_url = \"http://127.0.0.1:8080/v1\"\n").unwrap();
+        let local: Vec<_> = c.providers.iter().filter(|p| p.name == "local").collect();
+        assert_eq!(local.len(), 1);
+        assert_eq!(local[0].kind, ProviderKind::OpenAi);
+        assert_eq!(local[0].base_url, "http://127.0.0.1:8080/v1");
+        assert!(!local[0].optional);
+        assert!(c.local_provider().is_none());
+        let e = parse("[[providers]]\nname = \"local\"\n").unwrap_err();
+        assert_eq!(e.to_string(), "/c/config.toml:2: provider `local` needs a base_url");
+    }
+
+    #[test]
     fn same_name_overrides_a_built_in() {
         let c = parse("[[providers]]\nname = \"openai\"\nbase_url = \"http://127.0.0.1:1/v1\"\napi_key = \"k\"\n").unwrap();
         let names: Vec<_> = c.providers.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, BUILT_IN_ORDER);
+        assert_eq!(names, built_in_order());
         let openai = c.provider("openai").unwrap();
         assert_eq!(openai.base_url, "http://127.0.0.1:1/v1");
         assert!(openai.include_usage);

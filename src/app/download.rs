@@ -7,7 +7,6 @@
 //! flight (a late update after Esc is dropped); the offer shows only while no provider
 //! can be used.
 
-use crate::config::LOCAL_PROVIDER;
 use crate::provider::first_run::{DownloadOffer, DownloadProgress};
 
 use super::{App, Effect};
@@ -50,7 +49,7 @@ impl App {
 
     /// Enter with nothing set up: start (or resume) the download.
     pub(super) fn start_download(&mut self, fx: &mut Vec<Effect>) {
-        let Some(spec) = self.config.provider(LOCAL_PROVIDER).cloned() else {
+        let Some(spec) = self.config.local_provider().cloned() else {
             return;
         };
         let Some(first_run) = self.first_run.as_mut() else {
@@ -100,7 +99,7 @@ impl App {
                 self.set_notice(format!("{label} is ready: type a message"));
                 // The local provider lists the new file; ModelsLoaded then makes it
                 // the active model, since nothing else was usable.
-                if let Some(spec) = self.config.provider(LOCAL_PROVIDER).cloned() {
+                if let Some(spec) = self.config.local_provider().cloned() {
                     fx.push(Effect::LoadModels(spec));
                 }
             }

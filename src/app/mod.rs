@@ -293,7 +293,7 @@ impl App {
         if let Some(m) = app.active_model.clone() {
             app.catalog.select_model(&m);
         }
-        if app.config.provider(crate::config::LOCAL_PROVIDER).is_some() {
+        if app.config.local_provider().is_some() {
             app.first_run = crate::provider::first_run::offer().map(|offer| FirstRun {
                 offer,
                 state: DownloadState::Offered,

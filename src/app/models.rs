@@ -296,6 +296,7 @@ mod tests {
                     models: vec!["gpt-4o".into(), "gpt-4o-mini".into()],
                     state: ListState::Ready,
                     optional: false,
+                    note: None,
                 },
                 ProviderModels {
                     name: "anthropic".into(),
@@ -303,6 +304,7 @@ mod tests {
                     models: vec![],
                     state: ListState::Ready,
                     optional: false,
+                    note: None,
                 },
                 ProviderModels {
                     name: "mistral".into(),
@@ -310,6 +312,7 @@ mod tests {
                     models: vec!["mistral-small".into()],
                     state: ListState::Ready,
                     optional: false,
+                    note: None,
                 },
             ],
             width: 30,
@@ -373,6 +376,7 @@ mod tests {
             models: vec![],
             state: ListState::Loading,
             optional: true,
+            note: None,
         });
         c.rebuild_rows();
         assert!(!c.rows.contains(&Row::Provider(3)));

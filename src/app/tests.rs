@@ -1306,3 +1306,124 @@ fn nothing_is_continued_while_a_reply_streams() {
     assert_eq!(app.conversation.messages[3].content, " a time");
     assert!(app.conversation.messages[3].is_streaming());
 }
+
+// ---------------------------------------------------------------------------------------
+// First run: the welcome's download of a model that runs in-process
+
+#[cfg(feature = "local")]
+mod first_run {
+    use super::*;
+    use crate::app::{DownloadState, DownloadUpdate};
+    use crate::provider::ProviderKind;
+    use crate::provider::first_run::DownloadProgress;
+
+    fn fresh() -> App {
+        let (mut app, effects) = App::new(AppOptions {
+            config: Config::from_toml("", Path::new("test.toml"), &|_| None).unwrap(),
+            model: None,
+            conversation: None,
+            config_path: PathBuf::from("test.toml"),
+        });
+        assert!(
+            effects.iter().any(|e| matches!(e, Effect::LoadModels(p) if p.kind == ProviderKind::Local)),
+            "the local provider looks for models at start"
+        );
+        app.resize(100, 30);
+        app
+    }
+
+    fn progress(done: u64) -> DownloadUpdate {
+        DownloadUpdate::Progress(DownloadProgress {
+            done,
+            total: 1000,
+            bytes_per_sec: 100.0,
+            eta: Some(Duration::from_secs(5)),
+        })
+    }
+
+    fn state(app: &App) -> DownloadState {
+        app.first_run.as_ref().unwrap().state.clone()
+    }
+
+    #[test]
+    fn enter_downloads_esc_stops_and_enter_resumes() {
+        let mut app = fresh();
+        assert!(app.offers_download());
+        type_text(&mut app, "hello");
+        let fx = enter(&mut app);
+        assert!(matches!(&fx[0], Effect::StartDownload(p) if p.kind == ProviderKind::Local));
+        assert_eq!(state(&app), DownloadState::Running(None));
+        // The draft is kept for when the model is ready; nothing was sent.
+        assert_eq!(app.input.lines().join("\n"), "hello");
+        assert!(app.conversation.messages.is_empty());
+
+        app.update(Msg::Download(progress(400)));
+        assert!(matches!(state(&app), DownloadState::Running(Some(p)) if p.done == 400));
+        // A second Enter while it runs starts nothing more.
+        assert!(!enter(&mut app).iter().any(|e| matches!(e, Effect::StartDownload(_))));
+
+        let fx = key(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+        assert!(fx.iter().any(|e| matches!(e, Effect::CancelDownload)));
+        assert_eq!(state(&app), DownloadState::Offered);
+        assert_eq!(app.notice.as_ref().unwrap().text, "download stopped: Enter resumes it");
+        // A report that was already on its way is dropped.
+        app.update(Msg::Download(progress(500)));
+        assert_eq!(state(&app), DownloadState::Offered);
+
+        let fx = enter(&mut app);
+        assert!(fx.iter().any(|e| matches!(e, Effect::StartDownload(_))));
+    }
+
+    #[test]
+    fn a_finished_download_becomes_the_active_model() {
+        let mut app = fresh();
+        enter(&mut app);
+        let fx = app.update(Msg::Download(DownloadUpdate::Finished(Ok(()))));
+        assert_eq!(state(&app), DownloadState::Done);
+        assert!(fx.iter().any(|e| matches!(e, Effect::LoadModels(p) if p.kind == ProviderKind::Local)));
+        assert_eq!(
+            app.notice.as_ref().unwrap().text,
+            "Qwen2.5 0.5B Instruct is ready: type a message"
+        );
+        app.update(Msg::ModelsLoaded {
+            provider: "local".into(),
+            models: vec!["qwen2.5-0.5b-instruct-q8_0".into()],
+            error: None,
+        });
+        assert!(!app.offers_download());
+        assert_eq!(app.active_model.as_deref(), Some("local/qwen2.5-0.5b-instruct-q8_0"));
+        type_text(&mut app, "hi");
+        let (_, provider, request) = started(&enter(&mut app));
+        assert_eq!(provider, "local");
+        assert_eq!(request.model, "qwen2.5-0.5b-instruct-q8_0");
+    }
+
+    #[test]
+    fn a_failed_download_says_why_and_enter_tries_again() {
+        let mut app = fresh();
+        enter(&mut app);
+        app.update(Msg::Download(DownloadUpdate::Finished(Err(
+            "cannot reach huggingface.co".into(),
+        ))));
+        assert_eq!(
+            state(&app),
+            DownloadState::Failed("cannot reach huggingface.co".into())
+        );
+        let notice = app.notice.clone().unwrap();
+        assert!(notice.is_error);
+        assert_eq!(notice.text, "download failed: cannot reach huggingface.co");
+        assert!(enter(&mut app).iter().any(|e| matches!(e, Effect::StartDownload(_))));
+    }
+
+    #[test]
+    fn no_offer_once_a_provider_can_answer() {
+        let mut app = fresh();
+        app.update(Msg::ModelsLoaded {
+            provider: "local".into(),
+            models: vec!["smollm2".into()],
+            error: None,
+        });
+        assert!(!app.offers_download());
+        assert!(!enter(&mut app).iter().any(|e| matches!(e, Effect::StartDownload(_))));
+    }
+}

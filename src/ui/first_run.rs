@@ -19,7 +19,7 @@ pub fn lines(first_run: &FirstRun, theme: &Theme) -> Vec<Line<'static>> {
     match &first_run.state {
         DownloadState::Offered | DownloadState::Done => {
             lines.push(Line::from(vec![
-                Span::styled("Enter", theme.key_hint),
+                Span::styled("Enter", theme.active_model),
                 Span::raw(format!(
                     ": download {} (≈ {}) and chat offline.",
                     offer.label,
@@ -35,7 +35,7 @@ pub fn lines(first_run: &FirstRun, theme: &Theme) -> Vec<Line<'static>> {
         DownloadState::Running(progress) => {
             lines.push(Line::from(vec![
                 Span::raw(format!("Downloading {} · ", offer.label)),
-                Span::styled("Esc", theme.key_hint),
+                Span::styled("Esc", theme.active_model),
                 Span::raw(" stops"),
             ]));
             lines.push(progress_line(progress.as_ref(), offer.size, theme));
@@ -46,7 +46,7 @@ pub fn lines(first_run: &FirstRun, theme: &Theme) -> Vec<Line<'static>> {
                 theme.error,
             ));
             lines.push(Line::from(vec![
-                Span::styled("Enter", theme.key_hint),
+                Span::styled("Enter", theme.active_model),
                 Span::raw(format!(
                     " tries again ({}, ≈ {}; what arrived is kept).",
                     offer.label,

@@ -620,3 +620,57 @@ fn wide_characters_and_the_input_cursor_80x24() {
         .collect();
     assert_eq!(reversed, [(cursor_x, "a")]);
 }
+
+#[cfg(feature = "local")]
+mod first_run {
+    use super::*;
+    use crate::app::DownloadUpdate;
+    use crate::provider::first_run::DownloadProgress;
+
+    #[test]
+    fn welcome_offers_a_model_to_download_80x24() {
+        let mut app = app_with("", &|_| None, None);
+        let terminal = render(&mut app, 80, 24);
+        assert_snapshot!(terminal.backend());
+        let (x, y) = find(terminal.backend().buffer(), "Enter: download Qwen2.5");
+        assert_eq!(terminal.backend().buffer()[(x, y)].fg, Color::Cyan);
+    }
+
+    #[test]
+    fn download_progress_bar_80x24() {
+        let mut app = app_with("", &|_| None, None);
+        press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+        app.update(Msg::Download(DownloadUpdate::Progress(DownloadProgress {
+            done: 325_000_000,
+            total: 676_000_000,
+            bytes_per_sec: 12_300_000.0,
+            eta: Some(Duration::from_secs(28)),
+        })));
+        assert_snapshot!(render(&mut app, 80, 24).backend());
+    }
+
+    #[test]
+    fn download_failure_80x24() {
+        let mut app = app_with("", &|_| None, None);
+        press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+        app.update(Msg::Download(DownloadUpdate::Finished(Err(
+            "cannot reach huggingface.co (check the network, HF_ENDPOINT or HTTPS_PROXY)"
+                .into(),
+        ))));
+        assert_snapshot!(render(&mut app, 80, 24).backend());
+    }
+
+    #[test]
+    fn local_models_are_marked_in_the_sidebar_80x24() {
+        let mut app = app_with("", &|_| None, None);
+        app.update(Msg::ModelsLoaded {
+            provider: "local".into(),
+            models: vec!["qwen2.5:0.5b".into(), "smollm2-135m".into()],
+            error: None,
+        });
+        let terminal = render(&mut app, 80, 24);
+        assert_snapshot!(terminal.backend());
+        let (x, y) = find(terminal.backend().buffer(), "(local, CPU)");
+        assert_eq!(terminal.backend().buffer()[(x, y)].fg, Color::DarkGray);
+    }
+}
