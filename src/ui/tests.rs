@@ -106,6 +106,8 @@ fn finished_reply(app: &mut App, prompt: &str, reply: &str) {
 #[test]
 fn welcome_without_providers_80x24() {
     let mut app = app_with("", &|_| None, None);
+    // As in a build without in-process models: no download to offer.
+    app.first_run = None;
     assert_snapshot!(render(&mut app, 80, 24).backend());
 }
 
