@@ -545,7 +545,9 @@ impl Config {
     /// The in-process provider, unless this build has none or the config replaced it
     /// with a server of the same name.
     pub fn local_provider(&self) -> Option<&ProviderSpec> {
-        self.providers.iter().find(|p| p.kind == ProviderKind::Local)
+        self.providers
+            .iter()
+            .find(|p| p.kind == ProviderKind::Local)
     }
 }
 
@@ -846,7 +848,10 @@ mod tests {
         .unwrap();
         assert_eq!(
             c.local.models,
-            [PathBuf::from("/home/u/models/a.gguf"), PathBuf::from("/abs/b.gguf")]
+            [
+                PathBuf::from("/home/u/models/a.gguf"),
+                PathBuf::from("/abs/b.gguf")
+            ]
         );
         assert_eq!(c.local.model_dir, Some(PathBuf::from("/home/u")));
         assert_eq!(c.local.threads, Some(3));
@@ -880,13 +885,19 @@ mod tests {
             ]
         );
         assert_eq!(expand_home("~", None), PathBuf::from("~"));
-        assert_eq!(expand_home("~user/x", Some(Path::new("/h"))), PathBuf::from("~user/x"));
+        assert_eq!(
+            expand_home("~user/x", Some(Path::new("/h"))),
+            PathBuf::from("~user/x")
+        );
     }
 
     #[test]
     fn bad_local_values_name_their_line() {
         let e = parse("[local]\nthreads = 0\n").unwrap_err();
-        assert_eq!(e.to_string(), "/c/config.toml:2: [local] threads must be at least 1");
+        assert_eq!(
+            e.to_string(),
+            "/c/config.toml:2: [local] threads must be at least 1"
+        );
         let e = parse("[local]\n\ncontext = 100\n").unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -894,14 +905,16 @@ mod tests {
         );
         let e = parse("[local]\nmodel = \"x\"\n").unwrap_err();
         assert!(
-            e.to_string().starts_with("/c/config.toml:2: unknown field `model`"),
+            e.to_string()
+                .starts_with("/c/config.toml:2: unknown field `model`"),
             "{e}"
         );
     }
 
     #[test]
     fn a_server_named_local_replaces_the_in_process_provider() {
-        let c = parse("[[providers]]\nname = \"local\"\nbase_url = \"http://127.0.0.1:8080/v1\"\n").unwrap();
+        let c = parse("[[providers]]\nname = \"local\"\nbase_url = \"http://127.0.0.1:8080/v1\"\n")
+            .unwrap();
         let local: Vec<_> = c.providers.iter().filter(|p| p.name == "local").collect();
         assert_eq!(local.len(), 1);
         assert_eq!(local[0].kind, ProviderKind::OpenAi);
@@ -909,7 +922,10 @@ mod tests {
         assert!(!local[0].optional);
         assert!(c.local_provider().is_none());
         let e = parse("[[providers]]\nname = \"local\"\n").unwrap_err();
-        assert_eq!(e.to_string(), "/c/config.toml:2: provider `local` needs a base_url");
+        assert_eq!(
+            e.to_string(),
+            "/c/config.toml:2: provider `local` needs a base_url"
+        );
     }
 
     #[test]

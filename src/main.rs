@@ -109,23 +109,28 @@ fn main() -> ExitCode {
     }
 }
 
-/// candle sizes its kernel thread pool from `CANDLE_NUM_THREADS`, read once when a
-/// local model first runs. Its workers spin while they wait, so on a machine where
-/// another process is busy, one thread per physical core collapses throughput: the
-/// default leaves one core free (`[local] threads` overrides it, and so does the
-/// variable itself when set).
+/// candle sizes its quantized-kernel pool from `CANDLE_NUM_THREADS` and its other
+/// kernels' pool from `RAYON_NUM_THREADS`, each read once when a local model first
+/// runs. Its workers spin while they wait, so on a machine where another process is
+/// busy, one thread per physical core collapses throughput: the default leaves one
+/// core free (`[local] threads` overrides it, and so do the variables when set).
 #[cfg(feature = "local")]
-#[allow(unsafe_code, reason = "setting a variable while the process has one thread")]
+#[allow(
+    unsafe_code,
+    reason = "setting a variable while the process has one thread"
+)]
 fn set_kernel_threads(config: &tinychat::config::Config) {
-    if std::env::var_os("CANDLE_NUM_THREADS").is_some() {
-        return;
-    }
     let threads = config
         .local
         .threads
-        .unwrap_or_else(tinychat::provider::local::default_threads);
-    // SAFETY: called from `main` before any other thread exists (the async runtime,
-    // the log writer and the inference thread all start later), so nothing can read
-    // the environment while it changes.
-    unsafe { std::env::set_var("CANDLE_NUM_THREADS", threads.to_string()) };
+        .unwrap_or_else(tinychat::provider::local::default_threads)
+        .to_string();
+    for name in ["CANDLE_NUM_THREADS", "RAYON_NUM_THREADS"] {
+        if std::env::var_os(name).is_none() {
+            // SAFETY: called from `main` before any other thread exists (the async
+            // runtime, the log writer and the inference thread all start later), so
+            // nothing can read the environment while it changes.
+            unsafe { std::env::set_var(name, &threads) };
+        }
+    }
 }

@@ -1325,7 +1325,9 @@ mod first_run {
             config_path: PathBuf::from("test.toml"),
         });
         assert!(
-            effects.iter().any(|e| matches!(e, Effect::LoadModels(p) if p.kind == ProviderKind::Local)),
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::LoadModels(p) if p.kind == ProviderKind::Local)),
             "the local provider looks for models at start"
         );
         app.resize(100, 30);
@@ -1360,12 +1362,19 @@ mod first_run {
         app.update(Msg::Download(progress(400)));
         assert!(matches!(state(&app), DownloadState::Running(Some(p)) if p.done == 400));
         // A second Enter while it runs starts nothing more.
-        assert!(!enter(&mut app).iter().any(|e| matches!(e, Effect::StartDownload(_))));
+        assert!(
+            !enter(&mut app)
+                .iter()
+                .any(|e| matches!(e, Effect::StartDownload(_)))
+        );
 
         let fx = key(&mut app, KeyCode::Esc, KeyModifiers::NONE);
         assert!(fx.iter().any(|e| matches!(e, Effect::CancelDownload)));
         assert_eq!(state(&app), DownloadState::Offered);
-        assert_eq!(app.notice.as_ref().unwrap().text, "download stopped: Enter resumes it");
+        assert_eq!(
+            app.notice.as_ref().unwrap().text,
+            "download stopped: Enter resumes it"
+        );
         // A report that was already on its way is dropped.
         app.update(Msg::Download(progress(500)));
         assert_eq!(state(&app), DownloadState::Offered);
@@ -1380,7 +1389,10 @@ mod first_run {
         enter(&mut app);
         let fx = app.update(Msg::Download(DownloadUpdate::Finished(Ok(()))));
         assert_eq!(state(&app), DownloadState::Done);
-        assert!(fx.iter().any(|e| matches!(e, Effect::LoadModels(p) if p.kind == ProviderKind::Local)));
+        assert!(
+            fx.iter()
+                .any(|e| matches!(e, Effect::LoadModels(p) if p.kind == ProviderKind::Local))
+        );
         assert_eq!(
             app.notice.as_ref().unwrap().text,
             "Qwen2.5 0.5B Instruct is ready: type a message"
@@ -1391,7 +1403,10 @@ mod first_run {
             error: None,
         });
         assert!(!app.offers_download());
-        assert_eq!(app.active_model.as_deref(), Some("local/qwen2.5-0.5b-instruct-q8_0"));
+        assert_eq!(
+            app.active_model.as_deref(),
+            Some("local/qwen2.5-0.5b-instruct-q8_0")
+        );
         type_text(&mut app, "hi");
         let (_, provider, request) = started(&enter(&mut app));
         assert_eq!(provider, "local");
@@ -1412,7 +1427,11 @@ mod first_run {
         let notice = app.notice.clone().unwrap();
         assert!(notice.is_error);
         assert_eq!(notice.text, "download failed: cannot reach huggingface.co");
-        assert!(enter(&mut app).iter().any(|e| matches!(e, Effect::StartDownload(_))));
+        assert!(
+            enter(&mut app)
+                .iter()
+                .any(|e| matches!(e, Effect::StartDownload(_)))
+        );
     }
 
     #[test]
@@ -1424,6 +1443,10 @@ mod first_run {
             error: None,
         });
         assert!(!app.offers_download());
-        assert!(!enter(&mut app).iter().any(|e| matches!(e, Effect::StartDownload(_))));
+        assert!(
+            !enter(&mut app)
+                .iter()
+                .any(|e| matches!(e, Effect::StartDownload(_)))
+        );
     }
 }

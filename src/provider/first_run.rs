@@ -41,6 +41,10 @@ pub fn offer() -> Option<DownloadOffer> {
     None
 }
 
+#[cfg_attr(
+    not(feature = "local"),
+    allow(clippy::unused_async, reason = "the same signature in every build")
+)]
 /// Downloads the offered model for the `local` provider `spec` into its cache folder
 /// (resuming a partial file, checking its SHA-256). Cancelled by dropping the future;
 /// the partial file stays for the next try. The error is one line for the user.

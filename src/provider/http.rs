@@ -44,9 +44,7 @@ pub(crate) fn authorize(
             ProviderKind::OpenAi
             | ProviderKind::Cohere
             | ProviderKind::Ollama
-            | ProviderKind::Local => {
-                builder.bearer_auth(key)
-            }
+            | ProviderKind::Local => builder.bearer_auth(key),
         };
     }
     for (name, value) in &provider.headers {

@@ -304,6 +304,13 @@ pub fn discovery_notes(provider: &ProviderSpec) -> Vec<String> {
 }
 
 /// The in-process provider's reply (no HTTP, no retries: nothing to retry).
+#[cfg_attr(
+    not(feature = "local"),
+    allow(
+        clippy::needless_pass_by_value,
+        reason = "the same signature in every build"
+    )
+)]
 fn local_reply(provider: &ProviderSpec, request: ChatRequest) -> ReplyStream {
     #[cfg(feature = "local")]
     if let Some(settings) = &provider.local {
@@ -316,6 +323,10 @@ fn local_reply(provider: &ProviderSpec, request: ChatRequest) -> ReplyStream {
 }
 
 /// The in-process provider's models, found off the async threads.
+#[cfg_attr(
+    not(feature = "local"),
+    allow(clippy::unused_async, reason = "the same signature in every build")
+)]
 async fn local_models(provider: &ProviderSpec) -> Result<Vec<String>, ProviderError> {
     #[cfg(feature = "local")]
     if let Some(settings) = &provider.local {

@@ -77,7 +77,7 @@ fn progress_line(progress: Option<&DownloadProgress>, size: u64, theme: &Theme) 
         Some(p) if p.bytes_per_sec > 0.0 => {
             let mut tail = format!(" · {}/s", megabytes(p.bytes_per_sec as u64));
             if let Some(eta) = p.eta {
-                tail.push_str(&format!(" · {} left", duration(eta)));
+                tail = format!("{tail} · {} left", duration(eta));
             }
             spans.push(Span::styled(tail, theme.dim));
         }

@@ -656,8 +656,7 @@ mod first_run {
         let mut app = app_with("", &|_| None, None);
         press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
         app.update(Msg::Download(DownloadUpdate::Finished(Err(
-            "cannot reach huggingface.co (check the network, HF_ENDPOINT or HTTPS_PROXY)"
-                .into(),
+            "cannot reach huggingface.co (check the network, HF_ENDPOINT or HTTPS_PROXY)".into(),
         ))));
         assert_snapshot!(render(&mut app, 80, 24).backend());
     }

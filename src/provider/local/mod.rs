@@ -94,7 +94,11 @@ pub(crate) fn skipped_notes(settings: &LocalSettings) -> Vec<String> {
 
 /// A reply from the local model `request.model`: its file is found off the async
 /// threads, then the engine thread generates.
-pub(crate) fn reply(provider: &str, settings: Arc<LocalSettings>, request: ChatRequest) -> ReplyStream {
+pub(crate) fn reply(
+    provider: &str,
+    settings: Arc<LocalSettings>,
+    request: ChatRequest,
+) -> ReplyStream {
     let provider = provider.to_owned();
     let start = async move {
         let name = request.model.clone();
@@ -109,7 +113,10 @@ pub(crate) fn reply(provider: &str, settings: Arc<LocalSettings>, request: ChatR
                     request.model
                 ),
             )),
-            Err(e) => failed(local_error(&provider, format!("the model search failed: {e}"))),
+            Err(e) => failed(local_error(
+                &provider,
+                format!("the model search failed: {e}"),
+            )),
         }
     };
     Box::pin(futures_util::stream::once(start).flatten())
