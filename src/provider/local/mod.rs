@@ -10,6 +10,7 @@
 //! the generation thread, `store` finds model files, `download` fetches the default one.
 
 mod error;
+pub mod download;
 pub mod gguf;
 pub mod store;
 
