@@ -10,7 +10,9 @@
 //! the generation thread, `store` finds model files, `download` fetches the default one.
 
 mod error;
+pub mod download;
 pub mod gguf;
+pub mod store;
 
 pub use error::LocalError;
 
