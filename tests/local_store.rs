@@ -273,7 +273,7 @@ fn config_paths_come_first_and_missing_ones_are_reported() {
     assert!(skipped(&found, "notes").starts_with("not a GGUF model file"));
     assert_eq!(
         skipped(&found, "no-arch"),
-        "GGUF metadata: no `general.architecture`"
+        "no `general.architecture` in its metadata"
     );
 }
 

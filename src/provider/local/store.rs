@@ -23,7 +23,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::gguf::{GgufHeader, SUPPORTED_ARCHITECTURES};
+use super::gguf::{SUPPORTED_ARCHITECTURES, read_architecture};
 use super::{LocalError, LocalSettings};
 
 /// Where a model was found; the model list shows it so a user knows which file runs.
@@ -330,14 +330,13 @@ fn inspect(path: &Path) -> Result<(u64, String), String> {
     if !meta.is_file() {
         return Err(format!("{} is not a file", path.display()));
     }
-    let header = GgufHeader::read(path).map_err(|e| match e {
+    // Only the architecture is read: a vocabulary of 150,000 strings per file would
+    // make listing a large Ollama store slow and leave its memory behind.
+    let architecture = read_architecture(path).map_err(|e| match e {
         LocalError::BadModel { message, .. } => message,
         other => other.to_string(),
     })?;
-    let architecture = header
-        .metadata()
-        .architecture()
-        .map_err(|e| e.to_string())?;
+    let architecture = architecture.as_str();
     if !SUPPORTED_ARCHITECTURES.contains(&architecture) {
         return Err(format!(
             "architecture {architecture} is not supported (tinychat runs {})",
