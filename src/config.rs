@@ -81,7 +81,7 @@ pub struct LocalSettings {
     /// Context window in tokens; `None` means the model's own, capped so a
     /// 128k-context model does not reserve gigabytes for its cache.
     pub context: Option<usize>,
-    /// Where downloaded models live (`<cache_dir>/models`).
+    /// The folder downloaded models live in (`~/.cache/tinychat/models` on Linux).
     pub cache_dir: Option<PathBuf>,
     /// Ollama's model stores to search (`$OLLAMA_MODELS`, else `~/.ollama/models`;
     /// then `/usr/share/ollama/.ollama/models`), in that order.
