@@ -710,7 +710,12 @@ fn with_no_provider_the_welcome_says_how_to_add_one_and_ctrl_c_quits() {
     let sandbox = Sandbox::new();
     sandbox.write_config("");
     let mut app = sandbox.spawn(&[]);
-    app.wait_for_text("No provider is set up yet. Add one, then start tinychat again:");
+    // With in-process models built in, the welcome first offers one to download.
+    app.wait_for_text(if cfg!(feature = "local") {
+        "Or add a provider, then start tinychat again:"
+    } else {
+        "No provider is set up yet. Add one, then start tinychat again:"
+    });
     // The status line is the last row of a frame: once it is there, so is the rest.
     app.wait_until("the status line", |t| {
         t.status_line().starts_with(" no model · idle")
@@ -1087,6 +1092,108 @@ fn a_markdown_reply_never_shows_its_markup_even_when_markers_arrive_in_pieces() 
         assert_eq!(cell.fgcolor(), vt100::Color::Idx(139));
     }
 
+    app.quit();
+    assert_terminal_restored(&app);
+}
+
+// ---------------------------------------------------------------------------------------
+// The first-run download of a local model, against a hub on 127.0.0.1 (HF_ENDPOINT)
+// ---------------------------------------------------------------------------------------
+
+/// Where the pinned default model is asked for on the hub.
+#[cfg(feature = "local")]
+const DEFAULT_MODEL_PATH: &str = "/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/9217f5db79a29953eb74d5343926648285ec7e67/qwen2.5-0.5b-instruct-q8_0.gguf";
+
+#[cfg(feature = "local")]
+fn models_cache(sandbox: &Sandbox) -> PathBuf {
+    sandbox.path("home").join(".cache").join("tinychat").join("models")
+}
+
+#[cfg(feature = "local")]
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[cfg(feature = "local")]
+#[test]
+fn the_welcome_download_without_a_network_says_why_and_leaves_nothing() {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let mut app = sandbox.spawn_with_env(&[], &[("HF_ENDPOINT", "http://127.0.0.1:9")]);
+    app.wait_for_text("Enter: download Qwen2.5 0.5B Instruct (≈ 676 MB) and chat offline.");
+    app.send(ENTER);
+    app.wait_for_text("The download failed: cannot reach 127.0.0.1:9");
+    app.wait_until("the error on the status line", |t| {
+        t.status_line().contains("download failed: cannot reach 127.0.0.1:9")
+    });
+    app.wait_for_text("Enter tries again");
+    assert_eq!(files_in(&models_cache(&sandbox)), Vec::<String>::new());
+    app.quit();
+    assert_terminal_restored(&app);
+}
+
+#[cfg(feature = "local")]
+#[test]
+fn esc_stops_the_welcome_download_and_keeps_the_part_for_a_resume() {
+    // 4 MiB in 1 KiB pieces, 20 ms apart: slow enough to be stopped.
+    let body = vec![b'x'; 4 << 20];
+    let server = MockServer::start_in_background(vec![(
+        DEFAULT_MODEL_PATH,
+        MockResponse::json(200, body)
+            .with_header("content-type", "application/octet-stream")
+            .chunked(1024)
+            .with_pause(Duration::from_millis(20)),
+    )]);
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let endpoint = server.url("");
+    let mut app = sandbox.spawn_with_env(&[], &[("HF_ENDPOINT", endpoint.as_str())]);
+    app.wait_for_text("Enter: download Qwen2.5 0.5B Instruct");
+    app.send(ENTER);
+    app.wait_for_text("Downloading Qwen2.5 0.5B Instruct · Esc stops");
+    app.wait_until("progress on the status line", |t| {
+        t.status_line().contains("% · Esc stops")
+    });
+    app.wait_for_text("░ ");
+    app.send(ESC);
+    app.wait_until("the stop on the status line", |t| {
+        t.status_line().contains("download stopped: Enter resumes it")
+    });
+    app.wait_for_text("Enter: download Qwen2.5 0.5B Instruct");
+    // What arrived is kept for the next Enter; nothing is a model yet.
+    assert_eq!(
+        files_in(&models_cache(&sandbox)),
+        ["qwen2.5-0.5b-instruct-q8_0.gguf.part"]
+    );
+    app.quit();
+    assert_terminal_restored(&app);
+}
+
+#[cfg(feature = "local")]
+#[test]
+fn a_download_that_is_not_the_pinned_file_is_refused_and_removed() {
+    let server = MockServer::start_in_background(vec![(
+        DEFAULT_MODEL_PATH,
+        MockResponse::json(200, vec![b'x'; 64 << 10])
+            .with_header("content-type", "application/octet-stream")
+            .chunked(4096),
+    )]);
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let endpoint = server.url("");
+    let mut app = sandbox.spawn_with_env(&[], &[("HF_ENDPOINT", endpoint.as_str())]);
+    app.wait_for_text("Enter: download Qwen2.5 0.5B Instruct");
+    app.send(ENTER);
+    app.wait_for_text("The download failed:");
+    assert_eq!(files_in(&models_cache(&sandbox)), Vec::<String>::new());
     app.quit();
     assert_terminal_restored(&app);
 }
