@@ -16,21 +16,24 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use pretty_assertions::assert_eq;
+use tinychat::conversation::Role;
+use tinychat::provider::ChatMessage;
 use tinychat::provider::local::gguf::GgufHeader;
+use tinychat::provider::local::template::ChatTemplate;
 use tinychat::provider::local::tokenizer::{TokenText, Tokenizer};
 
 fn model_file() -> Option<PathBuf> {
-    match std::env::var_os("TINYCHAT_TEST_GGUF") {
-        Some(path) => Some(PathBuf::from(path)),
-        None => {
-            println!("skipped: set TINYCHAT_TEST_GGUF");
-            None
-        }
+    let path = std::env::var_os("TINYCHAT_TEST_GGUF").map(PathBuf::from);
+    if path.is_none() {
+        println!("skipped: set TINYCHAT_TEST_GGUF");
     }
+    path
 }
 
-/// (text, ids of plain `encode`, ids of `encode_with_special` when they differ).
-const CASES: &[(&str, &[u32], Option<&[u32]>)] = &[
+/// Text, ids of plain `encode`, ids of `encode_with_special` when they differ.
+type Case = (&'static str, &'static [u32], Option<&'static [u32]>);
+
+const CASES: &[Case] = &[
     ("I'm here", &[57, 5248, 1535], None),
     ("DON'T stop", &[52, 2154, 23, 68, 2853], None),
     (
@@ -127,6 +130,40 @@ fn smollm2_ids_equal_llama_cpp() {
     }
     // Control tokens leave no text.
     assert_eq!(tok.decode(&[1, 4093, 198, 6004, 2]), "user\nhi");
+}
+
+#[test]
+fn smollm2_template_renders_and_tokenizes() {
+    let Some(path) = model_file() else { return };
+    let header = GgufHeader::read(&path).unwrap();
+    let md = header.metadata();
+    let tok = Tokenizer::from_metadata(&md).unwrap();
+    let template = ChatTemplate::from_metadata(&md, &tok).unwrap();
+    assert!(!template.is_builtin());
+    let turns = [ChatMessage {
+        role: Role::User,
+        content: "hi".to_owned(),
+    }];
+    let prompt = template.render(None, &turns, true).unwrap();
+    assert_eq!(
+        prompt,
+        "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n\
+         <|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+    );
+    // As llama.cpp tokenizes the same prompt with special tokens parsed.
+    assert_eq!(
+        tok.encode_with_special(&prompt).unwrap(),
+        [
+            1, 9690, 198, 2683, 359, 253, 5356, 5646, 11173, 3365, 3511, 308, 34519, 28, 7018, 411,
+            407, 19712, 8182, 2, 198, 1, 4093, 198, 6004, 2, 198, 1, 520, 9531, 198
+        ]
+    );
+
+    let prompt = template.render(Some("Be brief."), &turns, false).unwrap();
+    assert_eq!(
+        prompt,
+        "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n"
+    );
 }
 
 #[test]

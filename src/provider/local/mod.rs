@@ -11,6 +11,7 @@
 
 mod error;
 pub mod gguf;
+pub mod template;
 pub mod tokenizer;
 
 use std::path::PathBuf;
