@@ -354,6 +354,12 @@ impl Tokenizer {
 /// several byte tokens (common for emoji and CJK) is emitted once complete, never as
 /// U+FFFD halves; control tokens produce nothing. It borrows the tokenizer: one reply
 /// is one `TokenText`, the tokenizer (e.g. behind an `Arc`) outlives it.
+///
+/// With SentencePiece and `add_space_prefix`, one leading space is dropped from the
+/// first piece of text, as Hugging Face's decoder does: a reply's first token is
+/// usually `▁Word`, and the space only marks a word start. (llama.cpp's `detokenize`
+/// strips it from the first token too, but not after a BOS; its per-token streaming
+/// does not strip at all.)
 #[derive(Debug)]
 pub struct TokenText<'a> {
     tokenizer: &'a Tokenizer,
