@@ -13,6 +13,8 @@ mod error;
 pub mod download;
 pub mod gguf;
 pub mod store;
+pub mod template;
+pub mod tokenizer;
 
 pub use error::LocalError;
 
