@@ -892,3 +892,70 @@ fn starting_the_ui_with_an_unknown_provider_is_bad_usage_before_the_terminal_is_
         "unknown provider `nope` (known: openai, mistral, together, groq, openrouter, anthropic, gemini, cohere, ollama, mock)"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The in-process `local` provider
+// ---------------------------------------------------------------------------------------
+
+/// A sandbox whose config names one tiny local model that greedily answers `reply`,
+/// plus a model folder holding a file that is not a model.
+#[cfg(feature = "local")]
+fn local_sandbox(reply: &str) -> Sandbox {
+    use tinychat::provider::local::testing::{TinySpec, write_tiny_gguf};
+    let sandbox = Sandbox::new();
+    let model = sandbox.path("work").join("tiny-chat.gguf");
+    write_tiny_gguf(&model, &TinySpec::replying("llama", reply)).unwrap();
+    let dir = sandbox.path("models");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("notes.gguf"), "not a model").unwrap();
+    sandbox.write_config(&format!(
+        "temperature = 0\n[local]\nmodels = [\"{}\"]\nmodel_dir = \"{}\"\n",
+        model.display(),
+        dir.display()
+    ));
+    sandbox
+}
+
+#[cfg(feature = "local")]
+#[test]
+fn models_lists_local_models_and_says_which_files_were_skipped() {
+    let sandbox = local_sandbox("Yo!");
+    let run = sandbox.run(&["models"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "local/tiny-chat\n");
+    assert!(
+        run.stderr
+            .contains("local: skipped notes: not a GGUF model file"),
+        "{run:#?}"
+    );
+}
+
+#[cfg(feature = "local")]
+#[test]
+fn ask_answers_from_a_local_model_in_process() {
+    let sandbox = local_sandbox("Yo!");
+    let run = sandbox.run(&["ask", "--model", "local/tiny-chat", "hello"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "Yo!");
+    assert!(
+        run.stderr.starts_with("local: loading tiny-chat.gguf"),
+        "{run:#?}"
+    );
+    // Without --model the local model is the first usable one.
+    let run = sandbox.run(&["ask", "hello"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "Yo!");
+}
+
+#[cfg(feature = "local")]
+#[test]
+fn ask_for_a_local_model_that_is_not_there_says_so() {
+    let sandbox = local_sandbox("Yo!");
+    let run = sandbox.run(&["ask", "--model", "local/nope", "hello"]);
+    run.assert_code(1);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr.trim_end(),
+        "local: no local model `nope` (see `tinychat models` for the ones found)"
+    );
+}

@@ -1197,3 +1197,46 @@ fn a_download_that_is_not_the_pinned_file_is_refused_and_removed() {
     app.quit();
     assert_terminal_restored(&app);
 }
+
+// ---------------------------------------------------------------------------------------
+// A model running inside tinychat: the tiny GGUF the library writes for tests
+// ---------------------------------------------------------------------------------------
+
+#[cfg(feature = "local")]
+#[test]
+fn a_local_model_answers_inside_the_process_with_no_server_and_no_key() {
+    use tinychat::provider::local::testing::{TinySpec, write_tiny_gguf};
+
+    let sandbox = Sandbox::new();
+    let model = sandbox.path("work").join("tiny-chat.gguf");
+    write_tiny_gguf(&model, &TinySpec::replying("qwen2", "Howdy!")).unwrap();
+    sandbox.write_config(&format!(
+        "temperature = 0\n[local]\nmodels = [\"{}\"]\n",
+        model.display()
+    ));
+    let mut app = sandbox.spawn(&[]);
+    // Nothing else is set up: the local model is found and becomes the active one.
+    app.wait_until("the local model in the sidebar and on the status line", |t| {
+        t.screen_text().contains("local (local, CPU)")
+            && t.status_line().starts_with(" local/tiny-chat · idle")
+    });
+    assert!(app.screen_text().contains("▸ tiny-chat"), "{}", app.framed_screen());
+    say(&app, "hello");
+    app.wait_until("the local reply and the idle state", |t| {
+        t.screen_text().contains("Howdy!") && t.status_line().contains("local/tiny-chat · idle")
+    });
+    assert_eq!(
+        app.conversation_rows(5),
+        ["You", "hello", "", "Assistant · local/tiny-chat", "Howdy!"]
+    );
+    app.quit();
+    assert_terminal_restored(&app);
+
+    let (_, saved) = sandbox.only_conversation();
+    let messages = saved["messages"].as_array().unwrap();
+    assert_eq!(messages[1]["content"], "Howdy!");
+    assert_eq!(messages[1]["model"], "local/tiny-chat");
+    assert_eq!(messages[1]["finish"], "stop");
+    // One token per reply byte; the end-of-turn token is not counted as text.
+    assert_eq!(messages[1]["usage"]["output_tokens"], 6);
+}
