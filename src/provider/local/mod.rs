@@ -11,6 +11,10 @@
 
 mod error;
 pub mod gguf;
+pub mod model;
+pub mod sampler;
+#[doc(hidden)]
+pub mod testing;
 
 use std::path::PathBuf;
 
