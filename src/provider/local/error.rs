@@ -13,7 +13,9 @@ pub enum LocalError {
     #[error("{path}: {message}")]
     BadModel { path: PathBuf, message: String },
     /// The GGUF's architecture has no implementation here.
-    #[error("{path}: architecture `{architecture}` is not supported (supported: llama, qwen2, qwen3)")]
+    #[error(
+        "{path}: architecture `{architecture}` is not supported (supported: llama, qwen2, qwen3)"
+    )]
     Unsupported { path: PathBuf, architecture: String },
     /// A metadata key is missing or has the wrong type.
     #[error("GGUF metadata: {0}")]

@@ -158,7 +158,7 @@ impl<'a> Metadata<'a> {
             .collect()
     }
 
-    fn array(&self, key: &str) -> Result<&'a [Value], LocalError> {
+    fn array(self, key: &str) -> Result<&'a [Value], LocalError> {
         match self.get(key) {
             Some(Value::Array(items)) => Ok(items),
             Some(other) => Err(mistyped(key, "an array", other)),

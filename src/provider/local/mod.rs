@@ -13,8 +13,10 @@ mod error;
 pub mod gguf;
 pub mod model;
 pub mod sampler;
+pub mod template;
 #[doc(hidden)]
 pub mod testing;
+pub mod tokenizer;
 
 use std::path::PathBuf;
 
