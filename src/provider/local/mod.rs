@@ -9,6 +9,7 @@
 //! `template` turn a conversation into token ids, `sampler` picks tokens, `engine` owns
 //! the generation thread, `store` finds model files, `download` fetches the default one.
 
+mod engine;
 mod error;
 pub mod gguf;
 pub mod model;
@@ -20,6 +21,7 @@ pub mod tokenizer;
 
 use std::path::PathBuf;
 
+pub use engine::{PREFILL_CHUNK, stream_chat};
 pub use error::LocalError;
 
 /// The `[local]` table of the config (spec §4), resolved: plain data, cheap to clone.

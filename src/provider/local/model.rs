@@ -238,11 +238,9 @@ impl<'a> Loader<'a> {
             GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1
         ) {
             self.requantized += 1;
-            let wide = t
-                .dequantize(&Device::Cpu)
+            t.dequantize(&Device::Cpu)
                 .and_then(|w| QTensor::quantize(&w, GgmlDType::Q8_0))
-                .map_err(|e| self.bad(format!("tensor `{name}`: {e}")))?;
-            wide
+                .map_err(|e| self.bad(format!("tensor `{name}`: {e}")))?
         } else {
             t
         };
@@ -390,6 +388,19 @@ impl Model {
     /// and returns the logits of the last one. Several tokens at once are a prefill
     /// chunk: each attends to the cache and to the chunk's earlier tokens only.
     pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>, LocalError> {
+        self.forward_until(tokens, pos, &|| false)?
+            .ok_or_else(|| LocalError::Inference("interrupted".to_owned()))
+    }
+
+    /// [`Model::forward`] that asks `stop` between layers and gives up (`Ok(None)`,
+    /// the cache left at `pos`) when it says so: a long prefill chunk can then be
+    /// abandoned within one layer's time.
+    pub fn forward_until(
+        &mut self,
+        tokens: &[u32],
+        pos: usize,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Option<Vec<f32>>, LocalError> {
         if tokens.is_empty() {
             return Err(LocalError::Inference("no tokens to run".to_owned()));
         }
@@ -412,13 +423,21 @@ impl Model {
                 self.vocab_size
             )));
         }
+        // Until the last layer has written its keys, the chunk is not in the cache.
         self.cache.len = pos;
-        let logits = self.run(tokens, pos).map_err(inference)?;
-        self.cache.len = end;
+        let logits = self.run(tokens, pos, stop).map_err(|e| inference(&e))?;
+        if logits.is_some() {
+            self.cache.len = end;
+        }
         Ok(logits)
     }
 
-    fn run(&mut self, tokens: &[u32], pos: usize) -> candle_core::Result<Vec<f32>> {
+    fn run(
+        &mut self,
+        tokens: &[u32],
+        pos: usize,
+        interrupted: &dyn Fn() -> bool,
+    ) -> candle_core::Result<Option<Vec<f32>>> {
         let t = tokens.len();
         self.cache.reserve(pos + t)?;
         let ids = Tensor::new(tokens, &Device::Cpu)?;
@@ -433,17 +452,30 @@ impl Model {
             mask: mask.as_ref(),
         };
         for (i, layer) in self.layers.iter().enumerate() {
-            let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, self.config.rms_eps)?;
-            let a = attention(&self.config, layer, &mut self.cache.layers[i], &h, &step)?;
-            x = (x + a)?;
-            let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, self.config.rms_eps)?;
-            let gate = candle_nn::ops::silu(&layer.gate.forward(&h)?)?;
-            let f = layer.down.forward(&(gate * layer.up.forward(&h)?)?)?;
-            x = (x + f)?;
+            if interrupted() {
+                return Ok(None);
+            }
+            let normed = candle_nn::ops::rms_norm(&x, &layer.attn_norm, self.config.rms_eps)?;
+            let attn = attention(
+                &self.config,
+                layer,
+                &mut self.cache.layers[i],
+                &normed,
+                &step,
+            )?;
+            x = (x + attn)?;
+            let normed = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, self.config.rms_eps)?;
+            let gate = candle_nn::ops::silu(&layer.gate.forward(&normed)?)?;
+            let ffn = layer.down.forward(&(gate * layer.up.forward(&normed)?)?)?;
+            x = (x + ffn)?;
         }
         let last = x.narrow(0, t - 1, 1)?;
         let last = candle_nn::ops::rms_norm(&last, &self.norm, self.config.rms_eps)?;
-        self.output.forward(&last)?.flatten_all()?.to_vec1::<f32>()
+        self.output
+            .forward(&last)?
+            .flatten_all()?
+            .to_vec1::<f32>()
+            .map(Some)
     }
 }
 
@@ -457,67 +489,67 @@ struct Step<'a> {
 
 /// Self-attention of `h` (`(t, n_embd)`) over the cache and itself; appends k/v.
 fn attention(
-    c: &Config,
+    cfg: &Config,
     layer: &Layer,
     cache: &mut LayerCache,
-    h: &Tensor,
+    hidden: &Tensor,
     step: &Step<'_>,
 ) -> candle_core::Result<Tensor> {
-    let t = h.dim(0)?;
+    let n = hidden.dim(0)?;
     let (mut q, mut k, mut v) = (
-        layer.q.forward(h)?,
-        layer.k.forward(h)?,
-        layer.v.forward(h)?,
+        layer.q.forward(hidden)?,
+        layer.k.forward(hidden)?,
+        layer.v.forward(hidden)?,
     );
     if let Some([bq, bk, bv]) = &layer.biases {
         q = q.broadcast_add(bq)?;
         k = k.broadcast_add(bk)?;
         v = v.broadcast_add(bv)?;
     }
-    let mut q = q.reshape((t, c.n_head, c.head_dim))?;
-    let mut k = k.reshape((t, c.n_kv_head, c.head_dim))?;
+    let mut q = q.reshape((n, cfg.n_head, cfg.head_dim))?;
+    let mut k = k.reshape((n, cfg.n_kv_head, cfg.head_dim))?;
     if let Some([nq, nk]) = &layer.qk_norm {
-        q = candle_nn::ops::rms_norm(&q, nq, c.rms_eps)?;
-        k = candle_nn::ops::rms_norm(&k, nk, c.rms_eps)?;
+        q = candle_nn::ops::rms_norm(&q, nq, cfg.rms_eps)?;
+        k = candle_nn::ops::rms_norm(&k, nk, cfg.rms_eps)?;
     }
-    // Heads first: (1, heads, t, head_dim), the layout rope and the cache use.
-    let q = rope(c, &q.transpose(0, 1)?.contiguous()?, step)?;
-    let k = rope(c, &k.transpose(0, 1)?.contiguous()?, step)?;
+    // Heads first: (1, heads, n, head_dim), the layout rope and the cache use.
+    let q = rope(cfg, &q.transpose(0, 1)?.contiguous()?, step)?;
+    let k = rope(cfg, &k.transpose(0, 1)?.contiguous()?, step)?;
     let v = v
-        .reshape((t, c.n_kv_head, c.head_dim))?
+        .reshape((n, cfg.n_kv_head, cfg.head_dim))?
         .transpose(0, 1)?
         .contiguous()?;
     cache.k.slice_set(&k.squeeze(0)?, 1, step.pos)?;
     cache.v.slice_set(&v, 1, step.pos)?;
-    let kv_len = step.pos + t;
+    let kv_len = step.pos + n;
     let keys = cache.k.narrow(1, 0, kv_len)?;
     let values = cache.v.narrow(1, 0, kv_len)?;
     // Grouped-query attention without copying k/v: the query heads that share a kv
     // head are stacked as extra rows of one matmul against it.
-    let group = c.n_head / c.n_kv_head;
-    let scale = 1.0 / (c.head_dim as f64).sqrt();
-    let q = (q.reshape((c.n_kv_head, group * t, c.head_dim))? * scale)?;
+    let group = cfg.n_head / cfg.n_kv_head;
+    let scale = 1.0 / (cfg.head_dim as f64).sqrt();
+    let q = (q.reshape((cfg.n_kv_head, group * n, cfg.head_dim))? * scale)?;
     let scores = q.matmul(&keys.t()?)?;
     let scores = match step.mask {
         Some(mask) => scores
-            .reshape((c.n_kv_head, group, t, kv_len))?
+            .reshape((cfg.n_kv_head, group, n, kv_len))?
             .broadcast_add(mask)?
-            .reshape((c.n_kv_head, group * t, kv_len))?,
+            .reshape((cfg.n_kv_head, group * n, kv_len))?,
         None => scores,
     };
     let probs = candle_nn::ops::softmax_last_dim(&scores)?;
     let out = probs
         .matmul(&values)?
-        .reshape((c.n_head, t, c.head_dim))?
+        .reshape((cfg.n_head, n, cfg.head_dim))?
         .transpose(0, 1)?
         .contiguous()?
-        .reshape((t, c.n_head * c.head_dim))?;
+        .reshape((n, cfg.n_head * cfg.head_dim))?;
     layer.o.forward(&out)
 }
 
-fn rope(c: &Config, x: &Tensor, step: &Step<'_>) -> candle_core::Result<Tensor> {
+fn rope(cfg: &Config, x: &Tensor, step: &Step<'_>) -> candle_core::Result<Tensor> {
     let x = x.unsqueeze(0)?;
-    if c.arch.interleaved_rope() {
+    if cfg.arch.interleaved_rope() {
         candle_nn::rotary_emb::rope_i(&x, step.cos, step.sin)
     } else {
         candle_nn::rotary_emb::rope(&x, step.cos, step.sin)
@@ -553,7 +585,7 @@ fn rope_tables(
     Ok((angles.cos()?, angles.sin()?))
 }
 
-fn inference(e: candle_core::Error) -> LocalError {
+fn inference(e: &candle_core::Error) -> LocalError {
     LocalError::Inference(e.to_string())
 }
 

@@ -27,6 +27,10 @@ const HEADS: usize = 4;
 const KV_HEADS: usize = 2;
 const HEAD_DIM: usize = TINY_HIDDEN / HEADS;
 const FFN: usize = 128;
+/// Small enough next to the layers' updates that the random model's reply depends on
+/// the whole prompt (with tied embeddings and a dominant residual it would only repeat
+/// its last token).
+const EMBEDDING_STD: f32 = 0.2;
 
 /// Merges after the 256 byte tokens: common English pairs, so encoding exercises BPE.
 const MERGES: &[(&str, &str)] = &[
@@ -62,7 +66,7 @@ pub struct TinySpec {
     pub seed: u64,
     /// `{arch}.context_length`.
     pub context_length: usize,
-    /// Standard deviation of the layer weights (the embeddings have 1).
+    /// Standard deviation of the layer weights (the embeddings have 0.2).
     pub layer_scale: f32,
     /// When set, the greedy answer to any prompt ending in `\n` is exactly these bytes,
     /// one token each, then `<|im_end|>`. Its bytes must be distinct and not `\n`.
@@ -80,7 +84,7 @@ impl TinySpec {
             architecture: architecture.to_owned(),
             seed: 1,
             context_length: 512,
-            layer_scale: 0.1,
+            layer_scale: 0.3,
             reply: None,
             add_bos: false,
             rope_freqs: false,
@@ -113,7 +117,7 @@ pub fn write_tiny_gguf(path: &Path, spec: &TinySpec) -> io::Result<()> {
     let mut tensors: Vec<(String, QTensor)> = Vec::new();
     let mut add = |name: &str, t: QTensor| tensors.push((name.to_owned(), t));
 
-    let embedding = random(&mut rng, n_vocab * TINY_HIDDEN, 1.0);
+    let embedding = random(&mut rng, n_vocab * TINY_HIDDEN, EMBEDDING_STD);
     add(
         "token_embd.weight",
         quantize(&embedding, &[n_vocab, TINY_HIDDEN], GgmlDType::Q8_0)?,
