@@ -9,13 +9,19 @@
 //! `template` turn a conversation into token ids, `sampler` picks tokens, `engine` owns
 //! the generation thread, `store` finds model files, `download` fetches the default one.
 
+mod engine;
 mod error;
 pub mod download;
 pub mod gguf;
+pub mod model;
+pub mod sampler;
 pub mod store;
 pub mod template;
+#[doc(hidden)]
+pub mod testing;
 pub mod tokenizer;
 
+pub use engine::{PREFILL_CHUNK, stream_chat};
 pub use error::LocalError;
 
 use std::collections::HashMap;

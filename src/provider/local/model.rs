@@ -1,0 +1,656 @@
+//! The transformer forward pass, written on candle's tensor ops so that the three GGUF
+//! families we support (llama, qwen2, qwen3) share one small, auditable implementation
+//! and one KV cache that can be rewound to a common prefix between turns.
+//!
+//! Weights stay quantized in memory; only the formats candle has no SIMD kernels for
+//! are widened to Q8_0 at load, because running them as they are is several times
+//! slower than the extra bytes cost.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
+use candle_core::{DType, Device, Module, Tensor};
+
+use super::LocalError;
+use super::gguf::{GgufHeader, Metadata, SUPPORTED_ARCHITECTURES};
+
+/// The model families the forward pass knows; they differ in rope layout, biases and
+/// per-head norms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    /// Llama 2/3, SmolLM, Mistral: GGUF's q/k rows are permuted for interleaved rope.
+    Llama,
+    /// Qwen2 / Qwen2.5: q/k/v biases, NeoX (half-split) rope.
+    Qwen2,
+    /// Qwen3: per-head RMS norms on q and k, no biases, NeoX rope.
+    Qwen3,
+}
+
+impl Arch {
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "llama" => Some(Arch::Llama),
+            "qwen2" => Some(Arch::Qwen2),
+            "qwen3" => Some(Arch::Qwen3),
+            _ => None,
+        }
+    }
+
+    /// The `general.architecture` spelling, which also prefixes the hyper-parameters.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Llama => "llama",
+            Arch::Qwen2 => "qwen2",
+            Arch::Qwen3 => "qwen3",
+        }
+    }
+
+    /// GGUF's llama conversion permutes q/k so that rope rotates adjacent pairs;
+    /// the Qwen families keep the Hugging Face layout, which rotates the two halves.
+    fn interleaved_rope(self) -> bool {
+        self == Arch::Llama
+    }
+}
+
+/// The hyper-parameters of a model, read from `{arch}.*` metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub arch: Arch,
+    pub n_layer: usize,
+    pub n_embd: usize,
+    pub n_head: usize,
+    pub n_kv_head: usize,
+    pub head_dim: usize,
+    pub n_ff: usize,
+    pub rms_eps: f32,
+    pub rope_base: f32,
+    /// The context the model was trained for (`{arch}.context_length`).
+    pub context_length: usize,
+}
+
+impl Config {
+    /// Reads and checks the hyper-parameters; `path` only names the file in errors.
+    pub fn from_metadata(path: &Path, md: Metadata<'_>) -> Result<Self, LocalError> {
+        let name = md.architecture()?;
+        let arch = Arch::parse(name)
+            .filter(|a| SUPPORTED_ARCHITECTURES.contains(&a.name()))
+            .ok_or_else(|| LocalError::Unsupported {
+                path: path.to_owned(),
+                architecture: name.to_owned(),
+            })?;
+        let key = |k: &str| format!("{name}.{k}");
+        let uint = |k: &str| -> Result<usize, LocalError> {
+            usize::try_from(md.uint(&key(k))?)
+                .map_err(|_| LocalError::Metadata(format!("`{}` is too large", key(k))))
+        };
+        let opt_uint = |k: &str| -> Result<Option<usize>, LocalError> {
+            md.opt_uint(&key(k))?
+                .map(|v| {
+                    usize::try_from(v)
+                        .map_err(|_| LocalError::Metadata(format!("`{}` is too large", key(k))))
+                })
+                .transpose()
+        };
+        let n_embd = uint("embedding_length")?;
+        let n_head = uint("attention.head_count")?;
+        let n_kv_head = opt_uint("attention.head_count_kv")?.unwrap_or(n_head);
+        let bad = |message: String| LocalError::BadModel {
+            path: path.to_owned(),
+            message,
+        };
+        if n_head == 0 || n_kv_head == 0 || n_head % n_kv_head != 0 {
+            return Err(bad(format!(
+                "{n_head} attention heads cannot share {n_kv_head} key/value heads"
+            )));
+        }
+        let head_dim = match opt_uint("attention.key_length")? {
+            Some(d) => d,
+            None => n_embd / n_head,
+        };
+        if head_dim == 0 || head_dim % 2 != 0 {
+            return Err(bad(format!("head size {head_dim} is not even")));
+        }
+        if let Some(rope_dim) = opt_uint("rope.dimension_count")?
+            && rope_dim != head_dim
+        {
+            return Err(bad(format!(
+                "rope over {rope_dim} of {head_dim} head dimensions is not supported"
+            )));
+        }
+        let config = Config {
+            arch,
+            n_layer: uint("block_count")?,
+            n_embd,
+            n_head,
+            n_kv_head,
+            head_dim,
+            n_ff: uint("feed_forward_length")?,
+            rms_eps: md
+                .opt_float(&key("attention.layer_norm_rms_epsilon"))?
+                .unwrap_or(1e-5) as f32,
+            rope_base: md.opt_float(&key("rope.freq_base"))?.unwrap_or(10_000.0) as f32,
+            context_length: uint("context_length")?,
+        };
+        if config.n_layer == 0 || config.context_length == 0 {
+            return Err(bad("the model has no layers or no context".to_owned()));
+        }
+        Ok(config)
+    }
+}
+
+/// What loading cost, for the log and the benches.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoadStats {
+    pub elapsed: Duration,
+    /// Tensors widened to Q8_0 because candle has no fast kernel for their format.
+    pub requantized: usize,
+    /// Bytes of weights held in memory after loading.
+    pub weight_bytes: usize,
+}
+
+/// A loaded model with its KV cache: feed it tokens, get the next token's logits.
+pub struct Model {
+    config: Config,
+    embedding: Arc<QTensor>,
+    layers: Vec<Layer>,
+    norm: Tensor,
+    output: QMatMul,
+    vocab_size: usize,
+    /// `cos`/`sin` of every position up to the context, `(context, head_dim / 2)`.
+    cos: Tensor,
+    sin: Tensor,
+    cache: KvCache,
+    stats: LoadStats,
+}
+
+struct Layer {
+    attn_norm: Tensor,
+    q: QMatMul,
+    k: QMatMul,
+    v: QMatMul,
+    /// Qwen2's projections carry biases.
+    biases: Option<[Tensor; 3]>,
+    /// Qwen3 normalizes each head of q and k.
+    qk_norm: Option<[Tensor; 2]>,
+    o: QMatMul,
+    ffn_norm: Tensor,
+    gate: QMatMul,
+    up: QMatMul,
+    down: QMatMul,
+}
+
+/// Reads tensors out of the file named by a header, checking their shapes so a broken
+/// file is an error naming the tensor, not a panic inside a kernel.
+struct Loader<'a> {
+    header: &'a GgufHeader,
+    reader: BufReader<File>,
+    requantized: usize,
+    weight_bytes: usize,
+}
+
+impl<'a> Loader<'a> {
+    fn new(header: &'a GgufHeader) -> Result<Self, LocalError> {
+        let file = File::open(&header.path).map_err(|e| LocalError::Io {
+            path: header.path.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(Loader {
+            header,
+            reader: BufReader::with_capacity(1 << 20, file),
+            requantized: 0,
+            weight_bytes: 0,
+        })
+    }
+
+    fn bad(&self, message: String) -> LocalError {
+        LocalError::BadModel {
+            path: self.header.path.clone(),
+            message,
+        }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.header.content.tensor_infos.contains_key(name)
+    }
+
+    /// The tensor `name`, of shape `dims` (outermost first, as candle counts).
+    fn qtensor(&mut self, name: &str, dims: &[usize]) -> Result<QTensor, LocalError> {
+        if !self.has(name) {
+            return Err(self.bad(format!("tensor `{name}` is missing")));
+        }
+        let t = self
+            .header
+            .content
+            .tensor(&mut self.reader, name, &Device::Cpu)
+            .map_err(|e| self.bad(format!("tensor `{name}`: {e}")))?;
+        if t.shape().dims() != dims {
+            return Err(self.bad(format!(
+                "tensor `{name}` has shape {:?}, expected {dims:?}",
+                t.shape().dims()
+            )));
+        }
+        let t = if matches!(
+            t.dtype(),
+            GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1
+        ) {
+            self.requantized += 1;
+            t.dequantize(&Device::Cpu)
+                .and_then(|w| QTensor::quantize(&w, GgmlDType::Q8_0))
+                .map_err(|e| self.bad(format!("tensor `{name}`: {e}")))?
+        } else {
+            t
+        };
+        self.weight_bytes += t.storage_size_in_bytes();
+        Ok(t)
+    }
+
+    fn matmul(&mut self, name: &str, dims: &[usize]) -> Result<QMatMul, LocalError> {
+        let t = self.qtensor(name, dims)?;
+        QMatMul::from_qtensor(t).map_err(|e| self.bad(format!("tensor `{name}`: {e}")))
+    }
+
+    /// A small tensor (norm weight, bias) as plain f32.
+    fn vector(&mut self, name: &str, len: usize) -> Result<Tensor, LocalError> {
+        let t = self.qtensor(name, &[len])?;
+        t.dequantize(&Device::Cpu)
+            .map_err(|e| self.bad(format!("tensor `{name}`: {e}")))
+    }
+}
+
+impl Model {
+    /// Loads the weights of `header`'s file, with room for `context` tokens of cache.
+    pub fn load(header: &GgufHeader, context: usize) -> Result<Self, LocalError> {
+        let started = Instant::now();
+        let c = Config::from_metadata(&header.path, header.metadata())?;
+        let mut ld = Loader::new(header)?;
+        // GGUF lists dims innermost first; candle reverses them to (rows, columns).
+        let vocab_size = match header.content.tensor_infos.get("token_embd.weight") {
+            Some(info) => match info.shape.dims() {
+                [rows, _] => *rows,
+                dims => {
+                    return Err(ld.bad(format!("tensor `token_embd.weight` has shape {dims:?}")));
+                }
+            },
+            None => return Err(ld.bad("tensor `token_embd.weight` is missing".to_owned())),
+        };
+        let embedding = Arc::new(ld.qtensor("token_embd.weight", &[vocab_size, c.n_embd])?);
+        let output = if ld.has("output.weight") {
+            ld.matmul("output.weight", &[vocab_size, c.n_embd])?
+        } else {
+            QMatMul::from_arc(Arc::clone(&embedding))
+                .map_err(|e| ld.bad(format!("tied output: {e}")))?
+        };
+        let norm = ld.vector("output_norm.weight", c.n_embd)?;
+        let q_out = c.n_head * c.head_dim;
+        let kv_out = c.n_kv_head * c.head_dim;
+        let mut layers = Vec::with_capacity(c.n_layer);
+        for i in 0..c.n_layer {
+            let p = |s: &str| format!("blk.{i}.{s}");
+            let biases = if c.arch == Arch::Qwen2 {
+                Some([
+                    ld.vector(&p("attn_q.bias"), q_out)?,
+                    ld.vector(&p("attn_k.bias"), kv_out)?,
+                    ld.vector(&p("attn_v.bias"), kv_out)?,
+                ])
+            } else {
+                None
+            };
+            let qk_norm = if c.arch == Arch::Qwen3 {
+                Some([
+                    ld.vector(&p("attn_q_norm.weight"), c.head_dim)?,
+                    ld.vector(&p("attn_k_norm.weight"), c.head_dim)?,
+                ])
+            } else {
+                None
+            };
+            layers.push(Layer {
+                attn_norm: ld.vector(&p("attn_norm.weight"), c.n_embd)?,
+                q: ld.matmul(&p("attn_q.weight"), &[q_out, c.n_embd])?,
+                k: ld.matmul(&p("attn_k.weight"), &[kv_out, c.n_embd])?,
+                v: ld.matmul(&p("attn_v.weight"), &[kv_out, c.n_embd])?,
+                biases,
+                qk_norm,
+                o: ld.matmul(&p("attn_output.weight"), &[c.n_embd, q_out])?,
+                ffn_norm: ld.vector(&p("ffn_norm.weight"), c.n_embd)?,
+                gate: ld.matmul(&p("ffn_gate.weight"), &[c.n_ff, c.n_embd])?,
+                up: ld.matmul(&p("ffn_up.weight"), &[c.n_ff, c.n_embd])?,
+                down: ld.matmul(&p("ffn_down.weight"), &[c.n_embd, c.n_ff])?,
+            });
+        }
+        // Llama 3.x scales rope frequencies by a per-dimension factor table.
+        let freq_factors = if ld.has("rope_freqs.weight") {
+            let t = ld.vector("rope_freqs.weight", c.head_dim / 2)?;
+            Some(t.to_vec1::<f32>().map_err(|e| ld.bad(e.to_string()))?)
+        } else {
+            None
+        };
+        let context = context.max(1);
+        let (cos, sin) = rope_tables(&c, context, freq_factors.as_deref())
+            .map_err(|e| ld.bad(format!("rope tables: {e}")))?;
+        let stats = LoadStats {
+            elapsed: started.elapsed(),
+            requantized: ld.requantized,
+            weight_bytes: ld.weight_bytes,
+        };
+        let cache = KvCache::new(&c, context);
+        Ok(Model {
+            config: c,
+            embedding,
+            layers,
+            norm,
+            output,
+            vocab_size,
+            cos,
+            sin,
+            cache,
+            stats,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn stats(&self) -> LoadStats {
+        self.stats
+    }
+
+    /// Rows of the output layer: every id the model can produce.
+    pub fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+
+    /// The most tokens the cache can hold.
+    pub fn context(&self) -> usize {
+        self.cache.max
+    }
+
+    /// Tokens currently in the cache (the next position).
+    pub fn len(&self) -> usize {
+        self.cache.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cache.len == 0
+    }
+
+    /// Forgets every cached position from `len` on, so a prompt that shares a prefix
+    /// with the previous one only runs its new tokens.
+    pub fn truncate(&mut self, len: usize) {
+        self.cache.len = self.cache.len.min(len);
+    }
+
+    /// Runs `tokens` at positions `pos..` (forgetting anything cached from `pos` on)
+    /// and returns the logits of the last one. Several tokens at once are a prefill
+    /// chunk: each attends to the cache and to the chunk's earlier tokens only.
+    pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>, LocalError> {
+        self.forward_until(tokens, pos, &|| false)?
+            .ok_or_else(|| LocalError::Inference("interrupted".to_owned()))
+    }
+
+    /// [`Model::forward`] that asks `stop` between layers and gives up (`Ok(None)`,
+    /// the cache left at `pos`) when it says so: a long prefill chunk can then be
+    /// abandoned within one layer's time.
+    pub fn forward_until(
+        &mut self,
+        tokens: &[u32],
+        pos: usize,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Option<Vec<f32>>, LocalError> {
+        if tokens.is_empty() {
+            return Err(LocalError::Inference("no tokens to run".to_owned()));
+        }
+        if pos > self.cache.len {
+            return Err(LocalError::Inference(format!(
+                "position {pos} is past the {} cached tokens",
+                self.cache.len
+            )));
+        }
+        let end = pos + tokens.len();
+        if end > self.cache.max {
+            return Err(LocalError::Context(format!(
+                "{end} tokens do not fit the {}-token context",
+                self.cache.max
+            )));
+        }
+        if let Some(bad) = tokens.iter().find(|&&t| t as usize >= self.vocab_size) {
+            return Err(LocalError::Inference(format!(
+                "token id {bad} is outside the vocabulary of {}",
+                self.vocab_size
+            )));
+        }
+        // Until the last layer has written its keys, the chunk is not in the cache.
+        self.cache.len = pos;
+        let logits = self.run(tokens, pos, stop).map_err(|e| inference(&e))?;
+        if logits.is_some() {
+            self.cache.len = end;
+        }
+        Ok(logits)
+    }
+
+    fn run(
+        &mut self,
+        tokens: &[u32],
+        pos: usize,
+        interrupted: &dyn Fn() -> bool,
+    ) -> candle_core::Result<Option<Vec<f32>>> {
+        let t = tokens.len();
+        self.cache.reserve(pos + t)?;
+        let ids = Tensor::new(tokens, &Device::Cpu)?;
+        let mut x = self.embedding.embedding(&ids)?;
+        let cos = self.cos.narrow(0, pos, t)?;
+        let sin = self.sin.narrow(0, pos, t)?;
+        let mask = (t > 1).then(|| causal_mask(t, pos)).transpose()?;
+        let step = Step {
+            pos,
+            cos: &cos,
+            sin: &sin,
+            mask: mask.as_ref(),
+        };
+        for (i, layer) in self.layers.iter().enumerate() {
+            if interrupted() {
+                return Ok(None);
+            }
+            let normed = candle_nn::ops::rms_norm(&x, &layer.attn_norm, self.config.rms_eps)?;
+            let attn = attention(
+                &self.config,
+                layer,
+                &mut self.cache.layers[i],
+                &normed,
+                &step,
+            )?;
+            x = (x + attn)?;
+            let normed = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, self.config.rms_eps)?;
+            let gate = candle_nn::ops::silu(&layer.gate.forward(&normed)?)?;
+            let ffn = layer.down.forward(&(gate * layer.up.forward(&normed)?)?)?;
+            x = (x + ffn)?;
+        }
+        let last = x.narrow(0, t - 1, 1)?;
+        let last = candle_nn::ops::rms_norm(&last, &self.norm, self.config.rms_eps)?;
+        self.output
+            .forward(&last)?
+            .flatten_all()?
+            .to_vec1::<f32>()
+            .map(Some)
+    }
+}
+
+/// What every layer of one forward call shares.
+struct Step<'a> {
+    pos: usize,
+    cos: &'a Tensor,
+    sin: &'a Tensor,
+    mask: Option<&'a Tensor>,
+}
+
+/// Self-attention of `h` (`(t, n_embd)`) over the cache and itself; appends k/v.
+fn attention(
+    cfg: &Config,
+    layer: &Layer,
+    cache: &mut LayerCache,
+    hidden: &Tensor,
+    step: &Step<'_>,
+) -> candle_core::Result<Tensor> {
+    let n = hidden.dim(0)?;
+    let (mut q, mut k, mut v) = (
+        layer.q.forward(hidden)?,
+        layer.k.forward(hidden)?,
+        layer.v.forward(hidden)?,
+    );
+    if let Some([bq, bk, bv]) = &layer.biases {
+        q = q.broadcast_add(bq)?;
+        k = k.broadcast_add(bk)?;
+        v = v.broadcast_add(bv)?;
+    }
+    let mut q = q.reshape((n, cfg.n_head, cfg.head_dim))?;
+    let mut k = k.reshape((n, cfg.n_kv_head, cfg.head_dim))?;
+    if let Some([nq, nk]) = &layer.qk_norm {
+        q = candle_nn::ops::rms_norm(&q, nq, cfg.rms_eps)?;
+        k = candle_nn::ops::rms_norm(&k, nk, cfg.rms_eps)?;
+    }
+    // Heads first: (1, heads, n, head_dim), the layout rope and the cache use.
+    let q = rope(cfg, &q.transpose(0, 1)?.contiguous()?, step)?;
+    let k = rope(cfg, &k.transpose(0, 1)?.contiguous()?, step)?;
+    let v = v
+        .reshape((n, cfg.n_kv_head, cfg.head_dim))?
+        .transpose(0, 1)?
+        .contiguous()?;
+    cache.k.slice_set(&k.squeeze(0)?, 1, step.pos)?;
+    cache.v.slice_set(&v, 1, step.pos)?;
+    let kv_len = step.pos + n;
+    let keys = cache.k.narrow(1, 0, kv_len)?;
+    let values = cache.v.narrow(1, 0, kv_len)?;
+    // Grouped-query attention without copying k/v: the query heads that share a kv
+    // head are stacked as extra rows of one matmul against it.
+    let group = cfg.n_head / cfg.n_kv_head;
+    let scale = 1.0 / (cfg.head_dim as f64).sqrt();
+    let q = (q.reshape((cfg.n_kv_head, group * n, cfg.head_dim))? * scale)?;
+    let scores = q.matmul(&keys.t()?)?;
+    let scores = match step.mask {
+        Some(mask) => scores
+            .reshape((cfg.n_kv_head, group, n, kv_len))?
+            .broadcast_add(mask)?
+            .reshape((cfg.n_kv_head, group * n, kv_len))?,
+        None => scores,
+    };
+    let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+    let out = probs
+        .matmul(&values)?
+        .reshape((cfg.n_head, n, cfg.head_dim))?
+        .transpose(0, 1)?
+        .contiguous()?
+        .reshape((n, cfg.n_head * cfg.head_dim))?;
+    layer.o.forward(&out)
+}
+
+fn rope(cfg: &Config, x: &Tensor, step: &Step<'_>) -> candle_core::Result<Tensor> {
+    let x = x.unsqueeze(0)?;
+    if cfg.arch.interleaved_rope() {
+        candle_nn::rotary_emb::rope_i(&x, step.cos, step.sin)
+    } else {
+        candle_nn::rotary_emb::rope(&x, step.cos, step.sin)
+    }
+}
+
+/// `(t, pos + t)`: 0 where query `i` (at position `pos + i`) may look, −∞ after it.
+fn causal_mask(t: usize, pos: usize) -> candle_core::Result<Tensor> {
+    let kv_len = pos + t;
+    let mask: Vec<f32> = (0..t)
+        .flat_map(|i| (0..kv_len).map(move |j| if j > pos + i { f32::NEG_INFINITY } else { 0.0 }))
+        .collect();
+    Tensor::from_vec(mask, (t, kv_len), &Device::Cpu)
+}
+
+fn rope_tables(
+    c: &Config,
+    context: usize,
+    factors: Option<&[f32]>,
+) -> candle_core::Result<(Tensor, Tensor)> {
+    let half = c.head_dim / 2;
+    let inv_freq: Vec<f32> = (0..half)
+        .map(|i| {
+            let f = 1.0 / c.rope_base.powf(2.0 * i as f32 / c.head_dim as f32);
+            f / factors.and_then(|fs| fs.get(i)).copied().unwrap_or(1.0)
+        })
+        .collect();
+    let mut angles = Vec::with_capacity(context * half);
+    for p in 0..context {
+        angles.extend(inv_freq.iter().map(|f| p as f32 * f));
+    }
+    let angles = Tensor::from_vec(angles, (context, half), &Device::Cpu)?;
+    Ok((angles.cos()?, angles.sin()?))
+}
+
+fn inference(e: &candle_core::Error) -> LocalError {
+    LocalError::Inference(e.to_string())
+}
+
+/// Keys and values of every layer, `(kv_heads, capacity, head_dim)` each, grown by
+/// doubling up to the context so a short chat does not reserve the whole window.
+struct KvCache {
+    layers: Vec<LayerCache>,
+    n_layer: usize,
+    heads: usize,
+    head_dim: usize,
+    capacity: usize,
+    len: usize,
+    max: usize,
+}
+
+struct LayerCache {
+    k: Tensor,
+    v: Tensor,
+}
+
+/// The first allocation: a short exchange never grows the cache.
+const INITIAL_CACHE: usize = 256;
+
+impl KvCache {
+    fn new(c: &Config, max: usize) -> Self {
+        KvCache {
+            layers: Vec::new(),
+            n_layer: c.n_layer,
+            heads: c.n_kv_head,
+            head_dim: c.head_dim,
+            capacity: 0,
+            len: 0,
+            max,
+        }
+    }
+
+    /// Makes room for `needed` positions, keeping the cached ones.
+    fn reserve(&mut self, needed: usize) -> candle_core::Result<()> {
+        if needed <= self.capacity {
+            return Ok(());
+        }
+        let capacity = needed
+            .max(self.capacity * 2)
+            .max(INITIAL_CACHE)
+            .min(self.max);
+        let zeros = || {
+            Tensor::zeros(
+                (self.heads, capacity, self.head_dim),
+                DType::F32,
+                &Device::Cpu,
+            )
+        };
+        let mut grown = Vec::with_capacity(self.n_layer);
+        for i in 0..self.n_layer {
+            let (k, v) = (zeros()?, zeros()?);
+            if let Some(old) = self.layers.get(i)
+                && self.len > 0
+            {
+                k.slice_set(&old.k.narrow(1, 0, self.len)?.contiguous()?, 1, 0)?;
+                v.slice_set(&old.v.narrow(1, 0, self.len)?.contiguous()?, 1, 0)?;
+            }
+            grown.push(LayerCache { k, v });
+        }
+        self.layers = grown;
+        self.capacity = capacity;
+        Ok(())
+    }
+}
