@@ -534,7 +534,11 @@ fn ask_with_an_unknown_provider_is_bad_usage() {
     assert_eq!(run.stdout, "");
     assert_eq!(
         run.one_stderr_line(),
-        "unknown provider `nope` (known: openai, mistral, together, groq, openrouter, anthropic, gemini, cohere, ollama, mock)"
+        if cfg!(feature = "local") {
+            "unknown provider `nope` (known: openai, mistral, together, groq, openrouter, anthropic, gemini, cohere, ollama, local, mock)"
+        } else {
+            "unknown provider `nope` (known: openai, mistral, together, groq, openrouter, anthropic, gemini, cohere, ollama, mock)"
+        }
     );
     assert!(server.requests().is_empty());
 }
@@ -889,7 +893,11 @@ fn starting_the_ui_with_an_unknown_provider_is_bad_usage_before_the_terminal_is_
     assert_eq!(run.stdout, "", "nothing was drawn");
     assert_eq!(
         run.one_stderr_line(),
-        "unknown provider `nope` (known: openai, mistral, together, groq, openrouter, anthropic, gemini, cohere, ollama, mock)"
+        if cfg!(feature = "local") {
+            "unknown provider `nope` (known: openai, mistral, together, groq, openrouter, anthropic, gemini, cohere, ollama, local, mock)"
+        } else {
+            "unknown provider `nope` (known: openai, mistral, together, groq, openrouter, anthropic, gemini, cohere, ollama, mock)"
+        }
     );
 }
 

@@ -1106,7 +1106,11 @@ const DEFAULT_MODEL_PATH: &str = "/Qwen/Qwen2.5-0.5B-Instruct-GGUF/resolve/9217f
 
 #[cfg(feature = "local")]
 fn models_cache(sandbox: &Sandbox) -> PathBuf {
-    sandbox.path("home").join(".cache").join("tinychat").join("models")
+    sandbox
+        .path("home")
+        .join(".cache")
+        .join("tinychat")
+        .join("models")
 }
 
 #[cfg(feature = "local")]
@@ -1132,7 +1136,8 @@ fn the_welcome_download_without_a_network_says_why_and_leaves_nothing() {
     app.send(ENTER);
     app.wait_for_text("The download failed: cannot reach 127.0.0.1:9");
     app.wait_until("the error on the status line", |t| {
-        t.status_line().contains("download failed: cannot reach 127.0.0.1:9")
+        t.status_line()
+            .contains("download failed: cannot reach 127.0.0.1:9")
     });
     app.wait_for_text("Enter tries again");
     assert_eq!(files_in(&models_cache(&sandbox)), Vec::<String>::new());
@@ -1165,7 +1170,8 @@ fn esc_stops_the_welcome_download_and_keeps_the_part_for_a_resume() {
     app.wait_for_text("░ ");
     app.send(ESC);
     app.wait_until("the stop on the status line", |t| {
-        t.status_line().contains("download stopped: Enter resumes it")
+        t.status_line()
+            .contains("download stopped: Enter resumes it")
     });
     app.wait_for_text("Enter: download Qwen2.5 0.5B Instruct");
     // What arrived is kept for the next Enter; nothing is a model yet.
@@ -1184,6 +1190,7 @@ fn a_download_that_is_not_the_pinned_file_is_refused_and_removed() {
         DEFAULT_MODEL_PATH,
         MockResponse::json(200, vec![b'x'; 64 << 10])
             .with_header("content-type", "application/octet-stream")
+            .with_header("content-length", "65536")
             .chunked(4096),
     )]);
     let sandbox = Sandbox::new();
@@ -1193,6 +1200,10 @@ fn a_download_that_is_not_the_pinned_file_is_refused_and_removed() {
     app.wait_for_text("Enter: download Qwen2.5 0.5B Instruct");
     app.send(ENTER);
     app.wait_for_text("The download failed:");
+    app.wait_until("the reason on the status line", |t| {
+        t.status_line()
+            .contains("download failed: qwen2.5-0.5b-instruct-q8_0.gguf")
+    });
     assert_eq!(files_in(&models_cache(&sandbox)), Vec::<String>::new());
     app.quit();
     assert_terminal_restored(&app);
@@ -1216,11 +1227,18 @@ fn a_local_model_answers_inside_the_process_with_no_server_and_no_key() {
     ));
     let mut app = sandbox.spawn(&[]);
     // Nothing else is set up: the local model is found and becomes the active one.
-    app.wait_until("the local model in the sidebar and on the status line", |t| {
-        t.screen_text().contains("local (local, CPU)")
-            && t.status_line().starts_with(" local/tiny-chat · idle")
-    });
-    assert!(app.screen_text().contains("▸ tiny-chat"), "{}", app.framed_screen());
+    app.wait_until(
+        "the local model in the sidebar and on the status line",
+        |t| {
+            t.screen_text().contains("local (local, CPU)")
+                && t.status_line().starts_with(" local/tiny-chat · idle")
+        },
+    );
+    assert!(
+        app.screen_text().contains("▸ tiny-chat"),
+        "{}",
+        app.framed_screen()
+    );
     say(&app, "hello");
     app.wait_until("the local reply and the idle state", |t| {
         t.screen_text().contains("Howdy!") && t.status_line().contains("local/tiny-chat · idle")

@@ -472,6 +472,8 @@ fn sending_without_a_usable_model_says_why_and_keeps_the_draft() {
         config_path: PathBuf::from("t"),
     });
     app.resize(80, 24);
+    // As in a build with no model to download (the offer has its own tests).
+    app.first_run = None;
     type_text(&mut app, "hello");
     let fx = enter(&mut app);
     assert!(!starts_stream(&fx));
@@ -1316,6 +1318,7 @@ mod first_run {
     use crate::app::{DownloadState, DownloadUpdate};
     use crate::provider::ProviderKind;
     use crate::provider::first_run::DownloadProgress;
+    use pretty_assertions::assert_eq;
 
     fn fresh() -> App {
         let (mut app, effects) = App::new(AppOptions {

@@ -10,7 +10,7 @@ use crate::provider::first_run::DownloadProgress;
 use super::theme::Theme;
 
 /// Cells of the progress bar.
-const BAR: usize = 24;
+const BAR: usize = 12;
 
 /// The welcome lines for the offer in its current state.
 pub fn lines(first_run: &FirstRun, theme: &Theme) -> Vec<Line<'static>> {
@@ -58,7 +58,7 @@ pub fn lines(first_run: &FirstRun, theme: &Theme) -> Vec<Line<'static>> {
     lines
 }
 
-/// `████████░░░░  48%  325 / 676 MB · 12.3 MB/s · 28 s left`
+/// `██████░░░░░░ 48% · 325/676 MB · 12.3 MB/s · 28 s left`
 fn progress_line(progress: Option<&DownloadProgress>, size: u64, theme: &Theme) -> Line<'static> {
     let (done, total) = progress.map_or((0, size), |p| (p.done, p.total.max(1)));
     let fraction = (done as f64 / total as f64).clamp(0.0, 1.0);
@@ -67,7 +67,7 @@ fn progress_line(progress: Option<&DownloadProgress>, size: u64, theme: &Theme) 
         Span::styled("█".repeat(filled), theme.active_model),
         Span::styled("░".repeat(BAR - filled), theme.dim),
         Span::raw(format!(
-            " {:>3.0}%  {} / {}",
+            " {:.0}% · {}/{}",
             fraction * 100.0,
             megabytes_number(done),
             megabytes(total)

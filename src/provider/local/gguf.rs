@@ -325,7 +325,8 @@ fn skip_value(
 }
 
 fn seek(r: &mut BufReader<File>, bytes: u64) -> Result<(), Skip> {
-    let step = i64::try_from(bytes).map_err(|_| Skip::Bad("a metadata value is too large".into()))?;
+    let step =
+        i64::try_from(bytes).map_err(|_| Skip::Bad("a metadata value is too large".into()))?;
     r.seek_relative(step).map_err(Skip::Io)
 }
 
@@ -359,7 +360,11 @@ mod tests {
     fn the_architecture_is_found_past_large_arrays_without_reading_them() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.gguf");
-        let tokens = Value::Array((0..50_000).map(|i| Value::String(format!("t{i}"))).collect());
+        let tokens = Value::Array(
+            (0..50_000)
+                .map(|i| Value::String(format!("t{i}")))
+                .collect(),
+        );
         let scores = Value::Array((0..50_000).map(|i| Value::F32(i as f32)).collect());
         let nested = Value::Array(vec![Value::Array(vec![Value::U8(1)])]);
         write(
@@ -392,7 +397,10 @@ mod tests {
         write(&none, &[("general.name", &Value::String("x".into()))]);
         assert_eq!(
             read_architecture(&none).unwrap_err().to_string(),
-            format!("{}: no `general.architecture` in its metadata", none.display())
+            format!(
+                "{}: no `general.architecture` in its metadata",
+                none.display()
+            )
         );
         let truncated = dir.path().join("cut.gguf");
         std::fs::write(&truncated, b"GGUF\x03\x00\x00\x00\x00").unwrap();

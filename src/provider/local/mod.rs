@@ -9,9 +9,9 @@
 //! `template` turn a conversation into token ids, `sampler` picks tokens, `engine` owns
 //! the generation thread, `store` finds model files, `download` fetches the default one.
 
+pub mod download;
 mod engine;
 mod error;
-pub mod download;
 pub mod gguf;
 pub mod model;
 pub mod sampler;
