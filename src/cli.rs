@@ -234,7 +234,9 @@ async fn print_reply(mut stream: provider::ReplyStream, provider_name: &str) -> 
                 }
             }
             StreamEvent::Usage(_) => {}
-            StreamEvent::Notice(text) => eprintln!("{provider_name}: {}", sanitize(&text)),
+            StreamEvent::Notice(text) | StreamEvent::Preparing(text) => {
+                eprintln!("{provider_name}: {}", sanitize(&text));
+            }
             StreamEvent::Retrying {
                 reason,
                 delay,

@@ -128,7 +128,7 @@ fn notices(events: &[StreamEvent]) -> Vec<String> {
     events
         .iter()
         .filter_map(|e| match e {
-            StreamEvent::Notice(n) => Some(n.clone()),
+            StreamEvent::Notice(n) | StreamEvent::Preparing(n) => Some(n.clone()),
             _ => None,
         })
         .collect()

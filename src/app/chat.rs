@@ -191,6 +191,7 @@ impl App {
             reported_tokens: None,
             unsaved_since: None,
             retry: None,
+            preparing: None,
         });
         self.outcome = super::Outcome::Idle;
         self.notice = None;
@@ -251,7 +252,13 @@ impl App {
             fx.push(Effect::Redraw);
             return;
         }
+        if let StreamEvent::Preparing(text) = event {
+            stream.preparing = Some(text);
+            fx.push(Effect::Redraw);
+            return;
+        }
         stream.retry = None;
+        stream.preparing = None;
         stream.first_at.get_or_insert(at);
         stream.last_at = Some(at);
         match event {
@@ -288,7 +295,7 @@ impl App {
                 }
                 fx.push(Effect::Save(self.conversation.clone()));
             }
-            StreamEvent::Retrying { .. } | StreamEvent::Notice(_) => {}
+            StreamEvent::Retrying { .. } | StreamEvent::Notice(_) | StreamEvent::Preparing(_) => {}
             StreamEvent::Failed(error) => {
                 self.stream = None;
                 let text = error.to_string();

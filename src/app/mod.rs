@@ -170,6 +170,8 @@ pub struct ActiveStream {
     unsaved_since: Option<Instant>,
     /// Set while waiting to retry a request that failed before its first token.
     pub retry: Option<RetryWait>,
+    /// What the provider said it is doing before the first token ("loading …").
+    pub preparing: Option<String>,
 }
 
 /// A retry the status line counts down to.

@@ -230,9 +230,12 @@ pub enum StreamEvent {
     /// The reply ended badly; [`ProviderError::finish`] says whether as error or incomplete.
     Failed(ProviderError),
     /// Something the user should know about this reply that is not reply text, shown on
-    /// the status line (e.g. "loading model…", or that old turns were left out to fit
-    /// a local model's context window).
+    /// the status line until something else is (e.g. that old turns were left out to
+    /// fit a local model's context window).
     Notice(String),
+    /// What the provider is doing before the first token (e.g. "loading qwen… (676
+    /// MB)"): shown in place of "waiting for the reply…", gone once text arrives.
+    Preparing(String),
 }
 
 impl StreamEvent {

@@ -21,7 +21,10 @@ pub fn state_text(app: &App) -> String {
             )
         }),
         Some(s) => match (s.first_at, s.last_at) {
-            (None, _) => "waiting for the reply…".to_owned(),
+            (None, _) => s.preparing.as_deref().map_or_else(
+                || "waiting for the reply…".to_owned(),
+                |text| sanitize(text).into_owned(),
+            ),
             (Some(first), Some(last)) => {
                 let tokens = s.reported_tokens.unwrap_or(s.deltas);
                 let secs = last.duration_since(first).as_secs_f64();

@@ -623,6 +623,38 @@ fn wide_characters_and_the_input_cursor_80x24() {
     assert_eq!(reversed, [(cursor_x, "a")]);
 }
 
+#[test]
+fn what_the_provider_prepares_shows_until_the_first_text() {
+    let mut app = local_app();
+    let id = send(&mut app, "hi");
+    let t = Instant::now();
+    deliver(
+        &mut app,
+        id,
+        StreamEvent::Preparing("loading tiny.gguf (94 MB)…".into()),
+        t,
+    );
+    let status = |app: &mut App| {
+        let terminal = render(app, 80, 24);
+        let buffer = terminal.backend().buffer();
+        (0..80u16)
+            .map(|x| buffer[(x, 23)].symbol().to_owned())
+            .collect::<String>()
+    };
+    assert!(
+        status(&mut app).starts_with(" local/llama-3.1-8b · loading tiny.gguf (94 MB)… "),
+        "{}",
+        status(&mut app)
+    );
+    delta(&mut app, id, "Hello", t + Duration::from_millis(10));
+    let line = status(&mut app);
+    assert!(
+        line.starts_with(" local/llama-3.1-8b · streaming"),
+        "{line}"
+    );
+    assert!(!line.contains("loading"), "{line}");
+}
+
 #[cfg(feature = "local")]
 mod first_run {
     use super::*;

@@ -208,7 +208,7 @@ fn prepare<'a>(
             |n| n.to_string_lossy().into_owned(),
         );
         let mb = stamp.0.div_ceil(1 << 20);
-        out.send(StreamEvent::Notice(format!("loading {name} ({mb} MB)…")));
+        out.send(StreamEvent::Preparing(format!("loading {name} ({mb} MB)…")));
         let started = Instant::now();
         let fresh = load(&job.path, job.context, stamp).map_err(|e| describe(&job.path, &e))?;
         tracing::info!(
