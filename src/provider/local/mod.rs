@@ -13,6 +13,7 @@ mod engine;
 mod error;
 pub mod gguf;
 pub mod model;
+mod requant;
 pub mod sampler;
 pub mod template;
 #[doc(hidden)]
