@@ -23,7 +23,7 @@ use tinychat::conversation::{Finish, Role, Usage};
 use tinychat::provider::local::gguf::GgufHeader;
 use tinychat::provider::local::model::{Arch, Config, Model};
 use tinychat::provider::local::template::ChatTemplate;
-use tinychat::provider::local::testing::{TinySpec, write_tiny_gguf};
+use tinychat::provider::local::testing::{TINY_CHATML, TinySpec, tiny_bos_id, write_tiny_gguf};
 use tinychat::provider::local::tokenizer::Tokenizer;
 use tinychat::provider::local::{LocalSettings, stream_chat};
 use tinychat::provider::{
@@ -336,6 +336,39 @@ async fn the_reply_stops_at_the_end_of_the_context() {
         assert_eq!(finish(&all), Some(Finish::Stop));
     }
     assert_eq!(u.input_tokens, prompt as u64);
+}
+
+#[tokio::test]
+async fn bos_is_added_once_when_the_model_asks_for_it() {
+    let _serial = serial().await;
+    let req = ask("Can you help?", None);
+    // The template does not write BOS: the engine puts it in front.
+    let spec = TinySpec {
+        add_bos: true,
+        ..TinySpec::replying("llama", "ok")
+    };
+    let (_dir, path) = tiny(&spec);
+    let all = events(start(&path, None, req.clone())).await;
+    let prompt = prompt_ids(&path, &req);
+    assert_eq!(text(&all), "ok");
+    assert_eq!(
+        usage(&all).map(|u| u.input_tokens),
+        Some(prompt.len() as u64 + 1)
+    );
+    // The template writes it itself: not a second time.
+    let spec = TinySpec {
+        chat_template: format!("{{{{ bos_token }}}}{TINY_CHATML}"),
+        ..spec
+    };
+    let (_dir, path) = tiny(&spec);
+    let all = events(start(&path, None, req.clone())).await;
+    let prompt = prompt_ids(&path, &req);
+    assert_eq!(prompt.first(), Some(&tiny_bos_id()));
+    assert_ne!(prompt.get(1), Some(&tiny_bos_id()));
+    assert_eq!(
+        usage(&all).map(|u| u.input_tokens),
+        Some(prompt.len() as u64)
+    );
 }
 
 #[tokio::test]

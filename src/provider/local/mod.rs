@@ -14,6 +14,7 @@ mod engine;
 mod error;
 pub mod gguf;
 pub mod model;
+mod requant;
 pub mod sampler;
 pub mod store;
 pub mod template;

@@ -7,16 +7,18 @@
 //! slower than the extra bytes cost.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
+use candle_core::quantized::gguf_file::TensorInfo;
+use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 
 use super::LocalError;
 use super::gguf::{GgufHeader, Metadata, SUPPORTED_ARCHITECTURES};
+use super::requant;
 
 /// The model families the forward pass knows; they differ in rope layout, biases and
 /// per-head norms.
@@ -219,33 +221,39 @@ impl<'a> Loader<'a> {
 
     /// The tensor `name`, of shape `dims` (outermost first, as candle counts).
     fn qtensor(&mut self, name: &str, dims: &[usize]) -> Result<QTensor, LocalError> {
-        if !self.has(name) {
+        let Some(info) = self.header.content.tensor_infos.get(name) else {
             return Err(self.bad(format!("tensor `{name}` is missing")));
-        }
-        let t = self
-            .header
-            .content
-            .tensor(&mut self.reader, name, &Device::Cpu)
-            .map_err(|e| self.bad(format!("tensor `{name}`: {e}")))?;
-        if t.shape().dims() != dims {
+        };
+        if info.shape.dims() != dims {
             return Err(self.bad(format!(
                 "tensor `{name}` has shape {:?}, expected {dims:?}",
-                t.shape().dims()
+                info.shape.dims()
             )));
         }
-        let t = if matches!(
-            t.dtype(),
-            GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1
-        ) {
+        let t = if requant::widens(info.ggml_dtype) {
             self.requantized += 1;
-            t.dequantize(&Device::Cpu)
-                .and_then(|w| QTensor::quantize(&w, GgmlDType::Q8_0))
-                .map_err(|e| self.bad(format!("tensor `{name}`: {e}")))?
+            self.read_widened(name, info)
         } else {
-            t
-        };
+            self.header
+                .content
+                .tensor(&mut self.reader, name, &Device::Cpu)
+        }
+        .map_err(|e| self.bad(format!("tensor `{name}`: {e}")))?;
         self.weight_bytes += t.storage_size_in_bytes();
         Ok(t)
+    }
+
+    /// Reads a tensor's raw blocks and widens them to Q8_0 (see `requant`).
+    fn read_widened(&mut self, name: &str, info: &TensorInfo) -> candle_core::Result<QTensor> {
+        let dtype = info.ggml_dtype;
+        let bytes = info.shape.elem_count() / dtype.block_size() * dtype.type_size();
+        let start = self.header.content.tensor_data_offset + info.offset;
+        let mut raw = vec![0u8; bytes];
+        self.reader.seek(SeekFrom::Start(start))?;
+        self.reader
+            .read_exact(&mut raw)
+            .map_err(|e| candle_core::Error::Msg(format!("{name}: {e}")))?;
+        requant::to_q8_0(dtype, &raw, info.shape.clone())
     }
 
     fn matmul(&mut self, name: &str, dims: &[usize]) -> Result<QMatMul, LocalError> {

@@ -55,7 +55,8 @@ const MERGES: &[(&str, &str)] = &[
 /// The control tokens, after the merges; `<|im_end|>` ends a turn.
 pub const TINY_CONTROLS: [&str; 3] = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
 
-const CHATML: &str = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+/// The tiny model's chat template unless [`TinySpec::chat_template`] says otherwise.
+pub const TINY_CHATML: &str = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 /// What to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +76,8 @@ pub struct TinySpec {
     pub add_bos: bool,
     /// Write a llama `rope_freqs.weight` table (Llama 3.x frequency scaling).
     pub rope_freqs: bool,
+    /// `tokenizer.chat_template` (Jinja).
+    pub chat_template: String,
 }
 
 impl TinySpec {
@@ -88,6 +91,7 @@ impl TinySpec {
             reply: None,
             add_bos: false,
             rope_freqs: false,
+            chat_template: TINY_CHATML.to_owned(),
         }
     }
 
@@ -99,6 +103,11 @@ impl TinySpec {
             ..TinySpec::new(architecture)
         }
     }
+}
+
+/// The id of `<|endoftext|>`, the tiny model's BOS.
+pub fn tiny_bos_id() -> u32 {
+    (256 + MERGES.len()) as u32
 }
 
 /// The id of `<|im_end|>` in the tiny vocabulary.
@@ -317,7 +326,10 @@ fn metadata(spec: &TinySpec, vocab: &[String]) -> Vec<(String, gguf_file::Value)
         ("tokenizer.ggml.eos_token_id".into(), u32v(n_normal + 2)),
         ("tokenizer.ggml.padding_token_id".into(), u32v(n_normal)),
         ("tokenizer.ggml.add_bos_token".into(), V::Bool(spec.add_bos)),
-        ("tokenizer.chat_template".into(), V::String(CHATML.into())),
+        (
+            "tokenizer.chat_template".into(),
+            V::String(spec.chat_template.clone()),
+        ),
     ]
 }
 
