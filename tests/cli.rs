@@ -946,7 +946,7 @@ fn ask_answers_from_a_local_model_in_process() {
     run.assert_code(0);
     assert_eq!(run.stdout, "Yo!");
     assert!(
-        run.stderr.starts_with("local: loading tiny-chat.gguf"),
+        run.stderr.starts_with("local: loading tiny-chat (1 MB)…"),
         "{run:#?}"
     );
     // Without --model the local model is the first usable one.

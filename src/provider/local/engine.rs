@@ -203,10 +203,15 @@ fn prepare<'a>(
     if !reusable {
         // Free the old weights before reading new ones.
         *loaded = None;
-        let name = job.path.file_name().map_or_else(
-            || job.path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
+        // The model's name as the user picked it (an Ollama blob's file name is a hash).
+        let name = if job.request.model.is_empty() {
+            job.path.file_name().map_or_else(
+                || job.path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        } else {
+            job.request.model.clone()
+        };
         let mb = stamp.0.div_ceil(1 << 20);
         out.send(StreamEvent::Preparing(format!("loading {name} ({mb} MB)…")));
         let started = Instant::now();
