@@ -1024,7 +1024,28 @@ mod tests {
     #[test]
     fn example_config_parses() {
         let c = parse(EXAMPLE_CONFIG).unwrap();
-        assert!(c.provider("local").is_some());
+        assert_eq!(c.provider("llamacpp").unwrap().kind, ProviderKind::OpenAi);
+        // The example's server does not replace the in-process provider.
+        assert_eq!(c.local_provider().is_some(), cfg!(feature = "local"));
+        // Its commented [local] table is valid once uncommented.
+        let uncommented: String = EXAMPLE_CONFIG
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest)
+                    if rest.starts_with("[local]")
+                        || l.contains("# model")
+                        || l.contains("# threads")
+                        || l.contains("# context") =>
+                {
+                    rest
+                }
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = parse(&uncommented).unwrap();
+        assert_eq!(c.local.threads, Some(1));
+        assert_eq!(c.local.context, Some(8192));
     }
 
     #[test]
