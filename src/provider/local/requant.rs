@@ -68,36 +68,43 @@ pub fn to_q8_0(dtype: GgmlDType, data: &[u8], shape: Shape) -> candle_core::Resu
 }
 
 /// One block's values, computed exactly as candle's `to_float` does.
+#[inline]
 fn dequantize_block(dtype: GgmlDType, b: &[u8], out: &mut [f32; BLOCK]) {
     let d = f16_to_f32(u16::from_le_bytes([b[0], b[1]]));
-    let half = BLOCK / 2;
+    let (lo, hi) = out.split_at_mut(BLOCK / 2);
     match dtype {
         GgmlDType::Q4_1 => {
             let m = f16_to_f32(u16::from_le_bytes([b[2], b[3]]));
-            for (j, &q) in b[4..20].iter().enumerate() {
-                out[j] = f32::from(q & 0x0F) * d + m;
-                out[j + half] = f32::from(q >> 4) * d + m;
+            for ((l, h), &q) in lo.iter_mut().zip(hi.iter_mut()).zip(&b[4..20]) {
+                *l = f32::from(q & 0x0F) * d + m;
+                *h = f32::from(q >> 4) * d + m;
             }
         }
         GgmlDType::Q5_0 | GgmlDType::Q5_1 => {
-            let (m, qh_at) = if dtype == GgmlDType::Q5_1 {
+            let q5_1 = dtype == GgmlDType::Q5_1;
+            let (m, at) = if q5_1 {
                 (f16_to_f32(u16::from_le_bytes([b[2], b[3]])), 4)
             } else {
                 (0.0, 2)
             };
-            let qh = u32::from_le_bytes([b[qh_at], b[qh_at + 1], b[qh_at + 2], b[qh_at + 3]]);
-            let offset = if dtype == GgmlDType::Q5_0 { 16 } else { 0 };
-            for (j, &q) in b[qh_at + 4..qh_at + 20].iter().enumerate() {
+            let qh = u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+            let offset = if q5_1 { 0 } else { 16 };
+            for (j, ((l, h), &q)) in lo
+                .iter_mut()
+                .zip(hi.iter_mut())
+                .zip(&b[at + 4..at + 20])
+                .enumerate()
+            {
                 let hi0 = (((qh >> j) << 4) & 0x10) as u8;
                 let hi1 = ((qh >> (j + 12)) & 0x10) as u8;
-                let x0 = i32::from((q & 0x0F) | hi0) - offset;
-                let x1 = i32::from((q >> 4) | hi1) - offset;
-                if dtype == GgmlDType::Q5_1 {
-                    out[j] = x0 as f32 * d + m;
-                    out[j + half] = x1 as f32 * d + m;
+                let x0 = (i32::from((q & 0x0F) | hi0) - offset) as f32;
+                let x1 = (i32::from((q >> 4) | hi1) - offset) as f32;
+                if q5_1 {
+                    *l = x0 * d + m;
+                    *h = x1 * d + m;
                 } else {
-                    out[j] = x0 as f32 * d;
-                    out[j + half] = x1 as f32 * d;
+                    *l = x0 * d;
+                    *h = x1 * d;
                 }
             }
         }
@@ -107,27 +114,31 @@ fn dequantize_block(dtype: GgmlDType, b: &[u8], out: &mut [f32; BLOCK]) {
 
 /// One Q8_0 block, as candle's `from_float` makes it (scale `amax / 127`, values
 /// rounded half away from zero), without its per-value `round` call.
+#[inline]
 fn quantize_block_q8_0(xs: &[f32; BLOCK], out: &mut [u8]) {
-    let amax = xs.iter().fold(0f32, |a, x| a.max(x.abs()));
+    let mut amax = 0f32;
+    for x in xs {
+        let a = x.abs();
+        if a > amax {
+            amax = a;
+        }
+    }
     let d = amax / 127.0;
     let id = if d == 0.0 { 0.0 } else { 1.0 / d };
-    out[..2].copy_from_slice(&f32_to_f16(d).to_le_bytes());
-    for (o, &x) in out[2..].iter_mut().zip(xs) {
+    let (scale, qs) = out.split_at_mut(2);
+    scale.copy_from_slice(&f32_to_f16(d).to_le_bytes());
+    for (o, &x) in qs.iter_mut().zip(xs) {
         *o = round_half_away(x * id).to_le_bytes()[0];
     }
 }
 
 /// `v.round() as i8` for |v| ≤ 127.x: truncate, then step by the remainder.
+#[inline]
 fn round_half_away(v: f32) -> i8 {
     let t = v as i32;
     let frac = v - t as f32;
-    let r = if frac >= 0.5 {
-        t + 1
-    } else if frac <= -0.5 {
-        t - 1
-    } else {
-        t
-    };
+    // Branch-free: the remainders are random, a branch would mispredict half the time.
+    let r = t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5);
     r.clamp(-128, 127) as i8
 }
 
