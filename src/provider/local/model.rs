@@ -6,6 +6,7 @@
 //! are widened to Q8_0 at load, because running them as they are is several times
 //! slower than the extra bytes cost.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use candle_core::quantized::gguf_file::TensorInfo;
-use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::quantized::{QMatMul, QStorage, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 
 use super::LocalError;
@@ -171,18 +172,49 @@ pub struct Model {
 
 struct Layer {
     attn_norm: Tensor,
-    q: QMatMul,
-    k: QMatMul,
-    v: QMatMul,
+    /// q, k and v.
+    qkv: Projection<3>,
     /// Qwen2's projections carry biases.
     biases: Option<[Tensor; 3]>,
     /// Qwen3 normalizes each head of q and k.
     qk_norm: Option<[Tensor; 2]>,
     o: QMatMul,
     ffn_norm: Tensor,
-    gate: QMatMul,
-    up: QMatMul,
+    /// The gate and up halves of the MLP.
+    gate_up: Projection<2>,
     down: QMatMul,
+}
+
+/// Matmuls that read the same input, fused into one when the file allows.
+enum Projection<const N: usize> {
+    /// Rows of every part stacked; the output is split by `rows`.
+    Fused { weight: QMatMul, rows: [usize; N] },
+    /// Weights of different formats cannot share a kernel.
+    Separate(Vec<QMatMul>),
+}
+
+impl<const N: usize> Projection<N> {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<[Tensor; N]> {
+        let outs: Vec<Tensor> = match self {
+            Projection::Fused { weight, rows } => {
+                let y = weight.forward(x)?;
+                let mut start = 0;
+                rows.iter()
+                    .map(|&n| {
+                        let part = y.narrow(1, start, n);
+                        start += n;
+                        part
+                    })
+                    .collect::<candle_core::Result<_>>()?
+            }
+            Projection::Separate(ws) => ws
+                .iter()
+                .map(|w| w.forward(x))
+                .collect::<candle_core::Result<_>>()?,
+        };
+        outs.try_into()
+            .map_err(|_| candle_core::Error::Msg("projection parts".to_owned()))
+    }
 }
 
 /// Reads tensors out of the file named by a header, checking their shapes so a broken
@@ -261,6 +293,41 @@ impl<'a> Loader<'a> {
         QMatMul::from_qtensor(t).map_err(|e| self.bad(format!("tensor `{name}`: {e}")))
     }
 
+    /// The weights of `parts` (name, rows), all reading vectors of length `k`: one
+    /// matmul when they share a format (the input is quantized once and the kernels
+    /// start once), else one each.
+    fn projection<const N: usize>(
+        &mut self,
+        parts: &[(&str, usize); N],
+        k: usize,
+    ) -> Result<Projection<N>, LocalError> {
+        let mut tensors = Vec::with_capacity(N);
+        for (name, rows) in parts {
+            tensors.push(self.qtensor(name, &[*rows, k])?);
+        }
+        let rows = parts.map(|(_, r)| r);
+        let dtype = tensors[0].dtype();
+        let fuse = |tensors: &[QTensor]| -> candle_core::Result<QMatMul> {
+            let mut bytes = Vec::new();
+            for t in tensors {
+                bytes.extend_from_slice(&t.data()?);
+            }
+            let storage = QStorage::from_data(Cow::Owned(bytes), &Device::Cpu, dtype)?;
+            QMatMul::from_qtensor(QTensor::new(storage, (rows.iter().sum::<usize>(), k))?)
+        };
+        if tensors.iter().all(|t| t.dtype() == dtype) {
+            let weight = fuse(&tensors).map_err(|e| self.bad(format!("{}: {e}", parts[0].0)))?;
+            return Ok(Projection::Fused { weight, rows });
+        }
+        let mut separate = Vec::with_capacity(N);
+        for (t, (name, _)) in tensors.into_iter().zip(parts) {
+            separate.push(
+                QMatMul::from_qtensor(t).map_err(|e| self.bad(format!("tensor `{name}`: {e}")))?,
+            );
+        }
+        Ok(Projection::Separate(separate))
+    }
+
     /// A small tensor (norm weight, bias) as plain f32.
     fn vector(&mut self, name: &str, len: usize) -> Result<Tensor, LocalError> {
         let t = self.qtensor(name, &[len])?;
@@ -317,15 +384,25 @@ impl Model {
             };
             layers.push(Layer {
                 attn_norm: ld.vector(&p("attn_norm.weight"), c.n_embd)?,
-                q: ld.matmul(&p("attn_q.weight"), &[q_out, c.n_embd])?,
-                k: ld.matmul(&p("attn_k.weight"), &[kv_out, c.n_embd])?,
-                v: ld.matmul(&p("attn_v.weight"), &[kv_out, c.n_embd])?,
+                qkv: ld.projection(
+                    &[
+                        (&p("attn_q.weight"), q_out),
+                        (&p("attn_k.weight"), kv_out),
+                        (&p("attn_v.weight"), kv_out),
+                    ],
+                    c.n_embd,
+                )?,
                 biases,
                 qk_norm,
                 o: ld.matmul(&p("attn_output.weight"), &[c.n_embd, q_out])?,
                 ffn_norm: ld.vector(&p("ffn_norm.weight"), c.n_embd)?,
-                gate: ld.matmul(&p("ffn_gate.weight"), &[c.n_ff, c.n_embd])?,
-                up: ld.matmul(&p("ffn_up.weight"), &[c.n_ff, c.n_embd])?,
+                gate_up: ld.projection(
+                    &[
+                        (&p("ffn_gate.weight"), c.n_ff),
+                        (&p("ffn_up.weight"), c.n_ff),
+                    ],
+                    c.n_embd,
+                )?,
                 down: ld.matmul(&p("ffn_down.weight"), &[c.n_embd, c.n_ff])?,
             });
         }
@@ -473,8 +550,8 @@ impl Model {
             )?;
             x = (x + attn)?;
             let normed = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, self.config.rms_eps)?;
-            let gate = candle_nn::ops::silu(&layer.gate.forward(&normed)?)?;
-            let ffn = layer.down.forward(&(gate * layer.up.forward(&normed)?)?)?;
+            let [gate, up] = layer.gate_up.forward(&normed)?;
+            let ffn = layer.down.forward(&(candle_nn::ops::silu(&gate)? * up)?)?;
             x = (x + ffn)?;
         }
         let last = x.narrow(0, t - 1, 1)?;
@@ -504,11 +581,7 @@ fn attention(
     step: &Step<'_>,
 ) -> candle_core::Result<Tensor> {
     let n = hidden.dim(0)?;
-    let (mut q, mut k, mut v) = (
-        layer.q.forward(hidden)?,
-        layer.k.forward(hidden)?,
-        layer.v.forward(hidden)?,
-    );
+    let [mut q, mut k, mut v] = layer.qkv.forward(hidden)?;
     if let Some([bq, bk, bv]) = &layer.biases {
         q = q.broadcast_add(bq)?;
         k = k.broadcast_add(bk)?;

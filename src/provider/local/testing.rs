@@ -4,7 +4,7 @@
 //! The model is a 2-layer transformer (hidden 64, 4 query heads over 2 kv heads) with
 //! a byte-level BPE vocabulary (the 256 GPT-2 byte tokens, a few merges and the ChatML
 //! control tokens) and a ChatML chat template. Its tensors mix F32, Q8_0 and one Q4_1
-//! (which the loader widens to Q8_0).
+//! (which the loader widens to Q8_0); layer 0's q/k/v differ in format, layer 1's not.
 //!
 //! [`TinySpec::reply`] builds a model whose greedy answer is known: the next-token
 //! logits are dominated by a lookup on the current token (the output row of each
@@ -155,11 +155,12 @@ pub fn write_tiny_gguf(path: &Path, spec: &TinySpec) -> io::Result<()> {
     for layer in 0..TINY_LAYERS {
         let p = |n: &str| format!("blk.{layer}.{n}");
         let weight = |rng: &mut fastrand::Rng, name: &str, rows: usize, cols: usize| {
-            // One tensor in Q4_1 exercises the loader's requantizing to Q8_0.
-            let dtype = if layer == 1 && name == "ffn_up.weight" {
-                GgmlDType::Q4_1
-            } else {
-                GgmlDType::Q8_0
+            // One tensor in Q4_1 exercises the loader's requantizing to Q8_0; one in
+            // F32 keeps layer 0's q/k/v from sharing a format (so they are not fused).
+            let dtype = match (layer, name) {
+                (1, "ffn_up.weight") => GgmlDType::Q4_1,
+                (0, "attn_v.weight") => GgmlDType::F32,
+                _ => GgmlDType::Q8_0,
             };
             quantize(&random(rng, rows * cols, s), &[rows, cols], dtype).map(|t| (p(name), t))
         };
