@@ -12,6 +12,7 @@
 mod engine;
 mod error;
 pub mod gguf;
+mod linear;
 pub mod model;
 mod requant;
 pub mod sampler;

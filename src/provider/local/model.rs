@@ -6,19 +6,19 @@
 //! are widened to Q8_0 at load, because running them as they are is several times
 //! slower than the extra bytes cost.
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use candle_core::quantized::QTensor;
 use candle_core::quantized::gguf_file::TensorInfo;
-use candle_core::quantized::{QMatMul, QStorage, QTensor};
-use candle_core::{DType, Device, Module, Tensor};
+use candle_core::{DType, Device, Tensor};
 
 use super::LocalError;
 use super::gguf::{GgufHeader, Metadata, SUPPORTED_ARCHITECTURES};
+use super::linear::{Linear, Projection};
 use super::requant;
 
 /// The model families the forward pass knows; they differ in rope layout, biases and
@@ -158,10 +158,11 @@ pub struct LoadStats {
 /// A loaded model with its KV cache: feed it tokens, get the next token's logits.
 pub struct Model {
     config: Config,
+    /// Token embeddings; may carry zero columns past `n_embd` (see `linear`).
     embedding: Arc<QTensor>,
     layers: Vec<Layer>,
     norm: Tensor,
-    output: QMatMul,
+    output: Linear,
     vocab_size: usize,
     /// `cos`/`sin` of every position up to the context, `(context, head_dim / 2)`.
     cos: Tensor,
@@ -178,43 +179,11 @@ struct Layer {
     biases: Option<[Tensor; 3]>,
     /// Qwen3 normalizes each head of q and k.
     qk_norm: Option<[Tensor; 2]>,
-    o: QMatMul,
+    o: Linear,
     ffn_norm: Tensor,
     /// The gate and up halves of the MLP.
     gate_up: Projection<2>,
-    down: QMatMul,
-}
-
-/// Matmuls that read the same input, fused into one when the file allows.
-enum Projection<const N: usize> {
-    /// Rows of every part stacked; the output is split by `rows`.
-    Fused { weight: QMatMul, rows: [usize; N] },
-    /// Weights of different formats cannot share a kernel.
-    Separate(Vec<QMatMul>),
-}
-
-impl<const N: usize> Projection<N> {
-    fn forward(&self, x: &Tensor) -> candle_core::Result<[Tensor; N]> {
-        let outs: Vec<Tensor> = match self {
-            Projection::Fused { weight, rows } => {
-                let y = weight.forward(x)?;
-                let mut start = 0;
-                rows.iter()
-                    .map(|&n| {
-                        let part = y.narrow(1, start, n);
-                        start += n;
-                        part
-                    })
-                    .collect::<candle_core::Result<_>>()?
-            }
-            Projection::Separate(ws) => ws
-                .iter()
-                .map(|w| w.forward(x))
-                .collect::<candle_core::Result<_>>()?,
-        };
-        outs.try_into()
-            .map_err(|_| candle_core::Error::Msg("projection parts".to_owned()))
-    }
+    down: Linear,
 }
 
 /// Reads tensors out of the file named by a header, checking their shapes so a broken
@@ -288,14 +257,12 @@ impl<'a> Loader<'a> {
         requant::to_q8_0(dtype, &raw, info.shape.clone())
     }
 
-    fn matmul(&mut self, name: &str, dims: &[usize]) -> Result<QMatMul, LocalError> {
+    fn matmul(&mut self, name: &str, dims: &[usize]) -> Result<Linear, LocalError> {
         let t = self.qtensor(name, dims)?;
-        QMatMul::from_qtensor(t).map_err(|e| self.bad(format!("tensor `{name}`: {e}")))
+        Linear::new(t).map_err(|e| self.bad(format!("tensor `{name}`: {e}")))
     }
 
-    /// The weights of `parts` (name, rows), all reading vectors of length `k`: one
-    /// matmul when they share a format (the input is quantized once and the kernels
-    /// start once), else one each.
+    /// The weights of `parts` (name, rows), all reading vectors of length `k`.
     fn projection<const N: usize>(
         &mut self,
         parts: &[(&str, usize); N],
@@ -305,27 +272,7 @@ impl<'a> Loader<'a> {
         for (name, rows) in parts {
             tensors.push(self.qtensor(name, &[*rows, k])?);
         }
-        let rows = parts.map(|(_, r)| r);
-        let dtype = tensors[0].dtype();
-        let fuse = |tensors: &[QTensor]| -> candle_core::Result<QMatMul> {
-            let mut bytes = Vec::new();
-            for t in tensors {
-                bytes.extend_from_slice(&t.data()?);
-            }
-            let storage = QStorage::from_data(Cow::Owned(bytes), &Device::Cpu, dtype)?;
-            QMatMul::from_qtensor(QTensor::new(storage, (rows.iter().sum::<usize>(), k))?)
-        };
-        if tensors.iter().all(|t| t.dtype() == dtype) {
-            let weight = fuse(&tensors).map_err(|e| self.bad(format!("{}: {e}", parts[0].0)))?;
-            return Ok(Projection::Fused { weight, rows });
-        }
-        let mut separate = Vec::with_capacity(N);
-        for (t, (name, _)) in tensors.into_iter().zip(parts) {
-            separate.push(
-                QMatMul::from_qtensor(t).map_err(|e| self.bad(format!("tensor `{name}`: {e}")))?,
-            );
-        }
-        Ok(Projection::Separate(separate))
+        Projection::new(tensors).map_err(|e| self.bad(format!("{}: {e}", parts[0].0)))
     }
 
     /// A small tensor (norm weight, bias) as plain f32.
@@ -352,12 +299,19 @@ impl Model {
             },
             None => return Err(ld.bad("tensor `token_embd.weight` is missing".to_owned())),
         };
-        let embedding = Arc::new(ld.qtensor("token_embd.weight", &[vocab_size, c.n_embd])?);
+        let mut embedding = Arc::new(ld.qtensor("token_embd.weight", &[vocab_size, c.n_embd])?);
         let output = if ld.has("output.weight") {
             ld.matmul("output.weight", &[vocab_size, c.n_embd])?
         } else {
-            QMatMul::from_arc(Arc::clone(&embedding))
-                .map_err(|e| ld.bad(format!("tied output: {e}")))?
+            let output = Linear::from_arc(Arc::clone(&embedding))
+                .map_err(|e| ld.bad(format!("tied output: {e}")))?;
+            // A padded copy serves the lookups too (its extra columns are cut off).
+            if let Some((padded, pad)) = output.quantized()
+                && pad > 0
+            {
+                embedding = padded;
+            }
+            output
         };
         let norm = ld.vector("output_norm.weight", c.n_embd)?;
         let q_out = c.n_head * c.head_dim;
@@ -527,6 +481,9 @@ impl Model {
         self.cache.reserve(pos + t)?;
         let ids = Tensor::new(tokens, &Device::Cpu)?;
         let mut x = self.embedding.embedding(&ids)?;
+        if x.dim(1)? != self.config.n_embd {
+            x = x.narrow(1, 0, self.config.n_embd)?.contiguous()?;
+        }
         let cos = self.cos.narrow(0, pos, t)?;
         let sin = self.sin.narrow(0, pos, t)?;
         let mask = (t > 1).then(|| causal_mask(t, pos)).transpose()?;
