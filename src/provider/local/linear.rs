@@ -17,6 +17,27 @@ const Q8_0_BYTES: usize = 34;
 /// The input lengths candle's repacked x86 kernels take a multiple of.
 const REPACK_K: usize = 256;
 
+/// A weight matrix as stored in the file: `rows` rows of `k` values in `dtype` blocks.
+#[derive(Debug, Clone)]
+pub struct RawWeight {
+    pub dtype: GgmlDType,
+    pub rows: usize,
+    pub k: usize,
+    pub bytes: Vec<u8>,
+}
+
+impl RawWeight {
+    fn row_bytes(&self) -> usize {
+        self.k / self.dtype.block_size() * self.dtype.type_size()
+    }
+
+    /// As a tensor, unchanged.
+    pub fn to_qtensor(&self) -> Result<QTensor> {
+        let storage = QStorage::from_data(Cow::Borrowed(&self.bytes), &Device::Cpu, self.dtype)?;
+        QTensor::new(storage, (self.rows, self.k))
+    }
+}
+
 /// A weight matrix `(rows, k)` applied to `(tokens, k)` inputs.
 #[derive(Debug, Clone)]
 pub struct Linear {
@@ -26,23 +47,37 @@ pub struct Linear {
 }
 
 impl Linear {
-    /// `t` as a matmul, padded when that reaches a faster kernel.
-    pub fn new(t: QTensor) -> Result<Self> {
-        Self::from_arc(Arc::new(t))
+    /// `w` as a matmul, padded when that reaches a faster kernel.
+    pub fn new(w: &RawWeight) -> Result<Self> {
+        Self::stacked(std::slice::from_ref(w))
     }
 
-    /// Like [`Linear::new`], sharing `t` when it needs no padding (tied embeddings).
-    pub fn from_arc(t: Arc<QTensor>) -> Result<Self> {
-        match padded_q8_0(&t)? {
-            Some((wide, pad)) => Ok(Linear {
-                weight: QMatMul::from_qtensor(wide)?,
-                pad,
-            }),
-            None => Ok(Linear {
-                weight: QMatMul::from_arc(t)?,
-                pad: 0,
-            }),
+    /// The rows of `parts` (same format and `k`) stacked into one matrix, in one copy.
+    fn stacked(parts: &[RawWeight]) -> Result<Self> {
+        let Some(first) = parts.first() else {
+            candle_core::bail!("no weights to stack");
+        };
+        let (dtype, k) = (first.dtype, first.k);
+        let rows: usize = parts.iter().map(|p| p.rows).sum();
+        let pad = padding(dtype, rows, k);
+        let row_bytes = first.row_bytes();
+        let wide_bytes = row_bytes + pad / Q8_0_BLOCK * Q8_0_BYTES;
+        let mut out = vec![0u8; rows * wide_bytes];
+        let mut dst = out.chunks_exact_mut(wide_bytes);
+        for part in parts {
+            if part.dtype != dtype || part.k != k || part.bytes.len() != part.rows * row_bytes {
+                candle_core::bail!("weights of different shapes or formats cannot be stacked");
+            }
+            for (src, d) in part.bytes.chunks_exact(row_bytes).zip(&mut dst) {
+                d[..row_bytes].copy_from_slice(src);
+            }
         }
+        let storage = QStorage::from_data(Cow::Owned(out), &Device::Cpu, dtype)?;
+        let t = QTensor::new(storage, (rows, k + pad))?;
+        Ok(Linear {
+            weight: QMatMul::from_qtensor(t)?,
+            pad,
+        })
     }
 
     /// The weight and its padding, when it is one quantized tensor (for a tied
@@ -79,33 +114,14 @@ fn has_vnni() -> bool {
     }
 }
 
-/// `t` with zero blocks appended to each row up to a multiple of 256 columns, and
-/// how many columns were added; `None` when that would not help.
-fn padded_q8_0(t: &QTensor) -> Result<Option<(QTensor, usize)>> {
-    let Ok((rows, k)) = t.shape().dims2() else {
-        return Ok(None);
-    };
+/// Zero columns to add to a `(rows, k)` matrix so candle's repacked kernel takes it:
+/// Q8_0 only, up to a multiple of 256, and not when that is half again the work.
+fn padding(dtype: GgmlDType, rows: usize, k: usize) -> usize {
     let wide = k.next_multiple_of(REPACK_K);
-    // Past half again as much work the padding costs more than the kernel gains.
-    if t.dtype() != GgmlDType::Q8_0
-        || wide == k
-        || wide * 2 > k * 3
-        || !rows.is_multiple_of(16)
-        || !has_vnni()
-    {
-        return Ok(None);
+    if dtype != GgmlDType::Q8_0 || wide == k || wide * 2 > k * 3 || !rows.is_multiple_of(16) {
+        return 0;
     }
-    let (row_bytes, wide_bytes) = (k / Q8_0_BLOCK * Q8_0_BYTES, wide / Q8_0_BLOCK * Q8_0_BYTES);
-    let data = t.data()?;
-    let mut out = vec![0u8; rows * wide_bytes];
-    for (src, dst) in data
-        .chunks_exact(row_bytes)
-        .zip(out.chunks_exact_mut(wide_bytes))
-    {
-        dst[..row_bytes].copy_from_slice(src);
-    }
-    let storage = QStorage::from_data(Cow::Owned(out), &Device::Cpu, GgmlDType::Q8_0)?;
-    Ok(Some((QTensor::new(storage, (rows, wide))?, wide - k)))
+    if has_vnni() { wide - k } else { 0 }
 }
 
 /// Matrices that read the same input, stacked into one matmul when they share a
@@ -120,30 +136,19 @@ pub enum Projection<const N: usize> {
 
 impl<const N: usize> Projection<N> {
     /// The parts, each `(rows_i, k)`.
-    pub fn new(parts: Vec<QTensor>) -> Result<Self> {
-        let dims: Vec<(usize, usize)> = parts
+    pub fn new(parts: &[RawWeight; N]) -> Result<Self> {
+        let first = &parts[0];
+        if parts
             .iter()
-            .map(|t| t.shape().dims2())
-            .collect::<Result<_>>()?;
-        let Ok(rows) = <[usize; N]>::try_from(dims.iter().map(|d| d.0).collect::<Vec<_>>()) else {
-            candle_core::bail!("a projection of {N} parts got {}", parts.len());
-        };
-        let dtype = parts[0].dtype();
-        let k = dims[0].1;
-        if parts.iter().all(|t| t.dtype() == dtype) && dims.iter().all(|d| d.1 == k) {
-            let mut bytes = Vec::new();
-            for t in &parts {
-                bytes.extend_from_slice(&t.data()?);
-            }
-            let storage = QStorage::from_data(Cow::Owned(bytes), &Device::Cpu, dtype)?;
-            let stacked = QTensor::new(storage, (rows.iter().sum::<usize>(), k))?;
+            .all(|p| p.dtype == first.dtype && p.k == first.k)
+        {
             return Ok(Projection::Fused {
-                weight: Linear::new(stacked)?,
-                rows,
+                weight: Linear::stacked(parts)?,
+                rows: std::array::from_fn(|i| parts[i].rows),
             });
         }
         Ok(Projection::Separate(
-            parts.into_iter().map(Linear::new).collect::<Result<_>>()?,
+            parts.iter().map(Linear::new).collect::<Result<_>>()?,
         ))
     }
 
@@ -177,8 +182,19 @@ mod tests {
         Tensor::from_vec(v, (rows, k), &Device::Cpu).unwrap()
     }
 
-    fn q8(t: &Tensor) -> QTensor {
-        QTensor::quantize(t, GgmlDType::Q8_0).unwrap()
+    fn raw(t: &Tensor, dtype: GgmlDType) -> RawWeight {
+        let q = QTensor::quantize(t, dtype).unwrap();
+        let (rows, k) = t.dims2().unwrap();
+        RawWeight {
+            dtype,
+            rows,
+            k,
+            bytes: q.data().unwrap().into_owned(),
+        }
+    }
+
+    fn plain(t: &Tensor) -> QMatMul {
+        QMatMul::from_qtensor(QTensor::quantize(t, GgmlDType::Q8_0).unwrap()).unwrap()
     }
 
     fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
@@ -196,33 +212,33 @@ mod tests {
     fn padding_keeps_the_product() {
         let w = random(64, 224, 1);
         let x = random(3, 224, 2);
-        let plain = QMatMul::from_qtensor(q8(&w)).unwrap().forward(&x).unwrap();
-        if let Some((wide, pad)) = padded_q8_0(&q8(&w)).unwrap() {
-            assert_eq!((wide.shape().dims2().unwrap(), pad), ((64, 256), 32));
-        }
-        let linear = Linear::new(q8(&w)).unwrap();
+        let linear = Linear::new(&raw(&w, GgmlDType::Q8_0)).unwrap();
+        assert_eq!(linear.pad, if has_vnni() { 32 } else { 0 });
         let y = linear.forward(&x).unwrap();
         // Padding changes the kernel (and how the input is quantized), not the maths.
-        assert!(max_diff(&plain, &y) < 0.05, "{}", max_diff(&plain, &y));
-        let exact = x.matmul(&w.t().unwrap()).unwrap();
-        assert!(max_diff(&exact, &y) < 0.05);
-        // Too much padding for the gain: left as it is.
-        assert!(padded_q8_0(&q8(&random(64, 96, 3))).unwrap().is_none());
+        assert!(max_diff(&plain(&w).forward(&x).unwrap(), &y) < 0.05);
+        assert!(max_diff(&x.matmul(&w.t().unwrap()).unwrap(), &y) < 0.05);
+        // Too much padding for the gain, or a format the kernel does not take.
+        assert_eq!(padding(GgmlDType::Q8_0, 64, 96), 0);
+        assert_eq!(padding(GgmlDType::Q4K, 64, 224), 0);
+        assert_eq!(
+            padding(GgmlDType::Q8_0, 60, 224),
+            0,
+            "rows not a multiple of 16"
+        );
     }
 
     #[test]
     fn stacked_parts_give_each_part_its_own_product() {
-        let (a, b) = (random(32, 64, 3), random(48, 64, 4));
-        let x = random(2, 64, 5);
-        let fused = Projection::<2>::new(vec![q8(&a), q8(&b)]).unwrap();
+        let (a, b) = (random(32, 576, 3), random(48, 576, 4));
+        let x = random(2, 576, 5);
+        let fused = Projection::new(&[raw(&a, GgmlDType::Q8_0), raw(&b, GgmlDType::Q8_0)]).unwrap();
         assert!(matches!(fused, Projection::Fused { .. }));
         let [ya, yb] = fused.forward(&x).unwrap();
-        let ea = QMatMul::from_qtensor(q8(&a)).unwrap().forward(&x).unwrap();
-        let eb = QMatMul::from_qtensor(q8(&b)).unwrap().forward(&x).unwrap();
-        assert!(max_diff(&ya, &ea) < 0.05 && max_diff(&yb, &eb) < 0.05);
+        assert!(max_diff(&ya, &plain(&a).forward(&x).unwrap()) < 0.05);
+        assert!(max_diff(&yb, &plain(&b).forward(&x).unwrap()) < 0.05);
         // Different formats stay separate.
-        let f32_b = QTensor::quantize(&b, GgmlDType::F32).unwrap();
-        let mixed = Projection::<2>::new(vec![q8(&a), f32_b]).unwrap();
+        let mixed = Projection::new(&[raw(&a, GgmlDType::Q8_0), raw(&b, GgmlDType::F32)]).unwrap();
         assert!(matches!(mixed, Projection::Separate(_)));
         let [_, yb] = mixed.forward(&x).unwrap();
         assert!(max_diff(&yb, &x.matmul(&b.t().unwrap()).unwrap()) < 1e-4);
