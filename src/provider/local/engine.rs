@@ -25,10 +25,10 @@ use super::{DEFAULT_CONTEXT_CAP, LocalError, LocalSettings};
 use crate::conversation::{Finish, Role, Usage};
 use crate::provider::{ChatRequest, ProviderError, ReplyStream, StreamEvent};
 
-/// Prompt tokens per forward call. Throughput barely grows past this (SmolLM2-135M:
-/// 97 tok/s at 32, 100 at 64, one thread), and a fixed size keeps greedy replies
-/// independent of timing. Cancellation does not wait for a chunk: it is checked
-/// between layers.
+/// Prompt tokens per forward call. Throughput levels off around here (SmolLM2-135M on
+/// one core: 221 tok/s at 16, 231 at 32, 266 at 64), and a fixed size keeps greedy
+/// replies independent of timing. Cancellation does not wait for a chunk: it is
+/// checked between layers (a 32-token chunk of SmolLM2 takes ~140 ms, a layer ~5 ms).
 pub const PREFILL_CHUNK: usize = 32;
 
 /// Events in flight between the engine and the UI; the engine waits when it is full.

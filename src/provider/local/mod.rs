@@ -13,6 +13,7 @@ pub mod download;
 mod engine;
 mod error;
 pub mod gguf;
+mod linear;
 pub mod model;
 mod requant;
 pub mod sampler;

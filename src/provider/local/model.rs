@@ -6,7 +6,6 @@
 //! are widened to Q8_0 at load, because running them as they are is several times
 //! slower than the extra bytes cost.
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -14,11 +13,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use candle_core::quantized::gguf_file::TensorInfo;
-use candle_core::quantized::{QMatMul, QStorage, QTensor};
-use candle_core::{DType, Device, Module, Tensor};
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{DType, Device, Tensor};
 
 use super::LocalError;
 use super::gguf::{GgufHeader, Metadata, SUPPORTED_ARCHITECTURES};
+use super::linear::{Linear, Projection, RawWeight};
 use super::requant;
 
 /// The model families the forward pass knows; they differ in rope layout, biases and
@@ -158,10 +158,11 @@ pub struct LoadStats {
 /// A loaded model with its KV cache: feed it tokens, get the next token's logits.
 pub struct Model {
     config: Config,
+    /// Token embeddings; may carry zero columns past `n_embd` (see `linear`).
     embedding: Arc<QTensor>,
     layers: Vec<Layer>,
     norm: Tensor,
-    output: QMatMul,
+    output: Linear,
     vocab_size: usize,
     /// `cos`/`sin` of every position up to the context, `(context, head_dim / 2)`.
     cos: Tensor,
@@ -178,43 +179,11 @@ struct Layer {
     biases: Option<[Tensor; 3]>,
     /// Qwen3 normalizes each head of q and k.
     qk_norm: Option<[Tensor; 2]>,
-    o: QMatMul,
+    o: Linear,
     ffn_norm: Tensor,
     /// The gate and up halves of the MLP.
     gate_up: Projection<2>,
-    down: QMatMul,
-}
-
-/// Matmuls that read the same input, fused into one when the file allows.
-enum Projection<const N: usize> {
-    /// Rows of every part stacked; the output is split by `rows`.
-    Fused { weight: QMatMul, rows: [usize; N] },
-    /// Weights of different formats cannot share a kernel.
-    Separate(Vec<QMatMul>),
-}
-
-impl<const N: usize> Projection<N> {
-    fn forward(&self, x: &Tensor) -> candle_core::Result<[Tensor; N]> {
-        let outs: Vec<Tensor> = match self {
-            Projection::Fused { weight, rows } => {
-                let y = weight.forward(x)?;
-                let mut start = 0;
-                rows.iter()
-                    .map(|&n| {
-                        let part = y.narrow(1, start, n);
-                        start += n;
-                        part
-                    })
-                    .collect::<candle_core::Result<_>>()?
-            }
-            Projection::Separate(ws) => ws
-                .iter()
-                .map(|w| w.forward(x))
-                .collect::<candle_core::Result<_>>()?,
-        };
-        outs.try_into()
-            .map_err(|_| candle_core::Error::Msg("projection parts".to_owned()))
-    }
+    down: Linear,
 }
 
 /// Reads tensors out of the file named by a header, checking their shapes so a broken
@@ -251,8 +220,7 @@ impl<'a> Loader<'a> {
         self.header.content.tensor_infos.contains_key(name)
     }
 
-    /// The tensor `name`, of shape `dims` (outermost first, as candle counts).
-    fn qtensor(&mut self, name: &str, dims: &[usize]) -> Result<QTensor, LocalError> {
+    fn info(&self, name: &str, dims: &[usize]) -> Result<&'a TensorInfo, LocalError> {
         let Some(info) = self.header.content.tensor_infos.get(name) else {
             return Err(self.bad(format!("tensor `{name}` is missing")));
         };
@@ -262,76 +230,140 @@ impl<'a> Loader<'a> {
                 info.shape.dims()
             )));
         }
-        let t = if requant::widens(info.ggml_dtype) {
-            self.requantized += 1;
-            self.read_widened(name, info)
-        } else {
-            self.header
-                .content
-                .tensor(&mut self.reader, name, &Device::Cpu)
-        }
-        .map_err(|e| self.bad(format!("tensor `{name}`: {e}")))?;
-        self.weight_bytes += t.storage_size_in_bytes();
-        Ok(t)
+        Ok(info)
     }
 
-    /// Reads a tensor's raw blocks and widens them to Q8_0 (see `requant`).
-    fn read_widened(&mut self, name: &str, info: &TensorInfo) -> candle_core::Result<QTensor> {
+    /// The matrix `name` of `rows × k` as raw blocks, widened to Q8_0 when its format
+    /// has no fast kernel (see `requant`).
+    fn raw(&mut self, name: &str, rows: usize, k: usize) -> Result<RawWeight, LocalError> {
+        let info = self.info(name, &[rows, k])?;
         let dtype = info.ggml_dtype;
-        let bytes = info.shape.elem_count() / dtype.block_size() * dtype.type_size();
+        let len = info.shape.elem_count() / dtype.block_size() * dtype.type_size();
         let start = self.header.content.tensor_data_offset + info.offset;
-        let mut raw = vec![0u8; bytes];
-        self.reader.seek(SeekFrom::Start(start))?;
+        let mut bytes = vec![0u8; len];
         self.reader
-            .read_exact(&mut raw)
-            .map_err(|e| candle_core::Error::Msg(format!("{name}: {e}")))?;
-        requant::to_q8_0(dtype, &raw, info.shape.clone())
+            .seek(SeekFrom::Start(start))
+            .and_then(|_| self.reader.read_exact(&mut bytes))
+            .map_err(|e| self.bad(format!("tensor `{name}`: {e}")))?;
+        let (dtype, bytes) = if requant::widens(dtype) {
+            self.requantized += 1;
+            let wide = requant::widen(dtype, &bytes)
+                .map_err(|e| self.bad(format!("tensor `{name}`: {e}")))?;
+            (GgmlDType::Q8_0, wide)
+        } else {
+            (dtype, bytes)
+        };
+        self.weight_bytes += bytes.len();
+        Ok(RawWeight {
+            dtype,
+            rows,
+            k,
+            bytes,
+        })
     }
 
-    fn matmul(&mut self, name: &str, dims: &[usize]) -> Result<QMatMul, LocalError> {
-        let t = self.qtensor(name, dims)?;
-        QMatMul::from_qtensor(t).map_err(|e| self.bad(format!("tensor `{name}`: {e}")))
+    fn matmul(&mut self, name: &str, rows: usize, k: usize) -> Result<Linear, LocalError> {
+        let w = self.raw(name, rows, k)?;
+        Linear::new(&w).map_err(|e| self.bad(format!("tensor `{name}`: {e}")))
     }
 
-    /// The weights of `parts` (name, rows), all reading vectors of length `k`: one
-    /// matmul when they share a format (the input is quantized once and the kernels
-    /// start once), else one each.
+    /// The weights of `parts` (name, rows), all reading vectors of length `k`.
     fn projection<const N: usize>(
         &mut self,
         parts: &[(&str, usize); N],
         k: usize,
     ) -> Result<Projection<N>, LocalError> {
-        let mut tensors = Vec::with_capacity(N);
+        let mut raws = Vec::with_capacity(N);
         for (name, rows) in parts {
-            tensors.push(self.qtensor(name, &[*rows, k])?);
+            raws.push(self.raw(name, *rows, k)?);
         }
-        let rows = parts.map(|(_, r)| r);
-        let dtype = tensors[0].dtype();
-        let fuse = |tensors: &[QTensor]| -> candle_core::Result<QMatMul> {
-            let mut bytes = Vec::new();
-            for t in tensors {
-                bytes.extend_from_slice(&t.data()?);
-            }
-            let storage = QStorage::from_data(Cow::Owned(bytes), &Device::Cpu, dtype)?;
-            QMatMul::from_qtensor(QTensor::new(storage, (rows.iter().sum::<usize>(), k))?)
+        let raws: [RawWeight; N] = raws
+            .try_into()
+            .map_err(|_| self.bad("projection parts".to_owned()))?;
+        Projection::new(&raws).map_err(|e| self.bad(format!("{}: {e}", parts[0].0)))
+    }
+
+    /// The token embeddings, and the output layer (tied to them when the file has
+    /// no `output.weight`).
+    fn embedding_and_output(
+        &mut self,
+        vocab_size: usize,
+        n_embd: usize,
+    ) -> Result<(Arc<QTensor>, Linear), LocalError> {
+        let embedding = self.raw("token_embd.weight", vocab_size, n_embd)?;
+        let path = self.header.path.clone();
+        let bad = |e: candle_core::Error| LocalError::BadModel {
+            path: path.clone(),
+            message: format!("tensor `token_embd.weight`: {e}"),
         };
-        if tensors.iter().all(|t| t.dtype() == dtype) {
-            let weight = fuse(&tensors).map_err(|e| self.bad(format!("{}: {e}", parts[0].0)))?;
-            return Ok(Projection::Fused { weight, rows });
+        if self.has("output.weight") {
+            let output = self.matmul("output.weight", vocab_size, n_embd)?;
+            return Ok((Arc::new(embedding.to_qtensor().map_err(bad)?), output));
         }
-        let mut separate = Vec::with_capacity(N);
-        for (t, (name, _)) in tensors.into_iter().zip(parts) {
-            separate.push(
-                QMatMul::from_qtensor(t).map_err(|e| self.bad(format!("tensor `{name}`: {e}")))?,
-            );
-        }
-        Ok(Projection::Separate(separate))
+        let output = Linear::new(&embedding).map_err(bad)?;
+        // Tied: the lookups read the output's own copy (padding columns cut off),
+        // unless the matmul holds it widened to f32.
+        let table = match output.quantized() {
+            Some((shared, _)) => shared,
+            None => Arc::new(embedding.to_qtensor().map_err(bad)?),
+        };
+        Ok((table, output))
+    }
+
+    /// Transformer block `i`.
+    fn layer(&mut self, c: &Config, i: usize) -> Result<Layer, LocalError> {
+        let p = |s: &str| format!("blk.{i}.{s}");
+        let q_out = c.n_head * c.head_dim;
+        let kv_out = c.n_kv_head * c.head_dim;
+        let biases = if c.arch == Arch::Qwen2 {
+            Some([
+                self.vector(&p("attn_q.bias"), q_out)?,
+                self.vector(&p("attn_k.bias"), kv_out)?,
+                self.vector(&p("attn_v.bias"), kv_out)?,
+            ])
+        } else {
+            None
+        };
+        let qk_norm = if c.arch == Arch::Qwen3 {
+            Some([
+                self.vector(&p("attn_q_norm.weight"), c.head_dim)?,
+                self.vector(&p("attn_k_norm.weight"), c.head_dim)?,
+            ])
+        } else {
+            None
+        };
+        Ok(Layer {
+            attn_norm: self.vector(&p("attn_norm.weight"), c.n_embd)?,
+            qkv: self.projection(
+                &[
+                    (&p("attn_q.weight"), q_out),
+                    (&p("attn_k.weight"), kv_out),
+                    (&p("attn_v.weight"), kv_out),
+                ],
+                c.n_embd,
+            )?,
+            biases,
+            qk_norm,
+            o: self.matmul(&p("attn_output.weight"), c.n_embd, q_out)?,
+            ffn_norm: self.vector(&p("ffn_norm.weight"), c.n_embd)?,
+            gate_up: self.projection(
+                &[
+                    (&p("ffn_gate.weight"), c.n_ff),
+                    (&p("ffn_up.weight"), c.n_ff),
+                ],
+                c.n_embd,
+            )?,
+            down: self.matmul(&p("ffn_down.weight"), c.n_embd, c.n_ff)?,
+        })
     }
 
     /// A small tensor (norm weight, bias) as plain f32.
     fn vector(&mut self, name: &str, len: usize) -> Result<Tensor, LocalError> {
-        let t = self.qtensor(name, &[len])?;
-        t.dequantize(&Device::Cpu)
+        self.info(name, &[len])?;
+        self.header
+            .content
+            .tensor(&mut self.reader, name, &Device::Cpu)
+            .and_then(|t| t.dequantize(&Device::Cpu))
             .map_err(|e| self.bad(format!("tensor `{name}`: {e}")))
     }
 }
@@ -352,60 +384,11 @@ impl Model {
             },
             None => return Err(ld.bad("tensor `token_embd.weight` is missing".to_owned())),
         };
-        let embedding = Arc::new(ld.qtensor("token_embd.weight", &[vocab_size, c.n_embd])?);
-        let output = if ld.has("output.weight") {
-            ld.matmul("output.weight", &[vocab_size, c.n_embd])?
-        } else {
-            QMatMul::from_arc(Arc::clone(&embedding))
-                .map_err(|e| ld.bad(format!("tied output: {e}")))?
-        };
+        let (embedding, output) = ld.embedding_and_output(vocab_size, c.n_embd)?;
         let norm = ld.vector("output_norm.weight", c.n_embd)?;
-        let q_out = c.n_head * c.head_dim;
-        let kv_out = c.n_kv_head * c.head_dim;
-        let mut layers = Vec::with_capacity(c.n_layer);
-        for i in 0..c.n_layer {
-            let p = |s: &str| format!("blk.{i}.{s}");
-            let biases = if c.arch == Arch::Qwen2 {
-                Some([
-                    ld.vector(&p("attn_q.bias"), q_out)?,
-                    ld.vector(&p("attn_k.bias"), kv_out)?,
-                    ld.vector(&p("attn_v.bias"), kv_out)?,
-                ])
-            } else {
-                None
-            };
-            let qk_norm = if c.arch == Arch::Qwen3 {
-                Some([
-                    ld.vector(&p("attn_q_norm.weight"), c.head_dim)?,
-                    ld.vector(&p("attn_k_norm.weight"), c.head_dim)?,
-                ])
-            } else {
-                None
-            };
-            layers.push(Layer {
-                attn_norm: ld.vector(&p("attn_norm.weight"), c.n_embd)?,
-                qkv: ld.projection(
-                    &[
-                        (&p("attn_q.weight"), q_out),
-                        (&p("attn_k.weight"), kv_out),
-                        (&p("attn_v.weight"), kv_out),
-                    ],
-                    c.n_embd,
-                )?,
-                biases,
-                qk_norm,
-                o: ld.matmul(&p("attn_output.weight"), &[c.n_embd, q_out])?,
-                ffn_norm: ld.vector(&p("ffn_norm.weight"), c.n_embd)?,
-                gate_up: ld.projection(
-                    &[
-                        (&p("ffn_gate.weight"), c.n_ff),
-                        (&p("ffn_up.weight"), c.n_ff),
-                    ],
-                    c.n_embd,
-                )?,
-                down: ld.matmul(&p("ffn_down.weight"), &[c.n_embd, c.n_ff])?,
-            });
-        }
+        let layers = (0..c.n_layer)
+            .map(|i| ld.layer(&c, i))
+            .collect::<Result<Vec<_>, _>>()?;
         // Llama 3.x scales rope frequencies by a per-dimension factor table.
         let freq_factors = if ld.has("rope_freqs.weight") {
             let t = ld.vector("rope_freqs.weight", c.head_dim / 2)?;
@@ -527,6 +510,9 @@ impl Model {
         self.cache.reserve(pos + t)?;
         let ids = Tensor::new(tokens, &Device::Cpu)?;
         let mut x = self.embedding.embedding(&ids)?;
+        if x.dim(1)? != self.config.n_embd {
+            x = x.narrow(1, 0, self.config.n_embd)?.contiguous()?;
+        }
         let cos = self.cos.narrow(0, pos, t)?;
         let sin = self.sin.narrow(0, pos, t)?;
         let mask = (t > 1).then(|| causal_mask(t, pos)).transpose()?;

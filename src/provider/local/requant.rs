@@ -5,10 +5,7 @@
 //!
 //! The result is bit-for-bit what `QTensor::quantize(&t.dequantize()?, Q8_0)` gives.
 
-use std::borrow::Cow;
-
-use candle_core::quantized::{GgmlDType, QStorage, QTensor};
-use candle_core::{Device, Shape};
+use candle_core::quantized::GgmlDType;
 
 /// Values per block in all four formats.
 const BLOCK: usize = 32;
@@ -29,18 +26,15 @@ fn source_bytes(dtype: GgmlDType) -> Option<usize> {
     }
 }
 
-/// `data` (raw `dtype` blocks of a tensor of `shape`) as a Q8_0 tensor.
-pub fn to_q8_0(dtype: GgmlDType, data: &[u8], shape: Shape) -> candle_core::Result<QTensor> {
+/// `data` (raw `dtype` blocks) as raw Q8_0 blocks.
+pub fn widen(dtype: GgmlDType, data: &[u8]) -> candle_core::Result<Vec<u8>> {
     let Some(block_bytes) = source_bytes(dtype) else {
         candle_core::bail!("{dtype:?} is not widened to Q8_0");
     };
-    let blocks = shape.elem_count() / BLOCK;
-    if !shape.elem_count().is_multiple_of(BLOCK) || data.len() != blocks * block_bytes {
-        candle_core::bail!(
-            "{} bytes of {dtype:?} do not hold a tensor of shape {shape:?}",
-            data.len()
-        );
+    if !data.len().is_multiple_of(block_bytes) {
+        candle_core::bail!("{} bytes are not whole {dtype:?} blocks", data.len());
     }
+    let blocks = data.len() / block_bytes;
     let mut out = vec![0u8; blocks * Q8_0_BYTES];
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
@@ -63,8 +57,7 @@ pub fn to_q8_0(dtype: GgmlDType, data: &[u8], shape: Shape) -> candle_core::Resu
             });
         }
     });
-    let storage = QStorage::from_data(Cow::Owned(out), &Device::Cpu, GgmlDType::Q8_0)?;
-    QTensor::new(storage, shape)
+    Ok(out)
 }
 
 /// One block's values, computed exactly as candle's `to_float` does.
@@ -191,7 +184,9 @@ fn f32_to_f16(x: f32) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::Tensor;
+    use candle_core::quantized::{QStorage, QTensor};
+    use candle_core::{Device, Tensor};
+    use std::borrow::Cow;
 
     fn random(n: usize, seed: u64, scale: f32) -> Vec<f32> {
         let mut rng = fastrand::Rng::with_seed(seed);
@@ -208,11 +203,9 @@ mod tests {
                 let theirs =
                     QTensor::quantize(&q.dequantize(&Device::Cpu).unwrap(), GgmlDType::Q8_0)
                         .unwrap();
-                let ours = to_q8_0(dtype, &q.data().unwrap(), q.shape().clone()).unwrap();
-                assert_eq!(ours.dtype(), GgmlDType::Q8_0);
-                assert_eq!(ours.shape(), q.shape());
+                let ours = widen(dtype, &q.data().unwrap()).unwrap();
                 assert!(
-                    ours.data().unwrap() == theirs.data().unwrap(),
+                    ours == *theirs.data().unwrap(),
                     "{dtype:?} at scale {scale}"
                 );
             }
