@@ -467,7 +467,7 @@ impl Model {
         &mut self,
         tokens: &[u32],
         pos: usize,
-        stop: &dyn Fn() -> bool,
+        stop: &(dyn Fn() -> bool + Sync),
     ) -> Result<Option<Vec<f32>>, LocalError> {
         if tokens.is_empty() {
             return Err(LocalError::Inference("no tokens to run".to_owned()));
@@ -493,7 +493,12 @@ impl Model {
         }
         // Until the last layer has written its keys, the chunk is not in the cache.
         self.cache.len = pos;
-        let logits = self.run(tokens, pos, stop).map_err(|e| inference(&e))?;
+        // On one of candle's pool threads, the ops that split work over rayon (norms,
+        // softmax, rope, f32 matmuls) run there directly instead of each handing its
+        // work to the pool and sleeping until it is done.
+        let logits = Device::Cpu
+            .with_context(|| self.run(tokens, pos, stop))
+            .map_err(|e| inference(&e))?;
         if logits.is_some() {
             self.cache.len = end;
         }
@@ -504,7 +509,7 @@ impl Model {
         &mut self,
         tokens: &[u32],
         pos: usize,
-        interrupted: &dyn Fn() -> bool,
+        interrupted: &(dyn Fn() -> bool + Sync),
     ) -> candle_core::Result<Option<Vec<f32>>> {
         let t = tokens.len();
         self.cache.reserve(pos + t)?;
