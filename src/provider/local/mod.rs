@@ -9,11 +9,13 @@
 //! `template` turn a conversation into token ids, `sampler` picks tokens, `engine` owns
 //! the generation thread, `store` finds model files, `download` fetches the default one.
 
+mod cache;
 pub mod download;
 mod engine;
 mod error;
 pub mod gguf;
 mod linear;
+mod loader;
 pub mod model;
 mod requant;
 pub mod sampler;

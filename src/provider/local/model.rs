@@ -6,20 +6,18 @@
 //! are widened to Q8_0 at load, because running them as they are is several times
 //! slower than the extra bytes cost.
 
-use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use candle_core::quantized::gguf_file::TensorInfo;
-use candle_core::quantized::{GgmlDType, QTensor};
-use candle_core::{DType, Device, Tensor};
+use candle_core::quantized::QTensor;
+use candle_core::{Device, Tensor};
 
 use super::LocalError;
+use super::cache::{KvCache, LayerCache};
 use super::gguf::{GgufHeader, Metadata, SUPPORTED_ARCHITECTURES};
-use super::linear::{Linear, Projection, RawWeight};
-use super::requant;
+use super::linear::{Linear, Projection};
+use super::loader::Loader;
 
 /// The model families the forward pass knows; they differ in rope layout, biases and
 /// per-head norms.
@@ -171,201 +169,19 @@ pub struct Model {
     stats: LoadStats,
 }
 
-struct Layer {
-    attn_norm: Tensor,
+pub(super) struct Layer {
+    pub(super) attn_norm: Tensor,
     /// q, k and v.
-    qkv: Projection<3>,
+    pub(super) qkv: Projection<3>,
     /// Qwen2's projections carry biases.
-    biases: Option<[Tensor; 3]>,
+    pub(super) biases: Option<[Tensor; 3]>,
     /// Qwen3 normalizes each head of q and k.
-    qk_norm: Option<[Tensor; 2]>,
-    o: Linear,
-    ffn_norm: Tensor,
+    pub(super) qk_norm: Option<[Tensor; 2]>,
+    pub(super) o: Linear,
+    pub(super) ffn_norm: Tensor,
     /// The gate and up halves of the MLP.
-    gate_up: Projection<2>,
-    down: Linear,
-}
-
-/// Reads tensors out of the file named by a header, checking their shapes so a broken
-/// file is an error naming the tensor, not a panic inside a kernel.
-struct Loader<'a> {
-    header: &'a GgufHeader,
-    reader: BufReader<File>,
-    requantized: usize,
-    weight_bytes: usize,
-}
-
-impl<'a> Loader<'a> {
-    fn new(header: &'a GgufHeader) -> Result<Self, LocalError> {
-        let file = File::open(&header.path).map_err(|e| LocalError::Io {
-            path: header.path.clone(),
-            message: e.to_string(),
-        })?;
-        Ok(Loader {
-            header,
-            reader: BufReader::with_capacity(1 << 20, file),
-            requantized: 0,
-            weight_bytes: 0,
-        })
-    }
-
-    fn bad(&self, message: String) -> LocalError {
-        LocalError::BadModel {
-            path: self.header.path.clone(),
-            message,
-        }
-    }
-
-    fn has(&self, name: &str) -> bool {
-        self.header.content.tensor_infos.contains_key(name)
-    }
-
-    fn info(&self, name: &str, dims: &[usize]) -> Result<&'a TensorInfo, LocalError> {
-        let Some(info) = self.header.content.tensor_infos.get(name) else {
-            return Err(self.bad(format!("tensor `{name}` is missing")));
-        };
-        if info.shape.dims() != dims {
-            return Err(self.bad(format!(
-                "tensor `{name}` has shape {:?}, expected {dims:?}",
-                info.shape.dims()
-            )));
-        }
-        Ok(info)
-    }
-
-    /// The matrix `name` of `rows × k` as raw blocks, widened to Q8_0 when its format
-    /// has no fast kernel (see `requant`).
-    fn raw(&mut self, name: &str, rows: usize, k: usize) -> Result<RawWeight, LocalError> {
-        let info = self.info(name, &[rows, k])?;
-        let dtype = info.ggml_dtype;
-        let len = info.shape.elem_count() / dtype.block_size() * dtype.type_size();
-        let start = self.header.content.tensor_data_offset + info.offset;
-        let mut bytes = vec![0u8; len];
-        self.reader
-            .seek(SeekFrom::Start(start))
-            .and_then(|_| self.reader.read_exact(&mut bytes))
-            .map_err(|e| self.bad(format!("tensor `{name}`: {e}")))?;
-        let (dtype, bytes) = if requant::widens(dtype) {
-            self.requantized += 1;
-            let wide = requant::widen(dtype, &bytes)
-                .map_err(|e| self.bad(format!("tensor `{name}`: {e}")))?;
-            (GgmlDType::Q8_0, wide)
-        } else {
-            (dtype, bytes)
-        };
-        self.weight_bytes += bytes.len();
-        Ok(RawWeight {
-            dtype,
-            rows,
-            k,
-            bytes,
-        })
-    }
-
-    fn matmul(&mut self, name: &str, rows: usize, k: usize) -> Result<Linear, LocalError> {
-        let w = self.raw(name, rows, k)?;
-        Linear::new(&w).map_err(|e| self.bad(format!("tensor `{name}`: {e}")))
-    }
-
-    /// The weights of `parts` (name, rows), all reading vectors of length `k`.
-    fn projection<const N: usize>(
-        &mut self,
-        parts: &[(&str, usize); N],
-        k: usize,
-    ) -> Result<Projection<N>, LocalError> {
-        let mut raws = Vec::with_capacity(N);
-        for (name, rows) in parts {
-            raws.push(self.raw(name, *rows, k)?);
-        }
-        let raws: [RawWeight; N] = raws
-            .try_into()
-            .map_err(|_| self.bad("projection parts".to_owned()))?;
-        Projection::new(&raws).map_err(|e| self.bad(format!("{}: {e}", parts[0].0)))
-    }
-
-    /// The token embeddings, and the output layer (tied to them when the file has
-    /// no `output.weight`).
-    fn embedding_and_output(
-        &mut self,
-        vocab_size: usize,
-        n_embd: usize,
-    ) -> Result<(Arc<QTensor>, Linear), LocalError> {
-        let embedding = self.raw("token_embd.weight", vocab_size, n_embd)?;
-        let path = self.header.path.clone();
-        let bad = |e: candle_core::Error| LocalError::BadModel {
-            path: path.clone(),
-            message: format!("tensor `token_embd.weight`: {e}"),
-        };
-        if self.has("output.weight") {
-            let output = self.matmul("output.weight", vocab_size, n_embd)?;
-            return Ok((Arc::new(embedding.to_qtensor().map_err(bad)?), output));
-        }
-        let output = Linear::new(&embedding).map_err(bad)?;
-        // Tied: the lookups read the output's own copy (padding columns cut off),
-        // unless the matmul holds it widened to f32.
-        let table = match output.quantized() {
-            Some((shared, _)) => shared,
-            None => Arc::new(embedding.to_qtensor().map_err(bad)?),
-        };
-        Ok((table, output))
-    }
-
-    /// Transformer block `i`.
-    fn layer(&mut self, c: &Config, i: usize) -> Result<Layer, LocalError> {
-        let p = |s: &str| format!("blk.{i}.{s}");
-        let q_out = c.n_head * c.head_dim;
-        let kv_out = c.n_kv_head * c.head_dim;
-        let biases = if c.arch == Arch::Qwen2 {
-            Some([
-                self.vector(&p("attn_q.bias"), q_out)?,
-                self.vector(&p("attn_k.bias"), kv_out)?,
-                self.vector(&p("attn_v.bias"), kv_out)?,
-            ])
-        } else {
-            None
-        };
-        let qk_norm = if c.arch == Arch::Qwen3 {
-            Some([
-                self.vector(&p("attn_q_norm.weight"), c.head_dim)?,
-                self.vector(&p("attn_k_norm.weight"), c.head_dim)?,
-            ])
-        } else {
-            None
-        };
-        Ok(Layer {
-            attn_norm: self.vector(&p("attn_norm.weight"), c.n_embd)?,
-            qkv: self.projection(
-                &[
-                    (&p("attn_q.weight"), q_out),
-                    (&p("attn_k.weight"), kv_out),
-                    (&p("attn_v.weight"), kv_out),
-                ],
-                c.n_embd,
-            )?,
-            biases,
-            qk_norm,
-            o: self.matmul(&p("attn_output.weight"), c.n_embd, q_out)?,
-            ffn_norm: self.vector(&p("ffn_norm.weight"), c.n_embd)?,
-            gate_up: self.projection(
-                &[
-                    (&p("ffn_gate.weight"), c.n_ff),
-                    (&p("ffn_up.weight"), c.n_ff),
-                ],
-                c.n_embd,
-            )?,
-            down: self.matmul(&p("ffn_down.weight"), c.n_embd, c.n_ff)?,
-        })
-    }
-
-    /// A small tensor (norm weight, bias) as plain f32.
-    fn vector(&mut self, name: &str, len: usize) -> Result<Tensor, LocalError> {
-        self.info(name, &[len])?;
-        self.header
-            .content
-            .tensor(&mut self.reader, name, &Device::Cpu)
-            .and_then(|t| t.dequantize(&Device::Cpu))
-            .map_err(|e| self.bad(format!("tensor `{name}`: {e}")))
-    }
+    pub(super) gate_up: Projection<2>,
+    pub(super) down: Linear,
 }
 
 impl Model {
@@ -467,7 +283,7 @@ impl Model {
         &mut self,
         tokens: &[u32],
         pos: usize,
-        stop: &dyn Fn() -> bool,
+        stop: &(dyn Fn() -> bool + Sync),
     ) -> Result<Option<Vec<f32>>, LocalError> {
         if tokens.is_empty() {
             return Err(LocalError::Inference("no tokens to run".to_owned()));
@@ -493,7 +309,12 @@ impl Model {
         }
         // Until the last layer has written its keys, the chunk is not in the cache.
         self.cache.len = pos;
-        let logits = self.run(tokens, pos, stop).map_err(|e| inference(&e))?;
+        // On one of candle's pool threads, the ops that split work over rayon (norms,
+        // softmax, rope, f32 matmuls) run there directly instead of each handing its
+        // work to the pool and sleeping until it is done.
+        let logits = Device::Cpu
+            .with_context(|| self.run(tokens, pos, stop))
+            .map_err(|e| inference(&e))?;
         if logits.is_some() {
             self.cache.len = end;
         }
@@ -504,7 +325,7 @@ impl Model {
         &mut self,
         tokens: &[u32],
         pos: usize,
-        interrupted: &dyn Fn() -> bool,
+        interrupted: &(dyn Fn() -> bool + Sync),
     ) -> candle_core::Result<Option<Vec<f32>>> {
         let t = tokens.len();
         self.cache.reserve(pos + t)?;
@@ -654,70 +475,4 @@ fn rope_tables(
 
 fn inference(e: &candle_core::Error) -> LocalError {
     LocalError::Inference(e.to_string())
-}
-
-/// Keys and values of every layer, `(kv_heads, capacity, head_dim)` each, grown by
-/// doubling up to the context so a short chat does not reserve the whole window.
-struct KvCache {
-    layers: Vec<LayerCache>,
-    n_layer: usize,
-    heads: usize,
-    head_dim: usize,
-    capacity: usize,
-    len: usize,
-    max: usize,
-}
-
-struct LayerCache {
-    k: Tensor,
-    v: Tensor,
-}
-
-/// The first allocation: a short exchange never grows the cache.
-const INITIAL_CACHE: usize = 256;
-
-impl KvCache {
-    fn new(c: &Config, max: usize) -> Self {
-        KvCache {
-            layers: Vec::new(),
-            n_layer: c.n_layer,
-            heads: c.n_kv_head,
-            head_dim: c.head_dim,
-            capacity: 0,
-            len: 0,
-            max,
-        }
-    }
-
-    /// Makes room for `needed` positions, keeping the cached ones.
-    fn reserve(&mut self, needed: usize) -> candle_core::Result<()> {
-        if needed <= self.capacity {
-            return Ok(());
-        }
-        let capacity = needed
-            .max(self.capacity * 2)
-            .max(INITIAL_CACHE)
-            .min(self.max);
-        let zeros = || {
-            Tensor::zeros(
-                (self.heads, capacity, self.head_dim),
-                DType::F32,
-                &Device::Cpu,
-            )
-        };
-        let mut grown = Vec::with_capacity(self.n_layer);
-        for i in 0..self.n_layer {
-            let (k, v) = (zeros()?, zeros()?);
-            if let Some(old) = self.layers.get(i)
-                && self.len > 0
-            {
-                k.slice_set(&old.k.narrow(1, 0, self.len)?.contiguous()?, 1, 0)?;
-                v.slice_set(&old.v.narrow(1, 0, self.len)?.contiguous()?, 1, 0)?;
-            }
-            grown.push(LayerCache { k, v });
-        }
-        self.layers = grown;
-        self.capacity = capacity;
-        Ok(())
-    }
 }
