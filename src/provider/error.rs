@@ -62,6 +62,14 @@ pub enum ProviderError {
 }
 
 impl ProviderError {
+    /// An in-process model's failure, named by its provider.
+    pub(crate) fn local(provider: &str, message: impl Into<String>) -> Self {
+        ProviderError::Local {
+            provider: provider.to_owned(),
+            message: message.into(),
+        }
+    }
+
     /// How a reply that ended with this error is recorded (spec §3 `finish`).
     pub fn finish(&self) -> Finish {
         match self {

@@ -320,9 +320,12 @@ fn local_reply(provider: &ProviderSpec, request: ChatRequest) -> ReplyStream {
         return local::reply(&provider.name, std::sync::Arc::clone(settings), request);
     }
     let _ = request;
-    Box::pin(futures_util::stream::iter([StreamEvent::Failed(
-        not_built(provider),
-    )]))
+    failed_reply(not_built(provider))
+}
+
+/// A reply that fails before it starts: one terminal event.
+pub(crate) fn failed_reply(error: ProviderError) -> ReplyStream {
+    Box::pin(futures_util::stream::iter([StreamEvent::Failed(error)]))
 }
 
 /// The in-process provider's models, found off the async threads.
@@ -340,20 +343,19 @@ async fn local_models(provider: &ProviderSpec) -> Result<Vec<String>, ProviderEr
 
 /// A `local` provider in a build without the `local` feature.
 fn not_built(provider: &ProviderSpec) -> ProviderError {
-    ProviderError::Local {
-        provider: provider.name.clone(),
-        message: "this build has no in-process models (built without the `local` feature)"
-            .to_owned(),
-    }
+    ProviderError::local(
+        &provider.name,
+        "this build has no in-process models (built without the `local` feature)",
+    )
 }
 
 /// A local provider has no HTTP side: reaching the HTTP path with one is a bug that
 /// must show as an error, never a panic.
 fn no_http(provider: &ProviderSpec) -> ProviderError {
-    ProviderError::Local {
-        provider: provider.name.clone(),
-        message: "an in-process provider has no HTTP endpoint".to_owned(),
-    }
+    ProviderError::local(
+        &provider.name,
+        "an in-process provider has no HTTP endpoint",
+    )
 }
 
 /// Sends a chat request in `provider`'s dialect and returns the response once its
@@ -381,9 +383,7 @@ fn reply(provider: &ProviderSpec, response: reqwest::Response, idle: Duration) -
         ProviderKind::Gemini => gemini::reply(provider, response, idle),
         ProviderKind::Ollama => ollama::reply(provider, response, idle),
         ProviderKind::Cohere => cohere::reply(provider, response, idle),
-        ProviderKind::Local => Box::pin(futures_util::stream::iter([StreamEvent::Failed(
-            no_http(provider),
-        )])),
+        ProviderKind::Local => failed_reply(no_http(provider)),
     }
 }
 

@@ -28,13 +28,12 @@ pub mod tokenizer;
 pub use engine::{PREFILL_CHUNK, stream_chat};
 pub use error::LocalError;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
 
-use super::{ChatRequest, ProviderError, ReplyStream, StreamEvent};
+use super::{ChatRequest, ProviderError, ReplyStream, failed_reply};
 
 pub use crate::config::LocalSettings;
 
@@ -47,39 +46,40 @@ pub fn default_threads() -> usize {
 }
 
 /// What the last search for models found, so a reply does not read every GGUF
-/// header again to find its file. Filled by [`list_models`] and by a reply for a name
-/// it did not know yet.
-static FOUND: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
+/// header again to find its file, and `tinychat models` can say what it skipped
+/// without searching twice. Filled by every search.
+static FOUND: Mutex<Option<store::Found>> = Mutex::new(None);
 
-/// Looks for models now (blocking) and remembers where each one is.
+/// Looks for models now (blocking) and remembers what it found.
 fn search(settings: &LocalSettings) -> store::Found {
     let found = store::find_models(settings);
-    let paths = found
-        .models
-        .iter()
-        .map(|m| (m.name.clone(), m.path.clone()))
-        .collect();
     if let Ok(mut memo) = FOUND.lock() {
-        *memo = Some(paths);
+        *memo = Some(found.clone());
     }
     found
+}
+
+/// The last search's outcome, or a new search when there was none.
+fn last_search(settings: &LocalSettings) -> store::Found {
+    let remembered = FOUND.lock().ok().and_then(|memo| memo.clone());
+    remembered.unwrap_or_else(|| search(settings))
 }
 
 /// The file behind `name`: remembered from the last search while it still exists,
 /// else from a new search.
 fn resolve(settings: &LocalSettings, name: &str) -> Option<PathBuf> {
-    let known = FOUND
-        .lock()
-        .ok()
-        .and_then(|memo| memo.as_ref().and_then(|m| m.get(name).cloned()));
-    if let Some(path) = known.filter(|p| p.is_file()) {
-        return Some(path);
-    }
-    search(settings)
-        .models
-        .into_iter()
-        .find(|m| m.name == name)
-        .map(|m| m.path)
+    let path_in = |found: store::Found| {
+        found
+            .models
+            .into_iter()
+            .find(|m| m.name == name)
+            .map(|m| m.path)
+    };
+    let remembered = FOUND.lock().ok().and_then(|memo| memo.clone());
+    remembered
+        .and_then(path_in)
+        .filter(|p| p.is_file())
+        .or_else(|| path_in(search(settings)))
 }
 
 /// The names of every usable local model. No model at all is an error, so the
@@ -90,16 +90,16 @@ pub(crate) async fn list_models(
 ) -> Result<Vec<String>, ProviderError> {
     let found = tokio::task::spawn_blocking(move || search(&settings))
         .await
-        .map_err(|e| local_error(provider, format!("the model search failed: {e}")))?;
+        .map_err(|e| ProviderError::local(provider, format!("the model search failed: {e}")))?;
     if found.models.is_empty() {
-        return Err(local_error(provider, "no GGUF model found".to_owned()));
+        return Err(ProviderError::local(provider, "no GGUF model found"));
     }
     Ok(found.models.into_iter().map(|m| m.name).collect())
 }
 
-/// One line per file that was passed over, for `tinychat models` on stderr.
+/// One line per file the last search passed over, for `tinychat models` on stderr.
 pub(crate) fn skipped_notes(settings: &LocalSettings) -> Vec<String> {
-    search(settings)
+    last_search(settings)
         .skipped
         .into_iter()
         .map(|s| format!("skipped {}: {}", s.name, s.reason))
@@ -120,29 +120,18 @@ pub(crate) fn reply(
         let path = tokio::task::spawn_blocking(move || resolve(&lookup, &name)).await;
         match path {
             Ok(Some(path)) => engine::stream_chat(&provider, &settings, &path, request),
-            Ok(None) => failed(local_error(
+            Ok(None) => failed_reply(ProviderError::local(
                 &provider,
                 format!(
                     "no local model `{}` (see `tinychat models` for the ones found)",
                     request.model
                 ),
             )),
-            Err(e) => failed(local_error(
+            Err(e) => failed_reply(ProviderError::local(
                 &provider,
                 format!("the model search failed: {e}"),
             )),
         }
     };
     Box::pin(futures_util::stream::once(start).flatten())
-}
-
-fn failed(error: ProviderError) -> ReplyStream {
-    Box::pin(futures_util::stream::iter([StreamEvent::Failed(error)]))
-}
-
-fn local_error(provider: &str, message: String) -> ProviderError {
-    ProviderError::Local {
-        provider: provider.to_owned(),
-        message,
-    }
 }
