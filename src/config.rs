@@ -101,19 +101,20 @@ pub fn expand_home(path: &str, home: Option<&Path>) -> PathBuf {
     }
 }
 
-/// Ollama's stores, searched in the order Ollama itself would use them.
-fn ollama_roots(env: &dyn Fn(&str) -> Option<String>, home: Option<&Path>) -> Vec<PathBuf> {
-    let mut roots = Vec::new();
-    match env("OLLAMA_MODELS").filter(|v| !v.trim().is_empty()) {
-        Some(dir) => roots.push(expand_home(dir.trim(), home)),
-        None => {
-            if let Some(home) = home {
-                roots.push(home.join(".ollama/models"));
-            }
-        }
-    }
-    roots.push(PathBuf::from("/usr/share/ollama/.ollama/models"));
-    roots
+/// Ollama's store on Linux when it runs as a system service.
+pub const SYSTEM_OLLAMA_ROOT: &str = "/usr/share/ollama/.ollama/models";
+
+/// Ollama's stores, searched in the order Ollama itself would use them: a set
+/// `$OLLAMA_MODELS` replaces the home store, as it does for Ollama. A store that does
+/// not exist is simply empty when searched.
+pub fn ollama_roots(env: &dyn Fn(&str) -> Option<String>, home: Option<&Path>) -> Vec<PathBuf> {
+    let own = match env("OLLAMA_MODELS").filter(|v| !v.trim().is_empty()) {
+        Some(dir) => Some(expand_home(dir.trim(), home)),
+        None => home.map(|h| h.join(".ollama/models")),
+    };
+    own.into_iter()
+        .chain([PathBuf::from(SYSTEM_OLLAMA_ROOT)])
+        .collect()
 }
 
 #[derive(Debug, Deserialize)]
@@ -885,6 +886,15 @@ mod tests {
             ]
         );
         assert_eq!(expand_home("~", None), PathBuf::from("~"));
+        let home = Path::new("/home/u");
+        assert_eq!(
+            expand_home("~/m/a.gguf", Some(home)),
+            PathBuf::from("/home/u/m/a.gguf")
+        );
+        assert_eq!(expand_home("~", Some(home)), PathBuf::from("/home/u"));
+        assert_eq!(expand_home("/x/~/a", Some(home)), PathBuf::from("/x/~/a"));
+        assert_eq!(expand_home("~bob/a", Some(home)), PathBuf::from("~bob/a"));
+        assert_eq!(expand_home("~/a", None), PathBuf::from("~/a"));
         assert_eq!(
             expand_home("~user/x", Some(Path::new("/h"))),
             PathBuf::from("~user/x")

@@ -11,11 +11,9 @@ use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use pretty_assertions::assert_eq;
+use tinychat::config::{SYSTEM_OLLAMA_ROOT, expand_home, ollama_roots};
 use tinychat::provider::local::LocalSettings;
-use tinychat::provider::local::store::{
-    Found, LocalModel, ModelSource, SYSTEM_OLLAMA_ROOT, Skipped, expand_home, find_models,
-    ollama_roots,
-};
+use tinychat::provider::local::store::{Found, LocalModel, ModelSource, Skipped, find_models};
 
 /// Writes a metadata-only GGUF (plus one tiny tensor when `tensor`) of `architecture`.
 fn write_gguf(path: &Path, architecture: &str, tensor: bool) {
@@ -419,24 +417,26 @@ fn ollama_models_env_replaces_the_home_store() {
         std::slice::from_ref(&custom)
     );
 
-    // Set to a folder that does not exist: no fallback to the home store.
+    // Set to a folder that does not exist: no fallback to the home store, and
+    // searching it finds nothing and reports nothing.
     let gone = |k: &str| (k == "OLLAMA_MODELS").then(|| "/no/such/ollama".to_owned());
-    assert_eq!(
-        ours(ollama_roots(&gone, Some(&home))),
-        Vec::<PathBuf>::new()
-    );
+    let roots = ours(ollama_roots(&gone, Some(&home)));
+    assert_eq!(roots, [PathBuf::from("/no/such/ollama")]);
+    let found = find_models(&LocalSettings {
+        ollama_roots: roots,
+        ..settings()
+    });
+    assert_eq!(found, Found::default());
 
     // `~` in the variable means the home folder.
     let tilde = |k: &str| (k == "OLLAMA_MODELS").then(|| "~/.ollama/models".to_owned());
     assert_eq!(ours(ollama_roots(&tilde, Some(&home))), [home_store]);
 
-    // No home store: nothing of ours.
+    // No home: only the system store is searched.
     assert_eq!(
-        ours(ollama_roots(&unset, Some(&dir.path().join("empty-home")))),
-        Vec::<PathBuf>::new()
+        ollama_roots(&unset, None),
+        [PathBuf::from(SYSTEM_OLLAMA_ROOT)]
     );
-    // Whatever is returned exists.
-    assert!(ollama_roots(&unset, None).iter().all(|r| r.is_dir()));
 }
 
 #[test]

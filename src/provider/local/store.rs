@@ -68,9 +68,6 @@ pub struct Found {
     pub skipped: Vec<Skipped>,
 }
 
-/// Ollama's store on Linux when it runs as a system service.
-pub const SYSTEM_OLLAMA_ROOT: &str = "/usr/share/ollama/.ollama/models";
-
 /// The media type of the GGUF layer of an Ollama manifest.
 const OLLAMA_MODEL_LAYER: &str = "application/vnd.ollama.image.model";
 const OLLAMA_PROJECTOR_LAYER: &str = "application/vnd.ollama.image.projector";
@@ -111,42 +108,6 @@ pub fn find_models(settings: &LocalSettings) -> Found {
         }
     }
     search.found
-}
-
-/// `$OLLAMA_MODELS`, else `~/.ollama/models`, plus `/usr/share/ollama/.ollama/models`;
-/// only existing folders. `env` and `home` are passed in so tests need not touch the
-/// process environment. A set `$OLLAMA_MODELS` replaces the home store, as it does for
-/// Ollama itself.
-pub fn ollama_roots(env: &dyn Fn(&str) -> Option<String>, home: Option<&Path>) -> Vec<PathBuf> {
-    let own = match env("OLLAMA_MODELS").filter(|v| !v.trim().is_empty()) {
-        Some(dir) => Some(expand_home(dir.trim(), home)),
-        None => home.map(|h| h.join(".ollama").join("models")),
-    };
-    let mut roots: Vec<PathBuf> = Vec::new();
-    for root in own.into_iter().chain([PathBuf::from(SYSTEM_OLLAMA_ROOT)]) {
-        if root.is_dir() && !roots.contains(&root) {
-            roots.push(root);
-        }
-    }
-    roots
-}
-
-/// `~/` expansion for config paths: the config is shared between machines, so it
-/// names files relative to the home folder. Without a home the path stays as written.
-pub fn expand_home(path: &str, home: Option<&Path>) -> PathBuf {
-    let Some(home) = home else {
-        return PathBuf::from(path);
-    };
-    if path == "~" {
-        return home.to_path_buf();
-    }
-    let rest = path
-        .strip_prefix("~/")
-        .or_else(|| path.strip_prefix("~\\").filter(|_| cfg!(windows)));
-    match rest {
-        Some(rest) => home.join(rest),
-        None => PathBuf::from(path),
-    }
 }
 
 /// The state of one search: what was found, which files were already seen and which
@@ -418,19 +379,6 @@ mod tests {
             ollama_name("hf.co", "bartowski", "qwen-gguf", "Q4_K_M"),
             "hf.co/bartowski/qwen-gguf:Q4_K_M"
         );
-    }
-
-    #[test]
-    fn home_is_expanded_only_at_the_start() {
-        let home = Path::new("/home/u");
-        assert_eq!(
-            expand_home("~/m/a.gguf", Some(home)),
-            PathBuf::from("/home/u/m/a.gguf")
-        );
-        assert_eq!(expand_home("~", Some(home)), PathBuf::from("/home/u"));
-        assert_eq!(expand_home("/x/~/a", Some(home)), PathBuf::from("/x/~/a"));
-        assert_eq!(expand_home("~bob/a", Some(home)), PathBuf::from("~bob/a"));
-        assert_eq!(expand_home("~/a", None), PathBuf::from("~/a"));
     }
 
     #[test]
