@@ -100,6 +100,16 @@ struct Script {
     cuts: VecDeque<Cut>,
 }
 
+impl Script {
+    /// A hub that serves `data` and nothing unusual.
+    fn serving(data: &[u8]) -> Script {
+        Script {
+            data: data.to_vec(),
+            ..Script::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Seen {
     path: String,
@@ -254,11 +264,7 @@ async fn fetch(
 #[tokio::test]
 async fn a_full_download_reports_progress_up_to_the_total() {
     let data = model_bytes(100 * 1024);
-    let hub = Hub::start(Script {
-        data: data.clone(),
-        ..Script::default()
-    })
-    .await;
+    let hub = Hub::start(Script::serving(&data)).await;
     let dir = tempfile::tempdir().unwrap();
     let file = pinned(&data);
 
@@ -294,9 +300,8 @@ async fn a_full_download_reports_progress_up_to_the_total() {
 async fn a_cut_connection_is_resumed_with_a_range_request() {
     let data = model_bytes(40 * 1024);
     let hub = Hub::start(Script {
-        data: data.clone(),
         cuts: VecDeque::from([Cut::At(15 * 1024)]),
-        ..Script::default()
+        ..Script::serving(&data)
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -315,9 +320,8 @@ async fn a_cut_connection_is_resumed_with_a_range_request() {
 async fn endless_cuts_fail_after_a_few_resumes_and_keep_the_part() {
     let data = model_bytes(40 * 1024);
     let hub = Hub::start(Script {
-        data: data.clone(),
         cuts: (1..=10).map(|k| Cut::At(k * 2048)).collect(),
-        ..Script::default()
+        ..Script::serving(&data)
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -352,9 +356,8 @@ async fn endless_cuts_fail_after_a_few_resumes_and_keep_the_part() {
 async fn a_server_ignoring_range_restarts_from_zero() {
     let data = model_bytes(30 * 1024);
     let hub = Hub::start(Script {
-        data: data.clone(),
         ignore_range: true,
-        ..Script::default()
+        ..Script::serving(&data)
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -372,11 +375,7 @@ async fn a_server_ignoring_range_restarts_from_zero() {
 #[tokio::test]
 async fn a_complete_part_is_checked_and_renamed_after_416() {
     let data = model_bytes(8 * 1024);
-    let hub = Hub::start(Script {
-        data: data.clone(),
-        ..Script::default()
-    })
-    .await;
+    let hub = Hub::start(Script::serving(&data)).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(part(dir.path()), &data).unwrap();
 
@@ -390,11 +389,7 @@ async fn a_complete_part_is_checked_and_renamed_after_416() {
 #[tokio::test]
 async fn a_checksum_mismatch_leaves_nothing_behind() {
     let data = model_bytes(20 * 1024);
-    let hub = Hub::start(Script {
-        data: data.clone(),
-        ..Script::default()
-    })
-    .await;
+    let hub = Hub::start(Script::serving(&data)).await;
     let dir = tempfile::tempdir().unwrap();
     let wrong = sha_hex(b"some other file");
     let file = ModelFile {
@@ -426,11 +421,7 @@ async fn a_checksum_mismatch_leaves_nothing_behind() {
 #[tokio::test]
 async fn a_wrong_size_is_refused_before_the_body() {
     let data = model_bytes(20 * 1024);
-    let hub = Hub::start(Script {
-        data: data.clone(),
-        ..Script::default()
-    })
-    .await;
+    let hub = Hub::start(Script::serving(&data)).await;
     let dir = tempfile::tempdir().unwrap();
     let file = ModelFile {
         size: 12345,
@@ -464,9 +455,8 @@ fn linked(sha: &str, size: usize) -> Vec<(String, String)> {
 async fn the_hubs_linked_etag_on_a_redirect_verifies_the_file() {
     let data = model_bytes(25 * 1024);
     let hub = Hub::start(Script {
-        data: data.clone(),
         redirect: Some(linked(&sha_hex(&data), data.len())),
-        ..Script::default()
+        ..Script::serving(&data)
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -485,9 +475,8 @@ async fn a_wrong_linked_etag_is_a_checksum_failure() {
     let data = model_bytes(25 * 1024);
     let published = sha_hex(b"what the hub says");
     let hub = Hub::start(Script {
-        data: data.clone(),
         redirect: Some(linked(&published, data.len())),
-        ..Script::default()
+        ..Script::serving(&data)
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -509,9 +498,8 @@ async fn a_wrong_linked_etag_is_a_checksum_failure() {
 async fn a_sha256_etag_verifies_when_nothing_else_does() {
     let data = model_bytes(10 * 1024);
     let hub = Hub::start(Script {
-        data: data.clone(),
         data_headers: vec![("etag".into(), format!("\"{}\"", sha_hex(&data)))],
-        ..Script::default()
+        ..Script::serving(&data)
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -630,9 +618,8 @@ async fn a_json_error_body_gives_the_message_when_no_header_does() {
 async fn dropping_the_future_keeps_the_part_for_the_next_call() {
     let data = model_bytes(48 * 1024);
     let hub = Hub::start(Script {
-        data: data.clone(),
         cuts: VecDeque::from([Cut::StallAt(20 * 1024)]),
-        ..Script::default()
+        ..Script::serving(&data)
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -665,11 +652,7 @@ async fn dropping_the_future_keeps_the_part_for_the_next_call() {
 #[tokio::test]
 async fn a_finished_file_is_not_fetched_again() {
     let data = model_bytes(4096);
-    let hub = Hub::start(Script {
-        data: data.clone(),
-        ..Script::default()
-    })
-    .await;
+    let hub = Hub::start(Script::serving(&data)).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(FILE), &data).unwrap();
 
