@@ -1113,6 +1113,27 @@ fn models_cache(sandbox: &Sandbox) -> PathBuf {
         .join("models")
 }
 
+/// A hub on 127.0.0.1 that answers the default model's download with `response`.
+#[cfg(feature = "local")]
+fn model_hub(response: MockResponse) -> MockServer {
+    MockServer::start_in_background(vec![(
+        DEFAULT_MODEL_PATH,
+        response.with_header("content-type", "application/octet-stream"),
+    )])
+}
+
+/// tinychat with nothing set up and `HF_ENDPOINT=endpoint`, after Enter on the
+/// welcome's download offer.
+#[cfg(feature = "local")]
+fn start_welcome_download(endpoint: &str) -> (Sandbox, Tinychat) {
+    let sandbox = Sandbox::new();
+    sandbox.write_config("");
+    let app = sandbox.spawn_with_env(&[], &[("HF_ENDPOINT", endpoint)]);
+    app.wait_for_text("Enter: download Qwen2.5 0.5B Instruct (≈ 676 MB) and chat offline.");
+    app.send(ENTER);
+    (sandbox, app)
+}
+
 #[cfg(feature = "local")]
 fn files_in(dir: &std::path::Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -1129,11 +1150,7 @@ fn files_in(dir: &std::path::Path) -> Vec<String> {
 #[cfg(feature = "local")]
 #[test]
 fn the_welcome_download_without_a_network_says_why_and_leaves_nothing() {
-    let sandbox = Sandbox::new();
-    sandbox.write_config("");
-    let mut app = sandbox.spawn_with_env(&[], &[("HF_ENDPOINT", "http://127.0.0.1:9")]);
-    app.wait_for_text("Enter: download Qwen2.5 0.5B Instruct (≈ 676 MB) and chat offline.");
-    app.send(ENTER);
+    let (sandbox, mut app) = start_welcome_download("http://127.0.0.1:9");
     app.wait_for_text("The download failed: cannot reach 127.0.0.1:9");
     app.wait_until("the error on the status line", |t| {
         t.status_line()
@@ -1149,20 +1166,12 @@ fn the_welcome_download_without_a_network_says_why_and_leaves_nothing() {
 #[test]
 fn esc_stops_the_welcome_download_and_keeps_the_part_for_a_resume() {
     // 4 MiB in 1 KiB pieces, 20 ms apart: slow enough to be stopped.
-    let body = vec![b'x'; 4 << 20];
-    let server = MockServer::start_in_background(vec![(
-        DEFAULT_MODEL_PATH,
-        MockResponse::json(200, body)
-            .with_header("content-type", "application/octet-stream")
+    let server = model_hub(
+        MockResponse::json(200, vec![b'x'; 4 << 20])
             .chunked(1024)
             .with_pause(Duration::from_millis(20)),
-    )]);
-    let sandbox = Sandbox::new();
-    sandbox.write_config("");
-    let endpoint = server.url("");
-    let mut app = sandbox.spawn_with_env(&[], &[("HF_ENDPOINT", endpoint.as_str())]);
-    app.wait_for_text("Enter: download Qwen2.5 0.5B Instruct");
-    app.send(ENTER);
+    );
+    let (sandbox, mut app) = start_welcome_download(&server.url(""));
     app.wait_for_text("Downloading Qwen2.5 0.5B Instruct · Esc stops");
     app.wait_until("progress on the status line", |t| {
         t.status_line().contains("% · Esc stops")
@@ -1186,19 +1195,12 @@ fn esc_stops_the_welcome_download_and_keeps_the_part_for_a_resume() {
 #[cfg(feature = "local")]
 #[test]
 fn a_download_that_is_not_the_pinned_file_is_refused_and_removed() {
-    let server = MockServer::start_in_background(vec![(
-        DEFAULT_MODEL_PATH,
+    let server = model_hub(
         MockResponse::json(200, vec![b'x'; 64 << 10])
-            .with_header("content-type", "application/octet-stream")
             .with_header("content-length", "65536")
             .chunked(4096),
-    )]);
-    let sandbox = Sandbox::new();
-    sandbox.write_config("");
-    let endpoint = server.url("");
-    let mut app = sandbox.spawn_with_env(&[], &[("HF_ENDPOINT", endpoint.as_str())]);
-    app.wait_for_text("Enter: download Qwen2.5 0.5B Instruct");
-    app.send(ENTER);
+    );
+    let (sandbox, mut app) = start_welcome_download(&server.url(""));
     app.wait_for_text("The download failed:");
     app.wait_until("the reason on the status line", |t| {
         t.status_line()
