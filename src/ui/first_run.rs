@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 
 use crate::app::{DownloadState, FirstRun};
 use crate::provider::first_run::DownloadProgress;
+use crate::view::wrap::sanitize;
 
 use super::theme::Theme;
 
@@ -18,14 +19,15 @@ pub fn lines(first_run: &FirstRun, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     match &first_run.state {
         DownloadState::Offered | DownloadState::Done => {
-            lines.push(Line::from(vec![
-                Span::styled("Enter", theme.active_model),
-                Span::raw(format!(
+            lines.push(key_then(
+                "Enter",
+                format!(
                     ": download {} (≈ {}) and chat offline.",
                     offer.label,
                     megabytes(offer.size)
-                )),
-            ]));
+                ),
+                theme,
+            ));
             lines.push(Line::styled(
                 "It runs inside tinychat, on this computer's CPU: no key, no server. \
                  A stopped download resumes.",
@@ -41,21 +43,28 @@ pub fn lines(first_run: &FirstRun, theme: &Theme) -> Vec<Line<'static>> {
             lines.push(progress_line(progress.as_ref(), offer.size, theme));
         }
         DownloadState::Failed(reason) => {
+            // The reason can quote the server: shown, never obeyed.
             lines.push(Line::styled(
-                format!("The download failed: {reason}"),
+                format!("The download failed: {}", sanitize(reason)),
                 theme.error,
             ));
-            lines.push(Line::from(vec![
-                Span::styled("Enter", theme.active_model),
-                Span::raw(format!(
+            lines.push(key_then(
+                "Enter",
+                format!(
                     " tries again ({}, ≈ {}; what arrived is kept).",
                     offer.label,
                     megabytes(offer.size)
-                )),
-            ]));
+                ),
+                theme,
+            ));
         }
     }
     lines
+}
+
+/// A key in the key colour, then what it does.
+fn key_then(key: &'static str, text: String, theme: &Theme) -> Line<'static> {
+    Line::from(vec![Span::styled(key, theme.active_model), Span::raw(text)])
 }
 
 /// `██████░░░░░░ 48% · 325/676 MB · 12.3 MB/s · 28 s left`
@@ -127,6 +136,31 @@ fn duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_quoting_the_server_cannot_reach_the_terminal() {
+        let first_run = FirstRun {
+            offer: crate::provider::first_run::DownloadOffer {
+                label: "M",
+                file: "m.gguf",
+                size: 1,
+            },
+            state: DownloadState::Failed("hub said \u{1b}]0;pwned\u{7}".into()),
+        };
+        let text: String = lines(&first_run, &Theme::dark())[0]
+            .spans
+            .iter()
+            .map(|s| s.content.as_ref())
+            .collect();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+        assert!(
+            text.starts_with("The download failed: hub said "),
+            "{text:?}"
+        );
+    }
 
     #[test]
     fn sizes_and_durations_read_as_people_say_them() {
