@@ -428,15 +428,8 @@ impl Config {
             seen.push(name);
             // A block named like the in-process built-in replaces it with a server
             // (spec §4's own example is `name = "local"`): nothing of it is inherited.
-            let existing = providers
-                .iter()
-                .position(|b| b.name == name && b.kind != ProviderKind::Local);
-            if let Some(i) = providers
-                .iter()
-                .position(|b| b.name == name && b.kind == ProviderKind::Local)
-            {
-                providers.remove(i);
-            }
+            providers.retain(|b| !(b.name == name && b.kind == ProviderKind::Local));
+            let existing = providers.iter().position(|b| b.name == name);
             let kind = match &p.kind {
                 Some(k) => ProviderKind::parse(k.get_ref()).ok_or_else(|| {
                     err_at(
