@@ -23,7 +23,7 @@ use super::template::ChatTemplate;
 use super::tokenizer::{TokenText, Tokenizer};
 use super::{DEFAULT_CONTEXT_CAP, LocalError, LocalSettings};
 use crate::conversation::{Finish, Role, Usage};
-use crate::provider::{ChatRequest, ProviderError, ReplyStream, StreamEvent};
+use crate::provider::{ChatRequest, ProviderError, ReplyStream, StreamEvent, failed_reply};
 
 /// Prompt tokens per forward call. Throughput levels off around here (SmolLM2-135M on
 /// one core: 221 tok/s at 16, 231 at 32, 266 at 64), and a fixed size keeps greedy
@@ -58,7 +58,7 @@ pub fn stream_chat(
     let provider = provider.to_owned();
     let guard = CancelOnDrop(cancel);
     if let Err(message) = submit(job) {
-        return Box::pin(stream::iter([failed(&provider, message)]));
+        return failed_reply(ProviderError::local(&provider, message));
     }
     Box::pin(stream::unfold(
         (rx, guard, provider, false),
@@ -149,10 +149,7 @@ fn run(jobs: &mpsc::Receiver<Job>) {
 }
 
 fn failed(provider: &str, message: String) -> StreamEvent {
-    StreamEvent::Failed(ProviderError::Local {
-        provider: provider.to_owned(),
-        message,
-    })
+    StreamEvent::Failed(ProviderError::local(provider, message))
 }
 
 /// Where a job's events go, and whether anyone still listens.
