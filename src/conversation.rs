@@ -63,6 +63,33 @@ pub struct Usage {
     pub output_tokens: u64,
 }
 
+/// A nested object of the file with the fields this build does not know kept beside
+/// the ones it does, so that writing the file back loses nothing (spec §3). `known`
+/// takes its fields first; `extra` gets every other field, in the order read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lossless<T> {
+    #[serde(flatten)]
+    pub known: T,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl<T> From<T> for Lossless<T> {
+    fn from(known: T) -> Self {
+        Lossless {
+            known,
+            extra: Map::new(),
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Lossless<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.known
+    }
+}
+
 /// One turn of the conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
@@ -72,8 +99,9 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     pub created_at: String,
+    /// The provider's token counts, with any fields of a newer file kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usage: Option<Usage>,
+    pub usage: Option<Lossless<Usage>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finish: Option<Finish>,
     /// Why an errored or incomplete reply ended, in the provider's own words.

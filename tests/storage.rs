@@ -39,10 +39,13 @@ fn fixed_conversation() -> Conversation {
         Some("openai/gpt-4o-mini"),
         Some(Finish::Stop),
     );
-    reply.usage = Some(Usage {
-        input_tokens: 9,
-        output_tokens: 3,
-    });
+    reply.usage = Some(
+        Usage {
+            input_tokens: 9,
+            output_tokens: 3,
+        }
+        .into(),
+    );
     Conversation {
         version: FORMAT_VERSION,
         id: "20261129-140512-3fa2".to_owned(),

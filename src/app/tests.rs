@@ -233,8 +233,8 @@ fn deltas_build_the_reply_and_finish_saves_it() {
     assert_eq!(reply.content, "Hello!");
     assert_eq!(reply.finish, Some(Finish::Stop));
     assert_eq!(
-        reply.usage,
-        Some(Usage {
+        reply.usage.as_deref(),
+        Some(&Usage {
             input_tokens: 5,
             output_tokens: 2
         })
@@ -1453,3 +1453,7 @@ mod first_run {
         );
     }
 }
+
+/// Saving safety (issue 10): what the app does when saves fail, files collide or a
+/// conversation is about to be left.
+mod save_safety;

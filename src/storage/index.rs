@@ -42,7 +42,7 @@ use serde_json::Value;
 use super::atomic::{Visibility, write_atomic};
 use super::{
     ConversationStore, HasId, IoAction, ListEntry, StorageError, corrupt, parse_conversation,
-    read_row, to_file_bytes,
+    read_file, read_row, to_file_bytes,
 };
 use crate::conversation::{Conversation, UNTITLED};
 
@@ -156,20 +156,14 @@ impl ConversationStore {
     /// carries: the caller updates its own copy too.
     pub fn rename(&self, id: &str, title: &str) -> Result<(), StorageError> {
         let path = self.path_for(id)?;
-        let bytes = match fs::read(&path) {
+        let bytes = match read_file(&path) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(StorageError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
                 return Err(StorageError::NotFound {
                     what: id.to_owned(),
                 });
             }
-            Err(source) => {
-                return Err(StorageError::Io {
-                    action: IoAction::Read,
-                    path,
-                    source,
-                });
-            }
+            Err(e) => return Err(e),
         };
         parse_conversation(&path, &bytes)?;
         // Rewritten from the JSON value, not the struct: key order, unknown fields and

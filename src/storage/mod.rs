@@ -32,6 +32,7 @@ use chrono::{DateTime, FixedOffset, Local, SecondsFormat};
 use serde::{Deserialize, Serialize};
 
 use crate::conversation::{Conversation, FORMAT_VERSION, Finish, Role};
+use crate::user_file::{CONVERSATION_LIMIT, read_user_file};
 
 pub use error::{IoAction, StorageError};
 
@@ -128,7 +129,9 @@ impl ConversationStore {
             export::resolve_user_path(as_path)?
         } else {
             match self.path_for(id_or_file) {
-                Ok(p) if p.is_file() => p,
+                // `exists`, not `is_file`: a saved id that is not a regular file is
+                // reported as such by the reader, not looked up elsewhere.
+                Ok(p) if p.exists() => p,
                 _ if !id_or_file.is_empty() && as_path.is_file() => as_path.to_path_buf(),
                 _ => {
                     return Err(StorageError::NotFound {
@@ -256,13 +259,11 @@ fn read_conversation(path: &Path) -> Result<Conversation, StorageError> {
     Ok(conversation)
 }
 
-/// The bytes of one file, with the error naming it.
-fn read_file(path: &Path) -> Result<Vec<u8>, StorageError> {
-    fs::read(path).map_err(|source| StorageError::Io {
-        action: IoAction::Read,
-        path: path.to_path_buf(),
-        source,
-    })
+/// The bytes of one conversation file, through the one bounded reader of user files
+/// (a FIFO, a device or a file over [`CONVERSATION_LIMIT`] is refused), with the error
+/// naming the file.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, StorageError> {
+    read_user_file(path, CONVERSATION_LIMIT).map_err(StorageError::from)
 }
 
 /// Checks the version of a conversation file's `bytes` and parses them, as written

@@ -1,0 +1,242 @@
+//! Nothing a file or a second tinychat does may lose a word (issue 10, storage part):
+//! lossless round trips at every level of the file, bounded reads of user files,
+//! `--open` of an external file next to a saved version, and two stores (as two
+//! processes would) saving the same conversation.
+//!
+//! The storage layer is tested directly on temporary folders; the command-line paths
+//! run the real binary (without a terminal) in a sandbox.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::pty::Sandbox;
+use pretty_assertions::assert_eq;
+use serde_json::{Value, json};
+use tinychat::storage::ConversationStore;
+use tinychat::user_file::{CONFIG_LIMIT, CONVERSATION_LIMIT};
+
+const ID: &str = "20261129-140512-3fa2";
+
+/// A conversation file with unknown fields at every level tinychat reads: the file,
+/// each message, and the `usage` object inside a reply (with nested values of its own).
+const EVERY_LEVEL: &str = r#"{
+  "version": 1,
+  "id": "20261129-140512-3fa2",
+  "title": "hello",
+  "created_at": "2026-11-29T14:05:12+01:00",
+  "updated_at": "2026-11-29T14:05:14+01:00",
+  "system_prompt": null,
+  "messages": [
+    {
+      "role": "user",
+      "content": "hello",
+      "created_at": "2026-11-29T14:05:12+01:00",
+      "attachments": [
+        {
+          "name": "a.png",
+          "sha256": "ab12"
+        }
+      ]
+    },
+    {
+      "role": "assistant",
+      "content": "Hi!",
+      "model": "openai/gpt-4o-mini",
+      "created_at": "2026-11-29T14:05:13+01:00",
+      "usage": {
+        "input_tokens": 9,
+        "output_tokens": 3,
+        "cache_read_tokens": 4,
+        "details": {
+          "reasoning_tokens": 2,
+          "audio": [
+            1,
+            2
+          ]
+        },
+        "cost": null
+      },
+      "finish": "stop",
+      "reasoning": "think"
+    }
+  ],
+  "active_path": [
+    0,
+    1
+  ]
+}
+"#;
+
+fn store_with(text: &str) -> (tempfile::TempDir, ConversationStore) {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = ConversationStore::new(tmp.path().join("conversations"));
+    fs::create_dir_all(store.dir()).unwrap();
+    fs::write(store.dir().join(format!("{ID}.json")), text).unwrap();
+    (tmp, store)
+}
+
+// ---------------------------------------------------------------------------------------
+// Lossless files (spec §3: unknown fields are kept)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn unknown_fields_at_every_level_survive_a_save_byte_for_byte() {
+    let (_tmp, store) = store_with(EVERY_LEVEL);
+    let loaded = store.load(ID).unwrap();
+    assert_eq!(loaded.messages[1].usage.as_ref().unwrap().output_tokens, 3);
+    store.save(&loaded).unwrap();
+    let written = fs::read_to_string(store.dir().join(format!("{ID}.json"))).unwrap();
+    assert_eq!(written, EVERY_LEVEL);
+}
+
+#[test]
+fn a_new_usage_report_keeps_the_unknown_usage_fields_of_the_file_out_of_other_replies() {
+    // The `usage` of a reply read from a file keeps its extra fields when the
+    // conversation goes on and is saved with a new reply of its own.
+    let (_tmp, store) = store_with(EVERY_LEVEL);
+    let mut loaded = store.load(ID).unwrap();
+    loaded.push_user("more");
+    store.save(&loaded).unwrap();
+    let written: Value =
+        serde_json::from_slice(&fs::read(store.dir().join(format!("{ID}.json"))).unwrap())
+            .unwrap();
+    assert_eq!(
+        written["messages"][1]["usage"],
+        json!({"input_tokens": 9, "output_tokens": 3, "cache_read_tokens": 4,
+               "details": {"reasoning_tokens": 2, "audio": [1, 2]}, "cost": null})
+    );
+    assert_eq!(written["messages"][0]["attachments"][0]["sha256"], "ab12");
+    assert_eq!(written["active_path"], json!([0, 1]));
+}
+
+#[test]
+fn json_export_of_a_file_with_unknown_fields_is_the_file_itself() {
+    let (tmp, store) = store_with(EVERY_LEVEL);
+    let loaded = store.load(ID).unwrap();
+    let out = tmp.path().join("copy.json");
+    tinychat::storage::export::export_to_file(&loaded, &out, None).unwrap();
+    assert_eq!(fs::read_to_string(out).unwrap(), EVERY_LEVEL);
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading user files: regular files only, bounded
+// ---------------------------------------------------------------------------------------
+
+#[cfg(unix)]
+fn make_fifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(status.success());
+}
+
+#[cfg(unix)]
+#[test]
+fn export_of_a_device_is_refused_with_the_files_name() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.run(&["export", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "cannot read /dev/zero: it is a character device, not a regular file\n"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn open_and_export_of_a_named_pipe_are_refused_at_once() {
+    let sandbox = Sandbox::new();
+    let fifo = sandbox.path("work").join("pipe.json");
+    make_fifo(&fifo);
+    for args in [
+        vec!["--open", fifo.to_str().unwrap()],
+        vec!["export", fifo.to_str().unwrap()],
+    ] {
+        // `run` fails the test if tinychat blocks waiting for a writer.
+        let out = sandbox.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!(
+                "cannot read {}: it is a named pipe (FIFO), not a regular file\n",
+                fifo.display()
+            ),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn a_conversation_file_over_the_limit_is_refused_naming_the_file_and_the_limit() {
+    let sandbox = Sandbox::new();
+    let big = sandbox.path("work").join("big.json");
+    let file = fs::File::create(&big).unwrap();
+    // Sparse: the size is past the limit without writing 64 MiB.
+    file.set_len(CONVERSATION_LIMIT.bytes + 1).unwrap();
+    let out = sandbox.run(&["export", big.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "cannot read {}: it is larger than 64 MiB, the most tinychat reads from a conversation file\n",
+            big.display()
+        )
+    );
+}
+
+#[test]
+fn a_config_that_is_a_folder_or_too_large_is_one_line_naming_it() {
+    let sandbox = Sandbox::new();
+    let config = sandbox.config_path();
+    fs::remove_file(&config).unwrap();
+    fs::create_dir(&config).unwrap();
+    let out = sandbox.run(&["list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "{}: cannot read the config file: it is a folder, not a regular file\n",
+            config.display()
+        )
+    );
+    fs::remove_dir(&config).unwrap();
+    fs::File::create(&config)
+        .unwrap()
+        .set_len(CONFIG_LIMIT.bytes + 1)
+        .unwrap();
+    let out = sandbox.run(&["list"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "{}: cannot read the config file: it is larger than 1 MiB, the most tinychat reads from the config file\n",
+            config.display()
+        )
+    );
+}
+
+#[test]
+fn a_saved_conversation_over_the_limit_is_listed_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = ConversationStore::new(tmp.path().to_path_buf());
+    fs::File::create(tmp.path().join("big.json"))
+        .unwrap()
+        .set_len(CONVERSATION_LIMIT.bytes + 1)
+        .unwrap();
+    let list = store.list();
+    assert_eq!(list.len(), 1);
+    assert_eq!(
+        list[0].problem.as_deref(),
+        Some("it is larger than 64 MiB, the most tinychat reads from a conversation file")
+    );
+}
