@@ -164,7 +164,7 @@ impl Conversation {
     /// A fresh, empty conversation with a new id based on the local time.
     pub fn new(system_prompt: Option<String>) -> Self {
         let now = Local::now();
-        let id = format!("{}-{:04x}", now.format("%Y%m%d-%H%M%S"), fastrand::u16(..));
+        let id = id_at(now);
         let stamp = now.to_rfc3339_opts(SecondsFormat::Secs, false);
         Conversation {
             version: FORMAT_VERSION,
@@ -209,6 +209,15 @@ impl Conversation {
             .find(|m| m.role == Role::Assistant)
             .and_then(|m| m.model.as_deref())
     }
+}
+
+/// A new conversation id: the local time and 16 random bits (`20261129-140512-3fa2`).
+pub fn new_id() -> String {
+    id_at(Local::now())
+}
+
+fn id_at(now: chrono::DateTime<Local>) -> String {
+    format!("{}-{:04x}", now.format("%Y%m%d-%H%M%S"), fastrand::u16(..))
 }
 
 /// Current local time as RFC 3339 with whole seconds and the UTC offset.

@@ -10,7 +10,7 @@
 //! must not print, log or interpret the bytes: callers parse them.
 
 use std::fmt;
-use std::fs::{File, OpenOptions};
+use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -78,7 +78,12 @@ impl ReadError {
 
 impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot read {}: {}", self.path().display(), self.reason())
+        write!(
+            f,
+            "cannot read {}: {}",
+            self.path().display(),
+            self.reason()
+        )
     }
 }
 
@@ -137,6 +142,15 @@ impl fmt::Display for Size {
 /// is refused from its size, and one that grows past it while being read is refused
 /// after reading one byte more than the limit, so memory stays bounded either way.
 pub fn read_user_file(path: &Path, limit: Limit) -> Result<Vec<u8>, ReadError> {
+    read_user_file_and_metadata(path, limit).map(|(bytes, _)| bytes)
+}
+
+/// [`read_user_file`], with the metadata of the very file read (taken from the open
+/// file, so it describes these bytes even if the path is replaced meanwhile).
+pub fn read_user_file_and_metadata(
+    path: &Path,
+    limit: Limit,
+) -> Result<(Vec<u8>, Metadata), ReadError> {
     let io_error = |source| ReadError::Io {
         path: path.to_path_buf(),
         source,
@@ -146,7 +160,7 @@ pub fn read_user_file(path: &Path, limit: Limit) -> Result<Vec<u8>, ReadError> {
     if !meta.is_file() {
         return Err(ReadError::NotAFile {
             path: path.to_path_buf(),
-            kind: kind_of(&meta.file_type()),
+            kind: kind_of(meta.file_type()),
         });
     }
     let too_large = || ReadError::TooLarge {
@@ -163,7 +177,7 @@ pub fn read_user_file(path: &Path, limit: Limit) -> Result<Vec<u8>, ReadError> {
     if bytes.len() as u64 > limit.bytes {
         return Err(too_large());
     }
-    Ok(bytes)
+    Ok((bytes, meta))
 }
 
 /// Opens `path` for reading; on Unix with `O_NONBLOCK`, which a regular file ignores and
@@ -179,7 +193,7 @@ fn open_without_blocking(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
-fn kind_of(file_type: &std::fs::FileType) -> FileKind {
+fn kind_of(file_type: std::fs::FileType) -> FileKind {
     if file_type.is_dir() {
         return FileKind::Folder;
     }

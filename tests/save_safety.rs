@@ -21,6 +21,7 @@ use std::path::Path;
 use common::pty::Sandbox;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
+use tinychat::conversation::Conversation;
 use tinychat::storage::ConversationStore;
 use tinychat::user_file::{CONFIG_LIMIT, CONVERSATION_LIMIT};
 
@@ -107,8 +108,7 @@ fn a_new_usage_report_keeps_the_unknown_usage_fields_of_the_file_out_of_other_re
     loaded.push_user("more");
     store.save(&loaded).unwrap();
     let written: Value =
-        serde_json::from_slice(&fs::read(store.dir().join(format!("{ID}.json"))).unwrap())
-            .unwrap();
+        serde_json::from_slice(&fs::read(store.dir().join(format!("{ID}.json"))).unwrap()).unwrap();
     assert_eq!(
         written["messages"][1]["usage"],
         json!({"input_tokens": 9, "output_tokens": 3, "cache_read_tokens": 4,
@@ -239,4 +239,243 @@ fn a_saved_conversation_over_the_limit_is_listed_with_the_reason() {
         list[0].problem.as_deref(),
         Some("it is larger than 64 MiB, the most tinychat reads from a conversation file")
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Two writers of one conversation (two windows, an editor): nobody's words are dropped
+// ---------------------------------------------------------------------------------------
+
+fn conversation_with(id: &str, texts: &[&str]) -> Conversation {
+    let mut c = Conversation::new(None);
+    id.clone_into(&mut c.id);
+    for t in texts {
+        c.push_user(*t);
+    }
+    c
+}
+
+fn contents(store: &ConversationStore, id: &str) -> Vec<String> {
+    store
+        .load(id)
+        .unwrap()
+        .messages
+        .iter()
+        .map(|m| m.content.clone())
+        .collect()
+}
+
+fn json_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn two_stores_saving_one_conversation_keep_both_ones_messages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("conversations");
+    // Two stores on one folder, as two tinychat processes have.
+    let (a, b) = (
+        ConversationStore::new(dir.clone()),
+        ConversationStore::new(dir.clone()),
+    );
+    let first = conversation_with(ID, &["hello"]);
+    let saved = a.save(&first).unwrap().unwrap();
+    assert_eq!((saved.id.as_str(), saved.forked_from), (ID, None));
+
+    let mut in_a = a.open(ID).unwrap().conversation;
+    let mut in_b = b.open(ID).unwrap().conversation;
+    in_a.push_user("from A");
+    in_b.push_user("from B");
+
+    // A saves first: the file is the version it read, so it is replaced.
+    let saved_a = a.save(&in_a).unwrap().unwrap();
+    assert_eq!((saved_a.id.as_str(), saved_a.forked_from), (ID, None));
+    // B's save finds a version it never saw: A's words stay, B's go to a new id.
+    let saved_b = b.save(&in_b).unwrap().unwrap();
+    assert_eq!(saved_b.forked_from.as_deref(), Some(ID));
+    assert_ne!(saved_b.id, ID);
+    assert_eq!(contents(&a, ID), ["hello", "from A"]);
+    assert_eq!(contents(&a, &saved_b.id), ["hello", "from B"]);
+    assert_eq!(
+        b.load(&saved_b.id).unwrap().id,
+        saved_b.id,
+        "the copy has its own id"
+    );
+
+    // B's next save under the old id (already queued) follows the fork.
+    in_b.push_user("more from B");
+    let again = b.save(&in_b).unwrap().unwrap();
+    assert_eq!(
+        (again.id.as_str(), again.forked_from),
+        (saved_b.id.as_str(), None)
+    );
+    assert_eq!(
+        contents(&a, &saved_b.id),
+        ["hello", "from B", "more from B"]
+    );
+    // A goes on replacing its own file.
+    in_a.push_user("more from A");
+    assert_eq!(a.save(&in_a).unwrap().unwrap().forked_from, None);
+    assert_eq!(contents(&a, ID), ["hello", "from A", "more from A"]);
+    assert_eq!(json_files(&dir).len(), 2);
+}
+
+#[test]
+fn a_file_changed_in_place_by_an_editor_is_not_replaced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = ConversationStore::new(tmp.path().to_path_buf());
+    let mut c = conversation_with(ID, &["hello"]);
+    let path = store.save(&c).unwrap().unwrap().path;
+    // Same inode, new bytes (an editor saving in place).
+    let edited = fs::read_to_string(&path)
+        .unwrap()
+        .replace("\"hello\"", "\"hello, edited by hand\"");
+    fs::write(&path, &edited).unwrap();
+    c.push_user("next");
+    let saved = store.save(&c).unwrap().unwrap();
+    assert_eq!(saved.forked_from.as_deref(), Some(ID));
+    assert_eq!(fs::read_to_string(&path).unwrap(), edited);
+    assert_eq!(contents(&store, &saved.id), ["hello", "next"]);
+}
+
+#[test]
+fn a_new_conversation_whose_id_is_taken_is_saved_under_a_new_id() {
+    let (_tmp, store) = store_with(EVERY_LEVEL);
+    let saved = store
+        .save(&conversation_with(ID, &["unrelated"]))
+        .unwrap()
+        .unwrap();
+    assert_eq!(saved.forked_from.as_deref(), Some(ID));
+    assert_eq!(
+        fs::read_to_string(store.dir().join(format!("{ID}.json"))).unwrap(),
+        EVERY_LEVEL
+    );
+}
+
+#[test]
+fn a_file_deleted_meanwhile_is_written_again_and_a_rename_by_the_same_store_is_no_conflict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = ConversationStore::new(tmp.path().to_path_buf());
+    let mut c = conversation_with(ID, &["hello"]);
+    let path = store.save(&c).unwrap().unwrap().path;
+    store.rename(ID, "renamed").unwrap();
+    c.title = "renamed".into();
+    c.push_user("two");
+    assert_eq!(store.save(&c).unwrap().unwrap().forked_from, None);
+    fs::remove_file(&path).unwrap();
+    c.push_user("three");
+    let saved = store.save(&c).unwrap().unwrap();
+    assert_eq!((saved.id.as_str(), saved.forked_from), (ID, None));
+    assert_eq!(contents(&store, ID), ["hello", "two", "three"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// `--open FILE.json` next to a saved version of the same conversation
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn opening_an_old_export_never_replaces_the_newer_saved_conversation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = ConversationStore::new(tmp.path().join("conversations"));
+    let mut c = conversation_with(ID, &["hello"]);
+    store.save(&c).unwrap();
+    let export = tmp.path().join("export.json");
+    tinychat::storage::export::export_to_file(&c, &export, None).unwrap();
+    c.push_user("newer, saved after the export");
+    store.save(&c).unwrap();
+
+    // A second process (a new store) opens the export.
+    let other = ConversationStore::new(store.dir().to_path_buf());
+    let opened = other.open(export.to_str().unwrap()).unwrap();
+    let new_id = opened.conversation.id.clone();
+    assert_ne!(new_id, ID);
+    assert_eq!(
+        opened.notice.as_deref(),
+        Some(
+            format!(
+                "{} differs from the saved conversation {ID}, which is kept as it is: continuing as a new conversation {new_id}",
+                export.display()
+            )
+            .as_str()
+        )
+    );
+    let mut continued = opened.conversation;
+    continued.push_user("after opening the export");
+    let saved = other.save(&continued).unwrap().unwrap();
+    assert_eq!(
+        (saved.id.as_str(), saved.forked_from),
+        (new_id.as_str(), None)
+    );
+    assert_eq!(
+        contents(&store, ID),
+        ["hello", "newer, saved after the export"]
+    );
+    assert_eq!(
+        contents(&store, &new_id),
+        ["hello", "after opening the export"]
+    );
+}
+
+#[test]
+fn opening_an_export_identical_to_the_saved_one_continues_the_saved_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = ConversationStore::new(tmp.path().join("conversations"));
+    let c = conversation_with(ID, &["hello"]);
+    store.save(&c).unwrap();
+    let export = tmp.path().join("export.json");
+    tinychat::storage::export::export_to_file(&c, &export, None).unwrap();
+
+    let other = ConversationStore::new(store.dir().to_path_buf());
+    let opened = other.open(export.to_str().unwrap()).unwrap();
+    assert_eq!(opened.conversation.id, ID);
+    assert_eq!(
+        opened.notice,
+        Some(format!(
+            "{} is the saved conversation {ID}: continuing it",
+            export.display()
+        ))
+    );
+    let mut continued = opened.conversation;
+    continued.push_user("two");
+    assert_eq!(other.save(&continued).unwrap().unwrap().forked_from, None);
+    assert_eq!(contents(&store, ID), ["hello", "two"]);
+}
+
+#[test]
+fn opening_a_file_with_no_saved_version_saves_it_under_its_own_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = ConversationStore::new(tmp.path().join("conversations"));
+    let file = tmp.path().join("from-a-friend.json");
+    fs::write(&file, EVERY_LEVEL).unwrap();
+    let opened = store.open(file.to_str().unwrap()).unwrap();
+    assert_eq!(opened.conversation.id, ID);
+    assert_eq!(
+        opened.notice,
+        Some(format!(
+            "opened {}; it is saved as conversation {ID}",
+            file.display()
+        ))
+    );
+    let saved = store.save(&opened.conversation).unwrap().unwrap();
+    assert_eq!((saved.id.as_str(), saved.forked_from), (ID, None));
+    assert_eq!(
+        fs::read_to_string(file).unwrap(),
+        EVERY_LEVEL,
+        "the file is only read"
+    );
+}
+
+#[test]
+fn opening_the_saved_file_by_its_path_is_opening_it_by_id() {
+    let (_tmp, store) = store_with(EVERY_LEVEL);
+    let path = store.dir().join(format!("{ID}.json"));
+    let opened = store.open(path.to_str().unwrap()).unwrap();
+    assert_eq!((opened.conversation.id.as_str(), opened.notice), (ID, None));
+    let mut c = opened.conversation;
+    c.push_user("two");
+    assert_eq!(store.save(&c).unwrap().unwrap().forked_from, None);
 }

@@ -353,6 +353,7 @@ impl App {
             self.stop(fx);
         }
         self.conversation = Conversation::new(self.config.system_prompt.clone());
+        self.forget_saves();
         self.end_recall();
         self.lay_out_history(self.history.width(), self.history.code_theme());
         self.viewport.to_bottom();

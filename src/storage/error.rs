@@ -53,6 +53,10 @@ pub enum StorageError {
     #[error("cannot write {}: {} is not a folder", path.display(), folder.display())]
     NotAFolder { path: PathBuf, folder: PathBuf },
 
+    /// A save-as target that exists, when the user has not agreed to replace it.
+    #[error("{} already exists", path.display())]
+    Exists { path: PathBuf },
+
     /// An export target that is an existing folder.
     #[error(
         "cannot write {}: it is a folder; give a file name ending in .md, .txt or .json",

@@ -40,6 +40,7 @@ use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 
 use super::atomic::{Visibility, write_atomic};
+use super::seen::Stamp;
 use super::{
     ConversationStore, HasId, IoAction, ListEntry, StorageError, corrupt, parse_conversation,
     read_file, read_row, to_file_bytes,
@@ -156,6 +157,16 @@ impl ConversationStore {
     /// carries: the caller updates its own copy too.
     pub fn rename(&self, id: &str, title: &str) -> Result<(), StorageError> {
         let path = self.path_for(id)?;
+        // Read and written back under the folder lock, so a save from another window
+        // cannot land in between and be replaced by the older text read here.
+        if !self.dir().is_dir() {
+            return Err(StorageError::NotFound {
+                what: id.to_owned(),
+            });
+        }
+        let mut seen = self.seen();
+        let _lock = self.lock_folder()?;
+        let before = Stamp::at(&path).ok().flatten();
         let bytes = match read_file(&path) {
             Ok(bytes) => bytes,
             Err(StorageError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
@@ -172,7 +183,19 @@ impl ConversationStore {
         if let Value::Object(fields) = &mut value {
             fields.insert("title".to_owned(), Value::String(clean_title(title)));
         }
-        write_atomic(&path, &to_file_bytes(&value)?, Visibility::Private)
+        write_atomic(&path, &to_file_bytes(&value)?, Visibility::Private)?;
+        // A file this store had read or written is still its version after the rename.
+        if before.is_some() && seen.files.get(id) == before.as_ref() {
+            match Stamp::at(&path) {
+                Ok(Some(stamp)) => {
+                    seen.files.insert(id.to_owned(), stamp);
+                }
+                _ => {
+                    seen.files.remove(id);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Deletes a conversation's file. A missing file is [`StorageError::NotFound`];

@@ -87,7 +87,10 @@ impl Sandbox {
             .into_iter()
             .map(|p| {
                 let text = std::fs::read_to_string(&p).expect("read conversation");
-                (p, serde_json::from_str(&text).expect("conversation is JSON"))
+                (
+                    p,
+                    serde_json::from_str(&text).expect("conversation is JSON"),
+                )
             })
             .collect()
     }
