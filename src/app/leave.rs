@@ -87,8 +87,9 @@ impl App {
             && self.conversation.id == old
         {
             self.conversation.id.clone_from(&saved.id);
+            // The new id first: the rest may not fit an 80-column status line.
             self.set_error(format!(
-                "conversation {old} was changed elsewhere (another tinychat window?) and is kept as it is; this one continues as {}",
+                "continuing as copy {}: the saved {old} was changed elsewhere (another tinychat window?) and is kept as it is",
                 saved.id
             ));
         }

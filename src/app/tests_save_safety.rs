@@ -257,7 +257,7 @@ fn a_fork_reported_by_the_store_becomes_this_conversations_id_with_a_notice() {
         notice_text(&app),
         Some(
             format!(
-                "conversation {old} was changed elsewhere (another tinychat window?) and is kept as it is; this one continues as new-id"
+                "continuing as copy new-id: the saved {old} was changed elsewhere (another tinychat window?) and is kept as it is"
             )
             .as_str()
         )
