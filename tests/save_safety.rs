@@ -479,3 +479,47 @@ fn opening_the_saved_file_by_its_path_is_opening_it_by_id() {
     c.push_user("two");
     assert_eq!(store.save(&c).unwrap().unwrap().forked_from, None);
 }
+
+#[test]
+fn two_stores_racing_on_one_conversation_never_lose_a_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("conversations");
+    ConversationStore::new(dir.clone())
+        .save(&conversation_with(ID, &["start"]))
+        .unwrap();
+    const ROUNDS: usize = 40;
+    let writers: Vec<_> = ["A", "B", "C"]
+        .into_iter()
+        .map(|who| {
+            // One store per thread: as separate processes, they share only the folder.
+            let store = ConversationStore::new(dir.clone());
+            std::thread::spawn(move || {
+                let mut id = ID.to_owned();
+                for round in 0..ROUNDS {
+                    // Read the newest version, add a message, save: the read and the
+                    // save of the others interleave freely.
+                    let mut c = store.open(&id).unwrap().conversation;
+                    c.push_user(format!("{who} {round}"));
+                    id = store.save(&c).unwrap().unwrap().id;
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let reader = ConversationStore::new(dir.clone());
+    let mut all: Vec<String> = reader
+        .list()
+        .iter()
+        .flat_map(|e| contents(&reader, &e.id))
+        .collect();
+    all.sort();
+    all.dedup();
+    for who in ["A", "B", "C"] {
+        for round in 0..ROUNDS {
+            let text = format!("{who} {round}");
+            assert!(all.contains(&text), "{text:?} was lost; kept: {all:?}");
+        }
+    }
+}

@@ -165,7 +165,7 @@ impl ConversationStore {
             });
         }
         let mut seen = self.seen();
-        let _lock = self.lock_folder()?;
+        let _lock = self.lock_folder();
         let before = Stamp::at(&path).ok().flatten();
         let bytes = match read_file(&path) {
             Ok(bytes) => bytes,

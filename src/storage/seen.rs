@@ -65,24 +65,34 @@ pub(crate) struct Seen {
 
 /// Held while a save checks a file and renames over it, so no other tinychat process
 /// renames in between: an exclusive `flock` on the conversations folder itself
-/// (nothing is left behind; released when dropped). Elsewhere than Unix, a no-op.
+/// (nothing is left behind; released when dropped). Best effort: where the folder
+/// cannot be opened or locked (a folder without read permission, a file system without
+/// locks, or not Unix) the save goes on unlocked; the check itself still happens.
 pub(crate) struct FolderLock {
     #[cfg(unix)]
-    _dir: File,
+    _dir: Option<File>,
 }
 
 impl FolderLock {
-    pub(crate) fn acquire(dir: &Path) -> io::Result<FolderLock> {
+    pub(crate) fn acquire(dir: &Path) -> FolderLock {
         #[cfg(unix)]
         {
-            let dir = File::open(dir)?;
-            rustix::fs::flock(&dir, rustix::fs::FlockOperation::LockExclusive)?;
-            Ok(FolderLock { _dir: dir })
+            let locked = File::open(dir).and_then(|file| {
+                rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)?;
+                Ok(file)
+            });
+            match locked {
+                Ok(file) => FolderLock { _dir: Some(file) },
+                Err(e) => {
+                    tracing::debug!(dir = %dir.display(), error = %e, "saving without the folder lock");
+                    FolderLock { _dir: None }
+                }
+            }
         }
         #[cfg(not(unix))]
         {
             let _ = dir;
-            Ok(FolderLock {})
+            FolderLock {}
         }
     }
 }
