@@ -482,12 +482,12 @@ fn opening_the_saved_file_by_its_path_is_opening_it_by_id() {
 
 #[test]
 fn two_stores_racing_on_one_conversation_never_lose_a_message() {
+    const ROUNDS: usize = 40;
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("conversations");
     ConversationStore::new(dir.clone())
         .save(&conversation_with(ID, &["start"]))
         .unwrap();
-    const ROUNDS: usize = 40;
     let writers: Vec<_> = ["A", "B", "C"]
         .into_iter()
         .map(|who| {
