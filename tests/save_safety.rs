@@ -481,7 +481,7 @@ fn opening_the_saved_file_by_its_path_is_opening_it_by_id() {
 }
 
 #[test]
-fn two_stores_racing_on_one_conversation_never_lose_a_message() {
+fn three_stores_racing_on_one_conversation_never_lose_a_message() {
     const ROUNDS: usize = 40;
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("conversations");
@@ -522,4 +522,30 @@ fn two_stores_racing_on_one_conversation_never_lose_a_message() {
             assert!(all.contains(&text), "{text:?} was lost; kept: {all:?}");
         }
     }
+}
+
+#[test]
+fn reopening_the_original_after_a_fork_saves_to_the_original_and_keeps_the_copy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("conversations");
+    let (a, b) = (
+        ConversationStore::new(dir.clone()),
+        ConversationStore::new(dir.clone()),
+    );
+    a.save(&conversation_with(ID, &["hello"])).unwrap();
+    let mut in_b = b.open(ID).unwrap().conversation;
+    let mut in_a = a.open(ID).unwrap().conversation;
+    in_a.push_user("A");
+    a.save(&in_a).unwrap();
+    in_b.push_user("B");
+    let copy = b.save(&in_b).unwrap().unwrap().id;
+    assert_ne!(copy, ID);
+
+    // B opens the original again (Ctrl+O) and goes on there.
+    let mut again = b.open(ID).unwrap().conversation;
+    again.push_user("B in the original");
+    let saved = b.save(&again).unwrap().unwrap();
+    assert_eq!((saved.id.as_str(), saved.forked_from), (ID, None));
+    assert_eq!(contents(&b, ID), ["hello", "A", "B in the original"]);
+    assert_eq!(contents(&b, &copy), ["hello", "B"]);
 }

@@ -216,6 +216,9 @@ impl ConversationStore {
         let mut conversation = parse_conversation(&path, &bytes)?;
         mark_cut_off_replies(&mut conversation);
         let mut seen = self.seen();
+        // Continuing this id from its file again: earlier saves of it that went to a
+        // fork no longer say where this conversation's saves go.
+        seen.forks.remove(&conversation.id);
         let own = self.path_for(&conversation.id).ok();
         if own.as_deref().is_some_and(|own| same_file(own, &path)) {
             seen.files.insert(conversation.id.clone(), Stamp::of(&meta));
