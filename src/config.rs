@@ -331,19 +331,24 @@ pub fn load(
     required: bool,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+    let bytes = match crate::user_file::read_user_file(path, crate::user_file::CONFIG_LIMIT) {
+        Ok(bytes) => bytes,
+        Err(e) if e.is_not_found() && !required => {
             return Config::from_toml("", path, env);
         }
         Err(e) => {
             return Err(ConfigError {
                 path: path.to_path_buf(),
                 line: None,
-                problem: format!("cannot read the config file: {e}"),
+                problem: format!("cannot read the config file: {}", e.reason()),
             });
         }
     };
+    let text = String::from_utf8(bytes).map_err(|e| ConfigError {
+        path: path.to_path_buf(),
+        line: None,
+        problem: format!("the config file is not UTF-8 text ({e})"),
+    })?;
     Config::from_toml(&text, path, env)
 }
 

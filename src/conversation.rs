@@ -63,6 +63,33 @@ pub struct Usage {
     pub output_tokens: u64,
 }
 
+/// A nested object of the file with the fields this build does not know kept beside
+/// the ones it does, so that writing the file back loses nothing (spec §3). `known`
+/// takes its fields first; `extra` gets every other field, in the order read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lossless<T> {
+    #[serde(flatten)]
+    pub known: T,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl<T> From<T> for Lossless<T> {
+    fn from(known: T) -> Self {
+        Lossless {
+            known,
+            extra: Map::new(),
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Lossless<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.known
+    }
+}
+
 /// One turn of the conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
@@ -72,8 +99,9 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     pub created_at: String,
+    /// The provider's token counts, with any fields of a newer file kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usage: Option<Usage>,
+    pub usage: Option<Lossless<Usage>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finish: Option<Finish>,
     /// Why an errored or incomplete reply ended, in the provider's own words.
@@ -136,7 +164,7 @@ impl Conversation {
     /// A fresh, empty conversation with a new id based on the local time.
     pub fn new(system_prompt: Option<String>) -> Self {
         let now = Local::now();
-        let id = format!("{}-{:04x}", now.format("%Y%m%d-%H%M%S"), fastrand::u16(..));
+        let id = id_at(now);
         let stamp = now.to_rfc3339_opts(SecondsFormat::Secs, false);
         Conversation {
             version: FORMAT_VERSION,
@@ -181,6 +209,15 @@ impl Conversation {
             .find(|m| m.role == Role::Assistant)
             .and_then(|m| m.model.as_deref())
     }
+}
+
+/// A new conversation id: the local time and 16 random bits (`20261129-140512-3fa2`).
+pub fn new_id() -> String {
+    id_at(Local::now())
+}
+
+fn id_at(now: chrono::DateTime<Local>) -> String {
+    format!("{}-{:04x}", now.format("%Y%m%d-%H%M%S"), fastrand::u16(..))
 }
 
 /// Current local time as RFC 3339 with whole seconds and the UTC offset.

@@ -16,4 +16,5 @@ pub mod runtime;
 pub mod storage;
 pub mod terminal;
 pub mod ui;
+pub mod user_file;
 pub mod view;

@@ -74,22 +74,25 @@ fn main() -> ExitCode {
                 eprintln!("{e}");
                 return ExitCode::from(2);
             }
-            let conversation = match &cli.open {
-                Some(id) => match store.load(id) {
-                    Ok(c) => Some(c),
+            let (conversation, notice) = match &cli.open {
+                Some(id) => match store.open(id) {
+                    Ok(opened) => (Some(opened.conversation), opened.notice),
                     Err(e) => {
                         eprintln!("{e}");
                         return ExitCode::FAILURE;
                     }
                 },
-                None => None,
+                None => (None, None),
             };
-            let (app, effects) = App::new(AppOptions {
+            let (mut app, effects) = App::new(AppOptions {
                 config,
                 model: cli.model.clone(),
                 conversation,
                 config_path,
             });
+            if let Some(notice) = notice {
+                app.show_notice(notice);
+            }
             let result = rt.block_on(async {
                 let (mut guard, mut term) = terminal::TerminalGuard::enter()?;
                 let result =

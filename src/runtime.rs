@@ -23,8 +23,8 @@ use crate::app::{App, DownloadUpdate, Effect, IndexChange, Msg, StreamId};
 use crate::clipboard::Clipboard;
 use crate::conversation::Conversation;
 use crate::provider::{self, ProviderSpec};
-use crate::storage::ConversationStore;
-use crate::storage::export::export_to_file;
+use crate::storage::export::{Replace, export_to_file_with};
+use crate::storage::{ConversationStore, StorageError};
 use crate::terminal::{TerminalGuard, Tui};
 use crate::ui::{self, theme::Theme};
 
@@ -41,7 +41,7 @@ const STREAM_BATCH: usize = 4096;
 /// What background jobs report back.
 enum Job {
     App(Msg),
-    SaveDone(Result<(), String>),
+    SaveDone(Result<Option<crate::storage::Saved>, String>),
 }
 
 /// Saves run one at a time; while one runs, only the newest pending snapshot is kept
@@ -62,10 +62,7 @@ impl Saver {
         let store = Arc::clone(&self.store);
         let jobs = jobs.clone();
         tokio::task::spawn_blocking(move || {
-            let result = store
-                .save(&conversation)
-                .map(|_| ())
-                .map_err(|e| e.to_string());
+            let result = store.save(&conversation).map_err(|e| e.to_string());
             if let Err(e) = &result {
                 tracing::warn!(error = %e, "autosave failed");
             }
@@ -167,7 +164,11 @@ pub async fn run(
                         handle.abort();
                     }
                 }
-                Effect::Export { path, conversation } => ctx.export(path, conversation),
+                Effect::Export {
+                    path,
+                    conversation,
+                    replace,
+                } => ctx.export(path, conversation, replace),
                 Effect::LoadModels(spec) => ctx.load_models(spec),
                 Effect::StartDownload(spec) => {
                     if let Some(old) = download.replace(ctx.download(spec)) {
@@ -185,7 +186,7 @@ pub async fn run(
                     Msg::RecentLoaded(recent.take(RECENT).collect())
                 }),
                 Effect::OpenConversation { id } => ctx
-                    .on_disk(move |store| Msg::Opened(store.load(&id).map_err(|e| e.to_string()))),
+                    .on_disk(move |store| Msg::Opened(store.open(&id).map_err(|e| e.to_string()))),
                 Effect::DeleteConversation { id } => ctx.on_disk(move |store| {
                     let change = match store.delete(&id) {
                         Ok(()) => IndexChange::Deleted,
@@ -354,12 +355,15 @@ impl Context {
         task.abort_handle()
     }
 
-    fn export(&self, path: String, conversation: Conversation) {
+    fn export(&self, path: String, conversation: Conversation, replace: Replace) {
         let jobs = self.job_tx.clone();
         tokio::task::spawn_blocking(move || {
-            let result =
-                export_to_file(&conversation, Path::new(&path), None).map_err(|e| e.to_string());
-            let _ = jobs.send(Job::App(Msg::Exported(result)));
+            let msg = match export_to_file_with(&conversation, Path::new(&path), None, replace) {
+                Ok(path) => Msg::Exported(Ok(path)),
+                Err(StorageError::Exists { path }) => Msg::ExportWouldReplace(path),
+                Err(e) => Msg::Exported(Err(e.to_string())),
+            };
+            let _ = jobs.send(Job::App(msg));
         });
     }
 

@@ -584,10 +584,11 @@ fn ctrl_s_saves_the_conversation_as_markdown_text_and_json() {
         let path = out.join(name);
         app.send(CTRL_S);
         app.wait_for_text("Save as · Enter write · Esc cancel");
-        app.wait_for_text("hello.md");
+        // The pre-filled name is the title and the start time (`hello-20261129-1405.md`).
+        app.wait_for_text("hello-20");
         app.send(CTRL_U);
         app.wait_until("an empty save prompt", |t| {
-            !t.screen_text().contains("hello.md")
+            !t.screen_text().contains("hello-20")
         });
         app.send(path.to_str().unwrap());
         app.send(ENTER);

@@ -385,7 +385,7 @@ fn rename_changes_only_the_title_and_keeps_the_rest_byte_for_byte() {
     streaming.created_at = "2026-11-29T14:05:15+01:00".to_owned();
     streaming.extra.insert("mood".to_owned(), json!("good"));
     c.messages.push(Arc::new(streaming));
-    let path = store.save(&c).unwrap().unwrap();
+    let path = store.save(&c).unwrap().unwrap().path;
     let before = fs::read_to_string(&path).unwrap();
 
     store
@@ -441,7 +441,7 @@ fn rename_refuses_corrupt_and_newer_files_and_leaves_them_untouched() {
 fn delete_removes_the_file() {
     let (_dir, store) = store();
     let c = conversation("x", "t", "2026-11-29T14:05:14+01:00", &["hello"]);
-    let path = store.save(&c).unwrap().unwrap();
+    let path = store.save(&c).unwrap().unwrap().path;
     store
         .save(&conversation(
             "y",

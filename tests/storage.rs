@@ -39,10 +39,13 @@ fn fixed_conversation() -> Conversation {
         Some("openai/gpt-4o-mini"),
         Some(Finish::Stop),
     );
-    reply.usage = Some(Usage {
-        input_tokens: 9,
-        output_tokens: 3,
-    });
+    reply.usage = Some(
+        Usage {
+            input_tokens: 9,
+            output_tokens: 3,
+        }
+        .into(),
+    );
     Conversation {
         version: FORMAT_VERSION,
         id: "20261129-140512-3fa2".to_owned(),
@@ -109,7 +112,7 @@ fn save_writes_pretty_json_with_a_trailing_newline_and_nothing_else() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("conversations");
     let store = ConversationStore::new(dir.clone());
-    let path = store.save(&fixed_conversation()).unwrap().unwrap();
+    let path = store.save(&fixed_conversation()).unwrap().unwrap().path;
     assert_eq!(path, dir.join("20261129-140512-3fa2.json"));
     assert_eq!(fs::read_to_string(&path).unwrap(), FIXED_JSON);
     // The temporary file was renamed, not left behind.
@@ -122,7 +125,7 @@ fn conversation_files_are_private_to_the_user() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
     let store = ConversationStore::new(tmp.path().to_path_buf());
-    let path = store.save(&fixed_conversation()).unwrap().unwrap();
+    let path = store.save(&fixed_conversation()).unwrap().unwrap().path;
     let mode = fs::metadata(path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 }
@@ -269,7 +272,7 @@ fn ids_that_would_escape_the_folder_are_refused() {
 fn load_by_id_and_by_file_path() {
     let tmp = tempfile::tempdir().unwrap();
     let store = ConversationStore::new(tmp.path().join("conversations"));
-    let path = store.save(&fixed_conversation()).unwrap().unwrap();
+    let path = store.save(&fixed_conversation()).unwrap().unwrap().path;
 
     assert_eq!(
         store.load("20261129-140512-3fa2").unwrap(),
@@ -420,7 +423,7 @@ fn a_read_only_folder_gives_a_permission_error_and_keeps_the_old_file() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("conversations");
     let store = ConversationStore::new(dir.clone());
-    let path = store.save(&fixed_conversation()).unwrap().unwrap();
+    let path = store.save(&fixed_conversation()).unwrap().unwrap().path;
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o500)).unwrap();
 
     if !permissions_are_bypassed(&dir) {

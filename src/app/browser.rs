@@ -209,12 +209,15 @@ impl App {
             }
             KeyCode::Enter => {
                 if let Some((_, entry)) = browser.selected_entry() {
-                    if entry.problem.is_some() {
+                    if let Some(problem) = &entry.problem {
+                        // The browser stays open on it, so it can be deleted.
+                        let text = format!("cannot open {}: {}", entry.path.display(), problem);
+                        self.set_error(text);
                         return;
                     }
                     let id = entry.id.clone();
                     self.popup = None;
-                    self.open_saved(id, fx);
+                    self.leave(super::LeaveAction::Open(id), fx);
                 }
                 return;
             }

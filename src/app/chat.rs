@@ -276,13 +276,14 @@ impl App {
                 }
                 self.refresh_live_layout();
                 if save_now {
+                    self.conversation.touch();
                     fx.push(Effect::Save(self.conversation.clone()));
                 }
             }
             StreamEvent::Usage(usage) => {
                 stream.reported_tokens = Some(usage.output_tokens);
                 if let Some(live) = self.conversation.live_mut() {
-                    live.usage = Some(usage);
+                    live.usage = Some(usage.into());
                 }
             }
             StreamEvent::Finished(finish) => {
@@ -319,6 +320,8 @@ impl App {
             if let Some(stream) = self.stream.as_mut() {
                 stream.unsaved_since = None;
             }
+            // The file changes now: its `updated_at` says so (the list sorts by it).
+            self.conversation.touch();
             fx.push(Effect::Save(self.conversation.clone()));
         }
     }
@@ -350,6 +353,7 @@ impl App {
             self.stop(fx);
         }
         self.conversation = Conversation::new(self.config.system_prompt.clone());
+        self.forget_saves();
         self.end_recall();
         self.lay_out_history(self.history.width(), self.history.code_theme());
         self.viewport.to_bottom();

@@ -11,6 +11,7 @@ mod chat;
 mod copy;
 pub mod download;
 pub mod keymap;
+mod leave;
 pub mod models;
 mod popup;
 mod recall;
@@ -30,6 +31,7 @@ use crate::config::Config;
 use crate::conversation::Conversation;
 use crate::provider::{ChatRequest, ProviderSpec, StreamEvent};
 use crate::storage::ListEntry;
+use crate::storage::export::Replace;
 use crate::storage::index::IndexEntry;
 use crate::view::highlight::CodeTheme;
 use crate::view::history_layout::HistoryLayout;
@@ -40,7 +42,7 @@ pub use browser::{Browser, BrowserFocus, IndexChange, Pending};
 pub use download::{DownloadState, DownloadUpdate, FirstRun};
 pub use keymap::{Focus, Intent};
 pub use models::ModelCatalog;
-pub use popup::Popup;
+pub use popup::{LeaveAction, Popup, SaveAs};
 pub use viewport::Viewport;
 
 /// Identifies one reply stream. Events from any other stream than the active one are
@@ -65,10 +67,13 @@ pub enum Msg {
         models: Vec<String>,
         error: Option<String>,
     },
-    /// An autosave finished.
-    Saved(Result<(), String>),
+    /// An autosave finished: where it went (`None`: nothing to write yet), or why not.
+    Saved(Result<Option<crate::storage::Saved>, String>),
     /// A save-as (export) finished.
     Exported(Result<PathBuf, String>),
+    /// A save-as found this file already there and wrote nothing: ask before
+    /// replacing it.
+    ExportWouldReplace(PathBuf),
     /// `$EDITOR` returned the edited draft.
     EditorDone(Result<String, String>),
     /// SIGTERM/SIGHUP: save and quit.
@@ -80,7 +85,7 @@ pub enum Msg {
     /// The newest saved conversations, for the welcome text.
     RecentLoaded(Vec<ListEntry>),
     /// A saved conversation was read for opening.
-    Opened(Result<Conversation, String>),
+    Opened(Result<crate::storage::Opened, String>),
     /// A saved conversation was renamed or deleted (or that failed).
     IndexChanged { id: String, change: IndexChange },
     /// An [`Effect::Copy`] was carried out: how ("clipboard" or "terminal (OSC 52)"),
@@ -101,10 +106,12 @@ pub enum Effect {
     CancelStream(StreamId),
     /// Autosave this snapshot (cheap: messages are shared `Arc`s).
     Save(Conversation),
-    /// Write the conversation to a user-chosen file.
+    /// Write the conversation to a user-chosen file; an existing file is replaced
+    /// only with [`Replace::Yes`] (the user said yes).
     Export {
         path: String,
         conversation: Conversation,
+        replace: Replace,
     },
     /// Discover a provider's models in the background.
     LoadModels(ProviderSpec),
@@ -225,8 +232,14 @@ pub struct App {
     pub recent: Vec<ListEntry>,
     /// The model the welcome offers to download, when this build can run one.
     pub first_run: Option<FirstRun>,
-    /// The last autosave error shown, so a failing disk is reported once.
-    save_error: Option<String>,
+    /// Why the conversation is not on disk: the last autosave's error, until a save
+    /// succeeds. Shown on the status line for as long as it lasts (a failing disk is
+    /// reported in the notice once), and Ctrl+N, Ctrl+O and quit ask first.
+    pub unsaved: Option<String>,
+    /// The messages as written by the save-as in flight, and by the last one that
+    /// succeeded: a conversation saved elsewhere since its autosave failed is not lost.
+    export_pending: Option<Vec<std::sync::Arc<crate::conversation::Message>>>,
+    exported: Option<Vec<std::sync::Arc<crate::conversation::Message>>>,
     /// What the copy in flight is, with its length, for the status line once it is done.
     copying: Option<String>,
     /// Set while Up/Down in the input walk through earlier prompts.
@@ -286,7 +299,9 @@ impl App {
             quitting: false,
             recent: Vec::new(),
             first_run: None,
-            save_error: None,
+            unsaved: None,
+            export_pending: None,
+            exported: None,
             copying: None,
             recall: None,
             defer_layout: false,
@@ -348,23 +363,11 @@ impl App {
                 self.relayout();
                 fx.push(Effect::Redraw);
             }
-            Msg::Saved(result) => match result {
-                Ok(()) => self.save_error = None,
-                // Said once, not every 2 s: the conversation stays in memory meanwhile.
-                Err(e) if self.save_error.as_deref() != Some(e.as_str()) => {
-                    self.set_error(format!(
-                        "autosave failed: {e}; the conversation stays in memory (Ctrl+S saves elsewhere)"
-                    ));
-                    self.save_error = Some(e);
-                    fx.push(Effect::Redraw);
-                }
-                Err(_) => {}
-            },
-            Msg::Exported(result) => {
-                match result {
-                    Ok(path) => self.set_notice(format!("saved to {}", path.display())),
-                    Err(e) => self.set_error(e),
-                }
+            Msg::Saved(result) => self.on_save_result(result, &mut fx),
+            Msg::Exported(result) => self.on_exported(result, &mut fx),
+            Msg::ExportWouldReplace(path) => {
+                self.export_pending = None;
+                self.ask_to_replace(path);
                 fx.push(Effect::Redraw);
             }
             Msg::EditorDone(result) => {
@@ -391,7 +394,12 @@ impl App {
             }
             Msg::Opened(result) => {
                 match result {
-                    Ok(conversation) => self.show_conversation(conversation),
+                    Ok(opened) => {
+                        self.show_conversation(opened.conversation);
+                        if let Some(notice) = opened.notice {
+                            self.set_notice(notice);
+                        }
+                    }
                     Err(e) => self.set_error(e),
                 }
                 fx.push(Effect::Redraw);
@@ -470,7 +478,7 @@ impl App {
         }
         let intent = keymap::intent(self.focus, &key);
         match intent {
-            Intent::Quit => self.quit(fx),
+            Intent::Quit => self.leave(LeaveAction::Quit, fx),
             Intent::Send => self.send(fx),
             Intent::Newline => {
                 self.input.insert_newline();
@@ -508,7 +516,7 @@ impl App {
             }
             Intent::Pick => self.pick_model(),
             Intent::SaveAs => self.popup = Some(Popup::save_as(&self.conversation)),
-            Intent::New => self.new_conversation(fx),
+            Intent::New => self.leave(LeaveAction::New, fx),
             Intent::Regenerate => self.regenerate(fx),
             Intent::Continue => self.continue_reply(fx),
             Intent::CopyMessage => self.copy_message(fx),
@@ -686,6 +694,11 @@ impl App {
         self.input.set_cursor_style(cursor);
     }
 
+    /// Shows `text` on the status line (start-up uses it for `--open`'s notice).
+    pub fn show_notice(&mut self, text: String) {
+        self.set_notice(text);
+    }
+
     pub(crate) fn set_notice(&mut self, text: String) {
         self.notice = Some(Notice {
             text,
@@ -774,6 +787,7 @@ impl App {
     fn show_conversation(&mut self, conversation: Conversation) {
         let title = conversation.title.clone();
         self.conversation = conversation;
+        self.forget_saves();
         self.end_recall();
         self.lay_out_history(self.history.width(), self.history.code_theme());
         self.viewport.to_bottom();

@@ -233,8 +233,8 @@ fn deltas_build_the_reply_and_finish_saves_it() {
     assert_eq!(reply.content, "Hello!");
     assert_eq!(reply.finish, Some(Finish::Stop));
     assert_eq!(
-        reply.usage,
-        Some(Usage {
+        reply.usage.as_deref(),
+        Some(&Usage {
             input_tokens: 5,
             output_tokens: 2
         })
@@ -492,14 +492,19 @@ fn ctrl_s_prompts_for_a_path_and_enter_exports() {
     finish_stream(&mut app, id, Finish::Stop, Instant::now());
     ctrl(&mut app, 's');
     match &app.popup {
-        Some(Popup::SaveAs(editor)) => assert_eq!(editor.lines(), ["hello-world.md"]),
+        Some(Popup::SaveAs(save)) => assert_eq!(
+            save.editor.lines(),
+            [super::popup::default_file_name(&app.conversation)]
+        ),
         _ => panic!("save prompt expected"),
     }
     ctrl(&mut app, 'u');
     type_text(&mut app, "/tmp/out.txt");
     let fx = enter(&mut app);
     let path = fx.iter().find_map(|e| match e {
-        Effect::Export { path, conversation } => {
+        Effect::Export {
+            path, conversation, ..
+        } => {
             assert_eq!(conversation.messages.len(), 2);
             Some(path.clone())
         }
@@ -739,7 +744,10 @@ fn enter_in_the_browser_opens_the_conversation_and_restores_its_model() {
     assert!(app.popup.is_none());
 
     let c = conversation("c1", "second", "other/x", "old answer");
-    app.update(Msg::Opened(Ok(c)));
+    app.update(Msg::Opened(Ok(crate::storage::Opened {
+        conversation: c,
+        notice: None,
+    })));
     assert_eq!(app.conversation.id, "c1");
     assert_eq!(app.active_model.as_deref(), Some("other/x"));
     assert_eq!(app.history.len(), 2);
@@ -862,7 +870,7 @@ fn a_failing_autosave_is_reported_once_and_again_after_it_recovers() {
         "the same error is not repeated"
     );
     assert_eq!(app.notice, None);
-    app.update(Msg::Saved(Ok(())));
+    app.update(Msg::Saved(Ok(None)));
     app.update(failure());
     assert!(app.notice.as_ref().is_some_and(|n| n.is_error));
 }
@@ -1453,3 +1461,8 @@ mod first_run {
         );
     }
 }
+
+/// Saving safety (issue 10): what the app does when saves fail, files collide or a
+/// conversation is about to be left.
+#[path = "tests_save_safety.rs"]
+mod save_safety;

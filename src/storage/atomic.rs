@@ -34,6 +34,27 @@ pub(crate) fn write_atomic(
     bytes: &[u8],
     visibility: Visibility,
 ) -> Result<(), StorageError> {
+    write(path, bytes, visibility, Replace::Yes)
+}
+
+/// Whether an existing file at the target may be replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replace {
+    Yes,
+    /// Only a new file is written: an existing one (even one created a moment ago by
+    /// another program) is [`StorageError::Exists`] and stays as it was. The check is
+    /// the rename itself (`renameat2(RENAME_NOREPLACE)` or a hard link), not a look
+    /// beforehand.
+    No,
+}
+
+/// [`write_atomic`], refusing to replace an existing file unless `replace` says so.
+pub(crate) fn write(
+    path: &Path,
+    bytes: &[u8],
+    visibility: Visibility,
+    replace: Replace,
+) -> Result<(), StorageError> {
     let write_error = |source| StorageError::Io {
         action: IoAction::Write,
         path: path.to_path_buf(),
@@ -65,7 +86,20 @@ pub(crate) fn write_atomic(
     temp.as_file_mut().write_all(bytes).map_err(write_error)?;
     temp.as_file().sync_all().map_err(write_error)?;
     // On failure `PersistError` hands the temp file back; dropping it deletes it.
-    temp.persist(path).map_err(|e| write_error(e.error))?;
+    match replace {
+        Replace::Yes => {
+            temp.persist(path).map_err(|e| write_error(e.error))?;
+        }
+        Replace::No => match temp.persist_noclobber(path) {
+            Ok(_) => {}
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(StorageError::Exists {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(e) => return Err(write_error(e.error)),
+        },
+    }
 
     #[cfg(unix)]
     {

@@ -10,6 +10,7 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::conversation::FORMAT_VERSION;
+use crate::user_file::ReadError;
 
 /// What tinychat was doing to a file when the operating system said no.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +52,10 @@ pub enum StorageError {
     /// An export target whose "folder" is actually a file.
     #[error("cannot write {}: {} is not a folder", path.display(), folder.display())]
     NotAFolder { path: PathBuf, folder: PathBuf },
+
+    /// A save-as target that exists, when the user has not agreed to replace it.
+    #[error("{} already exists", path.display())]
+    Exists { path: PathBuf },
 
     /// An export target that is an existing folder.
     #[error(
@@ -99,10 +104,28 @@ pub enum StorageError {
     #[error("cannot resolve `~` in {}: the home folder is unknown; give a full path", path.display())]
     NoHome { path: PathBuf },
 
+    /// A path that is not a regular file, or a file over the size limit (see
+    /// [`crate::user_file`]); the message names the file and the limit.
+    #[error(transparent)]
+    Unreadable(ReadError),
+
     /// Encoding the conversation as JSON failed. `Conversation` has only string map keys
     /// and derived `Serialize`, so this is not expected; it is an error, not a panic.
     #[error("cannot encode the conversation as JSON: {source}")]
     Encode { source: serde_json::Error },
+}
+
+impl From<ReadError> for StorageError {
+    fn from(error: ReadError) -> Self {
+        match error {
+            ReadError::Io { path, source } => StorageError::Io {
+                action: IoAction::Read,
+                path,
+                source,
+            },
+            other => StorageError::Unreadable(other),
+        }
+    }
 }
 
 impl StorageError {
@@ -117,6 +140,7 @@ impl StorageError {
             StorageError::NewerVersion { version, .. } => {
                 format!("written by a newer tinychat (format version {version})")
             }
+            StorageError::Unreadable(e) => e.reason(),
             other => other.to_string(),
         }
     }

@@ -25,7 +25,8 @@ use std::path::{Component, Path, PathBuf};
 
 use directories::BaseDirs;
 
-use super::atomic::{Visibility, write_atomic};
+pub use super::atomic::Replace;
+use super::atomic::{Visibility, write};
 use super::error::{IoAction, StorageError};
 use super::to_file_bytes;
 use crate::conversation::{Conversation, Role};
@@ -132,6 +133,18 @@ pub fn export_to_file(
     path: &Path,
     format: Option<ExportFormat>,
 ) -> Result<PathBuf, StorageError> {
+    export_to_file_with(conversation, path, format, Replace::Yes)
+}
+
+/// [`export_to_file`], which with [`Replace::No`] writes only a new file: an existing
+/// one is [`StorageError::Exists`] (with the absolute path), untouched, so the UI can
+/// ask before replacing it.
+pub fn export_to_file_with(
+    conversation: &Conversation,
+    path: &Path,
+    format: Option<ExportFormat>,
+    replace: Replace,
+) -> Result<PathBuf, StorageError> {
     let path = resolve_user_path(path)?;
     let format = match format {
         Some(format) => format,
@@ -165,7 +178,7 @@ pub fn export_to_file(
         }
     }
     let text = render(conversation, format)?;
-    write_atomic(&path, text.as_bytes(), Visibility::Shared)?;
+    write(&path, text.as_bytes(), Visibility::Shared, replace)?;
     Ok(path)
 }
 

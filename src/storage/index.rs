@@ -40,9 +40,10 @@ use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 
 use super::atomic::{Visibility, write_atomic};
+use super::seen::Stamp;
 use super::{
     ConversationStore, HasId, IoAction, ListEntry, StorageError, corrupt, parse_conversation,
-    read_row, to_file_bytes,
+    read_file, read_row, to_file_bytes,
 };
 use crate::conversation::{Conversation, UNTITLED};
 
@@ -156,20 +157,24 @@ impl ConversationStore {
     /// carries: the caller updates its own copy too.
     pub fn rename(&self, id: &str, title: &str) -> Result<(), StorageError> {
         let path = self.path_for(id)?;
-        let bytes = match fs::read(&path) {
+        // Read and written back under the folder lock, so a save from another window
+        // cannot land in between and be replaced by the older text read here.
+        if !self.dir().is_dir() {
+            return Err(StorageError::NotFound {
+                what: id.to_owned(),
+            });
+        }
+        let mut seen = self.seen();
+        let _lock = self.lock_folder();
+        let before = Stamp::at(&path).ok().flatten();
+        let bytes = match read_file(&path) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(StorageError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
                 return Err(StorageError::NotFound {
                     what: id.to_owned(),
                 });
             }
-            Err(source) => {
-                return Err(StorageError::Io {
-                    action: IoAction::Read,
-                    path,
-                    source,
-                });
-            }
+            Err(e) => return Err(e),
         };
         parse_conversation(&path, &bytes)?;
         // Rewritten from the JSON value, not the struct: key order, unknown fields and
@@ -178,7 +183,19 @@ impl ConversationStore {
         if let Value::Object(fields) = &mut value {
             fields.insert("title".to_owned(), Value::String(clean_title(title)));
         }
-        write_atomic(&path, &to_file_bytes(&value)?, Visibility::Private)
+        write_atomic(&path, &to_file_bytes(&value)?, Visibility::Private)?;
+        // A file this store had read or written is still its version after the rename.
+        if before.is_some() && seen.files.get(id) == before.as_ref() {
+            match Stamp::at(&path) {
+                Ok(Some(stamp)) => {
+                    seen.files.insert(id.to_owned(), stamp);
+                }
+                _ => {
+                    seen.files.remove(id);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Deletes a conversation's file. A missing file is [`StorageError::NotFound`];

@@ -13,39 +13,68 @@
 //! in the order they were read. A file written by this store therefore loads and saves
 //! back byte for byte.
 //!
-//! Not done yet: a save does not check whether the file it replaces is corrupt. The UI
-//! only saves conversations it created or loaded successfully, so a corrupt file is
-//! never the one being replaced in practice; an explicit guard belongs here if that ever
-//! changes.
+//! A save never replaces a version of the file that this store has not read or
+//! written itself (see [`seen`]): another tinychat window's messages, an editor's
+//! change, a corrupt file, or a saved conversation that an opened export shares its id
+//! with. It writes the conversation under a new id instead (a fork) and says so in
+//! [`Saved`]; later saves of the old id follow it. The check and the rename happen
+//! under a lock on the folder, so two tinychat processes cannot interleave them.
 
 mod atomic;
 mod error;
 pub mod export;
 pub mod index;
+mod seen;
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, FixedOffset, Local, SecondsFormat};
 use serde::{Deserialize, Serialize};
 
 use crate::conversation::{Conversation, FORMAT_VERSION, Finish, Role};
+use crate::user_file::{CONVERSATION_LIMIT, read_user_file, read_user_file_and_metadata};
 
 pub use error::{IoAction, StorageError};
 
 use atomic::{Visibility, write_atomic};
+use seen::{FolderLock, Seen, Stamp};
 
 /// The `error` given to a reply that was still streaming when its file was last saved:
 /// tinychat stopped (crash, kill, power cut) before the reply ended.
 pub const CUT_OFF_ERROR: &str = "tinychat stopped before the reply ended";
 
-/// The folder of saved conversations. Cheap to clone; holds no open files, so any
-/// number of stores (UI, CLI, tests) may point at the same folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The folder of saved conversations. Cheap to clone (clones share what was seen);
+/// holds no open files. Any number of stores (UI, CLI, tests, other processes) may point
+/// at the same folder: each one only ever replaces file versions it read or wrote.
+#[derive(Debug, Clone)]
 pub struct ConversationStore {
     dir: PathBuf,
+    /// The versions of files this store read or wrote, and its forks.
+    seen: Arc<Mutex<Seen>>,
+}
+
+/// Where a save went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    pub path: PathBuf,
+    /// The id the conversation was saved under: its own, or the fork's.
+    pub id: String,
+    /// Set on the save that found the conversation's file changed by someone else
+    /// (another window, an editor, a different conversation of the same id) and so
+    /// wrote a copy under [`Saved::id`]; the other file is left as it was.
+    pub forked_from: Option<String>,
+}
+
+/// A conversation read to be continued, and what the user should be told about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Opened {
+    pub conversation: Conversation,
+    /// Set when the file was not the saved conversation itself (an export, a file
+    /// elsewhere): which saved conversation it continues as.
+    pub notice: Option<String>,
 }
 
 /// One row of `tinychat list` and of the UI's open list.
@@ -70,7 +99,15 @@ impl ConversationStore {
     /// A store over `dir` (normally [`crate::config::Paths::conversations_dir`]). The
     /// folder is created on the first save, not here, so listing never creates it.
     pub fn new(dir: PathBuf) -> Self {
-        ConversationStore { dir }
+        ConversationStore {
+            dir,
+            seen: Arc::default(),
+        }
+    }
+
+    /// The record; a panic elsewhere while it was held leaves plain data, still usable.
+    pub(crate) fn seen(&self) -> MutexGuard<'_, Seen> {
+        self.seen.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The folder this store reads and writes.
@@ -88,15 +125,20 @@ impl ConversationStore {
         }
     }
 
-    /// Writes `conversation` to `<dir>/<id>.json` atomically and returns the path.
+    /// Writes `conversation` to `<dir>/<id>.json` atomically and says where it went.
     ///
     /// A conversation with no messages is never written (opening tinychat and quitting
     /// must not litter the folder): that returns `Ok(None)` and touches nothing.
     /// The folder is created if missing. Concurrent saves of the same conversation from
-    /// several threads are safe: each writes its own temporary file and the last rename
-    /// wins, so the file always holds one complete version.
-    pub fn save(&self, conversation: &Conversation) -> Result<Option<PathBuf>, StorageError> {
-        let path = self.path_for(&conversation.id)?;
+    /// several threads are safe: they take turns, and the file always holds one
+    /// complete version.
+    ///
+    /// The file is replaced only if it is the version this store last read or wrote
+    /// (or is missing). Otherwise someone else wrote it since, and their version is
+    /// kept: the conversation is written under a new id, [`Saved::forked_from`] names
+    /// the old one, and every later save of the old id goes to the new one.
+    pub fn save(&self, conversation: &Conversation) -> Result<Option<Saved>, StorageError> {
+        self.path_for(&conversation.id)?;
         if conversation.messages.is_empty() {
             return Ok(None);
         }
@@ -105,9 +147,139 @@ impl ConversationStore {
             path: self.dir.clone(),
             source,
         })?;
-        let bytes = to_file_bytes(conversation)?;
+        let mut seen = self.seen();
+        let _lock = self.lock_folder();
+        let mut id = seen
+            .forks
+            .get(&conversation.id)
+            .cloned()
+            .unwrap_or_else(|| conversation.id.clone());
+        let mut path = self.path_for(&id)?;
+        let mut forked_from = None;
+        let on_disk = Stamp::at(&path).map_err(|source| StorageError::Io {
+            action: IoAction::Read,
+            path: path.clone(),
+            source,
+        })?;
+        let ours = match (on_disk, seen.files.get(&id)) {
+            (None, _) => true,
+            (Some(now), Some(known)) => now == *known,
+            (Some(_), None) => false,
+        };
+        if !ours {
+            let new_id = self.unused_id()?;
+            tracing::warn!(
+                id,
+                new_id,
+                "conversation file changed by someone else: saving a copy"
+            );
+            seen.forks.insert(conversation.id.clone(), new_id.clone());
+            forked_from = Some(std::mem::replace(&mut id, new_id));
+            path = self.path_for(&id)?;
+        }
+        let bytes = if id == conversation.id {
+            to_file_bytes(conversation)?
+        } else {
+            let mut copy = conversation.clone();
+            copy.id.clone_from(&id);
+            to_file_bytes(&copy)?
+        };
         write_atomic(&path, &bytes, Visibility::Private)?;
-        Ok(Some(path))
+        match Stamp::at(&path) {
+            Ok(Some(stamp)) => {
+                seen.files.insert(id.clone(), stamp);
+            }
+            // Written but not stat-able: the next save forks rather than guess.
+            _ => {
+                seen.files.remove(&id);
+            }
+        }
+        Ok(Some(Saved {
+            path,
+            id,
+            forked_from,
+        }))
+    }
+
+    /// Reads a conversation to continue it (`--open`, the browser), remembering the
+    /// version read so that saving it later replaces exactly that version.
+    ///
+    /// A file that is not the saved conversation itself (an export, a copy elsewhere)
+    /// never overwrites the saved conversation of the same id: when that one exists
+    /// and differs, the file continues under a new id; when it is identical, the saved
+    /// one is continued; when there is none, the file is saved under its own id. In
+    /// each case [`Opened::notice`] says which.
+    pub fn open(&self, id_or_file: &str) -> Result<Opened, StorageError> {
+        let path = self.locate(id_or_file)?;
+        let (bytes, meta) =
+            read_user_file_and_metadata(&path, CONVERSATION_LIMIT).map_err(StorageError::from)?;
+        let mut conversation = parse_conversation(&path, &bytes)?;
+        mark_cut_off_replies(&mut conversation);
+        let mut seen = self.seen();
+        // Continuing this id from its file again: earlier saves of it that went to a
+        // fork no longer say where this conversation's saves go.
+        seen.forks.remove(&conversation.id);
+        let own = self.path_for(&conversation.id).ok();
+        if own.as_deref().is_some_and(|own| same_file(own, &path)) {
+            seen.files.insert(conversation.id.clone(), Stamp::of(&meta));
+            return Ok(Opened {
+                conversation,
+                notice: None,
+            });
+        }
+        let shown = path.display().to_string();
+        let saved = own.as_deref().and_then(|own| {
+            read_user_file_and_metadata(own, CONVERSATION_LIMIT)
+                .ok()
+                .map(|(bytes, meta)| (bytes, Stamp::of(&meta)))
+        });
+        let notice = match (own, saved) {
+            (Some(_), Some((saved_bytes, stamp))) if saved_bytes == bytes => {
+                seen.files.insert(conversation.id.clone(), stamp);
+                format!(
+                    "{shown} is the saved conversation {}: continuing it",
+                    conversation.id
+                )
+            }
+            (Some(own), None) if !own.exists() => format!(
+                "opened {shown}; it is saved as conversation {}",
+                conversation.id
+            ),
+            (own, _) => {
+                let old = std::mem::replace(&mut conversation.id, self.unused_id()?);
+                if own.is_some() {
+                    format!(
+                        "{shown} differs from the saved conversation {old}, which is kept as it is: continuing as a new conversation {}",
+                        conversation.id
+                    )
+                } else {
+                    format!(
+                        "opened {shown}; its id is not a file name: continuing as a new conversation {}",
+                        conversation.id
+                    )
+                }
+            }
+        };
+        Ok(Opened {
+            conversation,
+            notice: Some(notice),
+        })
+    }
+
+    /// An id no file in the folder has yet.
+    fn unused_id(&self) -> Result<String, StorageError> {
+        loop {
+            let id = crate::conversation::new_id();
+            if !self.path_for(&id)?.exists() {
+                return Ok(id);
+            }
+        }
+    }
+
+    /// Holds off every other tinychat process's saves into this folder (best effort,
+    /// see [`FolderLock`]).
+    pub(crate) fn lock_folder(&self) -> FolderLock {
+        FolderLock::acquire(&self.dir)
     }
 
     /// Reads a conversation by id (`20261129-140512-3fa2`) or by file path.
@@ -118,6 +290,11 @@ impl ConversationStore {
     /// saved conversation. A reply that was still streaming when the file was written is
     /// marked [`Finish::Incomplete`] with [`CUT_OFF_ERROR`]: tinychat stopped mid-reply.
     pub fn load(&self, id_or_file: &str) -> Result<Conversation, StorageError> {
+        read_conversation(&self.locate(id_or_file)?)
+    }
+
+    /// The file [`ConversationStore::load`] reads for `id_or_file`.
+    fn locate(&self, id_or_file: &str) -> Result<PathBuf, StorageError> {
         let as_path = Path::new(id_or_file);
         let looks_like_file = as_path
             .extension()
@@ -128,7 +305,9 @@ impl ConversationStore {
             export::resolve_user_path(as_path)?
         } else {
             match self.path_for(id_or_file) {
-                Ok(p) if p.is_file() => p,
+                // `exists`, not `is_file`: a saved id that is not a regular file is
+                // reported as such by the reader, not looked up elsewhere.
+                Ok(p) if p.exists() => p,
                 _ if !id_or_file.is_empty() && as_path.is_file() => as_path.to_path_buf(),
                 _ => {
                     return Err(StorageError::NotFound {
@@ -137,7 +316,7 @@ impl ConversationStore {
                 }
             }
         };
-        read_conversation(&path)
+        Ok(path)
     }
 
     /// Every `*.json` file in the folder, newest first by `updated_at` (file
@@ -256,13 +435,11 @@ fn read_conversation(path: &Path) -> Result<Conversation, StorageError> {
     Ok(conversation)
 }
 
-/// The bytes of one file, with the error naming it.
-fn read_file(path: &Path) -> Result<Vec<u8>, StorageError> {
-    fs::read(path).map_err(|source| StorageError::Io {
-        action: IoAction::Read,
-        path: path.to_path_buf(),
-        source,
-    })
+/// The bytes of one conversation file, through the one bounded reader of user files
+/// (a FIFO, a device or a file over [`CONVERSATION_LIMIT`] is refused), with the error
+/// naming the file.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, StorageError> {
+    read_user_file(path, CONVERSATION_LIMIT).map_err(StorageError::from)
 }
 
 /// Checks the version of a conversation file's `bytes` and parses them, as written
@@ -352,6 +529,14 @@ fn read_row(
             };
             (modified, entry, None)
         }
+    }
+}
+
+/// Whether two paths name one file (after symlinks and `..`); unreadable paths differ.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }
 

@@ -58,11 +58,20 @@ fn draw_answer(browser: &Browser, theme: &Theme, answer_row: Rect, buf: &mut Buf
     let inner = answer_row;
     match (&browser.pending, &browser.entries) {
         (Some(Pending::Delete(entry)), Some(entries)) => {
-            let title = entries.get(*entry).map_or("", |e| e.title.as_str());
-            let question = format!(
-                "Delete “{}”? y deletes, any other key keeps it",
-                sanitize(title)
-            );
+            let Some(entry) = entries.get(*entry) else {
+                return;
+            };
+            let file = entry
+                .path
+                .file_name()
+                .map_or_else(|| entry.id.clone(), |f| f.to_string_lossy().into_owned());
+            // An unreadable file has no title: the question names the file alone.
+            let what = if entry.problem.is_some() {
+                format!("the unreadable file {}", sanitize(&file))
+            } else {
+                format!("“{}” ({})", sanitize(&entry.title), sanitize(&file))
+            };
+            let question = format!("Delete {what}? (y/n)");
             buf.set_line(
                 answer_row.x,
                 answer_row.y,

@@ -3,31 +3,34 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Widget};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
-use crate::app::Popup;
 use crate::app::keymap::BINDINGS;
-use crate::view::wrap::row_text;
+use crate::app::{Popup, SaveAs};
+use crate::view::wrap::{row_text, sanitize};
 
 use super::theme::Theme;
 
 pub fn draw(popup: &Popup, theme: &Theme, screen: Rect, buf: &mut Buffer) {
     match popup {
-        Popup::SaveAs(editor) => {
+        Popup::SaveAs(save) => draw_save_as(save, theme, screen, buf),
+        Popup::Leave { action, reason } => {
             let inner = frame(
-                (screen, 70, 5),
-                " Save as · Enter write · Esc cancel ",
-                Some(" .md · .txt · .json · Ctrl+U clears "),
+                (screen, 72, 9),
+                " Not saved ",
+                Some(" s save to a file · y discard · n/Esc stay "),
                 theme,
                 buf,
             );
-            let field = Rect::new(
-                inner.x,
-                inner.y + inner.height.saturating_sub(1) / 2,
-                inner.width,
-                1.min(inner.height),
+            let text = format!(
+                "This conversation is not saved: {}\n\ns: save it to a file first (Ctrl+S)\ny: discard it and {}\nn or Esc: stay",
+                sanitize(reason),
+                action.words()
             );
-            editor.render(field, buf);
+            Paragraph::new(text)
+                .style(theme.error)
+                .wrap(Wrap { trim: false })
+                .render(inner, buf);
         }
         Popup::SystemPrompt(editor) => {
             let inner = frame(
@@ -66,6 +69,58 @@ pub fn draw(popup: &Popup, theme: &Theme, screen: Rect, buf: &mut Buffer) {
                     )),
                 ]);
                 buf.set_line(inner.x, inner.y + dy, &line, inner.width);
+            }
+        }
+    }
+}
+
+/// The save-as prompt: the path being typed, or the question about an existing file.
+fn draw_save_as(save: &SaveAs, theme: &Theme, screen: Rect, buf: &mut Buffer) {
+    match save {
+        SaveAs {
+            editor,
+            confirm: None,
+        } => {
+            let inner = frame(
+                (screen, 70, 5),
+                " Save as · Enter write · Esc cancel ",
+                Some(" .md · .txt · .json · Ctrl+U clears "),
+                theme,
+                buf,
+            );
+            let field = Rect::new(
+                inner.x,
+                inner.y + inner.height.saturating_sub(1) / 2,
+                inner.width,
+                1.min(inner.height),
+            );
+            editor.render(field, buf);
+        }
+        SaveAs {
+            confirm: Some(path),
+            ..
+        } => {
+            let inner = frame(
+                (screen, 70, 6),
+                " Save as · the file exists ",
+                Some(" y replace · n change the name · Esc cancel "),
+                theme,
+                buf,
+            );
+            let lines = [
+                Line::styled(
+                    row_text(
+                        &sanitize(&path.display().to_string()),
+                        usize::from(inner.width),
+                    ),
+                    theme.title,
+                ),
+                Line::styled("already exists. Replace it? (y/n)", theme.error),
+            ];
+            for (dy, line) in (0u16..).zip(lines.iter()) {
+                if dy < inner.height {
+                    buf.set_line(inner.x, inner.y + dy, line, inner.width);
+                }
             }
         }
     }

@@ -10,6 +10,9 @@ use crate::view::wrap::{display_width, row_text, sanitize};
 
 use super::theme::Theme;
 
+/// Shown on the status line while the conversation is not saved.
+pub const NOT_SAVED: &str = "NOT SAVED (Ctrl+S saves elsewhere)";
+
 /// The reply state in words, e.g. "streaming 48 tok/s · 312 tokens".
 pub fn state_text(app: &App) -> String {
     let downloading = app.first_run.as_ref().and_then(super::first_run::status);
@@ -64,6 +67,13 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let model = app.active_model.as_deref().unwrap_or("no model");
     let mut left = format!(" {} · {}", sanitize(model), state_text(app));
     let mut spans = Vec::new();
+    // As long as some of the conversation is only in memory, whatever the notice says.
+    if app.is_unsaved() {
+        spans.push(Span::styled(left, theme.status));
+        spans.push(Span::styled(" · ", theme.status));
+        spans.push(Span::styled(NOT_SAVED, theme.status_error));
+        left = String::new();
+    }
     let notice_style;
     if let Some(notice) = &app.notice {
         left.push_str(" · ");

@@ -239,6 +239,8 @@ fn sidebar_with_disabled_providers_and_a_filter_80x24() {
 fn save_prompt_80x24() {
     let mut app = local_app();
     finished_reply(&mut app, "Plans for the weekend?", "Hike.");
+    // The pre-filled name carries the start time.
+    app.conversation.created_at = "2026-11-29T14:05:12+01:00".into();
     press(&mut app, KeyCode::Char('s'), KeyModifiers::CONTROL);
     assert_snapshot!(render(&mut app, 80, 24).backend());
 }
@@ -707,3 +709,8 @@ mod first_run {
         assert_eq!(terminal.backend().buffer()[(x, y)].fg, Color::DarkGray);
     }
 }
+
+/// The screens of issue 10's saving safety: not saved, asked before leaving or
+/// replacing a file, broken browser entries.
+#[path = "tests_save_safety.rs"]
+mod save_safety;

@@ -41,6 +41,8 @@ use tinychat::provider::{
 };
 use tokio::sync::{Notify, mpsc};
 
+pub mod pty;
+
 /// How a scripted body ends after its last chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum End {

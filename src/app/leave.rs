@@ -1,0 +1,150 @@
+//! What the app knows about the conversation's copy on disk, and leaving it safely.
+//!
+//! Owns: adopting a fork the store made (another window changed the file), whether
+//! anything would be lost by leaving the conversation now, and the question asked
+//! before Ctrl+N, Ctrl+O's open and quit throw away a conversation that is not saved.
+//! A conversation counts as saved when its last autosave succeeded, or when its
+//! messages are exactly those of a save-as that succeeded since (compared by pointer:
+//! the live reply is copied on write, so any change after the save shows).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crossterm::event::KeyCode;
+
+use crate::conversation::Message;
+use crate::storage::Saved;
+
+use super::{App, Effect, LeaveAction, Popup};
+
+impl App {
+    /// An autosave finished.
+    pub(super) fn on_save_result(
+        &mut self,
+        result: Result<Option<Saved>, String>,
+        fx: &mut Vec<Effect>,
+    ) {
+        match result {
+            Ok(saved) => {
+                let was_unsaved = self.unsaved.take().is_some();
+                let forked = saved.as_ref().is_some_and(|s| s.forked_from.is_some());
+                if let Some(saved) = saved {
+                    self.on_saved(saved);
+                }
+                if was_unsaved || forked {
+                    fx.push(Effect::Redraw);
+                }
+            }
+            // Said once, not every 2 s: the conversation stays in memory meanwhile, and
+            // the status line says it is not saved until a save succeeds.
+            Err(e) if self.unsaved.as_deref() != Some(e.as_str()) => {
+                self.set_error(format!(
+                    "autosave failed: {e}; the conversation stays in memory (Ctrl+S saves elsewhere)"
+                ));
+                self.unsaved = Some(e);
+                fx.push(Effect::Redraw);
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// A save-as finished: on success, these messages are safe even if the autosave
+    /// keeps failing.
+    pub(super) fn on_exported(&mut self, result: Result<PathBuf, String>, fx: &mut Vec<Effect>) {
+        match result {
+            Ok(path) => {
+                self.exported = self.export_pending.take();
+                self.set_notice(format!("saved to {}", path.display()));
+            }
+            Err(e) => {
+                self.export_pending = None;
+                self.set_error(e);
+            }
+        }
+        fx.push(Effect::Redraw);
+    }
+
+    /// A key while [`Popup::Leave`] asks: `y` leaves, `s` opens save-as, `n`/Esc stays.
+    pub(super) fn on_leave_key(
+        &mut self,
+        action: LeaveAction,
+        code: KeyCode,
+        fx: &mut Vec<Effect>,
+    ) {
+        match code {
+            KeyCode::Char('y' | 'Y') => self.leave_now(action, fx),
+            KeyCode::Char('s' | 'S') => self.popup = Some(Popup::save_as(&self.conversation)),
+            KeyCode::Esc | KeyCode::Char('n' | 'N') => self.popup = None,
+            _ => {}
+        }
+        self.refresh_focus_styles();
+    }
+
+    /// A save finished: when the store wrote a copy under a new id because the file
+    /// had changed elsewhere, this conversation is that copy from now on.
+    pub(super) fn on_saved(&mut self, saved: Saved) {
+        if let Some(old) = saved.forked_from
+            && self.conversation.id == old
+        {
+            self.conversation.id.clone_from(&saved.id);
+            // The new id first: the rest may not fit an 80-column status line.
+            self.set_error(format!(
+                "continuing as copy {}: the saved {old} was changed elsewhere (another tinychat window?) and is kept as it is",
+                saved.id
+            ));
+        }
+    }
+
+    /// A different conversation is shown: what was known about saving the last one
+    /// does not apply.
+    pub(super) fn forget_saves(&mut self) {
+        self.unsaved = None;
+        self.export_pending = None;
+        self.exported = None;
+    }
+
+    /// True while some of the conversation exists only in memory: the last autosave
+    /// failed and no save-as has written these exact messages since.
+    pub fn is_unsaved(&self) -> bool {
+        self.unsaved.is_some()
+            && !self.conversation.messages.is_empty()
+            && !self
+                .exported
+                .as_deref()
+                .is_some_and(|copy| same_messages(copy, &self.conversation.messages))
+    }
+
+    /// Ctrl+N, Ctrl+O's Enter, Ctrl+Q: done at once when nothing would be lost, else
+    /// asked first.
+    pub(super) fn leave(&mut self, action: LeaveAction, fx: &mut Vec<Effect>) {
+        if self.is_unsaved() {
+            self.popup = Some(Popup::Leave {
+                action,
+                reason: self.unsaved.clone().unwrap_or_default(),
+            });
+            self.refresh_focus_styles();
+        } else {
+            self.leave_now(action, fx);
+        }
+    }
+
+    /// The user said leave (or nothing is at stake).
+    pub(super) fn leave_now(&mut self, action: LeaveAction, fx: &mut Vec<Effect>) {
+        self.popup = None;
+        match action {
+            LeaveAction::Quit => self.quit(fx),
+            LeaveAction::New => self.new_conversation(fx),
+            LeaveAction::Open(id) => self.open_saved(id, fx),
+        }
+        self.refresh_focus_styles();
+    }
+
+    /// Remembers the messages a save-as is writing (see [`App::is_unsaved`]).
+    pub(super) fn exporting(&mut self) {
+        self.export_pending = Some(self.conversation.messages.clone());
+    }
+}
+
+fn same_messages(a: &[Arc<Message>], b: &[Arc<Message>]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| Arc::ptr_eq(x, y))
+}

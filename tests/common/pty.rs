@@ -1,0 +1,323 @@
+//! The real `tinychat` binary in a pseudo-terminal, for end-to-end tests kept outside
+//! `tests/e2e_pty.rs`: a sandbox (temporary HOME and XDG folders, a config pointing
+//! the `mock` provider at a [`super::MockServer`]) and a running child whose screen is
+//! parsed with `vt100`. A minimal copy of that file's harness; every wait has a
+//! timeout and prints the screen when it runs out.
+//!
+//! Several children may run on one sandbox at once (two windows on one data folder).
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+use super::MockServer;
+
+pub const ROWS: u16 = 30;
+pub const COLS: u16 = 100;
+/// The longest any single wait may take.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+pub const ENTER: &str = "\r";
+pub const ESC: &str = "\x1b";
+pub const CTRL_N: &str = "\x0e";
+pub const CTRL_Q: &str = "\x11";
+pub const CTRL_S: &str = "\x13";
+pub const CTRL_U: &str = "\x15";
+
+/// A temporary home for one run: HOME, the XDG folders, a working folder and a config.
+pub struct Sandbox {
+    pub root: tempfile::TempDir,
+    /// `XDG_DATA_HOME` given to the child (`<root>/data` unless changed).
+    pub data_home: PathBuf,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let root = tempfile::tempdir().expect("temp dir");
+        for sub in ["home", "config", "data", "state", "work"] {
+            std::fs::create_dir_all(root.path().join(sub)).expect("sandbox folder");
+        }
+        std::fs::write(root.path().join("config.toml"), "").expect("write config");
+        let data_home = root.path().join("data");
+        Sandbox { root, data_home }
+    }
+
+    /// A sandbox whose config has one provider, `mock`, with the model `m1`.
+    pub fn with_mock(server: &MockServer) -> Sandbox {
+        let sandbox = Sandbox::new();
+        std::fs::write(
+            sandbox.config_path(),
+            format!(
+                "[[providers]]\nname = \"mock\"\nkind = \"openai\"\nbase_url = \"{}\"\nmodels = [\"m1\"]\n",
+                server.url("/v1")
+            ),
+        )
+        .expect("write config");
+        sandbox
+    }
+
+    pub fn path(&self, sub: &str) -> PathBuf {
+        self.root.path().join(sub)
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.path("config.toml")
+    }
+
+    pub fn conversations_dir(&self) -> PathBuf {
+        self.data_home.join("tinychat").join("conversations")
+    }
+
+    /// Every saved conversation file as JSON, sorted by path.
+    pub fn saved_conversations(&self) -> Vec<(PathBuf, serde_json::Value)> {
+        let Ok(entries) = std::fs::read_dir(self.conversations_dir()) else {
+            return Vec::new();
+        };
+        let mut files: Vec<PathBuf> = entries
+            .map(|e| e.expect("dir entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|p| {
+                let text = std::fs::read_to_string(&p).expect("read conversation");
+                (
+                    p,
+                    serde_json::from_str(&text).expect("conversation is JSON"),
+                )
+            })
+            .collect()
+    }
+
+    fn env(&self) -> Vec<(String, std::ffi::OsString)> {
+        vec![
+            ("PATH".into(), std::env::var_os("PATH").unwrap_or_default()),
+            ("HOME".into(), self.path("home").into()),
+            ("XDG_CONFIG_HOME".into(), self.path("config").into()),
+            ("XDG_DATA_HOME".into(), self.data_home.clone().into()),
+            ("XDG_STATE_HOME".into(), self.path("state").into()),
+            // A closed port: an Ollama running on this machine must not change results.
+            ("OLLAMA_HOST".into(), "127.0.0.1:9".into()),
+        ]
+    }
+
+    /// Runs `tinychat --config <sandbox config> ARGS` without a terminal, giving up
+    /// (and failing) after [`TIMEOUT`] so a read that blocks cannot hang the test.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tinychat"));
+        cmd.arg("--config").arg(self.config_path()).args(args);
+        cmd.env_clear()
+            .envs(self.env())
+            .current_dir(self.path("work"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn tinychat");
+        let deadline = Instant::now() + TIMEOUT;
+        while child.try_wait().expect("try_wait").is_none() {
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("tinychat {args:?} did not exit within {TIMEOUT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        child.wait_with_output().expect("output")
+    }
+
+    /// Starts tinychat in a pseudo-terminal with `--config <sandbox>/config.toml` and
+    /// `args`, in a cleared environment.
+    pub fn spawn(&self, args: &[&str]) -> Tinychat {
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_tinychat"));
+        cmd.arg("--config");
+        cmd.arg(self.config_path());
+        for arg in args {
+            cmd.arg(arg);
+        }
+        cmd.env_clear();
+        for (name, value) in self.env() {
+            cmd.env(name, value);
+        }
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("LANG", "C.UTF-8");
+        cmd.cwd(self.path("work"));
+        Tinychat::spawn(cmd)
+    }
+}
+
+/// The running binary and its screen as a terminal would show it.
+pub struct Tinychat {
+    parser: Arc<Mutex<vt100::Parser>>,
+    reader_done: Arc<AtomicBool>,
+    writer: Arc<Mutex<Box<dyn Write + Send>>>,
+    child: Box<dyn Child + Send + Sync>,
+    _master: Box<dyn MasterPty + Send>,
+}
+
+impl Tinychat {
+    fn spawn(cmd: CommandBuilder) -> Tinychat {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("open a pty");
+        let child = pair.slave.spawn_command(cmd).expect("spawn tinychat");
+        // Only the child holds the terminal side now, so the reader sees EOF at exit.
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("pty reader");
+        let writer: Arc<Mutex<Box<dyn Write + Send>>> =
+            Arc::new(Mutex::new(pair.master.take_writer().expect("pty writer")));
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
+        let reader_done = Arc::new(AtomicBool::new(false));
+        {
+            let (parser, done) = (Arc::clone(&parser), Arc::clone(&reader_done));
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                loop {
+                    match reader.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => parser.lock().unwrap().process(&buf[..n]),
+                    }
+                }
+                done.store(true, Ordering::SeqCst);
+            });
+        }
+        Tinychat {
+            parser,
+            reader_done,
+            writer,
+            child,
+            _master: pair.master,
+        }
+    }
+
+    /// Types `text` as the terminal would send it.
+    pub fn send(&self, text: &str) {
+        let mut writer = self.writer.lock().unwrap();
+        writer.write_all(text.as_bytes()).expect("write to the pty");
+        writer.flush().expect("flush the pty");
+    }
+
+    /// The screen as text, one line per row.
+    pub fn screen_text(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// One row of the screen, trailing blanks trimmed.
+    pub fn row(&self, row: u16) -> String {
+        let parser = self.parser.lock().unwrap();
+        let text: Vec<String> = parser.screen().rows(0, COLS).collect();
+        text[usize::from(row)].trim_end().to_owned()
+    }
+
+    /// The status line (the last row).
+    pub fn status_line(&self) -> String {
+        self.row(ROWS - 1)
+    }
+
+    /// Waits until `ready` holds, or panics with the screen.
+    pub fn wait_until(&self, what: &str, ready: impl Fn(&Tinychat) -> bool) {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if ready(self) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {TIMEOUT:?} waiting for {what}; the screen:\n{}\n",
+                self.framed_screen()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn wait_for_text(&self, needle: &str) {
+        self.wait_until(&format!("{needle:?} on screen"), |t| {
+            t.screen_text().contains(needle)
+        });
+    }
+
+    pub fn framed_screen(&self) -> String {
+        let parser = self.parser.lock().unwrap();
+        let rows: Vec<String> = parser.screen().rows(0, COLS).collect();
+        rows.iter()
+            .enumerate()
+            .map(|(i, r)| format!("{i:2}|{r}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Types `text` and Enter, then waits until `reply` is on screen and the state is
+    /// idle again.
+    pub fn say_and_wait_for_reply(&self, text: &str, reply: &str) {
+        self.wait_for_text("Type a message");
+        self.send(text);
+        self.send(ENTER);
+        self.wait_until(&format!("{reply:?} and the idle state"), |t| {
+            t.screen_text().contains(reply) && t.status_line().contains("mock/m1 · idle")
+        });
+    }
+
+    /// Whether the process has exited.
+    pub fn has_exited(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_some()
+    }
+
+    /// Ctrl+Q, and asserts that tinychat exits successfully.
+    pub fn quit(&mut self) {
+        self.send(CTRL_Q);
+        assert!(self.wait_exit().success());
+    }
+
+    /// Waits for the process to exit and for its last output to be read.
+    pub fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + TIMEOUT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let screen = self.framed_screen();
+                let _ = self.child.kill();
+                panic!("tinychat did not exit within {TIMEOUT:?}; the screen:\n{screen}\n");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        while !self.reader_done.load(Ordering::SeqCst) {
+            assert!(
+                Instant::now() < deadline,
+                "the pty was not closed after tinychat exited"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        status
+    }
+}
+
+impl Drop for Tinychat {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A reply streamed as one chunk per piece, 20 ms apart, ending normally.
+pub fn streamed_reply(pieces: &[&str]) -> super::MockResponse {
+    let mut chunks: Vec<String> = pieces.iter().map(|p| super::openai_delta(p)).collect();
+    chunks.push(super::openai_finish("stop"));
+    let chunks: Vec<&[u8]> = chunks.iter().map(String::as_bytes).collect();
+    super::MockResponse::sse("")
+        .with_chunks(&chunks)
+        .with_pause(Duration::from_millis(20))
+}
