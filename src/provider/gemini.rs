@@ -237,6 +237,12 @@ fn number_of(value: &Value) -> Option<f64> {
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`
 /// event; the stream owns the body, so dropping it closes the connection.
+/// The reader of this kind's event stream, for a body read without a response (see
+/// [`super::read_body`]).
+pub(super) fn reader(provider: String) -> impl EventReader {
+    ChunkParser::new(provider)
+}
+
 pub(super) fn reply(
     provider: &ProviderSpec,
     response: reqwest::Response,
