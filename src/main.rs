@@ -19,6 +19,8 @@ use tinychat::{logging, runtime, terminal};
 )]
 fn main() -> ExitCode {
     let started = std::time::Instant::now();
+    // Before anything can panic: no panic message may print input raw (terminal.rs).
+    terminal::install_panic_hook();
     let cli = Cli::parse();
     let Some(paths) = Paths::from_env() else {
         eprintln!("cannot find the home folder: set HOME");
