@@ -37,6 +37,9 @@ const STREAM_CHANNEL: usize = 256;
 /// Most stream events taken in one wake-up: a bound on the batch, so the loop gets
 /// back to keys and frames even if the stream tasks kept the channel full.
 const STREAM_BATCH: usize = 4096;
+/// Most reply text taken in one wake-up, for the same reason: a server sending huge
+/// events as fast as it can must not make one batch take long to apply (issue 10).
+const STREAM_BATCH_BYTES: usize = 1024 * 1024;
 
 /// What background jobs report back.
 enum Job {
@@ -242,10 +245,14 @@ pub async fn run(
             },
             Some(first) = stream_rx.recv() => {
                 // Coalesce: apply every event already waiting before the next frame.
+                let mut bytes = delta_bytes(&first);
                 let mut batch = vec![first];
-                while batch.len() < STREAM_BATCH {
+                while batch.len() < STREAM_BATCH && bytes < STREAM_BATCH_BYTES {
                     match stream_rx.try_recv() {
-                        Ok(m) => batch.push(m),
+                        Ok(m) => {
+                            bytes += delta_bytes(&m);
+                            batch.push(m);
+                        }
                         Err(_) => break,
                     }
                 }
@@ -299,6 +306,17 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// The reply text a message carries (0 for anything but a delta).
+fn delta_bytes(msg: &Msg) -> usize {
+    match msg {
+        Msg::Stream {
+            event: provider::StreamEvent::Delta(text),
+            ..
+        } => text.len(),
+        _ => 0,
+    }
 }
 
 /// Handles the runtime hands to effects.
