@@ -3,6 +3,9 @@
 //! HTTP). Issue 10: one large event must cost time linear in its size (eventsource-stream
 //! 0.2.3 was quadratic: 2 MB took ~3 s), and so must many small events.
 //! `one_event/{1,8}MiB` should cost about 1:8, and `small_events/{10000,80000}` 1:8.
+//! `ui_wakeup` is the worst the UI's loop spends between two looks at the keys while one
+//! huge event arrives: one batch of 1 MiB of reply text (the runtime's bound, in 64 KiB
+//! pieces) applied to a reply that already holds 15 MiB of one endless word.
 #![allow(
     clippy::expect_used,
     reason = "benchmark set-up: a failure is a broken bench"
@@ -14,7 +17,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::StreamExt;
+use tinychat::app::{Effect, Msg};
 use tinychat::provider::{ProviderKind, StreamEvent, read_body};
+
+mod common;
 
 /// How a fast server's body arrives: chunks of this many bytes.
 const CHUNK: usize = 16 * 1024;
@@ -95,5 +101,45 @@ fn sse_parse(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sse_parse);
+/// One batch as the runtime hands it over: 1 MiB of `x` in 64 KiB deltas.
+fn batch(id: tinychat::app::StreamId) -> Vec<Msg> {
+    let at = std::time::Instant::now();
+    (0..16)
+        .map(|_| Msg::Stream {
+            id,
+            event: StreamEvent::Delta("x".repeat(64 * 1024)),
+            at,
+        })
+        .collect()
+}
+
+fn ui_wakeup(c: &mut Criterion) {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    let mut app = common::app(None);
+    let key = |code| Msg::Term(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    app.update(key(KeyCode::Char('h')));
+    let id = app
+        .update(key(KeyCode::Enter))
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::StartStream { id, .. } => Some(id),
+            _ => None,
+        })
+        .expect("a stream starts");
+    for _ in 0..15 {
+        app.update_batch(batch(id));
+    }
+    let mut group = c.benchmark_group("ui_wakeup");
+    group.sample_size(10);
+    group.bench_function("one_MiB_batch_after_15_MiB_of_one_word", |b| {
+        b.iter_batched(
+            || batch(id),
+            |msgs| black_box(app.update_batch(msgs)),
+            criterion::BatchSize::LargeInput,
+        );
+    });
+    group.finish();
+}
+
+criterion_group!(benches, sse_parse, ui_wakeup);
 criterion_main!(benches);
