@@ -384,7 +384,7 @@ mod tests {
             .windows(b"event: message-end".len())
             .position(|w| w == b"event: message-end")
             .expect("message-end in the fixture");
-        // Cut inside message-end too: eventsource-stream drops the unfinished event.
+        // Cut inside message-end too: the SSE parser drops the unfinished event.
         for body in [&BASIC[..end], &BASIC[..end + 60]] {
             for size in [body.len(), 1, 7] {
                 assert_eq!(

@@ -140,7 +140,14 @@ fn error_event(provider: &str, event: &Event) -> StreamEvent {
             None,
             "the server reported an error without a message".to_owned(),
         ),
-        None => (None, data.to_owned()),
+        // Text, not a payload: its first 300 characters (it is shown and saved).
+        None => {
+            let mut text: String = data.chars().take(300).collect();
+            if data.chars().nth(300).is_some() {
+                text.push('…');
+            }
+            (None, text)
+        }
     };
     StreamEvent::Failed(ProviderError::Stream {
         provider: provider.to_owned(),
@@ -431,6 +438,23 @@ mod tests {
                 )),
             ]
         );
+    }
+
+    #[test]
+    fn an_error_event_in_plain_text_is_kept_short() {
+        let long = "x".repeat(5000);
+        let got = error_event(
+            "p",
+            &Event {
+                event: "error".into(),
+                data: long,
+            },
+        );
+        let StreamEvent::Failed(ProviderError::Stream { message, code, .. }) = got else {
+            panic!("{got:?}")
+        };
+        assert_eq!(code, None);
+        assert_eq!(message, format!("{}…", "x".repeat(300)));
     }
 
     #[tokio::test]
