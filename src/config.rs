@@ -454,7 +454,10 @@ impl Config {
                     if !(url.starts_with("http://") || url.starts_with("https://")) {
                         return Err(err_at(
                             Some(u.span()),
-                            format!("base_url `{url}` must start with http:// or https://"),
+                            format!(
+                                "base_url `{}` must start with http:// or https://",
+                                crate::provider::redact_userinfo(url)
+                            ),
                         ));
                     }
                     url.to_owned()

@@ -19,6 +19,8 @@ use tinychat::{logging, runtime, terminal};
 )]
 fn main() -> ExitCode {
     let started = std::time::Instant::now();
+    // Before anything can panic: no panic message may print input raw (terminal.rs).
+    terminal::install_panic_hook();
     let cli = Cli::parse();
     let Some(paths) = Paths::from_env() else {
         eprintln!("cannot find the home folder: set HOME");
@@ -51,7 +53,12 @@ fn main() -> ExitCode {
         _ => {}
     }
 
-    let rt = match tokio::runtime::Builder::new_current_thread()
+    // The UI loop runs on this thread (`block_on`); every spawned task (reading and
+    // parsing reply bodies, model discovery, the download) runs on one worker thread, so
+    // nothing a server sends can keep the loop from answering a key (issue 10).
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("tinychat-io")
         .enable_all()
         .build()
     {

@@ -37,6 +37,9 @@ const STREAM_CHANNEL: usize = 256;
 /// Most stream events taken in one wake-up: a bound on the batch, so the loop gets
 /// back to keys and frames even if the stream tasks kept the channel full.
 const STREAM_BATCH: usize = 4096;
+/// Most reply text taken in one wake-up, for the same reason: a server sending huge
+/// events as fast as it can must not make one batch take long to apply (issue 10).
+const STREAM_BATCH_BYTES: usize = 1024 * 1024;
 
 /// What background jobs report back.
 enum Job {
@@ -243,10 +246,14 @@ pub async fn run(
             },
             Some(first) = stream_rx.recv() => {
                 // Coalesce: apply every event already waiting before the next frame.
+                let mut bytes = delta_bytes(&first);
                 let mut batch = vec![first];
-                while batch.len() < STREAM_BATCH {
+                while batch.len() < STREAM_BATCH && bytes < STREAM_BATCH_BYTES {
                     match stream_rx.try_recv() {
-                        Ok(m) => batch.push(m),
+                        Ok(m) => {
+                            bytes += delta_bytes(&m);
+                            batch.push(m);
+                        }
                         Err(_) => break,
                     }
                 }
@@ -302,6 +309,44 @@ pub async fn run(
     Ok(())
 }
 
+/// The most reply text one stream message carries. A server may put megabytes in one
+/// event (up to `MAX_EVENT_BYTES`); cut into pieces, its text is applied a batch of at
+/// most [`STREAM_BATCH_BYTES`] at a time, with keys read in between (issue 10).
+const DELTA_PIECE: usize = 64 * 1024;
+
+/// `event` as it goes to the UI: a long delta cut into pieces of at most
+/// [`DELTA_PIECE`] bytes at character boundaries, anything else as it is.
+fn in_pieces(event: provider::StreamEvent) -> Vec<provider::StreamEvent> {
+    let provider::StreamEvent::Delta(text) = event else {
+        return vec![event];
+    };
+    if text.len() <= DELTA_PIECE {
+        return vec![provider::StreamEvent::Delta(text)];
+    }
+    let mut pieces = Vec::with_capacity(text.len() / DELTA_PIECE + 1);
+    let mut rest = text.as_str();
+    while !rest.is_empty() {
+        let mut end = rest.len().min(DELTA_PIECE);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        pieces.push(provider::StreamEvent::Delta(rest[..end].to_owned()));
+        rest = &rest[end..];
+    }
+    pieces
+}
+
+/// The reply text a message carries (0 for anything but a delta).
+fn delta_bytes(msg: &Msg) -> usize {
+    match msg {
+        Msg::Stream {
+            event: provider::StreamEvent::Delta(text),
+            ..
+        } => text.len(),
+        _ => 0,
+    }
+}
+
 /// Handles the runtime hands to effects.
 struct Context {
     client: reqwest::Client,
@@ -332,17 +377,19 @@ impl Context {
         let task = tokio::spawn(async move {
             let started = Instant::now();
             let mut deltas = 0u64;
-            while let Some(event) = stream.next().await {
+            'events: while let Some(event) = stream.next().await {
                 if matches!(event, provider::StreamEvent::Delta(_)) {
                     deltas += 1;
                 }
-                let msg = Msg::Stream {
-                    id,
-                    event,
-                    at: Instant::now(),
-                };
-                if tx.send(msg).await.is_err() {
-                    break;
+                for event in in_pieces(event) {
+                    let msg = Msg::Stream {
+                        id,
+                        event,
+                        at: Instant::now(),
+                    };
+                    if tx.send(msg).await.is_err() {
+                        break 'events;
+                    }
                 }
             }
             tracing::info!(
@@ -480,5 +527,37 @@ async fn next_signal(signal: &mut Option<tokio::signal::unix::Signal>) {
             s.recv().await;
         }
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::StreamEvent;
+
+    #[test]
+    fn a_long_delta_goes_to_the_ui_in_pieces_cut_at_characters() {
+        let text = format!(
+            "{}é{}",
+            "a".repeat(DELTA_PIECE - 1),
+            "b".repeat(DELTA_PIECE)
+        );
+        let pieces = in_pieces(StreamEvent::Delta(text.clone()));
+        let texts: Vec<&str> = pieces
+            .iter()
+            .map(|p| match p {
+                StreamEvent::Delta(t) => t.as_str(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(texts.concat(), text);
+        assert_eq!(
+            texts.iter().map(|t| t.len()).collect::<Vec<_>>(),
+            [DELTA_PIECE - 1, DELTA_PIECE, 2]
+        );
+        assert_eq!(
+            in_pieces(StreamEvent::Delta("short".into())),
+            [StreamEvent::Delta("short".into())]
+        );
     }
 }

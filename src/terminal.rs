@@ -102,15 +102,78 @@ pub fn restore() {
     let _ = out.flush();
 }
 
-/// Restores the terminal before the default panic message is printed, so the message
-/// lands on a normal screen.
-fn install_panic_hook() {
+/// Installs the panic hook (once): it restores the terminal, then prints one sanitized
+/// report on stderr instead of the default message. Called first thing in `main`, for
+/// every command, and again (a no-op) when the UI starts.
+///
+/// Why not the default message: a panic's text can quote input (a parser's "byte index
+/// 1 is not a char boundary; it is inside '\u{feff}' of `<the server's bytes>`"), and
+/// escape sequences in it would be obeyed by the terminal. Nothing from a server may
+/// reach the terminal raw, not even on the way out.
+pub fn install_panic_hook() {
     if HOOK_INSTALLED.swap(true, Ordering::SeqCst) {
         return;
     }
-    let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore();
-        previous(info);
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()));
+        let mut err = io::stderr().lock();
+        let _ = writeln!(err, "{}", panic_report(&message, location.as_deref()));
+        // `RUST_BACKTRACE` asks for one: frames name our code, never input.
+        let trace = std::backtrace::Backtrace::capture();
+        if trace.status() == std::backtrace::BacktraceStatus::Captured {
+            let _ = writeln!(err, "{trace}");
+        }
     }));
+}
+
+/// The most characters of a panic's message that are printed.
+const PANIC_MESSAGE_CHARS: usize = 300;
+
+/// The line a panic prints: where, and its message made harmless (control characters
+/// shown as symbols, new lines included, and cut to [`PANIC_MESSAGE_CHARS`]).
+pub fn panic_report(message: &str, location: Option<&str>) -> String {
+    let flat = message.replace('\n', " ");
+    let shown = crate::view::wrap::sanitize(&flat);
+    let mut cut: String = shown.chars().take(PANIC_MESSAGE_CHARS).collect();
+    if shown.chars().nth(PANIC_MESSAGE_CHARS).is_some() {
+        cut.push('…');
+    }
+    match location {
+        Some(at) => format!("tinychat: internal error at {at}: {cut} (please report it)"),
+        None => format!("tinychat: internal error: {cut} (please report it)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_report_never_carries_escape_sequences_or_new_lines() {
+        let report = panic_report(
+            "byte index 1 is not a char boundary of `\u{1b}]0;pwned\u{7}\u{1b}[2J\nrm -rf`",
+            Some("src/x.rs:3"),
+        );
+        assert_eq!(
+            report,
+            "tinychat: internal error at src/x.rs:3: byte index 1 is not a char boundary of `\u{241b}]0;pwned\u{2407}\u{241b}[2J rm -rf` (please report it)"
+        );
+        assert!(!report.chars().any(char::is_control));
+        assert_eq!(
+            panic_report(&"a".repeat(1000), None),
+            format!(
+                "tinychat: internal error: {}… (please report it)",
+                "a".repeat(PANIC_MESSAGE_CHARS)
+            )
+        );
+    }
 }

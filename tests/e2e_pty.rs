@@ -1261,3 +1261,30 @@ fn a_local_model_answers_inside_the_process_with_no_server_and_no_key() {
     // One token per reply byte; the end-of-turn token is not counted as text.
     assert_eq!(messages[1]["usage"]["output_tokens"], 6);
 }
+
+/// Issue 10: one huge event must not freeze the UI. The reply's first words, then one
+/// 4 MB `data:` line arriving in 64 KiB chunks 20 ms apart (about 1.3 s of flood), then
+/// silence. eventsource-stream re-scanned its buffer per chunk on the UI's thread, so Esc
+/// waited for seconds; now the body is parsed in linear time off the UI's thread.
+#[test]
+fn esc_is_answered_at_once_while_one_huge_event_floods_in() {
+    let mut huge = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"".to_vec();
+    huge.resize(4_000_000, b'x');
+    let first = delta("Reading");
+    let mut chunks: Vec<&[u8]> = vec![first.as_bytes()];
+    chunks.extend(huge.chunks(64 * 1024));
+    let flood = MockResponse::sse("")
+        .with_chunks(&chunks)
+        .with_pause(Duration::from_millis(20))
+        .ending(End::Stall);
+    let (_server, sandbox) = mock_with(vec![flood]);
+    let app = sandbox.spawn(&[]);
+    say_and_wait_while_streaming(&app, "hello", "Reading");
+    std::thread::sleep(Duration::from_millis(200));
+    let pressed = Instant::now();
+    app.send(ESC);
+    app.wait_for_text("■ stopped");
+    let answered = pressed.elapsed();
+    eprintln!("Esc answered in {answered:?} during the flood");
+    assert!(answered < Duration::from_secs(1), "Esc took {answered:?}");
+}

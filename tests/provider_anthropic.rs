@@ -102,7 +102,14 @@ async fn tool_use_input_json_is_skipped_and_input_tokens_in_message_delta_are_ta
                 usage(380, 2),
                 delta("Let me check the weather."),
                 usage(380, 54),
-                StreamEvent::Finished(Finish::Stop),
+                // A reply that stops for a tool tinychat never offered is not complete.
+                StreamEvent::Failed(ProviderError::Ended {
+                    provider: "anthropic".into(),
+                    field: "stop_reason",
+                    reason: "tool_use".into(),
+                    message: "the model stopped to call a tool, which tinychat does not offer"
+                        .into(),
+                }),
             ],
             "chunk size {size}"
         );

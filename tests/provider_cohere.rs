@@ -177,7 +177,16 @@ async fn tool_plans_citations_and_thinking_are_not_reply_text() {
     );
     assert_eq!(
         reply(MockResponse::sse(body).chunked(11)).await,
-        vec![delta("Answer."), StreamEvent::Finished(Finish::Stop)]
+        vec![
+            delta("Answer."),
+            // The reply stopped for a tool call tinychat never offered: it shows.
+            StreamEvent::Failed(ProviderError::Ended {
+                provider: "cohere".into(),
+                field: "finish_reason",
+                reason: "TOOL_CALL".into(),
+                message: "the model stopped to call a tool, which tinychat does not offer".into(),
+            })
+        ]
     );
 }
 

@@ -233,7 +233,7 @@ async fn a_body_cut_before_the_finish_reason_is_incomplete() {
     );
     assert_eq!(failed(&events).finish(), Finish::Incomplete);
 
-    // The finishing event itself cut off before its blank line: eventsource-stream drops it.
+    // The finishing event itself cut off before its blank line: the SSE parser drops it.
     let fixture = fixture("gemini/stream-basic-crlf.sse");
     let cut = fixture[..fixture.len() - 2].to_vec();
     let events = reply(MockResponse::sse(cut).chunked(3)).await;

@@ -179,7 +179,7 @@ async fn openrouter_unified_error_wins_over_its_finish_reason() {
 
 #[tokio::test]
 async fn body_cut_before_done_is_incomplete_with_partial_text_kept() {
-    // The last event has no blank line: eventsource-stream drops it at EOF.
+    // The last event has no blank line: the SSE parser drops it at EOF (SSE spec).
     let body = "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n\
         data: {\"choices\":[{\"delta\":{\"content\":\"lo\"}}]}";
     let events = reply("local", MockResponse::sse(body)).await;

@@ -18,7 +18,8 @@ use super::http::{error_fields, post_json};
 use super::models::{follow_pages, list_url};
 use super::sse::{self, Event, EventReader};
 use super::{
-    ChatRequest, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent, json_object,
+    ChatRequest, Ending, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent,
+    ending_words, json_object,
 };
 use crate::conversation::{Finish, Role, Usage};
 
@@ -149,6 +150,12 @@ fn is_spend_limit(body: Option<&Value>, message: &str) -> bool {
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`
 /// event; the stream owns the body, so dropping it closes the connection.
+/// The reader of this kind's event stream, for a body read without a response (see
+/// [`super::read_body`]).
+pub(super) fn reader(provider: String) -> impl EventReader {
+    EventParser::new(provider)
+}
+
 pub(super) fn reply(
     provider: &ProviderSpec,
     response: reqwest::Response,
@@ -200,11 +207,14 @@ impl EventReader for EventParser {
                     .and_then(|d| d.get("stop_reason"))
                     .and_then(Value::as_str)
                 {
-                    self.finish = Some(finish_of(reason));
+                    self.finish = Some(ending_of(reason));
                 }
                 self.usage_event(data.get("usage")).into_iter().collect()
             }
-            "message_stop" => vec![StreamEvent::Finished(self.finish.unwrap_or(Finish::Stop))],
+            "message_stop" => {
+                let ending = self.finish.take().unwrap_or(Ending::Normal(Finish::Stop));
+                vec![ending.event(&self.provider, "stop_reason")]
+            }
             "error" => vec![self.stream_error(&data)],
             // `ping`, `content_block_stop` and event types added later carry no text.
             _ => Vec::new(),
@@ -231,7 +241,7 @@ struct EventParser {
     /// `tool_use`, …) are never shown.
     text_blocks: HashMap<u64, bool>,
     usage: Option<Usage>,
-    finish: Option<Finish>,
+    finish: Option<Ending>,
 }
 
 impl EventParser {
@@ -293,12 +303,20 @@ impl EventParser {
     }
 }
 
-/// Reasons that cut the reply short are `Length`; every other one (`end_turn`,
-/// `stop_sequence`, `tool_use`, `pause_turn`, `refusal`, unknown ones) ends it normally.
-fn finish_of(reason: &str) -> Finish {
+/// `end_turn` and `stop_sequence` end the reply normally and `max_tokens` /
+/// `model_context_window_exceeded` cut it off; `tool_use`, `pause_turn`, `refusal` and
+/// reasons this build does not know end it visibly (spec §3), never as a silent `stop`.
+fn ending_of(reason: &str) -> Ending {
     match reason {
-        "max_tokens" | "model_context_window_exceeded" => Finish::Length,
-        _ => Finish::Stop,
+        "end_turn" | "stop_sequence" => Ending::Normal(Finish::Stop),
+        "max_tokens" | "model_context_window_exceeded" => Ending::Normal(Finish::Length),
+        "tool_use" => Ending::abnormal(reason, ending_words::TOOL_CALL),
+        "refusal" => Ending::abnormal(reason, ending_words::REFUSAL),
+        "pause_turn" => Ending::abnormal(
+            reason,
+            "the provider paused the reply before it was complete",
+        ),
+        _ => Ending::abnormal(reason, ending_words::UNKNOWN),
     }
 }
 
@@ -479,7 +497,14 @@ mod tests {
                     input_tokens: 380,
                     output_tokens: 54,
                 },
-                StreamEvent::Finished(Finish::Stop),
+                // A reply that stops for a tool tinychat never offered is not complete.
+                StreamEvent::Failed(ProviderError::Ended {
+                    provider: "p".into(),
+                    field: "stop_reason",
+                    reason: "tool_use".into(),
+                    message: "the model stopped to call a tool, which tinychat does not offer"
+                        .into(),
+                }),
             ),
         ];
         for (name, body, text, last_usage, terminal) in cases {
@@ -548,21 +573,50 @@ mod tests {
 
     #[test]
     fn stop_reasons_map_to_finish() {
-        for (reason, finish) in [
-            ("end_turn", Finish::Stop),
-            ("stop_sequence", Finish::Stop),
-            ("tool_use", Finish::Stop),
-            ("pause_turn", Finish::Stop),
-            ("refusal", Finish::Stop),
-            ("something_new", Finish::Stop),
-            ("max_tokens", Finish::Length),
-            ("model_context_window_exceeded", Finish::Length),
+        let ended = |reason: &str, message: &str| {
+            StreamEvent::Failed(ProviderError::Ended {
+                provider: "p".into(),
+                field: "stop_reason",
+                reason: reason.into(),
+                message: message.into(),
+            })
+        };
+        for (reason, end) in [
+            ("end_turn", StreamEvent::Finished(Finish::Stop)),
+            ("stop_sequence", StreamEvent::Finished(Finish::Stop)),
+            ("max_tokens", StreamEvent::Finished(Finish::Length)),
+            (
+                "model_context_window_exceeded",
+                StreamEvent::Finished(Finish::Length),
+            ),
+            (
+                "tool_use",
+                ended(
+                    "tool_use",
+                    "the model stopped to call a tool, which tinychat does not offer",
+                ),
+            ),
+            (
+                "pause_turn",
+                ended(
+                    "pause_turn",
+                    "the provider paused the reply before it was complete",
+                ),
+            ),
+            ("refusal", ended("refusal", "the model refused to answer")),
+            (
+                "something_new",
+                ended(
+                    "something_new",
+                    "the reply ended for a reason tinychat does not know",
+                ),
+            ),
         ] {
             let delta =
                 format!(r#"{{"type":"message_delta","delta":{{"stop_reason":"{reason}"}}}}"#);
             assert_eq!(
                 parse_all(&[&delta, r#"{"type":"message_stop"}"#]),
-                vec![StreamEvent::Finished(finish)],
+                vec![end],
                 "{reason}"
             );
         }

@@ -16,7 +16,10 @@ use serde_json::Value;
 use super::http::{error_fields, key_hint, post_json};
 use super::models::{follow_pages, list_url};
 use super::sse::{self, Event, EventReader};
-use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent, json_object};
+use super::{
+    ChatRequest, Ending, ProviderError, ProviderSpec, ReplyStream, StreamEvent, ending_words,
+    json_object,
+};
 use crate::conversation::{Finish, Role, Usage};
 
 /// The JSON body of a streaming v2 chat request. Field order is the wire order.
@@ -102,6 +105,12 @@ fn cohere_error(provider: &ProviderSpec, mut error: ProviderError) -> ProviderEr
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`
 /// event; the stream owns the body, so dropping it closes the connection.
+/// The reader of this kind's event stream, for a body read without a response (see
+/// [`super::read_body`]).
+pub(super) fn reader(provider: String) -> impl EventReader {
+    EventParser { provider }
+}
+
 pub(super) fn reply(
     provider: &ProviderSpec,
     response: reqwest::Response,
@@ -192,13 +201,23 @@ impl EventParser {
             .and_then(|d| d.get("error"))
             .and_then(Value::as_str)
             .filter(|e| !e.is_empty());
-        out.push(match reason {
-            "MAX_TOKENS" => StreamEvent::Finished(Finish::Length),
-            "ERROR" => self.failed(error.unwrap_or("the model reported an error")),
-            "TIMEOUT" => self.failed(error.unwrap_or("the model timed out before it finished")),
-            // COMPLETE, STOP_SEQUENCE, TOOL_CALL and reasons added later.
-            _ => StreamEvent::Finished(Finish::Stop),
-        });
+        // COMPLETE and STOP_SEQUENCE end the reply normally and MAX_TOKENS cuts it off;
+        // TOOL_CALL and reasons this build does not know end it visibly (spec §3).
+        let ending = match reason {
+            "COMPLETE" | "STOP_SEQUENCE" => Ending::Normal(Finish::Stop),
+            "MAX_TOKENS" => Ending::Normal(Finish::Length),
+            "ERROR" => {
+                out.push(self.failed(error.unwrap_or("the model reported an error")));
+                return out;
+            }
+            "TIMEOUT" => {
+                out.push(self.failed(error.unwrap_or("the model timed out before it finished")));
+                return out;
+            }
+            "TOOL_CALL" => Ending::abnormal(reason, ending_words::TOOL_CALL),
+            _ => Ending::abnormal(reason, ending_words::UNKNOWN),
+        };
+        out.push(ending.event(&self.provider, "finish_reason"));
         out
     }
 
@@ -365,7 +384,7 @@ mod tests {
             .windows(b"event: message-end".len())
             .position(|w| w == b"event: message-end")
             .expect("message-end in the fixture");
-        // Cut inside message-end too: eventsource-stream drops the unfinished event.
+        // Cut inside message-end too: the SSE parser drops the unfinished event.
         for body in [&BASIC[..end], &BASIC[..end + 60]] {
             for size in [body.len(), 1, 7] {
                 assert_eq!(
@@ -415,10 +434,31 @@ mod tests {
                 r#"{{"type":"message-end","delta":{{"finish_reason":"{reason}"}}}}"#
             ))
         };
-        for reason in ["COMPLETE", "STOP_SEQUENCE", "TOOL_CALL", "NEW_ONE"] {
+        for reason in ["COMPLETE", "STOP_SEQUENCE"] {
             assert_eq!(
                 end(reason),
                 vec![StreamEvent::Finished(Finish::Stop)],
+                "{reason}"
+            );
+        }
+        for (reason, message) in [
+            (
+                "TOOL_CALL",
+                "the model stopped to call a tool, which tinychat does not offer",
+            ),
+            (
+                "NEW_ONE",
+                "the reply ended for a reason tinychat does not know",
+            ),
+        ] {
+            assert_eq!(
+                end(reason),
+                vec![StreamEvent::Failed(ProviderError::Ended {
+                    provider: "p".into(),
+                    field: "finish_reason",
+                    reason: reason.into(),
+                    message: message.into(),
+                })],
                 "{reason}"
             );
         }

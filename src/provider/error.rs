@@ -49,6 +49,17 @@ pub enum ProviderError {
         message: String,
         hint: Option<String>,
     },
+    /// The provider ended the reply, but not normally and not at the token limit: a
+    /// content filter, a refusal, a tool call tinychat never offered, or a reason this
+    /// build does not know. `field` is the provider's name for its reason
+    /// (`finish_reason`, `stop_reason`…) and `reason` its value, so nothing the server
+    /// said is lost; the text so far stays (spec §3: every ending but `stop` shows).
+    Ended {
+        provider: String,
+        field: &'static str,
+        reason: String,
+        message: String,
+    },
     /// The body ended before the provider's end-of-reply marker.
     Incomplete { provider: String },
     /// No byte arrived for this many seconds.
@@ -130,6 +141,12 @@ impl fmt::Display for ProviderError {
                 }
                 Ok(())
             }
+            ProviderError::Ended {
+                provider,
+                field,
+                reason,
+                message,
+            } => write!(f, "{provider}: {message} ({field} \"{reason}\")"),
             ProviderError::Incomplete { provider } => write!(
                 f,
                 "{provider}: the connection ended before the reply was complete"

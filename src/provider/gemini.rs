@@ -9,7 +9,7 @@
 //!
 //! Must not: put the key anywhere but the `x-goog-api-key` header (never in the URL, where
 //! proxies and logs would keep it), parse SSE framing (that is [`super::sse`]; Gemini
-//! frames events with CRLF, which eventsource-stream reads), decide retries, touch the
+//! frames events with CRLF, which the SSE parser reads), decide retries, touch the
 //! UI, or log a header or key.
 
 use std::time::Duration;
@@ -237,6 +237,12 @@ fn number_of(value: &Value) -> Option<f64> {
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`
 /// event; the stream owns the body, so dropping it closes the connection.
+/// The reader of this kind's event stream, for a body read without a response (see
+/// [`super::read_body`]).
+pub(super) fn reader(provider: String) -> impl EventReader {
+    ChunkParser::new(provider)
+}
+
 pub(super) fn reply(
     provider: &ProviderSpec,
     response: reqwest::Response,
@@ -343,7 +349,7 @@ impl EventReader for ChunkParser {
 /// Gemini sends no end event: the chunk that carries `candidates[0].finishReason` is the
 /// last, and the server closes the body after it (protocols.md §4). So the outcome is
 /// decided at EOF: after `STOP` or `MAX_TOKENS` the reply is finished; with no finish
-/// reason it is [`ProviderError::Incomplete`] (eventsource-stream drops an event cut
+/// reason it is [`ProviderError::Incomplete`] (the SSE parser drops an event cut
 /// off at EOF silently, protocols.md §0). Any other finish reason (`SAFETY`,
 /// `RECITATION`, `PROHIBITED_CONTENT`, `OTHER`…) means the model was stopped: the
 /// user must see that, so it fails the reply at once with the reason as the code,

@@ -10,7 +10,7 @@ use std::error::Error as StdError;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -142,6 +142,12 @@ pub(crate) async fn error_from_response_with(
         tracing::debug!(provider = %provider.name, "gave up reading the error body");
     }
     body.truncate(ERROR_BODY_LIMIT);
+    if let Some(encoding) = content_encoding(response.headers()) {
+        // Compressed bytes are no message; say what they are instead of showing them.
+        body =
+            format!("(the error body is compressed with {encoding}, which tinychat cannot read)")
+                .into_bytes();
+    }
     let parsed = serde_json::from_slice::<Value>(&body).ok();
     let mut error = http_error(provider, status, &body);
     if let ProviderError::Http { retry: r, .. } = &mut error {
@@ -291,20 +297,94 @@ fn plain_text(status: StatusCode, body: &[u8]) -> String {
     out
 }
 
-/// Removes our own key from text a server echoed back, so it can never be shown or saved.
+/// Removes our own key, and the user name and password of every URL, from text a server
+/// echoed back or that names our base URL, so none can ever be shown, logged or saved.
 pub(crate) fn redact(provider: &ProviderSpec, text: &str) -> String {
+    let text = redact_userinfo(text);
     match &provider.api_key {
         Some(key) if key.len() >= 4 && text.contains(key.as_str()) => {
             text.replace(key.as_str(), "<redacted>")
         }
-        _ => text.to_owned(),
+        _ => text,
     }
+}
+
+/// What stands in for the `user:password` of a URL once it is redacted.
+pub const REDACTED_USERINFO: &str = "***";
+
+/// `text` with the userinfo (`user:password@`) of every URL in it replaced by `***@`:
+/// `http://me:s3cret@host/v1` → `http://***@host/v1`. The one function every URL goes
+/// through before it becomes error text, a log field or part of a saved file (issue
+/// 10): a base URL may carry Basic-auth credentials, and a user name alone can be a
+/// token. Text without `://` comes back unchanged, so it is cheap on every message.
+pub fn redact_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let authority_start = at + 3;
+        out.push_str(&rest[..authority_start]);
+        let after = &rest[authority_start..];
+        // The authority ends at the path, query or fragment, or where the URL does in text.
+        let end = after
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#')
+                    || c.is_whitespace()
+                    || matches!(c, '"' | '\'' | '`' | ')' | '>' | ']' | ',')
+            })
+            .unwrap_or(after.len());
+        let authority = &after[..end];
+        match authority.rfind('@') {
+            Some(userinfo_end) => {
+                out.push_str(REDACTED_USERINFO);
+                out.push_str(&authority[userinfo_end..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The error for a successful response whose body is compressed (`Content-Encoding`
+/// gzip, br, zstd…) although tinychat asked for no encoding and decodes none: its bytes
+/// are not the protocol, and the message names the encoding instead of calling them
+/// garbage. `None` for an identity (or absent) encoding.
+pub(crate) fn unsupported_encoding(
+    provider: &ProviderSpec,
+    headers: &HeaderMap,
+) -> Option<ProviderError> {
+    let encoding = content_encoding(headers)?;
+    Some(ProviderError::Malformed {
+        provider: provider.name.clone(),
+        message: format!(
+            "the server compressed its reply with {encoding} (Content-Encoding), which tinychat did not ask for and cannot read"
+        ),
+    })
+}
+
+/// The body's encodings other than `identity`, as the header lists them (at most 60
+/// characters of visible ASCII), or `None`.
+fn content_encoding(headers: &HeaderMap) -> Option<String> {
+    let names: Vec<&str> = headers
+        .get_all(CONTENT_ENCODING)
+        .iter()
+        .map(|v| v.to_str().unwrap_or("(unreadable)"))
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity"))
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
+    let joined = names.join(", ");
+    Some(joined.chars().take(60).collect())
 }
 
 /// The error for a request that got no HTTP response: `cannot connect to URL: cause`,
 /// with "is the server running?" for loopback hosts.
 pub(crate) fn send_error(provider: &ProviderSpec, err: &reqwest::Error) -> ProviderError {
-    let base = &provider.base_url;
+    let base = &redact_userinfo(&provider.base_url);
     let cause = root_cause(err);
     let message = if err.is_builder() {
         format!("cannot build a request for {base}: {cause}")
@@ -313,7 +393,8 @@ pub(crate) fn send_error(provider: &ProviderSpec, err: &reqwest::Error) -> Provi
     } else {
         format!("no response from {base}: {cause}")
     };
-    let hint = (err.is_connect() && is_loopback(base)).then(|| "is the server running?".to_owned());
+    let hint = (err.is_connect() && is_loopback(&provider.base_url))
+        .then(|| "is the server running?".to_owned());
     ProviderError::Connect {
         provider: provider.name.clone(),
         message: redact(provider, &message),

@@ -32,7 +32,9 @@ use futures_util::Stream;
 use crate::conversation::{Conversation, Finish, Role, Usage};
 
 pub use error::{ProviderError, RetryHint};
+pub use http::{REDACTED_USERINFO, redact_userinfo};
 pub use models::{DISCOVERY_TIMEOUT, discover_models, list_models};
+pub use sse::MAX_EVENT_BYTES;
 
 /// The wire protocol a provider speaks (spec §4 `kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,6 +247,52 @@ impl StreamEvent {
     }
 }
 
+/// How a provider's own end-of-reply field says a reply ended: normally or at the
+/// token limit, or otherwise (then in words), which must show on the reply and make
+/// `ask` fail (spec §2, §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ending {
+    Normal(Finish),
+    Abnormal { reason: String, words: &'static str },
+}
+
+/// Words for the endings every provider has in some form.
+pub(crate) mod ending_words {
+    pub const CONTENT_FILTER: &str = "the provider's content filter stopped the reply";
+    pub const TOOL_CALL: &str = "the model stopped to call a tool, which tinychat does not offer";
+    pub const REFUSAL: &str = "the model refused to answer";
+    pub const UNKNOWN: &str = "the reply ended for a reason tinychat does not know";
+}
+
+impl Ending {
+    /// The ending named by `reason`, one the provider's table did not list as normal:
+    /// `words` says what it means.
+    pub(crate) fn abnormal(reason: &str, words: &'static str) -> Ending {
+        Ending::Abnormal {
+            // The server's own word, kept short and printable: it is shown and saved.
+            reason: reason
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(60)
+                .collect(),
+            words,
+        }
+    }
+
+    /// The terminal event for this ending; `field` names the provider's reason field.
+    pub(crate) fn event(&self, provider: &str, field: &'static str) -> StreamEvent {
+        match self {
+            Ending::Normal(finish) => StreamEvent::Finished(*finish),
+            Ending::Abnormal { reason, words } => StreamEvent::Failed(ProviderError::Ended {
+                provider: provider.to_owned(),
+                field,
+                reason: reason.clone(),
+                message: (*words).to_owned(),
+            }),
+        }
+    }
+}
+
 /// The reply broke the provider's wire format: a terminal event naming how.
 fn malformed(provider: &str, message: String) -> StreamEvent {
     StreamEvent::Failed(ProviderError::Malformed {
@@ -387,6 +435,29 @@ fn reply(provider: &ProviderSpec, response: reqwest::Response, idle: Duration) -
     }
 }
 
+/// The reply events of a body that is already in hand, read by exactly the code that
+/// reads a response's body for `kind` (its SSE or NDJSON reader, the size bound, the
+/// idle timeout). For the hostile-stream tests and the parsing benches, which feed
+/// bodies no real server would send without the cost of HTTP in the measurement.
+#[doc(hidden)]
+pub fn read_body<S>(kind: ProviderKind, provider: &str, body: S, idle: Duration) -> ReplyStream
+where
+    S: Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static,
+{
+    let name = provider.to_owned();
+    match kind {
+        ProviderKind::OpenAi => sse::drive(sse::events(body, idle), openai::reader(name)),
+        ProviderKind::Anthropic => sse::drive(sse::events(body, idle), anthropic::reader(name)),
+        ProviderKind::Gemini => sse::drive(sse::events(body, idle), gemini::reader(name)),
+        ProviderKind::Cohere => sse::drive(sse::events(body, idle), cohere::reader(name)),
+        ProviderKind::Ollama => ollama::read(name, body, idle),
+        ProviderKind::Local => failed_reply(ProviderError::local(
+            provider,
+            "an in-process provider has no HTTP body",
+        )),
+    }
+}
+
 /// The HTTP client every request shares: rustls, a 10 s connect timeout, and proxies
 /// from the environment (loopback hosts always bypass them).
 pub fn http_client() -> Result<reqwest::Client, ProviderError> {
@@ -437,6 +508,7 @@ fn proxies_from_env(
                 _ => reqwest::Proxy::all(url.as_str()),
             };
             let proxy = made.map_err(|e| {
+                let url = redact_userinfo(&url);
                 ProviderError::Client(format!("{name} is not a proxy URL ({url}): {e}"))
             })?;
             proxies.push(proxy.no_proxy(reqwest::NoProxy::from_string(&bypass)));

@@ -85,7 +85,10 @@ pub(crate) const MAX_MODEL_PAGES: usize = 20;
 pub(crate) fn list_url(provider: &ProviderSpec, url: &str) -> Result<reqwest::Url, ProviderError> {
     reqwest::Url::parse(url).map_err(|e| ProviderError::Connect {
         provider: provider.name.clone(),
-        message: format!("cannot build a request for {}: {e}", provider.base_url),
+        message: format!(
+            "cannot build a request for {}: {e}",
+            super::redact_userinfo(&provider.base_url)
+        ),
         hint: None,
     })
 }

@@ -19,8 +19,11 @@ use serde_json::Value;
 
 use super::http::{error_fields, post_json};
 use super::models::fetch_json;
-use super::sse::{self, SseError};
-use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent, json_object};
+use super::sse::{self, MAX_EVENT_BYTES, SseError};
+use super::{
+    ChatRequest, Ending, ProviderError, ProviderSpec, ReplyStream, StreamEvent, ending_words,
+    json_object,
+};
 use crate::conversation::{Finish, Role, Usage};
 
 /// What to do when nothing answers at the Ollama address.
@@ -131,8 +134,21 @@ pub(super) fn reply(
     response: reqwest::Response,
     idle: Duration,
 ) -> ReplyStream {
-    let body = sse::idle_limited(response.bytes_stream(), idle);
-    reply_events(provider.name.clone(), Box::pin(body))
+    if let Some(error) = super::http::unsupported_encoding(provider, response.headers()) {
+        return super::failed_reply(error);
+    }
+    read(provider.name.clone(), response.bytes_stream(), idle)
+}
+
+/// The reply events of `body` read as this kind's NDJSON, for a body read without a
+/// response (see [`super::read_body`]).
+pub(super) fn read<S, B, E>(provider: String, body: S, idle: Duration) -> ReplyStream
+where
+    S: Stream<Item = Result<B, E>> + Send + 'static,
+    B: AsRef<[u8]> + Send + 'static,
+    E: std::error::Error + 'static,
+{
+    reply_events(provider, Box::pin(sse::idle_limited(body, idle)))
 }
 
 /// Body chunks with the idle timeout applied, boxed so the reply stream can own them.
@@ -217,6 +233,8 @@ impl LineBuffer {
 struct Reader {
     lines: LineBuffer,
     parser: LineParser,
+    /// Whether a line was handed out yet (the first may start with a BOM).
+    started: bool,
 }
 
 impl Reader {
@@ -224,18 +242,32 @@ impl Reader {
         Reader {
             lines: LineBuffer::default(),
             parser: LineParser { provider },
+            started: false,
         }
     }
 
     /// The events of every line `chunk` completes; stops at the first terminal event.
+    /// A line still unfinished after [`MAX_EVENT_BYTES`] ends the reply: nothing that
+    /// long is a reply line, and it would otherwise be held in memory without end.
     fn on_chunk(&mut self, chunk: &[u8]) -> Vec<StreamEvent> {
         self.lines.push(chunk);
         let mut out = Vec::new();
         while let Some(range) = self.lines.next_line() {
-            out.extend(self.parser.on_line(&self.lines.buf[range]));
-            if out.last().is_some_and(StreamEvent::is_terminal) {
-                break;
+            let mut line = &self.lines.buf[range];
+            if !self.started {
+                // A leading byte-order mark is no part of the first line's JSON.
+                self.started = true;
+                line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
             }
+            out.extend(self.parser.on_line(line));
+            if out.last().is_some_and(StreamEvent::is_terminal) {
+                return out;
+            }
+        }
+        if self.lines.rest().len() > MAX_EVENT_BYTES {
+            out.push(StreamEvent::Failed(
+                SseError::TooLarge.into_provider_error(&self.parser.provider),
+            ));
         }
         out
     }
@@ -244,7 +276,10 @@ impl Reader {
     /// when it is complete JSON (a server that omits the final newline); anything else
     /// means the reply was cut off.
     fn on_end(&mut self) -> Vec<StreamEvent> {
-        let rest = self.lines.rest();
+        let mut rest = self.lines.rest();
+        if !self.started {
+            rest = rest.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(rest);
+        }
         let mut out = Vec::new();
         if !rest.trim_ascii().is_empty() && serde_json::from_slice::<Value>(rest).is_ok() {
             out = self.parser.on_line(rest);
@@ -300,11 +335,15 @@ impl LineParser {
             if let Some(usage) = usage_of(&value) {
                 out.push(StreamEvent::Usage(usage));
             }
-            let finish = match value.get("done_reason").and_then(Value::as_str) {
-                Some("length") => Finish::Length,
-                _ => Finish::Stop,
+            // `stop` (or no reason: Ollama before 0.1.32 sent none) ends the reply
+            // normally and `length` cuts it off; any other reason (`load`, `unload`,
+            // ones added later) ends it visibly (spec §3).
+            let ending = match value.get("done_reason").and_then(Value::as_str) {
+                None | Some("stop") => Ending::Normal(Finish::Stop),
+                Some("length") => Ending::Normal(Finish::Length),
+                Some(reason) => Ending::abnormal(reason, ending_words::UNKNOWN),
             };
-            out.push(StreamEvent::Finished(finish));
+            out.push(ending.event(&self.provider, "done_reason"));
         }
         out
     }
@@ -516,13 +555,26 @@ mod tests {
     }
 
     #[test]
-    fn done_reasons_other_than_length_stop_and_usage_is_optional() {
-        for reason in ["stop", "load", "unload", "whatever"] {
+    fn stop_or_no_reason_is_a_normal_end_other_reasons_show_and_usage_is_optional() {
+        assert_eq!(
+            parse_lines(&[r#"{"message":{"content":""},"done":true,"done_reason":"stop"}"#]),
+            vec![StreamEvent::Finished(Finish::Stop)]
+        );
+        assert_eq!(
+            parse_lines(&[r#"{"message":{"content":""},"done":true}"#]),
+            vec![StreamEvent::Finished(Finish::Stop)]
+        );
+        for reason in ["load", "unload", "whatever"] {
             let line =
                 format!(r#"{{"message":{{"content":""}},"done":true,"done_reason":"{reason}"}}"#);
             assert_eq!(
                 parse_lines(&[&line]),
-                vec![StreamEvent::Finished(Finish::Stop)],
+                vec![StreamEvent::Failed(ProviderError::Ended {
+                    provider: "p".into(),
+                    field: "done_reason",
+                    reason: reason.into(),
+                    message: "the reply ended for a reason tinychat does not know".into(),
+                })],
                 "{reason}"
             );
         }

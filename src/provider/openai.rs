@@ -14,7 +14,10 @@ use serde_json::Value;
 
 use super::http::{as_is, error_fields, post_json};
 use super::sse::{self, Event, EventReader};
-use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent, json_object};
+use super::{
+    ChatRequest, Ending, ProviderError, ProviderSpec, ReplyStream, StreamEvent, ending_words,
+    json_object,
+};
 use crate::conversation::{Finish, Role, Usage};
 
 /// The JSON body of a streaming chat completion. Field order is the wire order.
@@ -88,6 +91,12 @@ pub(super) async fn send(
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`
 /// event; the stream owns the body, so dropping it closes the connection.
+/// The reader of this kind's event stream, for a body read without a response (see
+/// [`super::read_body`]).
+pub(super) fn reader(provider: String) -> impl EventReader {
+    ChunkParser::new(provider)
+}
+
 pub(super) fn reply(
     provider: &ProviderSpec,
     response: reqwest::Response,
@@ -113,7 +122,8 @@ impl EventReader for ChunkParser {
         self.seen = true;
         let data = event.data.trim();
         if data == "[DONE]" {
-            return vec![StreamEvent::Finished(self.finish.unwrap_or(Finish::Stop))];
+            let ending = self.finish.take().unwrap_or(Ending::Normal(Finish::Stop));
+            return vec![ending.event(&self.provider, FIELD)];
         }
         let chunk = match json_object(&self.provider, data.as_bytes(), "an event") {
             Ok(value) => value,
@@ -152,7 +162,7 @@ impl EventReader for ChunkParser {
                     }));
                     return out;
                 }
-                self.finish = Some(finish_of(reason));
+                self.finish = Some(ending_of(reason));
             }
         }
         let usage = chunk.get("usage").and_then(usage_of).or_else(|| {
@@ -168,8 +178,8 @@ impl EventReader for ChunkParser {
     }
     /// The terminal event when the body ends without `[DONE]` (see the type's doc).
     fn on_end(&self) -> StreamEvent {
-        match self.finish {
-            Some(finish) => StreamEvent::Finished(finish),
+        match &self.finish {
+            Some(ending) => ending.event(&self.provider, FIELD),
             None if !self.seen => StreamEvent::Failed(ProviderError::Malformed {
                 provider: self.provider.clone(),
                 message: "the response held no events; check that base_url points at an OpenAI-compatible API (usually ending in /v1)".to_owned(),
@@ -191,7 +201,7 @@ impl EventReader for ChunkParser {
 #[derive(Debug)]
 struct ChunkParser {
     provider: String,
-    finish: Option<Finish>,
+    finish: Option<Ending>,
     /// Whether any event arrived: a body with none is not this protocol at all (an HTML
     /// page from a wrong base URL), not a reply cut short.
     seen: bool,
@@ -207,12 +217,20 @@ impl ChunkParser {
     }
 }
 
-/// `length` is a cut-off; every other reason (`stop`, `content_filter`, `tool_calls`,
-/// `function_call`, unknown ones) ends the reply normally.
-fn finish_of(reason: &str) -> Finish {
+/// The provider's name for its reason, shown with an abnormal one.
+const FIELD: &str = "finish_reason";
+
+/// `stop` (and the spellings compatible servers use for it: TGI's `eos_token`, vLLM's
+/// `stop_sequence`…) is a normal end and `length` (Mistral's `model_length`) a cut-off;
+/// `content_filter`, `tool_calls`, `function_call` and reasons this build does not know
+/// end the reply visibly (spec §3), never as a silent `stop`.
+fn ending_of(reason: &str) -> Ending {
     match reason {
-        "length" => Finish::Length,
-        _ => Finish::Stop,
+        "stop" | "eos" | "eos_token" | "stop_sequence" | "end_turn" => Ending::Normal(Finish::Stop),
+        "length" | "model_length" | "max_tokens" => Ending::Normal(Finish::Length),
+        "content_filter" => Ending::abnormal(reason, ending_words::CONTENT_FILTER),
+        "tool_calls" | "function_call" => Ending::abnormal(reason, ending_words::TOOL_CALL),
+        _ => Ending::abnormal(reason, ending_words::UNKNOWN),
     }
 }
 
@@ -350,18 +368,42 @@ mod tests {
     }
 
     #[test]
-    fn every_other_finish_reason_is_stop() {
-        for reason in [
-            "stop",
-            "content_filter",
-            "tool_calls",
-            "function_call",
-            "eos",
-        ] {
+    fn stop_and_its_spellings_are_normal_and_every_other_reason_shows() {
+        for reason in ["stop", "eos", "eos_token", "stop_sequence"] {
             let data = format!(r#"{{"choices":[{{"delta":{{}},"finish_reason":"{reason}"}}]}}"#);
             assert_eq!(
                 parse_all(&[&data, "[DONE]"]),
                 vec![StreamEvent::Finished(Finish::Stop)],
+                "{reason}"
+            );
+        }
+        for (reason, message) in [
+            (
+                "content_filter",
+                "the provider's content filter stopped the reply",
+            ),
+            (
+                "tool_calls",
+                "the model stopped to call a tool, which tinychat does not offer",
+            ),
+            (
+                "function_call",
+                "the model stopped to call a tool, which tinychat does not offer",
+            ),
+            (
+                "something_new",
+                "the reply ended for a reason tinychat does not know",
+            ),
+        ] {
+            let data = format!(r#"{{"choices":[{{"delta":{{}},"finish_reason":"{reason}"}}]}}"#);
+            assert_eq!(
+                parse_all(&[&data, "[DONE]"]),
+                vec![StreamEvent::Failed(ProviderError::Ended {
+                    provider: "p".into(),
+                    field: "finish_reason",
+                    reason: reason.into(),
+                    message: message.into(),
+                })],
                 "{reason}"
             );
         }

@@ -11,13 +11,11 @@ use super::StreamEvent;
 use super::sse::{self, Event, EventReader};
 use crate::conversation::Usage;
 
-/// An SSE event named `name` carrying `data`, as eventsource-stream hands it over.
+/// An SSE event named `name` carrying `data`, as [`sse::events`] hands it over.
 pub(crate) fn event(name: &str, data: &str) -> Event {
     Event {
         event: name.to_owned(),
         data: data.to_owned(),
-        id: String::new(),
-        retry: None,
     }
 }
 
@@ -27,8 +25,10 @@ pub(crate) async fn replay<R: EventReader>(
     size: usize,
     reader: R,
 ) -> Vec<StreamEvent> {
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-        body.chunks(size).map(|c| Ok(c.to_vec())).collect();
+    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = body
+        .chunks(size)
+        .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+        .collect();
     let events = sse::events(stream::iter(chunks), Duration::from_secs(5));
     sse::drive(events, reader).collect().await
 }

@@ -268,12 +268,24 @@ impl MarkdownBody {
                 search += 1;
             }
             let rest = &text[search..line_end];
-            let Some(cut) = rest
+            // A space before a letter within the next LONG_PARAGRAPH bytes, else (one
+            // endless word: a hostile or broken server's) the first letter after them,
+            // so no run of text keeps the open chunk growing (issue 10). Both depend
+            // only on the text, so streaming and reopening still cut alike.
+            let window = rest.len().min(LONG_PARAGRAPH + 1);
+            let at_space = rest
                 .char_indices()
                 .zip(rest.chars().skip(1))
+                .take_while(|((i, _), _)| *i < window)
                 .find(|((_, c), next)| *c == ' ' && next.is_alphabetic())
-                .map(|((i, _), _)| search + i + 1)
-            else {
+                .map(|((i, _), _)| search + i + 1);
+            let in_word = || {
+                rest.char_indices()
+                    .skip_while(|(i, _)| *i <= LONG_PARAGRAPH)
+                    .find(|(_, c)| c.is_alphabetic())
+                    .map(|(i, _)| search + i)
+            };
+            let Some(cut) = at_space.or_else(in_word) else {
                 return;
             };
             self.freeze_text(text, start, cut, Kind::Paragraph);
@@ -721,6 +733,24 @@ mod tests {
         let table = format!("| a |\n|---|\n{}", "| cell value here |\n".repeat(400));
         let body = streamed(&table, 80, 97, CodeTheme::Plain);
         assert!(lines(&body).iter().all(|l| !l.contains('|')));
+    }
+
+    #[test]
+    fn one_endless_word_is_cut_too_the_same_way_streamed_or_whole() {
+        // A server's one token with no space in it (issue 10): without a cut, every
+        // delta laid out the whole open chunk again (16 MiB: 0.6 s a delta).
+        let text = "x".repeat(100_000) + " end";
+        let whole = MarkdownBody::new(&text, 60, CodeTheme::Plain, true);
+        let body = streamed(&text, 60, 997, CodeTheme::Plain);
+        assert_eq!(lines(&body), lines(&whole));
+        assert!(
+            body.open_rows.len() < 200,
+            "{} open rows",
+            body.open_rows.len()
+        );
+        let shown = lines(&whole);
+        assert_eq!(shown.concat(), text, "every letter shown, in order");
+        assert!(shown.iter().all(|l| l.len() <= 60));
     }
 
     #[test]
