@@ -13,15 +13,11 @@ use tinychat::config::{self, Paths};
 use tinychat::storage::ConversationStore;
 use tinychat::{logging, runtime, terminal};
 
-#[allow(
-    clippy::print_stderr,
-    reason = "start-up errors print before or after the UI"
-)]
 fn main() -> ExitCode {
     let started = std::time::Instant::now();
     let cli = Cli::parse();
     let Some(paths) = Paths::from_env() else {
-        eprintln!("cannot find the home folder: set HOME");
+        tinychat::say!("cannot find the home folder: set HOME");
         return ExitCode::FAILURE;
     };
     let (config_path, required) = match &cli.config {
@@ -32,7 +28,7 @@ fn main() -> ExitCode {
     let config = match config::load(&config_path, required, &env) {
         Ok(config) => config,
         Err(e) => {
-            eprintln!("{e}");
+            tinychat::say!("{e}");
             return ExitCode::FAILURE;
         }
     };
@@ -57,7 +53,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
+            tinychat::say!("cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -67,18 +63,22 @@ fn main() -> ExitCode {
             rt.block_on(cli::ask(&config, cli.model.as_deref(), prompt))
         }
         _ => {
+            if let Some(why) = cli::ui_needs_terminal() {
+                tinychat::say!("{why}");
+                return ExitCode::FAILURE;
+            }
             if let Some(model) = &cli.model
                 && let Err(e) = cli::resolve_provider(&config, model)
                 && config::split_model(model).is_none_or(|(p, _)| config.provider(p).is_none())
             {
-                eprintln!("{e}");
+                tinychat::say!("{e}");
                 return ExitCode::from(2);
             }
             let conversation = match &cli.open {
                 Some(id) => match store.load(id) {
                     Ok(c) => Some(c),
                     Err(e) => {
-                        eprintln!("{e}");
+                        tinychat::say!("{e}");
                         return ExitCode::FAILURE;
                     }
                 },
@@ -101,7 +101,7 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     terminal::restore();
-                    eprintln!("tinychat: {e}");
+                    tinychat::say!("tinychat: {e}");
                     ExitCode::FAILURE
                 }
             }
