@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream};
@@ -37,6 +38,10 @@ const STREAM_CHANNEL: usize = 256;
 /// Most stream events taken in one wake-up: a bound on the batch, so the loop gets
 /// back to keys and frames even if the stream tasks kept the channel full.
 const STREAM_BATCH: usize = 4096;
+/// Most terminal events taken in one wake-up. Keys that waited together are applied
+/// together (typed text as one edit, `app::typing`), and the bound brings the loop
+/// back to signals, streams and frames even while keys keep arriving.
+const KEY_BATCH: usize = 1024;
 
 /// What background jobs report back.
 enum Job {
@@ -229,16 +234,41 @@ pub async fn run(
             break;
         }
 
+        // A signal comes first, however busy the loop is. The runtime notices a signal
+        // only while this task is suspended, and a flood of keys or deltas could keep
+        // every branch below ready for minutes: yielding here lets it look.
+        tokio::task::yield_now().await;
+        if let Poll::Ready(()) = futures_util::poll!(std::pin::pin!(signals.recv())) {
+            pending.extend(app.update(Msg::Shutdown));
+            continue;
+        }
+
         // Armed only while a retry countdown shows: idle has no timer (design §1.3).
         let tick = app.next_tick();
         let msgs: Vec<Msg> = tokio::select! {
-            event = events.next() => match event {
-                Some(Ok(event)) => vec![Msg::Term(event)],
-                Some(Err(e)) => {
-                    tracing::error!(error = %e, "terminal input failed");
-                    vec![Msg::Shutdown]
+            event = events.next() => {
+                let mut batch = Vec::new();
+                let mut next = Poll::Ready(event);
+                // Every event that is already waiting, up to the bound.
+                while let Poll::Ready(event) = next {
+                    match event {
+                        Some(Ok(event)) => batch.push(Msg::Term(event)),
+                        Some(Err(e)) => {
+                            tracing::error!(error = %e, "terminal input failed");
+                            batch.push(Msg::Shutdown);
+                            break;
+                        }
+                        None => {
+                            batch.push(Msg::Shutdown);
+                            break;
+                        }
+                    }
+                    if batch.len() >= KEY_BATCH {
+                        break;
+                    }
+                    next = futures_util::poll!(events.next());
                 }
-                None => vec![Msg::Shutdown],
+                batch
             },
             Some(first) = stream_rx.recv() => {
                 // Coalesce: apply every event already waiting before the next frame.
@@ -433,12 +463,16 @@ fn edit_externally(
     }
 }
 
-/// SIGTERM and SIGHUP, which save and quit like Ctrl+Q.
+/// SIGTERM, SIGHUP and SIGINT, which save and quit like Ctrl+Q. In raw mode Ctrl+C is
+/// a key, so a SIGINT comes from outside (`kill -INT`, a supervisor); left to its
+/// default it would end the process with the terminal still in tinychat's modes.
 struct Signals {
     #[cfg(unix)]
     term: Option<tokio::signal::unix::Signal>,
     #[cfg(unix)]
     hup: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
 }
 
 impl Signals {
@@ -449,6 +483,7 @@ impl Signals {
             Signals {
                 term: signal(SignalKind::terminate()).ok(),
                 hup: signal(SignalKind::hangup()).ok(),
+                int: signal(SignalKind::interrupt()).ok(),
             }
         }
         #[cfg(not(unix))]
@@ -461,6 +496,7 @@ impl Signals {
             tokio::select! {
                 () = next_signal(&mut self.term) => {},
                 () = next_signal(&mut self.hup) => {},
+                () = next_signal(&mut self.int) => {},
             }
         }
         #[cfg(not(unix))]
