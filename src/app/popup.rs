@@ -9,7 +9,7 @@ use ratatui_textarea::TextArea;
 
 use crate::conversation::{Conversation, UNTITLED};
 
-use super::{App, Effect, edit_text};
+use super::{App, Effect, edit_text, typing};
 
 /// An open popup.
 pub enum Popup {
@@ -147,6 +147,9 @@ impl App {
             }
             (Popup::SystemPrompt(editor), KeyCode::Char('j')) if ctrl => {
                 editor.insert_newline();
+            }
+            (Popup::SystemPrompt(editor), _) if !typing::fits(editor, typing::added_by(&key)) => {
+                self.set_input_full();
             }
             (Popup::SystemPrompt(editor), _) => edit_text(editor, key),
             // Handled above.
