@@ -98,3 +98,14 @@ fn deeply_nested_quotes_cost_linear_time() {
         Duration::from_secs(30),
     );
 }
+
+#[test]
+fn a_line_of_text_without_spaces_costs_linear_time() {
+    assert_linear(
+        "CJK line",
+        |bytes| "日本語のテキスト".repeat(bytes / 24),
+        15_000,
+        6,
+        Duration::from_secs(30),
+    );
+}

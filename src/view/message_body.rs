@@ -324,12 +324,31 @@ impl MarkdownBody {
             while !text.is_char_boundary(search) {
                 search += 1;
             }
-            let rest = &text[search..line_end];
-            let Some(cut) = rest
+            // Looked for within one more LONG_PARAGRAPH only, so a line without spaces
+            // (CJK, a hash, a URL) is not searched again whole with every delta; past
+            // that it is cut before a letter that follows a letter.
+            let mut window_end = (search + LONG_PARAGRAPH).min(line_end);
+            while !text.is_char_boundary(window_end) {
+                window_end += 1;
+            }
+            let window = &text[search..window_end];
+            let at_space = window
                 .char_indices()
-                .zip(rest.chars().skip(1))
+                .zip(window.chars().skip(1))
                 .find(|((_, c), next)| *c == ' ' && next.is_alphabetic())
-                .map(|((i, _), _)| search + i + 1)
+                .map(|((i, _), _)| search + i + 1);
+            let hard = || {
+                let mut rest_end = (window_end + LONG_PARAGRAPH).min(line_end);
+                while !text.is_char_boundary(rest_end) {
+                    rest_end += 1;
+                }
+                let rest = &text[window_end..rest_end];
+                rest.char_indices()
+                    .zip(rest.chars().skip(1))
+                    .find(|((_, c), next)| c.is_alphabetic() && next.is_alphabetic())
+                    .map(|((i, c), _)| window_end + i + c.len_utf8())
+            };
+            let Some(cut) = at_space.or_else(|| (window_end < line_end).then(hard).flatten())
             else {
                 return;
             };
@@ -1001,6 +1020,21 @@ mod tests {
             assert!(row.len() <= 40, "{row:?}");
         }
         assert_eq!(lines(&streamed(&text, 100, 64, CodeTheme::Plain)), rows);
+    }
+
+    #[test]
+    fn an_endless_line_without_spaces_is_cut_the_same_way_streamed_or_whole() {
+        for text in ["x".repeat(30_000), "日本語のテキスト".repeat(1500)] {
+            let whole = MarkdownBody::new(&text, 60, CodeTheme::Plain, true);
+            let body = streamed(&text, 60, 7, CodeTheme::Plain);
+            assert_eq!(lines(&body), lines(&whole));
+            assert_eq!(lines(&whole).concat(), text, "every character, in order");
+            assert!(
+                body.open_rows.len() < 200,
+                "{} open rows",
+                body.open_rows.len()
+            );
+        }
     }
 
     #[test]
