@@ -63,10 +63,6 @@ fn main() -> ExitCode {
             rt.block_on(cli::ask(&config, cli.model.as_deref(), prompt))
         }
         _ => {
-            if let Some(why) = cli::ui_needs_terminal() {
-                tinychat::say!("{why}");
-                return ExitCode::FAILURE;
-            }
             if let Some(model) = &cli.model
                 && let Err(e) = cli::resolve_provider(&config, model)
                 && config::split_model(model).is_none_or(|(p, _)| config.provider(p).is_none())
@@ -84,6 +80,11 @@ fn main() -> ExitCode {
                 },
                 None => None,
             };
+            // After the arguments are checked, so a bad one is reported as such.
+            if let Some(why) = cli::ui_needs_terminal() {
+                tinychat::say!("{why}");
+                return ExitCode::FAILURE;
+            }
             let (app, effects) = App::new(AppOptions {
                 config,
                 model: cli.model.clone(),

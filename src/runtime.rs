@@ -7,7 +7,7 @@
 //! Effects returned by `App::update` are carried out here; this is the only place that
 //! does I/O on the app's behalf.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
@@ -42,6 +42,8 @@ const STREAM_BATCH: usize = 4096;
 /// together (typed text as one edit, `app::typing`), and the bound brings the loop
 /// back to signals, streams and frames even while keys keep arriving.
 const KEY_BATCH: usize = 1024;
+/// Terminal events applied together when no quit key is among them.
+const KEY_PIECE: usize = 256;
 
 /// What background jobs report back.
 enum Job {
@@ -145,6 +147,7 @@ pub async fn run(
         store,
     };
     let mut pending = start_effects;
+    let mut queued: VecDeque<Msg> = VecDeque::new();
 
     loop {
         // Carry out what the last update asked for.
@@ -242,24 +245,39 @@ pub async fn run(
             pending.extend(app.update(Msg::Shutdown));
             continue;
         }
+        // Terminal events waiting to be applied, for at most a frame's time per turn, so
+        // a signal is seen between pieces however long the queue is. Up to a quit key
+        // they go in one piece: the edits before it are then skipped (`app::typing`).
+        if !queued.is_empty() {
+            let started = Instant::now();
+            while !queued.is_empty() && started.elapsed() < FRAME_PERIOD && !app.quitting {
+                let n = queued
+                    .iter()
+                    .rposition(|m| app.is_quit_key(m))
+                    .map_or(KEY_PIECE.min(queued.len()), |quit| quit + 1);
+                let piece: Vec<Msg> = queued.drain(..n).collect();
+                pending.extend(app.update_batch(piece));
+            }
+            continue;
+        }
 
         // Armed only while a retry countdown shows: idle has no timer (design §1.3).
         let tick = app.next_tick();
         let msgs: Vec<Msg> = tokio::select! {
             event = events.next() => {
-                let mut batch = Vec::new();
+                let batch = &mut queued;
                 let mut next = Poll::Ready(event);
                 // Every event that is already waiting, up to the bound.
                 while let Poll::Ready(event) = next {
                     match event {
-                        Some(Ok(event)) => batch.push(Msg::Term(event)),
+                        Some(Ok(event)) => batch.push_back(Msg::Term(event)),
                         Some(Err(e)) => {
                             tracing::error!(error = %e, "terminal input failed");
-                            batch.push(Msg::Shutdown);
+                            batch.push_back(Msg::Shutdown);
                             break;
                         }
                         None => {
-                            batch.push(Msg::Shutdown);
+                            batch.push_back(Msg::Shutdown);
                             break;
                         }
                     }
@@ -268,7 +286,7 @@ pub async fn run(
                     }
                     next = futures_util::poll!(events.next());
                 }
-                batch
+                Vec::new()
             },
             Some(first) = stream_rx.recv() => {
                 // Coalesce: apply every event already waiting before the next frame.

@@ -103,25 +103,46 @@ impl App {
         }
     }
 
+    /// Whether `msg` is Ctrl+C or Ctrl+Q (the runtime hands the events before it over
+    /// together with it).
+    pub fn is_quit_key(&self, msg: &Msg) -> bool {
+        self.key_kind(msg) == KeyKind::Quit
+    }
+
     /// Applies messages that arrived together, in order, with plain typing inserted as
     /// one edit per run and draft edits before a quit skipped (see the module doc).
     pub(super) fn apply_batch(&mut self, msgs: Vec<Msg>, fx: &mut Vec<Effect>) {
-        let kinds: Vec<KeyKind> = msgs.iter().map(|m| self.key_kind(m)).collect();
-        let is_edit = |k: &KeyKind| matches!(k, KeyKind::Typed(_) | KeyKind::DraftEdit);
-        // The edits that only change a draft the quit then discards: those after the
-        // last other terminal event (an Enter that sends the draft keeps its text).
-        let skipped = kinds.iter().rposition(|k| *k == KeyKind::Quit).map(|quit| {
-            let from = msgs[..quit]
-                .iter()
-                .zip(&kinds)
-                .rposition(|(m, k)| matches!(m, Msg::Term(_)) && !is_edit(k))
-                .map_or(0, |i| i + 1);
-            from..quit
-        });
+        let is_edit = |k: KeyKind| matches!(k, KeyKind::Typed(_) | KeyKind::DraftEdit);
+        // A quit key is one in any state; what the other keys do depends on the state
+        // when they are applied (a Tab before `1` makes it a copy), so each is judged
+        // then, with the keys before it applied.
+        let quit = msgs.iter().rposition(|m| self.key_kind(m) == KeyKind::Quit);
+        let mut msgs: Vec<Option<Msg>> = msgs.into_iter().map(Some).collect();
+        // Edits from here to the quit only change a draft the quit discards: every
+        // terminal event between is an edit too (an Enter that sends keeps its text).
+        let mut skip_to_quit = false;
+        // Before this index, some terminal event up to the quit is not an edit.
+        let mut not_before = 0;
         let mut typed = String::new();
-        for (i, (msg, kind)) in msgs.into_iter().zip(kinds).enumerate() {
-            if skipped.as_ref().is_some_and(|r| r.contains(&i)) && is_edit(&kind) {
+        for i in 0..msgs.len() {
+            let Some(msg) = msgs[i].take() else {
                 continue;
+            };
+            let kind = self.key_kind(&msg);
+            if let Some(q) = quit.filter(|&q| i < q && is_edit(kind)) {
+                if !skip_to_quit && i >= not_before {
+                    match msgs[i + 1..q].iter().position(|m| {
+                        m.as_ref().is_some_and(|m| {
+                            matches!(m, Msg::Term(_)) && !is_edit(self.key_kind(m))
+                        })
+                    }) {
+                        None => skip_to_quit = true,
+                        Some(other) => not_before = i + 1 + other,
+                    }
+                }
+                if skip_to_quit {
+                    continue;
+                }
             }
             if let KeyKind::Typed(c) = kind {
                 typed.push(c);
@@ -289,6 +310,19 @@ mod tests {
         batch.push(key(KeyCode::Backspace, KeyModifiers::NONE));
         app.update_batch(batch);
         assert_eq!(draft(&app), "hellXo Worl");
+    }
+
+    #[test]
+    fn each_key_of_a_batch_does_what_it_does_after_the_keys_before_it() {
+        let mut app = app();
+        let mut batch = typed("ab");
+        batch.push(key(KeyCode::Tab, KeyModifiers::NONE));
+        // In the conversation `j` moves the selection and does not type.
+        batch.extend(typed("j"));
+        batch.push(key(KeyCode::BackTab, KeyModifiers::NONE));
+        batch.extend(typed("c"));
+        app.update_batch(batch);
+        assert_eq!(draft(&app), "abc");
     }
 
     #[test]

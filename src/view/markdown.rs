@@ -391,8 +391,7 @@ impl Renderer<'_> {
             let flat = depth >= flat_from;
             match c {
                 // Past the bound: no more bars or hanging indents, only an item's marker.
-                Container::Quote if flat => {}
-                Container::Item { shown: true, .. } if flat => {}
+                Container::Quote | Container::Item { shown: true, .. } if flat => {}
                 Container::Item { .. } if flat && !first => {}
                 Container::Quote => push_piece(&mut row, "│ ", Look::tone(Tone::Quote)),
                 Container::Item { marker, shown } => {

@@ -202,20 +202,8 @@ impl MarkdownBody {
                     };
                 } else {
                     let spaces = line.bytes().take_while(|&b| b == b' ').count();
-                    let code_start = start + spaces.min(*indent);
-                    let line_end = start + line.len();
-                    if line_end - code_start <= LONG_CODE_LINE {
-                        let row = lines.line(&text[code_start..line_end]);
-                        wrap_code(&row, self.width, &mut self.frozen);
-                    } else {
-                        let mut from = code_start.max(*cut);
-                        from =
-                            freeze_code_pieces(text, from, line_end, self.width, &mut self.frozen);
-                        if from < line_end || *cut <= code_start {
-                            wrap_code(&plain(&text[from..line_end]), self.width, &mut self.frozen);
-                        }
-                    }
-                    *cut = 0;
+                    let code = start + spaces.min(*indent)..start + line.len();
+                    code_line(text, code, lines, cut, self.width, &mut self.frozen);
                 }
             }
             Open::Text {
@@ -260,15 +248,7 @@ impl MarkdownBody {
                         || new_kind == Kind::Heading
                         || (list_item && !line.starts_with(' '))
                         || (long && !*blank_after);
-                    // A long list is cut at a nested item too (its rows are moved right
-                    // by the item's indentation), and so is a piece of one at an item
-                    // less indented than the piece began.
-                    let nested = (*kind == Kind::List)
-                        .then(|| nested_item(line))
-                        .flatten()
-                        .filter(|&indent| {
-                            start.saturating_sub(*chunk) > LONG_PARAGRAPH || indent < *base
-                        });
+                    let nested = list_cut(*kind, line, start.saturating_sub(*chunk), *base);
                     if let (false, Some(indent)) = (boundary, nested) {
                         let joins = !*blank_after;
                         let (chunk, kind) = (*chunk, *kind);
@@ -550,6 +530,16 @@ fn starts_block(line: &str, kind: Kind) -> bool {
     }
 }
 
+/// Where a long list is cut at a nested item too (its rows are then moved right by the
+/// item's indentation), and a piece of one at an item less indented than the piece
+/// began: the item's indentation, if `line` starts such a piece.
+fn list_cut(kind: Kind, line: &str, chunk_len: usize, base: usize) -> Option<usize> {
+    if kind != Kind::List {
+        return None;
+    }
+    nested_item(line).filter(|&indent| chunk_len > LONG_PARAGRAPH || indent < base)
+}
+
 /// The indentation of a list item indented by at least one space, if `line` is one.
 fn nested_item(line: &str) -> Option<usize> {
     let indent = line.bytes().take_while(|&b| b == b' ').count();
@@ -650,6 +640,27 @@ fn could_open(tail: &str) -> bool {
     }
 }
 
+/// Lays out the complete code line `text[code]`: highlighted when it is short, else in
+/// pieces of one colour, after those frozen while it arrived (`cut`, reset here).
+fn code_line(
+    text: &str,
+    code: std::ops::Range<usize>,
+    lines: &mut CodeLines,
+    cut: &mut usize,
+    width: usize,
+    frozen: &mut RowStore,
+) {
+    if code.len() <= LONG_CODE_LINE {
+        wrap_code(&lines.line(&text[code]), width, frozen);
+    } else {
+        let from = freeze_code_pieces(text, code.start.max(*cut), code.end, width, frozen);
+        if from < code.end || *cut <= code.start {
+            wrap_code(&plain(&text[from..code.end]), width, frozen);
+        }
+    }
+    *cut = 0;
+}
+
 /// Freezes `text[from..end]` in pieces of [`LONG_CODE_LINE`] bytes while more than
 /// that is left, and returns where the rest begins. The pieces fall at the same places
 /// whether the line is seen whole or while it arrives.
@@ -698,6 +709,8 @@ fn label_row(number: usize, language: &str, width: usize) -> Row {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
     use pretty_assertions::assert_eq;
 
@@ -974,12 +987,13 @@ mod tests {
     fn a_long_nested_list_is_cut_into_pieces_that_keep_their_indentation() {
         let mut text = String::new();
         for i in 0..60 {
-            text.push_str(&format!(
-                "- item {i} with some words to make it longer than it is\n"
-            ));
+            let _ = writeln!(
+                text,
+                "- item {i} with some words to make it longer than it is"
+            );
             for depth in 1..4 {
                 let indent = "  ".repeat(depth);
-                text.push_str(&format!("{indent}- sub item {i}.{depth} with words\n"));
+                let _ = writeln!(text, "{indent}- sub item {i}.{depth} with words");
             }
         }
         text.push_str("\nafter the list\n");
@@ -1009,9 +1023,10 @@ mod tests {
 
     #[test]
     fn hundreds_of_nested_levels_keep_their_text_at_a_bounded_depth() {
-        let text: String = (0..600)
-            .map(|i| format!("{}- level {i}\n", "  ".repeat(i)))
-            .collect();
+        let mut text = String::new();
+        for i in 0..600 {
+            let _ = writeln!(text, "{}- level {i}", "  ".repeat(i));
+        }
         let whole = MarkdownBody::new(&text, 100, CodeTheme::Plain, true);
         let rows = lines(&whole);
         assert_eq!(rows.len(), 600, "one row a level");
