@@ -144,5 +144,55 @@ fn stream_append(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, stream_append);
+/// A reply that is one code line, and one that is a list nested `levels` deep, each
+/// streamed 4 bytes a delta with a layout after every delta (the worst case: the
+/// runtime lays out once per batch). 4× the text must cost about 4× (issue 10).
+fn long_lines(c: &mut Criterion) {
+    use std::fmt::Write as _;
+
+    use tinychat::view::highlight::CodeTheme;
+    use tinychat::view::message_body::MarkdownBody;
+
+    fn stream(text: &str) -> MarkdownBody {
+        let mut body = MarkdownBody::new("", 100, CodeTheme::Dark, false);
+        let mut end = 0;
+        while end < text.len() {
+            end = (end + 4).min(text.len());
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            body.update(&text[..end], false);
+        }
+        body.update(text, true);
+        body
+    }
+
+    let mut group = c.benchmark_group("long_lines");
+    group.sample_size(10);
+    for kb in [15usize, 60] {
+        let code = format!(
+            "```rust\n{}",
+            "let x = foo(bar, baz); ".repeat(kb * 1000 / 23)
+        );
+        group.bench_with_input(BenchmarkId::new("code_line_kb", kb), &code, |b, text| {
+            b.iter(|| black_box(stream(text)));
+        });
+    }
+    for levels in [150usize, 300] {
+        let mut list = String::new();
+        for i in 0..levels {
+            let _ = writeln!(list, "{}- item {i}", "  ".repeat(i));
+        }
+        group.bench_with_input(
+            BenchmarkId::new("nested_levels", levels),
+            &list,
+            |b, text| {
+                b.iter(|| black_box(stream(text)));
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, stream_append, long_lines);
 criterion_main!(benches);

@@ -4,7 +4,7 @@
 //! clap parses and reports bad usage (exit 2). The subcommands reuse `provider` and
 //! `storage` directly and print to stdout/stderr; they never touch the terminal modes.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -16,7 +16,7 @@ use crate::conversation::{Conversation, Finish};
 use crate::provider::{self, ChatRequest, StreamEvent};
 use crate::storage::ConversationStore;
 use crate::storage::export::{ExportFormat, export_to_file, render};
-use crate::view::wrap::sanitize;
+use crate::view::wrap::{sanitize, sanitize_for_print};
 
 /// A fast full-screen terminal chat client for large language models.
 ///
@@ -71,16 +71,11 @@ pub enum Command {
 const NONE_ENABLED: &str = "no provider is enabled: set OPENAI_API_KEY (or another provider's key), add [[providers]] to the config, start Ollama, or put a GGUF model in [local] (run `tinychat` and press Enter to download one)";
 
 /// `tinychat models`: every enabled provider's models; problems on stderr.
-#[allow(
-    clippy::print_stdout,
-    clippy::print_stderr,
-    reason = "CLI output, no UI running"
-)]
 pub async fn models(config: &Config) -> ExitCode {
     let client = match provider::http_client() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("{e}");
+            crate::say!("{e}");
             return ExitCode::FAILURE;
         }
     };
@@ -90,7 +85,7 @@ pub async fn models(config: &Config) -> ExitCode {
         .filter(|p| p.disabled.is_none())
         .collect();
     if enabled.is_empty() {
-        eprintln!("{NONE_ENABLED}");
+        crate::say!("{NONE_ENABLED}");
         return ExitCode::FAILURE;
     }
     let lookups = enabled.iter().map(|&p| {
@@ -99,10 +94,10 @@ pub async fn models(config: &Config) -> ExitCode {
     });
     let results = futures_util::future::join_all(lookups).await;
     let mut printed = 0usize;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = stdout();
     for (p, (models, error)) in results {
         for note in provider::discovery_notes(p) {
-            eprintln!("{}: {}", p.name, sanitize(&note));
+            crate::say!("{}: {note}", p.name);
         }
         // Ollama not running is the normal case on most machines, not an error.
         if p.optional && models.is_empty() {
@@ -113,9 +108,9 @@ pub async fn models(config: &Config) -> ExitCode {
             let e = e.to_string();
             let e = e.strip_prefix(&format!("{}: ", p.name)).unwrap_or(&e);
             if models.is_empty() {
-                eprintln!("{}: cannot list models: {e}", p.name);
+                crate::say!("{}: cannot list models: {e}", p.name);
             } else {
-                eprintln!(
+                crate::say!(
                     "{}: cannot list models ({e}); showing tinychat's built-in list",
                     p.name
                 );
@@ -129,11 +124,11 @@ pub async fn models(config: &Config) -> ExitCode {
         }
     }
     if printed == 0 && enabled.iter().all(|p| p.optional) {
-        eprintln!("{NONE_ENABLED}");
+        crate::say!("{NONE_ENABLED}");
         return ExitCode::FAILURE;
     }
     for p in config.providers.iter().filter(|p| p.disabled.is_some()) {
-        eprintln!(
+        crate::say!(
             "{}: disabled ({})",
             p.name,
             p.disabled.as_deref().unwrap_or_default()
@@ -147,12 +142,11 @@ pub async fn models(config: &Config) -> ExitCode {
 }
 
 /// `tinychat ask`: streams one reply to stdout. Exit 0 on stop or length, 1 otherwise.
-#[allow(clippy::print_stderr, reason = "CLI output, no UI running")]
 pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode {
     let prompt = if prompt == "-" {
         let mut text = String::new();
         if let Err(e) = std::io::stdin().read_to_string(&mut text) {
-            eprintln!("cannot read the prompt from stdin: {e}");
+            crate::say!("cannot read the prompt from stdin: {e}");
             return ExitCode::FAILURE;
         }
         text
@@ -160,13 +154,13 @@ pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode
         prompt.to_owned()
     };
     if prompt.trim().is_empty() {
-        eprintln!("the prompt is empty");
+        crate::say!("the prompt is empty");
         return ExitCode::from(2);
     }
     let client = match provider::http_client() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("{e}");
+            crate::say!("{e}");
             return ExitCode::FAILURE;
         }
     };
@@ -179,7 +173,7 @@ pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode
             if let Some(m) = first_model(config, &client).await {
                 m
             } else {
-                eprintln!(
+                crate::say!(
                     "no model: pass --model PROVIDER/MODEL or set default_model in the config (see `tinychat models`)"
                 );
                 return ExitCode::FAILURE;
@@ -189,7 +183,7 @@ pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode
     let spec = match resolve_provider(config, &full) {
         Ok(spec) => spec,
         Err(e) => {
-            eprintln!("{e}");
+            crate::say!("{e}");
             return ExitCode::from(2);
         }
     };
@@ -207,26 +201,19 @@ pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode
 
 /// Prints a reply stream to stdout as it arrives; retries, notes and the reason of a
 /// failure go to stderr. The exit status follows spec §2.
-#[allow(clippy::print_stderr, reason = "CLI output, no UI running")]
 async fn print_reply(mut stream: provider::ReplyStream, provider_name: &str) -> ExitCode {
-    let stdout = std::io::stdout();
-    let to_terminal = stdout.is_terminal();
-    let mut out = stdout.lock();
+    // On a terminal, escape sequences from the model are shown, not obeyed.
+    let mut out = stdout();
+    let to_terminal = out.is_terminal();
     let mut ended_with_newline = true;
     while let Some(event) = stream.next().await {
         match event {
             StreamEvent::Delta(text) => {
-                // On a terminal, escape sequences from the model are shown, not obeyed.
-                let shown = if to_terminal {
-                    sanitize(&text)
-                } else {
-                    text.as_str().into()
-                };
-                if !shown.is_empty() {
-                    ended_with_newline = shown.ends_with('\n');
+                if !text.is_empty() {
+                    ended_with_newline = text.ends_with('\n');
                 }
                 if out
-                    .write_all(shown.as_bytes())
+                    .write_all(text.as_bytes())
                     .and_then(|()| out.flush())
                     .is_err()
                 {
@@ -235,7 +222,7 @@ async fn print_reply(mut stream: provider::ReplyStream, provider_name: &str) -> 
             }
             StreamEvent::Usage(_) => {}
             StreamEvent::Notice(text) | StreamEvent::Preparing(text) => {
-                eprintln!("{provider_name}: {}", sanitize(&text));
+                crate::say!("{provider_name}: {text}");
             }
             StreamEvent::Retrying {
                 reason,
@@ -243,7 +230,7 @@ async fn print_reply(mut stream: provider::ReplyStream, provider_name: &str) -> 
                 attempt,
                 of,
             } => {
-                eprintln!(
+                crate::say!(
                     "{provider_name}: {reason}, retrying in {:.1} s ({attempt} of {of})",
                     delay.as_secs_f64()
                 );
@@ -252,8 +239,9 @@ async fn print_reply(mut stream: provider::ReplyStream, provider_name: &str) -> 
                 if to_terminal && !ended_with_newline {
                     let _ = writeln!(out);
                 }
+                drop(out);
                 if finish == Finish::Length {
-                    eprintln!("(the reply was cut off at the token limit)");
+                    crate::say!("(the reply was cut off at the token limit)");
                 }
                 return ExitCode::SUCCESS;
             }
@@ -263,13 +251,14 @@ async fn print_reply(mut stream: provider::ReplyStream, provider_name: &str) -> 
                 if to_terminal && !ended_with_newline {
                     let _ = writeln!(out);
                 }
-                let _ = out.flush();
-                eprintln!("{error}");
+                // The held end of the reply comes before the reason.
+                drop(out);
+                crate::say!("{error}");
                 return ExitCode::FAILURE;
             }
         }
     }
-    eprintln!("{provider_name}: the reply ended without an outcome");
+    crate::say!("{provider_name}: the reply ended without an outcome");
     ExitCode::FAILURE
 }
 
@@ -316,17 +305,18 @@ async fn first_model(config: &Config, client: &reqwest::Client) -> Option<String
 }
 
 /// `tinychat list`.
-#[allow(clippy::print_stderr, reason = "CLI output, no UI running")]
 pub fn list(store: &ConversationStore) -> ExitCode {
-    let mut out = std::io::stdout().lock();
+    let mut out = stdout();
     for entry in store.list() {
+        // Free-text fields lose their tabs and line breaks even in a pipe, so that every
+        // conversation stays one line of four columns; the id is printed as it is named.
         let line = match &entry.problem {
-            Some(problem) => format!("{}\t-\t-\t({problem})", entry.id),
+            Some(problem) => format!("{}\t-\t-\t({})", entry.id, sanitize(problem)),
             None => format!(
                 "{}\t{}\t{}\t{}",
                 entry.id,
                 entry.updated_at,
-                entry.model.as_deref().unwrap_or("-"),
+                sanitize(entry.model.as_deref().unwrap_or("-")),
                 sanitize(&entry.title)
             ),
         };
@@ -338,7 +328,6 @@ pub fn list(store: &ConversationStore) -> ExitCode {
 }
 
 /// `tinychat export`.
-#[allow(clippy::print_stderr, reason = "CLI output, no UI running")]
 pub fn export(
     store: &ConversationStore,
     id_or_file: &str,
@@ -348,7 +337,7 @@ pub fn export(
     let conversation = match store.load(id_or_file) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("{e}");
+            crate::say!("{e}");
             return ExitCode::FAILURE;
         }
     };
@@ -357,13 +346,13 @@ pub fn export(
         Some(path) => match export_to_file(&conversation, path, format) {
             Ok(_) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("{e}");
+                crate::say!("{e}");
                 ExitCode::FAILURE
             }
         },
         None => match render(&conversation, format.unwrap_or(ExportFormat::Markdown)) {
             Ok(text) => {
-                let mut out = std::io::stdout().lock();
+                let mut out = stdout();
                 if out
                     .write_all(text.as_bytes())
                     .and_then(|()| out.flush())
@@ -374,9 +363,216 @@ pub fn export(
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("{e}");
+                crate::say!("{e}");
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+/// Why the chat UI cannot run here, if it cannot: it draws on stdout, so stdout must be
+/// a terminal (the UI's escape codes must never land in a file or a pipe), and it reads
+/// keys from stdin or, when stdin is redirected, from the process's terminal, as
+/// crossterm does. Checked before the terminal is touched, so a script, a cron job or
+/// `tinychat < /dev/null` gets one line that points to `tinychat ask` (spec §2).
+pub fn ui_needs_terminal() -> Option<String> {
+    let problem = if !io::stdout().is_terminal() {
+        "its output is not a terminal"
+    } else if !(io::stdin().is_terminal() || controlling_terminal()) {
+        "there is no terminal to read keys from"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "tinychat: the chat UI needs a terminal, and {problem}; for one reply without the UI use `tinychat ask PROMPT` (`tinychat ask -` reads the prompt from stdin)"
+    ))
+}
+
+/// Whether the process has a terminal of its own (`/dev/tty` opens), the one crossterm
+/// reads keys from when stdin is not a terminal (elsewhere crossterm opens the console
+/// itself, so the answer is left to it).
+fn controlling_terminal() -> bool {
+    #[cfg(unix)]
+    {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .is_ok()
+    }
+    #[cfg(not(unix))]
+    {
+        true
+    }
+}
+
+/// Prints one line to stderr through [`Printer`]: every message the command line
+/// writes there (provider errors quote servers, load errors quote files) goes this way.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::writeln!($crate::cli::stderr(), $($arg)*);
+    }};
+}
+
+/// Standard output, sanitized when it is a terminal ([`Printer`]).
+pub fn stdout() -> Printer<io::StdoutLock<'static>> {
+    let out = io::stdout();
+    let terminal = out.is_terminal();
+    Printer::new(out.lock(), terminal)
+}
+
+/// Standard error, sanitized when it is a terminal ([`Printer`]).
+pub fn stderr() -> Printer<io::StderrLock<'static>> {
+    let err = io::stderr();
+    let terminal = err.is_terminal();
+    Printer::new(err.lock(), terminal)
+}
+
+/// The one way the command line prints. To a terminal, text passes through the UI's
+/// sanitizing ([`sanitize_for_print`]): a model, a server or a file can put escape
+/// sequences in what is printed (a title change, an OSC 52 clipboard write, a cleared
+/// screen), and a terminal would obey them. To a file or a pipe the bytes pass
+/// unchanged, so exports and `ask` output stay exactly what was saved or sent.
+///
+/// Writes may split a character or a `\r\n` anywhere (a reply streams in pieces): the
+/// unfinished end is held back until the next write, and shown when the printer is
+/// dropped if nothing completes it.
+pub struct Printer<W: Write> {
+    inner: W,
+    terminal: bool,
+    /// Bytes held back on a terminal: an incomplete UTF-8 sequence or a final `\r`.
+    held: Vec<u8>,
+}
+
+impl<W: Write> Printer<W> {
+    /// `terminal` says whether `inner` is one (and so needs sanitizing).
+    pub fn new(inner: W, terminal: bool) -> Printer<W> {
+        Printer {
+            inner,
+            terminal,
+            held: Vec::new(),
+        }
+    }
+
+    /// Whether this printer writes to a terminal.
+    pub fn is_terminal(&self) -> bool {
+        self.terminal
+    }
+
+    /// Sanitizes and writes `held`, all of it when `finish`, else up to what a later
+    /// write could still change.
+    fn write_held(&mut self, finish: bool) -> io::Result<()> {
+        let mut text = String::new();
+        let mut rest = self.held.as_slice();
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(valid) => {
+                    text.push_str(valid);
+                    rest = &[];
+                    break;
+                }
+                Err(e) => {
+                    let (valid, after) = rest.split_at(e.valid_up_to());
+                    // Checked by from_utf8 just now.
+                    text.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                    match e.error_len() {
+                        Some(bad) => {
+                            text.push(char::REPLACEMENT_CHARACTER);
+                            rest = &after[bad..];
+                        }
+                        // The sequence may be completed by the next write.
+                        None if !finish => {
+                            rest = after;
+                            break;
+                        }
+                        None => {
+                            text.push(char::REPLACEMENT_CHARACTER);
+                            rest = &[];
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        let mut keep = rest.to_vec();
+        if !finish && rest.is_empty() && text.ends_with('\r') {
+            // A `\r\n` may be split between two writes.
+            text.pop();
+            keep = b"\r".to_vec();
+        }
+        self.inner.write_all(sanitize_for_print(&text).as_bytes())?;
+        self.held = keep;
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for Printer<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.terminal {
+            return self.inner.write(buf);
+        }
+        self.held.extend_from_slice(buf);
+        self.write_held(false)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for Printer<W> {
+    fn drop(&mut self) {
+        if !self.held.is_empty() {
+            let _ = self.write_held(true);
+        }
+        let _ = self.inner.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn printed(terminal: bool, writes: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut printer = Printer::new(&mut out, terminal);
+            for w in writes {
+                printer.write_all(w).unwrap_or_default();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_terminal_sees_escape_sequences_as_symbols_and_keeps_tabs_and_line_ends() {
+        let hostile: &[&[u8]] = &[
+            b"title\x1b]0;pwned\x07 clip\x1b]52;c;aGk=\x07",
+            b" clear\x1b[2J\x1b[H\tcol\r",
+            b"\nnext \xc2",
+            b"\x9b line\n",
+        ];
+        assert_eq!(
+            String::from_utf8(printed(true, hostile)).unwrap_or_default(),
+            "title\u{241b}]0;pwned\u{2407} clip\u{241b}]52;c;aGk=\u{2407} clear\u{241b}[2J\u{241b}[H\tcol\r\nnext \u{fffd} line\n"
+        );
+    }
+
+    #[test]
+    fn a_pipe_gets_exactly_the_bytes_written() {
+        let bytes: &[&[u8]] = &[b"a\x1b]52;c;aGk=\x07\r", b"\xff\xc2", b"\x9b\n"];
+        assert_eq!(printed(false, bytes), bytes.concat());
+    }
+
+    #[test]
+    fn what_no_later_write_completes_is_shown_at_the_end() {
+        assert_eq!(
+            String::from_utf8(printed(true, &[b"cut \xe2\x82", b"and \r"])).unwrap_or_default(),
+            "cut \u{fffd}and \u{240d}"
+        );
     }
 }

@@ -13,17 +13,13 @@ use tinychat::config::{self, Paths};
 use tinychat::storage::ConversationStore;
 use tinychat::{logging, runtime, terminal};
 
-#[allow(
-    clippy::print_stderr,
-    reason = "start-up errors print before or after the UI"
-)]
 fn main() -> ExitCode {
     let started = std::time::Instant::now();
     // Before anything can panic: no panic message may print input raw (terminal.rs).
     terminal::install_panic_hook();
     let cli = Cli::parse();
     let Some(paths) = Paths::from_env() else {
-        eprintln!("cannot find the home folder: set HOME");
+        tinychat::say!("cannot find the home folder: set HOME");
         return ExitCode::FAILURE;
     };
     let (config_path, required) = match &cli.config {
@@ -34,7 +30,7 @@ fn main() -> ExitCode {
     let config = match config::load(&config_path, required, &env) {
         Ok(config) => config,
         Err(e) => {
-            eprintln!("{e}");
+            tinychat::say!("{e}");
             return ExitCode::FAILURE;
         }
     };
@@ -64,7 +60,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("cannot start the async runtime: {e}");
+            tinychat::say!("cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -78,19 +74,24 @@ fn main() -> ExitCode {
                 && let Err(e) = cli::resolve_provider(&config, model)
                 && config::split_model(model).is_none_or(|(p, _)| config.provider(p).is_none())
             {
-                eprintln!("{e}");
+                tinychat::say!("{e}");
                 return ExitCode::from(2);
             }
             let (conversation, notice) = match &cli.open {
                 Some(id) => match store.open(id) {
                     Ok(opened) => (Some(opened.conversation), opened.notice),
                     Err(e) => {
-                        eprintln!("{e}");
+                        tinychat::say!("{e}");
                         return ExitCode::FAILURE;
                     }
                 },
                 None => (None, None),
             };
+            // After the arguments are checked, so a bad one is reported as such.
+            if let Some(why) = cli::ui_needs_terminal() {
+                tinychat::say!("{why}");
+                return ExitCode::FAILURE;
+            }
             let (mut app, effects) = App::new(AppOptions {
                 config,
                 model: cli.model.clone(),
@@ -111,7 +112,7 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     terminal::restore();
-                    eprintln!("tinychat: {e}");
+                    tinychat::say!("tinychat: {e}");
                     ExitCode::FAILURE
                 }
             }

@@ -7,10 +7,11 @@
 //! Effects returned by `App::update` are carried out here; this is the only place that
 //! does I/O on the app's behalf.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream};
@@ -40,6 +41,12 @@ const STREAM_BATCH: usize = 4096;
 /// Most reply text taken in one wake-up, for the same reason: a server sending huge
 /// events as fast as it can must not make one batch take long to apply (issue 10).
 const STREAM_BATCH_BYTES: usize = 1024 * 1024;
+/// Most terminal events taken in one wake-up. Keys that waited together are applied
+/// together (typed text as one edit, `app::typing`), and the bound brings the loop
+/// back to signals, streams and frames even while keys keep arriving.
+const KEY_BATCH: usize = 1024;
+/// Terminal events applied together when no quit key is among them.
+const KEY_PIECE: usize = 256;
 
 /// What background jobs report back.
 enum Job {
@@ -140,6 +147,7 @@ pub async fn run(
         store,
     };
     let mut pending = start_effects;
+    let mut queued: VecDeque<Msg> = VecDeque::new();
 
     loop {
         // Carry out what the last update asked for.
@@ -233,16 +241,56 @@ pub async fn run(
             break;
         }
 
+        // A signal comes first, however busy the loop is. The runtime notices a signal
+        // only while this task is suspended, and a flood of keys or deltas could keep
+        // every branch below ready for minutes: yielding here lets it look.
+        tokio::task::yield_now().await;
+        if let Poll::Ready(()) = futures_util::poll!(std::pin::pin!(signals.recv())) {
+            pending.extend(app.update(Msg::Shutdown));
+            continue;
+        }
+        // Terminal events waiting to be applied, for at most a frame's time per turn, so
+        // a signal is seen between pieces however long the queue is. Up to a quit key
+        // they go in one piece: the edits before it are then skipped (`app::typing`).
+        if !queued.is_empty() {
+            let started = Instant::now();
+            while !queued.is_empty() && started.elapsed() < FRAME_PERIOD && !app.quitting {
+                let n = queued
+                    .iter()
+                    .rposition(|m| app.is_quit_key(m))
+                    .map_or(KEY_PIECE.min(queued.len()), |quit| quit + 1);
+                let piece: Vec<Msg> = queued.drain(..n).collect();
+                pending.extend(app.update_batch(piece));
+            }
+            continue;
+        }
+
         // Armed only while a retry countdown shows: idle has no timer (design §1.3).
         let tick = app.next_tick();
         let msgs: Vec<Msg> = tokio::select! {
-            event = events.next() => match event {
-                Some(Ok(event)) => vec![Msg::Term(event)],
-                Some(Err(e)) => {
-                    tracing::error!(error = %e, "terminal input failed");
-                    vec![Msg::Shutdown]
+            event = events.next() => {
+                let batch = &mut queued;
+                let mut next = Poll::Ready(event);
+                // Every event that is already waiting, up to the bound.
+                while let Poll::Ready(event) = next {
+                    match event {
+                        Some(Ok(event)) => batch.push_back(Msg::Term(event)),
+                        Some(Err(e)) => {
+                            tracing::error!(error = %e, "terminal input failed");
+                            batch.push_back(Msg::Shutdown);
+                            break;
+                        }
+                        None => {
+                            batch.push_back(Msg::Shutdown);
+                            break;
+                        }
+                    }
+                    if batch.len() >= KEY_BATCH {
+                        break;
+                    }
+                    next = futures_util::poll!(events.next());
                 }
-                None => vec![Msg::Shutdown],
+                Vec::new()
             },
             Some(first) = stream_rx.recv() => {
                 // Coalesce: apply every event already waiting before the next frame.
@@ -484,12 +532,16 @@ fn edit_externally(
     }
 }
 
-/// SIGTERM and SIGHUP, which save and quit like Ctrl+Q.
+/// SIGTERM, SIGHUP and SIGINT, which save and quit like Ctrl+Q. In raw mode Ctrl+C is
+/// a key, so a SIGINT comes from outside (`kill -INT`, a supervisor); left to its
+/// default it would end the process with the terminal still in tinychat's modes.
 struct Signals {
     #[cfg(unix)]
     term: Option<tokio::signal::unix::Signal>,
     #[cfg(unix)]
     hup: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
 }
 
 impl Signals {
@@ -500,6 +552,7 @@ impl Signals {
             Signals {
                 term: signal(SignalKind::terminate()).ok(),
                 hup: signal(SignalKind::hangup()).ok(),
+                int: signal(SignalKind::interrupt()).ok(),
             }
         }
         #[cfg(not(unix))]
@@ -512,6 +565,7 @@ impl Signals {
             tokio::select! {
                 () = next_signal(&mut self.term) => {},
                 () = next_signal(&mut self.hup) => {},
+                () = next_signal(&mut self.int) => {},
             }
         }
         #[cfg(not(unix))]

@@ -45,6 +45,8 @@ const LEAVE_ALT_SCREEN: &[u8] = b"\x1b[?1049l";
 const SHOW_CURSOR: &[u8] = b"\x1b[?25h";
 const BRACKETED_PASTE_OFF: &[u8] = b"\x1b[?2004l";
 const KITTY_KEYS_POP: &[u8] = b"\x1b[<1u";
+/// Part of crossterm's DisableMouseCapture: the basic mouse reports turned off.
+const MOUSE_REPORTING_OFF: &[u8] = b"\x1b[?1000l";
 /// The start of the clipboard escape (OSC 52).
 const OSC52: &[u8] = b"\x1b]52;";
 
@@ -757,6 +759,31 @@ fn sigterm_while_streaming_saves_the_partial_reply_as_cancelled_and_restores_the
     assert_eq!(messages[1]["content"], "Partial answer");
     assert_eq!(messages[1]["finish"], "cancelled");
     assert_eq!(messages[1]["model"], "mock/m1");
+}
+
+#[test]
+fn sigint_from_outside_saves_the_partial_reply_and_restores_the_terminal() {
+    let (server, sandbox) = mock_with(vec![stalled_reply(&["Partial", " answer"])]);
+    let mut app = sandbox.spawn(&[]);
+    say_and_wait_while_streaming(&app, "hello", "Partial answer");
+
+    kill(&app, "INT");
+    let status = app.wait_exit();
+    assert_eq!(status.exit_code(), 0, "{status:?}");
+    assert_terminal_restored(&app);
+    let raw = app.raw();
+    let entered = find_last(&raw, ENTER_ALT_SCREEN).unwrap();
+    assert!(
+        contains(&raw[entered..], MOUSE_REPORTING_OFF),
+        "mouse reporting was not turned off"
+    );
+    wait_for_disconnect(&server);
+
+    let (_, saved) = sandbox.only_conversation();
+    let messages = saved["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[1]["content"], "Partial answer");
+    assert_eq!(messages[1]["finish"], "cancelled");
 }
 
 #[test]

@@ -15,6 +15,7 @@ mod leave;
 pub mod models;
 mod popup;
 mod recall;
+pub mod typing;
 pub mod viewport;
 
 use std::path::PathBuf;
@@ -36,7 +37,7 @@ use crate::storage::index::IndexEntry;
 use crate::view::highlight::CodeTheme;
 use crate::view::history_layout::HistoryLayout;
 use crate::view::layout::{self, Areas};
-use crate::view::wrap::display_width;
+use crate::view::wrap::display_width_upto;
 
 pub use browser::{Browser, BrowserFocus, IndexChange, Pending};
 pub use download::{DownloadState, DownloadUpdate, FirstRun};
@@ -44,6 +45,9 @@ pub use keymap::{Focus, Intent};
 pub use models::ModelCatalog;
 pub use popup::{LeaveAction, Popup, SaveAs};
 pub use viewport::Viewport;
+
+/// The longest sidebar filter kept: far longer than any model name.
+const MAX_FILTER_BYTES: usize = 1024;
 
 /// Identifies one reply stream. Events from any other stream than the active one are
 /// dropped, which makes cancellation races harmless (design §3).
@@ -324,12 +328,11 @@ impl App {
     /// Applies messages that arrived together (stream events waiting when the runtime
     /// woke), laying out the live reply once at the end rather than after each delta:
     /// a fast stream then costs one layout per frame, not one per token.
+    /// Keys that arrived together are applied as cheaply as one (see [`typing`]).
     pub fn update_batch(&mut self, msgs: impl IntoIterator<Item = Msg>) -> Vec<Effect> {
         self.defer_layout = true;
         let mut fx = Vec::new();
-        for msg in msgs {
-            fx.extend(self.update(msg));
-        }
+        self.apply_batch(msgs.into_iter().collect(), &mut fx);
         self.defer_layout = false;
         if self.layout_stale {
             self.refresh_live_layout();
@@ -374,9 +377,17 @@ impl App {
                 match result {
                     Ok(text) => {
                         let text = text.strip_suffix('\n').unwrap_or(&text).to_owned();
-                        self.input = new_input();
-                        self.input.insert_str(&text);
-                        self.set_notice("draft updated from the editor".into());
+                        if text.len() <= typing::MAX_DRAFT_BYTES {
+                            self.input = new_input();
+                            self.input.insert_str(&text);
+                            self.set_notice("draft updated from the editor".into());
+                        } else {
+                            self.set_error(typing::too_large(
+                                "the edited draft",
+                                &new_input(),
+                                text.len(),
+                            ));
+                        }
                     }
                     Err(e) => self.set_error(e),
                 }
@@ -481,8 +492,12 @@ impl App {
             Intent::Quit => self.leave(LeaveAction::Quit, fx),
             Intent::Send => self.send(fx),
             Intent::Newline => {
-                self.input.insert_newline();
-                self.relayout();
+                if typing::fits(&self.input, 1) {
+                    self.input.insert_newline();
+                    self.relayout();
+                } else {
+                    self.set_input_full();
+                }
             }
             Intent::Stop => {
                 if self.stream.is_some() {
@@ -548,6 +563,10 @@ impl App {
     fn on_edit(&mut self, key: KeyEvent) {
         match self.focus {
             Focus::Input => {
+                if !typing::fits(&self.input, typing::added_by(&key)) {
+                    self.set_input_full();
+                    return;
+                }
                 edit_text(&mut self.input, key);
                 self.relayout();
             }
@@ -644,18 +663,40 @@ impl App {
     fn on_paste(&mut self, text: &str) {
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
         if let Some(popup) = &mut self.popup {
-            popup.paste(&text);
+            let held = match popup {
+                Popup::SaveAs(save_as) => typing::text_len(&save_as.editor),
+                Popup::SystemPrompt(editor) => typing::text_len(editor),
+                Popup::Browser(browser) => browser.query.len(),
+                Popup::Help | Popup::Leave { .. } => 0,
+            };
+            if held.saturating_add(text.len()) > typing::MAX_DRAFT_BYTES {
+                self.set_error(typing::too_large(
+                    "the paste",
+                    &new_input(),
+                    held + text.len(),
+                ));
+            } else {
+                popup.paste(&text);
+            }
             return;
         }
         match self.focus {
             Focus::Sidebar => {
-                let mut filter = self.catalog.filter.clone();
-                filter.push_str(text.lines().next().unwrap_or_default());
-                self.catalog.set_filter(filter);
+                let line = text.lines().next().unwrap_or_default();
+                // A filter longer than any model name matches nothing; this bounds it.
+                if self.catalog.filter.len() + line.len() <= MAX_FILTER_BYTES {
+                    let mut filter = self.catalog.filter.clone();
+                    filter.push_str(line);
+                    self.catalog.set_filter(filter);
+                }
             }
             Focus::Input | Focus::Conversation => {
                 self.set_focus(Focus::Input);
-                self.input.insert_str(&text);
+                if typing::fits(&self.input, text.len()) {
+                    self.input.insert_str(&text);
+                } else {
+                    self.set_error(typing::too_large("the paste", &self.input, text.len()));
+                }
             }
         }
         self.relayout();
@@ -711,6 +752,13 @@ impl App {
             text,
             is_error: true,
         });
+    }
+
+    fn set_input_full(&mut self) {
+        self.set_error(format!(
+            "the input is full: it holds at most {}",
+            typing::size_text(typing::MAX_DRAFT_BYTES)
+        ));
     }
 
     fn quit(&mut self, fx: &mut Vec<Effect>) {
@@ -770,16 +818,20 @@ impl App {
         );
     }
 
-    /// Text rows the input needs at the input box's width (for its height).
+    /// Text rows the input needs at the input box's width (for its height), counted
+    /// only up to the screen's height: the box never grows past a third of the screen,
+    /// so a key in a big draft measures a screenful of it, not all of it.
     fn input_rows(&self) -> u16 {
         let width = usize::from(self.screen.width.saturating_sub(2)).max(1);
-        let rows: usize = self
-            .input
-            .lines()
-            .iter()
-            .map(|l| display_width(l) / width + 1)
-            .sum();
-        rows.min(usize::from(u16::MAX)) as u16
+        let most = usize::from(self.screen.height).max(1);
+        let mut rows = 0usize;
+        for line in self.input.lines() {
+            rows += display_width_upto(line, width * (most - rows)) / width + 1;
+            if rows >= most {
+                break;
+            }
+        }
+        rows.min(most) as u16
     }
 
     /// Shows a conversation read from disk; the model that wrote its last reply answers

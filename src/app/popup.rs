@@ -15,7 +15,7 @@ use crate::storage::export::Replace;
 
 use crate::conversation::{Conversation, UNTITLED};
 
-use super::{App, Effect, edit_text};
+use super::{App, Effect, edit_text, typing};
 
 /// The save-as prompt.
 pub struct SaveAs {
@@ -237,6 +237,9 @@ impl App {
             }
             (Popup::SystemPrompt(editor), KeyCode::Char('j')) if ctrl => {
                 editor.insert_newline();
+            }
+            (Popup::SystemPrompt(editor), _) if !typing::fits(editor, typing::added_by(&key)) => {
+                self.set_input_full();
             }
             (Popup::SystemPrompt(editor), _) => edit_text(editor, key),
             // Handled above.

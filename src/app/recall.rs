@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use crossterm::event::KeyEvent;
 use ratatui_textarea::CursorMove;
 
+use super::typing::MAX_DRAFT_BYTES;
 use super::{App, edit_text, new_input};
 use crate::conversation::Role;
 
@@ -45,13 +46,15 @@ enum CursorAt {
 }
 
 impl App {
-    /// The `n`th user prompt of the conversation counting back from the newest.
+    /// The `n`th user prompt of the conversation counting back from the newest. A
+    /// prompt larger than the input holds (one sent with `tinychat ask -`, say) is not
+    /// recalled: the walk passes over it.
     fn prompt_back(&self, n: usize) -> Option<&str> {
         self.conversation
             .messages
             .iter()
             .rev()
-            .filter(|m| m.role == Role::User)
+            .filter(|m| m.role == Role::User && m.content.len() <= MAX_DRAFT_BYTES)
             .nth(n)
             .map(|m| m.content.as_str())
     }

@@ -162,7 +162,8 @@ impl LineState {
     }
 }
 
-fn plain(line: &str) -> Row {
+/// A line of code in the one code colour, unhighlighted.
+pub fn plain(line: &str) -> Row {
     let mut row = Row::new();
     push_piece(&mut row, &sanitize(line), Look::tone(Tone::Code));
     row

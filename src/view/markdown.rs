@@ -21,9 +21,27 @@ fn options() -> Options {
     Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS
 }
 
+/// Quotes and list items nested deeper than this are drawn at this depth, their text
+/// kept: each level indents every row of it, so 600 levels would push the text past
+/// any screen and make every row cost as much as its depth.
+pub const MAX_NESTING: usize = 8;
+
 /// Renders `text` at `width` columns, pushing rows onto `out`.
 pub fn render(text: &str, width: usize, theme: CodeTheme, out: &mut Vec<Row>) {
+    render_nested(text, width, theme, 0, out);
+}
+
+/// [`render`] for text that sits `nesting` list levels deep (a long list cut into
+/// pieces by the message body): markers and the depth bound count those levels.
+pub fn render_nested(
+    text: &str,
+    width: usize,
+    theme: CodeTheme,
+    nesting: usize,
+    out: &mut Vec<Row>,
+) {
     let mut r = Renderer {
+        nesting,
         width: width.max(1),
         theme,
         out,
@@ -71,6 +89,8 @@ struct Table {
 }
 
 struct Renderer<'o> {
+    /// Levels of nesting outside this text.
+    nesting: usize,
     width: usize,
     theme: CodeTheme,
     out: &'o mut Vec<Row>,
@@ -166,7 +186,7 @@ impl Renderer<'_> {
             }
             Tag::Item => {
                 self.flush();
-                let depth = self.lists.len();
+                let depth = self.lists.len() + self.nesting;
                 let marker = match self.lists.last_mut() {
                     Some(Some(n)) => {
                         let marker = format!("{n}. ");
@@ -366,8 +386,13 @@ impl Renderer<'_> {
     /// the spaces that hang under them.
     fn prefix(&self, first: bool) -> Row {
         let mut row = Row::new();
-        for c in &self.containers {
+        let flat_from = MAX_NESTING.saturating_sub(self.nesting);
+        for (depth, c) in self.containers.iter().enumerate() {
+            let flat = depth >= flat_from;
             match c {
+                // Past the bound: no more bars or hanging indents, only an item's marker.
+                Container::Quote | Container::Item { shown: true, .. } if flat => {}
+                Container::Item { .. } if flat && !first => {}
                 Container::Quote => push_piece(&mut row, "│ ", Look::tone(Tone::Quote)),
                 Container::Item { marker, shown } => {
                     if first && !shown {

@@ -11,7 +11,7 @@
 //! long it grows, as long as its paragraphs stay paragraph-sized.
 
 use super::code_blocks::{fence, first_word, opening};
-use super::highlight::{CodeLines, CodeTheme};
+use super::highlight::{CodeLines, CodeTheme, plain};
 use super::lines::LineCursor;
 use super::markdown::{self, CODE_INDENT};
 use super::styled::{Look, Piece, Row, RowStore, Tone, push_piece, row_width, wrap_line};
@@ -36,6 +36,17 @@ enum Kind {
 /// are kept), so only emphasis spanning the cut would show its markers.
 const LONG_PARAGRAPH: usize = 4096;
 
+/// A code line longer than this is drawn in one colour, in pieces of this many bytes,
+/// each starting a row: highlighting such a line (minified code, a data dump) costs
+/// more than it shows, and a line that never ends would otherwise be laid out again
+/// whole with every delta. Editors make the same choice (VS Code stops at 20,000).
+const LONG_CODE_LINE: usize = 4096;
+
+/// A code line still arriving is highlighted again with every delta only while it is
+/// this short (nearly every line of real code is); a longer one is drawn in one colour
+/// until its line break arrives and it is highlighted once.
+const PEEK_CODE_LINE: usize = 512;
+
 /// The chunk still open.
 #[derive(Debug)]
 enum Open {
@@ -47,12 +58,19 @@ enum Open {
         /// It continues the chunk before it with no blank line between (the next item
         /// of a list, the next lines of a long paragraph): no separator row.
         joins: bool,
+        /// The indentation of its first line when it is the rest of a long list cut at
+        /// a nested item: its lines are laid out that much less indented, and its rows
+        /// are moved right by as much (see [`LONG_PARAGRAPH`]).
+        base: usize,
     },
     Code {
         mark: u8,
         len: usize,
         indent: usize,
         lines: CodeLines,
+        /// Where the part of a long code line that is not laid out yet begins (the
+        /// pieces before it are frozen); 0 while the line is not long.
+        cut: usize,
     },
 }
 
@@ -93,6 +111,7 @@ impl MarkdownBody {
                 kind: Kind::Empty,
                 blank_after: false,
                 joins: false,
+                base: 0,
             },
             lines: LineCursor::default(),
             seen: 0,
@@ -126,6 +145,7 @@ impl MarkdownBody {
         if !complete {
             self.start_chunk_early(text);
             self.cut_long_line(text, self.lines.consumed(), text.len());
+            self.cut_long_code_line(text);
         }
         self.render_open(text);
         if complete {
@@ -170,6 +190,7 @@ impl MarkdownBody {
                 len,
                 indent,
                 lines,
+                cut,
             } => {
                 if closes(line, *mark, *len) {
                     self.open = Open::Text {
@@ -177,17 +198,19 @@ impl MarkdownBody {
                         kind: Kind::Empty,
                         blank_after: false,
                         joins: false,
+                        base: 0,
                     };
                 } else {
                     let spaces = line.bytes().take_while(|&b| b == b' ').count();
-                    let row = lines.line(&line[spaces.min(*indent)..]);
-                    wrap_code(&row, self.width, &mut self.frozen);
+                    let code = start + spaces.min(*indent)..start + line.len();
+                    code_line(text, code, lines, cut, self.width, &mut self.frozen);
                 }
             }
             Open::Text {
                 start: chunk,
                 kind,
                 blank_after,
+                base,
                 ..
             } => {
                 if let Some(f) = opening(line) {
@@ -203,6 +226,7 @@ impl MarkdownBody {
                         len: f.len,
                         indent: f.indent,
                         lines: CodeLines::new(&language, self.theme),
+                        cut: 0,
                     };
                 } else if line.trim().is_empty() {
                     if *kind == Kind::Empty {
@@ -224,7 +248,19 @@ impl MarkdownBody {
                         || new_kind == Kind::Heading
                         || (list_item && !line.starts_with(' '))
                         || (long && !*blank_after);
-                    if boundary {
+                    let nested = list_cut(*kind, line, start.saturating_sub(*chunk), *base);
+                    if let (false, Some(indent)) = (boundary, nested) {
+                        let joins = !*blank_after;
+                        let (chunk, kind) = (*chunk, *kind);
+                        self.freeze_text(text, chunk, start, kind);
+                        self.open = Open::Text {
+                            start,
+                            kind: Kind::List,
+                            blank_after: false,
+                            joins,
+                            base: indent,
+                        };
+                    } else if boundary {
                         let joins = !*blank_after && (list_item || long);
                         let (chunk, kind) = (*chunk, *kind);
                         self.freeze_text(text, chunk, start, kind);
@@ -233,6 +269,7 @@ impl MarkdownBody {
                             kind: new_kind,
                             blank_after: false,
                             joins,
+                            base: 0,
                         };
                     } else {
                         *blank_after = false;
@@ -267,25 +304,32 @@ impl MarkdownBody {
             while !text.is_char_boundary(search) {
                 search += 1;
             }
-            let rest = &text[search..line_end];
-            // A space before a letter within the next LONG_PARAGRAPH bytes, else (one
-            // endless word: a hostile or broken server's) the first letter after them,
-            // so no run of text keeps the open chunk growing (issue 10). Both depend
-            // only on the text, so streaming and reopening still cut alike.
-            let window = rest.len().min(LONG_PARAGRAPH + 1);
-            let at_space = rest
+            // Looked for within one more LONG_PARAGRAPH only, so a line without spaces
+            // (CJK, a hash, a URL) is not searched again whole with every delta; past
+            // that it is cut before a letter that follows a letter.
+            let mut window_end = (search + LONG_PARAGRAPH).min(line_end);
+            while !text.is_char_boundary(window_end) {
+                window_end += 1;
+            }
+            let window = &text[search..window_end];
+            let at_space = window
                 .char_indices()
-                .zip(rest.chars().skip(1))
-                .take_while(|((i, _), _)| *i < window)
+                .zip(window.chars().skip(1))
                 .find(|((_, c), next)| *c == ' ' && next.is_alphabetic())
                 .map(|((i, _), _)| search + i + 1);
-            let in_word = || {
+            let hard = || {
+                let mut rest_end = (window_end + LONG_PARAGRAPH).min(line_end);
+                while !text.is_char_boundary(rest_end) {
+                    rest_end += 1;
+                }
+                let rest = &text[window_end..rest_end];
                 rest.char_indices()
-                    .skip_while(|(i, _)| *i <= LONG_PARAGRAPH)
-                    .find(|(_, c)| c.is_alphabetic())
-                    .map(|(i, _)| search + i)
+                    .zip(rest.chars().skip(1))
+                    .find(|((_, c), next)| c.is_alphabetic() && next.is_alphabetic())
+                    .map(|((i, c), _)| window_end + i + c.len_utf8())
             };
-            let Some(cut) = at_space.or_else(in_word) else {
+            let Some(cut) = at_space.or_else(|| (window_end < line_end).then(hard).flatten())
+            else {
                 return;
             };
             self.freeze_text(text, start, cut, Kind::Paragraph);
@@ -294,7 +338,31 @@ impl MarkdownBody {
                 kind: Kind::Paragraph,
                 blank_after: false,
                 joins: true,
+                base: 0,
             };
+        }
+    }
+
+    /// While streaming: freezes the pieces of a long code line that is still arriving
+    /// (see [`LONG_CODE_LINE`]), so only its last piece is laid out again per delta.
+    fn cut_long_code_line(&mut self, text: &str) {
+        let consumed = self.lines.consumed();
+        let Open::Code {
+            indent, cut, mark, ..
+        } = &mut self.open
+        else {
+            return;
+        };
+        let tail = &text[consumed..];
+        // A closing fence padded with spaces is never code.
+        if could_close(tail, *mark) {
+            return;
+        }
+        let spaces = tail.bytes().take_while(|&b| b == b' ').count();
+        let code_start = consumed + spaces.min(*indent);
+        let from = code_start.max(*cut);
+        if text.len() - from > LONG_CODE_LINE {
+            *cut = freeze_code_pieces(text, from, text.len(), self.width, &mut self.frozen);
         }
     }
 
@@ -321,6 +389,7 @@ impl MarkdownBody {
                 kind: Kind::Empty,
                 blank_after: false,
                 joins: false,
+                base: 0,
             };
         }
     }
@@ -332,14 +401,48 @@ impl MarkdownBody {
             return;
         }
         let joins = matches!(self.open, Open::Text { joins: true, .. });
+        let base = match self.open {
+            Open::Text { base, .. } => base,
+            Open::Code { .. } => 0,
+        };
         let mut rows = Vec::new();
-        markdown::render(&text[start..end], self.width, self.theme, &mut rows);
+        self.render_chunk(&text[start..end], base, &mut rows);
         if !rows.is_empty() {
             if !joins {
                 self.separate();
             }
             self.frozen.extend(&rows);
         }
+    }
+
+    /// Renders one text chunk; a piece of a long list that began at a nested item
+    /// (`base` > 0) is laid out without that indentation and its rows moved right by
+    /// it (at most [`markdown::MAX_NESTING`] levels' worth).
+    fn render_chunk(&self, source: &str, base: usize, rows: &mut Vec<Row>) {
+        if base == 0 {
+            markdown::render(source, self.width, self.theme, rows);
+            return;
+        }
+        let dedented: String = source
+            .split_inclusive('\n')
+            .map(|line| &line[line.bytes().take_while(|&b| b == b' ').count().min(base)..])
+            .collect();
+        let shift = base.min(2 * markdown::MAX_NESTING).min(self.width / 2);
+        let mut inner = Vec::new();
+        markdown::render_nested(
+            &dedented,
+            self.width - shift,
+            self.theme,
+            base / 2,
+            &mut inner,
+        );
+        let pad = Piece::new(" ".repeat(shift), Look::tone(Tone::Text));
+        rows.extend(inner.into_iter().map(|row| {
+            let mut shifted = Row::with_capacity(row.len() + 1);
+            shifted.push(pad.clone());
+            shifted.extend(row);
+            shifted
+        }));
     }
 
     /// A blank row between blocks (none before the first).
@@ -360,16 +463,28 @@ impl MarkdownBody {
                 mark,
                 indent,
                 lines,
+                cut,
                 ..
             } => {
                 if tail.is_empty() || could_close(tail, *mark) {
                     return;
                 }
+                let consumed = self.lines.consumed();
                 let spaces = tail.bytes().take_while(|&b| b == b' ').count();
-                let row = lines.peek(&tail[spaces.min(*indent)..]);
+                let code_start = consumed + spaces.min(*indent);
+                let code = text
+                    .get(code_start.max(*cut)..consumed + tail.len())
+                    .unwrap_or_default();
+                let row = if *cut > code_start || code.len() > PEEK_CODE_LINE {
+                    plain(code)
+                } else {
+                    lines.peek(code)
+                };
                 wrap_code(&row, self.width, &mut self.open_rows);
             }
-            Open::Text { start, joins, .. } => {
+            Open::Text {
+                start, joins, base, ..
+            } => {
                 let end = if could_open(tail) {
                     if let Some(f) = opening(tail) {
                         self.labels.push(sanitize(first_word(f.info)).into_owned());
@@ -390,10 +505,10 @@ impl MarkdownBody {
                     closers(&text[(*start).max(self.lines.consumed())..])
                 };
                 if closers.is_empty() {
-                    markdown::render(source, self.width, self.theme, &mut rows);
+                    self.render_chunk(source, *base, &mut rows);
                 } else {
                     let closed = format!("{source}{closers}");
-                    markdown::render(&closed, self.width, self.theme, &mut rows);
+                    self.render_chunk(&closed, *base, &mut rows);
                 }
                 if !rows.is_empty() && !self.frozen.is_empty() && !joins {
                     self.open_rows.push(&[]);
@@ -413,6 +528,22 @@ fn starts_block(line: &str, kind: Kind) -> bool {
         Kind::List => indent == 0 && !tab,
         _ => indent <= 3 && !tab,
     }
+}
+
+/// Where a long list is cut at a nested item too (its rows are then moved right by the
+/// item's indentation), and a piece of one at an item less indented than the piece
+/// began: the item's indentation, if `line` starts such a piece.
+fn list_cut(kind: Kind, line: &str, chunk_len: usize, base: usize) -> Option<usize> {
+    if kind != Kind::List {
+        return None;
+    }
+    nested_item(line).filter(|&indent| chunk_len > LONG_PARAGRAPH || indent < base)
+}
+
+/// The indentation of a list item indented by at least one space, if `line` is one.
+fn nested_item(line: &str) -> Option<usize> {
+    let indent = line.bytes().take_while(|&b| b == b' ').count();
+    (indent > 0 && is_list_item(&line[indent..])).then_some(indent)
 }
 
 /// What kind of chunk a non-blank line starts.
@@ -509,6 +640,48 @@ fn could_open(tail: &str) -> bool {
     }
 }
 
+/// Lays out the complete code line `text[code]`: highlighted when it is short, else in
+/// pieces of one colour, after those frozen while it arrived (`cut`, reset here).
+fn code_line(
+    text: &str,
+    code: std::ops::Range<usize>,
+    lines: &mut CodeLines,
+    cut: &mut usize,
+    width: usize,
+    frozen: &mut RowStore,
+) {
+    if code.len() <= LONG_CODE_LINE {
+        wrap_code(&lines.line(&text[code]), width, frozen);
+    } else {
+        let from = freeze_code_pieces(text, code.start.max(*cut), code.end, width, frozen);
+        if from < code.end || *cut <= code.start {
+            wrap_code(&plain(&text[from..code.end]), width, frozen);
+        }
+    }
+    *cut = 0;
+}
+
+/// Freezes `text[from..end]` in pieces of [`LONG_CODE_LINE`] bytes while more than
+/// that is left, and returns where the rest begins. The pieces fall at the same places
+/// whether the line is seen whole or while it arrives.
+fn freeze_code_pieces(
+    text: &str,
+    mut from: usize,
+    end: usize,
+    width: usize,
+    frozen: &mut RowStore,
+) -> usize {
+    while end - from > LONG_CODE_LINE {
+        let mut cut = from + LONG_CODE_LINE;
+        while !text.is_char_boundary(cut) {
+            cut += 1;
+        }
+        wrap_code(&plain(&text[from..cut]), width, frozen);
+        from = cut;
+    }
+    from
+}
+
 /// Code rows: indented, wrapped at the width.
 fn wrap_code(row: &Row, width: usize, out: &mut RowStore) {
     let indent = [Piece::new(CODE_INDENT, Look::tone(Tone::Text))];
@@ -536,6 +709,8 @@ fn label_row(number: usize, language: &str, width: usize) -> Row {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
     use pretty_assertions::assert_eq;
 
@@ -775,6 +950,124 @@ mod tests {
                 .iter()
                 .all(|l| l.len() <= 60 && !l.contains('*'))
         );
+    }
+
+    /// The text of every row and whether each piece is in a token colour.
+    fn looks(body: &MarkdownBody) -> Vec<(String, bool)> {
+        (0..body.len())
+            .flat_map(|i| {
+                body.row(i)
+                    .map(|(text, look)| (text.to_owned(), matches!(look.tone, Tone::Token(_))))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_code_line_that_never_ends_is_laid_out_in_pieces_the_same_way_streamed_or_whole() {
+        let long = "let x = call(a, b); ".repeat(1000);
+        let text = format!("```rust\nfn short() {{}}\n{long}\n    indented();\n```\nafter");
+        let whole = MarkdownBody::new(&text, 70, CodeTheme::Dark, true);
+        for step in [3, 700, 5000] {
+            let body = streamed(&text, 70, step, CodeTheme::Dark);
+            assert_eq!(looks(&body), looks(&whole), "step {step}");
+        }
+        let rows = lines(&whole);
+        // Short lines are highlighted; the long one is drawn in one colour, all of it.
+        let all = looks(&whole);
+        assert!(all.iter().any(|(t, token)| t.contains("short") && *token));
+        assert!(
+            all.iter()
+                .any(|(t, token)| t.contains("indented") && *token)
+        );
+        assert!(
+            all.iter()
+                .filter(|(t, _)| t.contains("call"))
+                .all(|(_, token)| !token)
+        );
+        let shown: String = rows.concat().replace(' ', "");
+        assert!(
+            shown.contains(&long.replace(' ', "")),
+            "every character is shown"
+        );
+        assert_eq!(rows.last().map(String::as_str), Some("after"));
+        // While it arrives, only its last piece is laid out again.
+        let mut body = MarkdownBody::new("", 70, CodeTheme::Dark, false);
+        body.update(&format!("```rust\n{long}"), false);
+        assert!(
+            body.open_rows.len() <= LONG_CODE_LINE / 60 + 2,
+            "{}",
+            body.open_rows.len()
+        );
+    }
+
+    #[test]
+    fn a_long_nested_list_is_cut_into_pieces_that_keep_their_indentation() {
+        let mut text = String::new();
+        for i in 0..60 {
+            let _ = writeln!(
+                text,
+                "- item {i} with some words to make it longer than it is"
+            );
+            for depth in 1..4 {
+                let indent = "  ".repeat(depth);
+                let _ = writeln!(text, "{indent}- sub item {i}.{depth} with words");
+            }
+        }
+        text.push_str("\nafter the list\n");
+        let whole = MarkdownBody::new(&text, 80, CodeTheme::Plain, true);
+        for step in [4, 333] {
+            assert_eq!(
+                lines(&streamed(&text, 80, step, CodeTheme::Plain)),
+                lines(&whole)
+            );
+        }
+        let rows = lines(&whole);
+        assert_eq!(
+            rows[0],
+            "• item 0 with some words to make it longer than it is"
+        );
+        assert_eq!(rows[1], "  ◦ sub item 0.1 with words");
+        assert_eq!(rows[3], "      ▪ sub item 0.3 with words");
+        // Past the first cut, the nesting shows the same way.
+        let at = rows
+            .iter()
+            .position(|r| r.contains("sub item 59.3"))
+            .unwrap_or_default();
+        assert_eq!(rows[at], "      ▪ sub item 59.3 with words");
+        assert_eq!(rows[at - 2], "  ◦ sub item 59.1 with words");
+        assert_eq!(rows.last().map(String::as_str), Some("after the list"));
+    }
+
+    #[test]
+    fn hundreds_of_nested_levels_keep_their_text_at_a_bounded_depth() {
+        let mut text = String::new();
+        for i in 0..600 {
+            let _ = writeln!(text, "{}- level {i}", "  ".repeat(i));
+        }
+        let whole = MarkdownBody::new(&text, 100, CodeTheme::Plain, true);
+        let rows = lines(&whole);
+        assert_eq!(rows.len(), 600, "one row a level");
+        for (i, row) in rows.iter().enumerate() {
+            assert!(row.ends_with(&format!("level {i}")), "{row:?}");
+            assert!(row.len() <= 40, "{row:?}");
+        }
+        assert_eq!(lines(&streamed(&text, 100, 64, CodeTheme::Plain)), rows);
+    }
+
+    #[test]
+    fn an_endless_line_without_spaces_is_cut_the_same_way_streamed_or_whole() {
+        for text in ["x".repeat(30_000), "日本語のテキスト".repeat(1500)] {
+            let whole = MarkdownBody::new(&text, 60, CodeTheme::Plain, true);
+            let body = streamed(&text, 60, 7, CodeTheme::Plain);
+            assert_eq!(lines(&body), lines(&whole));
+            assert_eq!(lines(&whole).concat(), text, "every character, in order");
+            assert!(
+                body.open_rows.len() < 200,
+                "{} open rows",
+                body.open_rows.len()
+            );
+        }
     }
 
     #[test]

@@ -49,6 +49,19 @@ pub fn display_width(s: &str) -> usize {
     s.graphemes(true).map(grapheme_width).sum()
 }
 
+/// Display width of `s`, measured only until it reaches `limit`: the cost is bounded
+/// by the limit, not by the length of `s`.
+pub fn display_width_upto(s: &str, limit: usize) -> usize {
+    let mut width = 0;
+    for g in s.graphemes(true) {
+        if width >= limit {
+            break;
+        }
+        width += grapheme_width(g);
+    }
+    width
+}
+
 /// Replaces every control character except newline with a visible symbol, and tabs with
 /// spaces: the form in which model text may be drawn or printed to a terminal.
 pub fn sanitize(text: &str) -> Cow<'_, str> {
@@ -65,6 +78,27 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
             '\t' => out.push_str(&"        "[..TAB_WIDTH]),
             c => out.push(visible_char(c)),
         }
+    }
+    Cow::Owned(out)
+}
+
+/// The form in which the command line prints untrusted text to a terminal: the same
+/// symbols as [`sanitize`] for every control character, but a tab, a newline and a
+/// `\r\n` line end stay as they are, because a terminal lays those out without side
+/// effects (and `tinychat list` separates its columns with tabs). A lone `\r`, which
+/// would let text overwrite what was printed before it, is shown as `␍`.
+pub fn sanitize_for_print(text: &str) -> Cow<'_, str> {
+    let harmless = |(i, c): (usize, char)| match c {
+        '\n' | '\t' => true,
+        '\r' => text[i + 1..].starts_with('\n'),
+        c => !is_unsafe(c),
+    };
+    if text.char_indices().all(harmless) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for (i, c) in text.char_indices() {
+        out.push(if harmless((i, c)) { c } else { visible_char(c) });
     }
     Cow::Owned(out)
 }
@@ -238,6 +272,19 @@ mod tests {
         assert_eq!(sanitize("\x1b]0;title\x07"), "\u{241b}]0;title\u{2407}");
         assert_eq!(row_text("x\ty\u{9b}z", 20), "x    y\u{fffd}z");
         assert_eq!(sanitize("plain"), "plain");
+    }
+
+    #[test]
+    fn printing_keeps_tabs_and_line_ends_and_shows_every_other_control() {
+        assert_eq!(
+            sanitize_for_print("a\tb\r\nc\n\x1b]52;c;aGk=\x07\x1b[2J\rd\u{9b}1m\u{202e}"),
+            "a\tb\r\nc\n\u{241b}]52;c;aGk=\u{2407}\u{241b}[2J\u{240d}d\u{fffd}1m\u{fffd}"
+        );
+        assert!(matches!(
+            sanitize_for_print("plain\tline\r\n"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(sanitize_for_print("ends in \r"), "ends in \u{240d}");
     }
 
     #[test]
