@@ -48,6 +48,25 @@ const KEY_BATCH: usize = 1024;
 /// Terminal events applied together when no quit key is among them.
 const KEY_PIECE: usize = 256;
 
+/// How long the loop waits for one more terminal event of a burst it is reading.
+const BURST_GAP: Duration = Duration::from_millis(1);
+
+/// The next terminal event if one is already waiting (read, or in the terminal's input
+/// buffer). Polled directly rather than through the `EventStream`: crossterm's
+/// level-triggered source (`use-dev-tty`) answers a zero-timeout poll without looking
+/// at events it has already parsed, so the stream would hand over each event of a
+/// burst through its wake-up thread, one turn of this loop each (about 150 µs a key).
+/// The default source has the opposite bug: its edge-triggered epoll leaves what it
+/// did not read in the terminal until the next key arrives, so a burst over 2 KiB
+/// stopped being read (issue 10).
+fn waiting_event() -> Poll<Option<std::io::Result<Event>>> {
+    match crossterm::event::poll(BURST_GAP) {
+        Ok(true) => Poll::Ready(Some(crossterm::event::read())),
+        Ok(false) => Poll::Pending,
+        Err(e) => Poll::Ready(Some(Err(e))),
+    }
+}
+
 /// What background jobs report back.
 enum Job {
     App(Msg),
@@ -288,7 +307,7 @@ pub async fn run(
                     if batch.len() >= KEY_BATCH {
                         break;
                     }
-                    next = futures_util::poll!(events.next());
+                    next = waiting_event();
                 }
                 Vec::new()
             },

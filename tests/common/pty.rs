@@ -207,6 +207,17 @@ impl Tinychat {
         writer.flush().expect("flush the pty");
     }
 
+    /// Types `text` from another thread, as one write: a burst larger than the pty's
+    /// buffer blocks until tinychat has read it, so the test can watch meanwhile.
+    pub fn send_in_background(&self, text: String) -> std::thread::JoinHandle<()> {
+        let writer = Arc::clone(&self.writer);
+        std::thread::spawn(move || {
+            let mut writer = writer.lock().unwrap();
+            writer.write_all(text.as_bytes()).expect("write to the pty");
+            writer.flush().expect("flush the pty");
+        })
+    }
+
     /// The screen as text, one line per row.
     pub fn screen_text(&self) -> String {
         self.parser.lock().unwrap().screen().contents()
