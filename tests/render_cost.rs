@@ -1,5 +1,5 @@
-//! Rendering cost stays linear in the reply (issue 10): a code line that never ends and
-//! a list nested hundreds of levels deep, streamed in small deltas, each cost about
+//! Rendering cost stays linear in the reply (issue 10): a code line that never ends, a
+//! list nested hundreds of levels deep and a table of thousands of rows, streamed in small deltas, each cost about
 //! four times as much for four times the text (the bound allows eight), and stay within
 //! an absolute bound. Before, a 240 KB code line cost 15 s of CPU and 600 nested levels
 //! 9 s; both grew with the square of the text or worse.
@@ -111,6 +111,23 @@ fn a_line_of_text_without_spaces_costs_linear_time() {
         |bytes| "日本語のテキスト".repeat(bytes / 24),
         15_000,
         6,
+        Duration::from_secs(30),
+    );
+}
+
+#[test]
+fn a_long_table_costs_linear_time() {
+    assert_linear(
+        "long table",
+        |bytes| {
+            let mut text = String::from("| n | name | note |\n|---|---|---|\n");
+            for i in 0..bytes / 40 {
+                let _ = writeln!(text, "| {i} | row number {i} | some words here |");
+            }
+            text
+        },
+        10_000,
+        8,
         Duration::from_secs(30),
     );
 }

@@ -10,6 +10,8 @@
 //! as `code_blocks.rs`). So a streaming reply costs time linear in its length, however
 //! long it grows, as long as its paragraphs stay paragraph-sized.
 
+use std::sync::Arc;
+
 use super::code_blocks::{fence, first_word, opening};
 use super::highlight::{CodeLines, CodeTheme, plain};
 use super::lines::LineCursor;
@@ -62,6 +64,9 @@ enum Open {
         /// a nested item: its lines are laid out that much less indented, and its rows
         /// are moved right by as much (see [`LONG_PARAGRAPH`]).
         base: usize,
+        /// The header and delimiter rows of the table this chunk continues, when a
+        /// long table was cut (see [`table_header`]): laid out before its rows.
+        header: Option<Arc<str>>,
     },
     Code {
         mark: u8,
@@ -112,6 +117,7 @@ impl MarkdownBody {
                 blank_after: false,
                 joins: false,
                 base: 0,
+                header: None,
             },
             lines: LineCursor::default(),
             seen: 0,
@@ -199,6 +205,7 @@ impl MarkdownBody {
                         blank_after: false,
                         joins: false,
                         base: 0,
+                        header: None,
                     };
                 } else {
                     let spaces = line.bytes().take_while(|&b| b == b' ').count();
@@ -211,6 +218,7 @@ impl MarkdownBody {
                 kind,
                 blank_after,
                 base,
+                header,
                 ..
             } => {
                 if let Some(f) = opening(line) {
@@ -240,9 +248,12 @@ impl MarkdownBody {
                 } else {
                     let new_kind = kind_of(line);
                     let list_item = *kind == Kind::List && new_kind == Kind::List;
-                    let long = *kind == Kind::Paragraph
-                        && new_kind == Kind::Paragraph
-                        && start.saturating_sub(*chunk) > LONG_PARAGRAPH;
+                    let (long, header) = long_cut(
+                        *kind,
+                        new_kind,
+                        header.as_ref(),
+                        text.get(*chunk..start).unwrap_or_default(),
+                    );
                     let boundary = (*blank_after && starts_block(line, *kind))
                         || *kind == Kind::Heading
                         || new_kind == Kind::Heading
@@ -259,6 +270,7 @@ impl MarkdownBody {
                             blank_after: false,
                             joins,
                             base: indent,
+                            header: None,
                         };
                     } else if boundary {
                         let joins = !*blank_after && (list_item || long);
@@ -270,6 +282,7 @@ impl MarkdownBody {
                             blank_after: false,
                             joins,
                             base: 0,
+                            header,
                         };
                     } else {
                         *blank_after = false;
@@ -339,6 +352,7 @@ impl MarkdownBody {
                 blank_after: false,
                 joins: true,
                 base: 0,
+                header: None,
             };
         }
     }
@@ -390,6 +404,7 @@ impl MarkdownBody {
                 blank_after: false,
                 joins: false,
                 base: 0,
+                header: None,
             };
         }
     }
@@ -419,6 +434,14 @@ impl MarkdownBody {
     /// (`base` > 0) is laid out without that indentation and its rows moved right by
     /// it (at most [`markdown::MAX_NESTING`] levels' worth).
     fn render_chunk(&self, source: &str, base: usize, rows: &mut Vec<Row>) {
+        if let Open::Text {
+            header: Some(header),
+            ..
+        } = &self.open
+        {
+            markdown::render(&format!("{header}{source}"), self.width, self.theme, rows);
+            return;
+        }
         if base == 0 {
             markdown::render(source, self.width, self.theme, rows);
             return;
@@ -544,6 +567,63 @@ fn list_cut(kind: Kind, line: &str, chunk_len: usize, base: usize) -> Option<usi
 fn nested_item(line: &str) -> Option<usize> {
     let indent = line.bytes().take_while(|&b| b == b' ').count();
     (indent > 0 && is_list_item(&line[indent..])).then_some(indent)
+}
+
+/// Whether a chunk of `kind` that holds `chunk` is cut before a line of `new_kind`
+/// because it is long, and the header the next piece repeats (a table's; `header` is
+/// the header of the piece being cut, when it continues a table itself).
+fn long_cut(
+    kind: Kind,
+    new_kind: Kind,
+    header: Option<&Arc<str>>,
+    chunk: &str,
+) -> (bool, Option<Arc<str>>) {
+    if kind != new_kind || chunk.len() <= LONG_PARAGRAPH {
+        return (false, None);
+    }
+    match kind {
+        Kind::Paragraph => (true, None),
+        Kind::Table => {
+            match header.map_or_else(|| table_cut(chunk), |h| TableCut::Header(Arc::clone(h))) {
+                TableCut::Header(h) => (true, Some(h)),
+                TableCut::Plain => (true, None),
+                TableCut::Whole => (false, None),
+            }
+        }
+        _ => (false, None),
+    }
+}
+
+/// How a long chunk of table lines is cut: every [`LONG_PARAGRAPH`] bytes, as a long
+/// paragraph is, each piece laid out as a table of its own under the same header and
+/// delimiter lines (printed tables repeat the header on every page), so a row arriving
+/// costs one piece's layout, not the whole table's.
+enum TableCut {
+    /// A table: each piece repeats these lines.
+    Header(Arc<str>),
+    /// Lines that only look like a table (no delimiter row): a paragraph, cut as one.
+    Plain,
+    /// The header is too long to repeat: the table stays whole.
+    Whole,
+}
+
+fn table_cut(table: &str) -> TableCut {
+    let mut ends = table.match_indices('\n').map(|(i, _)| i + 1);
+    let (Some(first), Some(second)) = (ends.next(), ends.next()) else {
+        return TableCut::Plain;
+    };
+    let delimiter = table[first..second].trim_end();
+    let is_delimiter = delimiter.contains('-')
+        && delimiter
+            .chars()
+            .all(|c| matches!(c, '|' | '-' | ':' | ' ' | '\t'));
+    if !is_delimiter {
+        TableCut::Plain
+    } else if second <= LONG_PARAGRAPH {
+        TableCut::Header(Arc::from(&table[..second]))
+    } else {
+        TableCut::Whole
+    }
 }
 
 /// What kind of chunk a non-blank line starts.
@@ -794,6 +874,76 @@ mod tests {
                     .collect()
             };
             assert_eq!(looks(&body), looks(&whole), "step {step}");
+        }
+    }
+
+    /// A table of `rows` rows of about 40 bytes each.
+    fn long_table(rows: usize) -> String {
+        let mut text = String::from("| n | name | note |\n|---|---|---|\n");
+        for i in 0..rows {
+            let _ = writeln!(text, "| {i} | row number {i} | some words here |");
+        }
+        text
+    }
+
+    #[test]
+    fn a_long_table_is_cut_into_pieces_that_repeat_its_header() {
+        let text = long_table(300);
+        let rows = rendered(&text, 60);
+        let headers: Vec<usize> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.starts_with("n ") && r.contains("│ name"))
+            .map(|(i, _)| i)
+            .collect();
+        // About 12.7 KB of table: cut after every 4 KB of rows, so four pieces, each under
+        // the header.
+        assert!((12_500..13_000).contains(&text.len()), "{}", text.len());
+        assert_eq!(headers.len(), 4, "{rows:#?}");
+        assert_eq!(headers[0], 0);
+        // The piece before a repeated header ends with a row, with no blank row between.
+        for &h in &headers[1..] {
+            assert!(
+                rows[h - 1].contains("some words here"),
+                "{:?}",
+                &rows[h - 2..h + 2]
+            );
+            assert!(rows[h + 1].starts_with("──"), "{:?}", &rows[h..h + 3]);
+        }
+        // Every row is there once, in order.
+        let numbers: Vec<String> = rows
+            .iter()
+            .filter(|r| r.contains("row number"))
+            .map(|r| r.split('│').next().unwrap().trim().to_owned())
+            .collect();
+        let expected: Vec<String> = (0..300).map(|i| i.to_string()).collect();
+        assert_eq!(numbers, expected);
+        // Streamed in any pieces, the same rows.
+        for step in [1, 7, 64] {
+            assert_eq!(
+                lines(&streamed(&text, 60, step, CodeTheme::Plain)),
+                rows,
+                "step {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn lines_of_pipes_without_a_delimiter_row_are_cut_as_a_paragraph() {
+        let mut text = String::new();
+        for i in 0..300 {
+            let _ = writeln!(text, "| not a table {i} | just text |");
+        }
+        let rows = rendered(&text, 60);
+        assert_eq!(rows.len(), 300, "{:?}", &rows[..3]);
+        assert_eq!(rows[0], "| not a table 0 | just text |");
+        assert_eq!(rows[299], "| not a table 299 | just text |");
+        for step in [1, 64] {
+            assert_eq!(
+                lines(&streamed(&text, 60, step, CodeTheme::Plain)),
+                rows,
+                "step {step}"
+            );
         }
     }
 
