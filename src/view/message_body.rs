@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use super::code_blocks::{fence, first_word, opening};
+use super::code_blocks::{Fence, fence, first_word, opening};
 use super::highlight::{CodeLines, CodeTheme, plain};
 use super::lines::LineCursor;
 use super::markdown::{self, CODE_INDENT};
@@ -224,18 +224,7 @@ impl MarkdownBody {
                 if let Some(f) = opening(line) {
                     let (chunk, kind) = (*chunk, *kind);
                     self.freeze_text(text, chunk, start, kind);
-                    let language = first_word(f.info).to_owned();
-                    self.labels.push(sanitize(&language).into_owned());
-                    self.separate();
-                    self.frozen
-                        .push(&label_row(self.labels.len(), &language, self.width));
-                    self.open = Open::Code {
-                        mark: f.mark,
-                        len: f.len,
-                        indent: f.indent,
-                        lines: CodeLines::new(&language, self.theme),
-                        cut: 0,
-                    };
+                    self.open_code(&f);
                 } else if line.trim().is_empty() {
                     if *kind == Kind::Empty {
                         *chunk = next;
@@ -291,6 +280,22 @@ impl MarkdownBody {
                 }
             }
         }
+    }
+
+    /// Opens the code block that fence `f` starts, under its label row.
+    fn open_code(&mut self, f: &Fence<'_>) {
+        let language = first_word(f.info).to_owned();
+        self.labels.push(sanitize(&language).into_owned());
+        self.separate();
+        self.frozen
+            .push(&label_row(self.labels.len(), &language, self.width));
+        self.open = Open::Code {
+            mark: f.mark,
+            len: f.len,
+            indent: f.indent,
+            lines: CodeLines::new(&language, self.theme),
+            cut: 0,
+        };
     }
 
     /// Cuts a paragraph line longer than [`LONG_PARAGRAPH`] into chunks, so one endless
