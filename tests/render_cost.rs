@@ -5,10 +5,14 @@
 //! 9 s; both grew with the square of the text or worse.
 
 use std::fmt::Write as _;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tinychat::view::highlight::CodeTheme;
 use tinychat::view::message_body::MarkdownBody;
+
+/// Held by each timing (see `assert_linear`).
+static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Streams `text` in deltas of `step` bytes, laying it out after each, and returns how
 /// long that took.
@@ -37,6 +41,11 @@ fn assert_linear(
     step: usize,
     limit: Duration,
 ) {
+    // One measurement at a time: tests run in parallel, and a neighbour's work in the
+    // middle of one timing and not the other would skew the ratio.
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let small = make(n);
     let big = make(4 * n);
     // Warm up (the grammars load on the first code block).
