@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio::time::sleep_until;
 
+use crate::app::typing::MAX_DRAFT_BYTES;
 use crate::app::{App, DownloadUpdate, Effect, IndexChange, Msg, StreamId};
 use crate::clipboard::Clipboard;
 use crate::conversation::Conversation;
@@ -28,6 +29,7 @@ use crate::storage::export::{Replace, export_to_file_with};
 use crate::storage::{ConversationStore, StorageError};
 use crate::terminal::{TerminalGuard, Tui};
 use crate::ui::{self, theme::Theme};
+use crate::user_file::{Limit, read_user_file};
 
 /// At most one frame per this period (~60 frames/s); deltas in between are coalesced.
 pub const FRAME_PERIOD: Duration = Duration::from_millis(16);
@@ -47,6 +49,12 @@ const STREAM_BATCH_BYTES: usize = 1024 * 1024;
 const KEY_BATCH: usize = 1024;
 /// Terminal events applied together when no quit key is among them.
 const KEY_PIECE: usize = 256;
+
+/// The most an edited draft may hold, as the input does (`app::typing`).
+const EDITED_DRAFT: Limit = Limit {
+    bytes: MAX_DRAFT_BYTES as u64,
+    what: "a draft",
+};
 
 /// How long the loop waits for one more terminal event of a burst it is reading.
 const BURST_GAP: Duration = Duration::from_millis(1);
@@ -519,10 +527,11 @@ fn edit_externally(
     guard: &mut TerminalGuard,
     terminal: &mut Tui,
 ) -> Result<String, String> {
-    let editor = std::env::var("VISUAL")
-        .or_else(|_| std::env::var("EDITOR"))
-        .ok()
-        .filter(|e| !e.trim().is_empty())
+    // An empty $VISUAL (set to turn it off) falls through to $EDITOR.
+    let editor = ["VISUAL", "EDITOR"]
+        .into_iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|e| !e.trim().is_empty())
         .unwrap_or_else(|| "vi".to_owned());
     let file = tempfile::Builder::new()
         .prefix("tinychat-draft-")
@@ -542,8 +551,20 @@ fn edit_externally(
         return Err(format!("cannot take the terminal back: {e}"));
     }
     match status {
-        Ok(s) if s.success() => std::fs::read_to_string(file.path())
-            .map_err(|e| format!("cannot read the edited draft: {e}")),
+        Ok(s) if s.success() => {
+            let text = read_user_file(file.path(), EDITED_DRAFT)
+                .map_err(|e| e.reason())
+                .and_then(|bytes| String::from_utf8(bytes).map_err(|e| e.to_string()));
+            // What cannot become the draft is the user's work all the same: the file
+            // stays, and the message says where.
+            text.map_err(|why| match file.keep() {
+                Ok((_, path)) => format!(
+                    "the edited draft was not taken: {why}; your text is kept in {}",
+                    path.display()
+                ),
+                Err(e) => format!("the edited draft was not taken: {why} ({e})"),
+            })
+        }
         Ok(s) => Err(format!("{editor} exited with {s}; the draft is unchanged")),
         Err(e) => Err(format!(
             "cannot run the editor `{editor}`: {e} (set $EDITOR)"

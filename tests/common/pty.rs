@@ -134,6 +134,11 @@ impl Sandbox {
     /// Starts tinychat in a pseudo-terminal with `--config <sandbox>/config.toml` and
     /// `args`, in a cleared environment.
     pub fn spawn(&self, args: &[&str]) -> Tinychat {
+        self.spawn_with_env(args, &[])
+    }
+
+    /// [`Sandbox::spawn`] with more environment variables (`EDITOR`, `TMPDIR`…).
+    pub fn spawn_with_env(&self, args: &[&str], extra: &[(&str, &std::ffi::OsStr)]) -> Tinychat {
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_tinychat"));
         cmd.arg("--config");
         cmd.arg(self.config_path());
@@ -142,6 +147,9 @@ impl Sandbox {
         }
         cmd.env_clear();
         for (name, value) in self.env() {
+            cmd.env(name, value);
+        }
+        for (name, value) in extra {
             cmd.env(name, value);
         }
         cmd.env("TERM", "xterm-256color");
