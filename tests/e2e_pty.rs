@@ -16,400 +16,22 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{End, MockResponse, MockServer, openai_delta as delta, openai_finish};
-use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use common::pty::{
+    COLS, CTRL_C, CTRL_Q, CTRL_S, CTRL_U, ENTER, ENTER_ALT_SCREEN, ESC, ROWS, Sandbox, TIMEOUT,
+    Tinychat, assert_terminal_restored, contains, find_last, paced_reply,
+};
+use common::{End, MockResponse, MockServer, openai_delta as delta};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
 const CHAT: &str = "/v1/chat/completions";
-const ROWS: u16 = 30;
-const COLS: u16 = 100;
-/// The longest any single wait may take.
-const TIMEOUT: Duration = Duration::from_secs(10);
-
-const ENTER: &str = "\r";
-const ESC: &str = "\x1b";
-const CTRL_C: &str = "\x03";
-const CTRL_Q: &str = "\x11";
-const CTRL_S: &str = "\x13";
-const CTRL_U: &str = "\x15";
-
-const ENTER_ALT_SCREEN: &[u8] = b"\x1b[?1049h";
-const LEAVE_ALT_SCREEN: &[u8] = b"\x1b[?1049l";
-const SHOW_CURSOR: &[u8] = b"\x1b[?25h";
-const BRACKETED_PASTE_OFF: &[u8] = b"\x1b[?2004l";
-const KITTY_KEYS_POP: &[u8] = b"\x1b[<1u";
 /// Part of crossterm's DisableMouseCapture: the basic mouse reports turned off.
 const MOUSE_REPORTING_OFF: &[u8] = b"\x1b[?1000l";
 /// The start of the clipboard escape (OSC 52).
 const OSC52: &[u8] = b"\x1b]52;";
-
-// ---------------------------------------------------------------------------------------
-// Harness
-// ---------------------------------------------------------------------------------------
-
-/// A temporary home for one run: HOME, the XDG folders, a working folder and a config.
-struct Sandbox {
-    root: tempfile::TempDir,
-}
-
-impl Sandbox {
-    fn new() -> Sandbox {
-        let root = tempfile::tempdir().expect("temp dir");
-        for sub in ["home", "config", "data", "state", "work"] {
-            std::fs::create_dir_all(root.path().join(sub)).expect("sandbox folder");
-        }
-        Sandbox { root }
-    }
-
-    /// A sandbox whose config has one provider, `mock`, with the model `m1`.
-    fn with_mock(server: &MockServer) -> Sandbox {
-        let sandbox = Sandbox::new();
-        sandbox.write_config(&format!(
-            "[[providers]]\nname = \"mock\"\nkind = \"openai\"\nbase_url = \"{}\"\nmodels = [\"m1\"]\n",
-            server.url("/v1")
-        ));
-        sandbox
-    }
-
-    fn path(&self, sub: &str) -> PathBuf {
-        self.root.path().join(sub)
-    }
-
-    fn config_path(&self) -> PathBuf {
-        self.path("config.toml")
-    }
-
-    fn write_config(&self, text: &str) {
-        std::fs::write(self.config_path(), text).expect("write config");
-    }
-
-    fn conversations_dir(&self) -> PathBuf {
-        self.path("data").join("tinychat").join("conversations")
-    }
-
-    /// Every saved conversation file, as JSON.
-    fn saved_conversations(&self) -> Vec<(PathBuf, Value)> {
-        let Ok(entries) = std::fs::read_dir(self.conversations_dir()) else {
-            return Vec::new();
-        };
-        let mut files: Vec<PathBuf> = entries
-            .map(|e| e.expect("dir entry").path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        files.sort();
-        files
-            .into_iter()
-            .map(|p| {
-                let text = std::fs::read_to_string(&p).expect("read conversation");
-                let value = serde_json::from_str(&text).expect("conversation is JSON");
-                (p, value)
-            })
-            .collect()
-    }
-
-    /// The one saved conversation (fails when there are none or several).
-    fn only_conversation(&self) -> (PathBuf, Value) {
-        let mut all = self.saved_conversations();
-        assert_eq!(all.len(), 1, "expected exactly one saved conversation");
-        all.remove(0)
-    }
-
-    /// Starts tinychat with `--config <sandbox>/config.toml` and `args`.
-    fn spawn(&self, args: &[&str]) -> Tinychat {
-        self.spawn_with_env(args, &[])
-    }
-
-    /// [`Sandbox::spawn`] with these variables added to the (otherwise cleared)
-    /// environment.
-    fn spawn_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Tinychat {
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_tinychat"));
-        cmd.arg("--config");
-        cmd.arg(self.config_path());
-        for arg in args {
-            cmd.arg(arg);
-        }
-        cmd.env_clear();
-        cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
-        cmd.env("TERM", "xterm-256color");
-        cmd.env("LANG", "C.UTF-8");
-        cmd.env("HOME", self.path("home"));
-        cmd.env("XDG_CONFIG_HOME", self.path("config"));
-        cmd.env("XDG_DATA_HOME", self.path("data"));
-        cmd.env("XDG_STATE_HOME", self.path("state"));
-        // A closed port: an Ollama running on this machine must not change the screen.
-        cmd.env("OLLAMA_HOST", "127.0.0.1:9");
-        for (name, value) in env {
-            cmd.env(name, value);
-        }
-        cmd.cwd(self.path("work"));
-        Tinychat::spawn(cmd)
-    }
-}
-
-/// The running binary, its screen as a terminal would show it, and every byte it wrote.
-struct Tinychat {
-    parser: Arc<Mutex<vt100::Parser>>,
-    raw: Arc<Mutex<Vec<u8>>>,
-    reader_done: Arc<AtomicBool>,
-    writer: Arc<Mutex<Box<dyn Write + Send>>>,
-    child: Box<dyn Child + Send + Sync>,
-    _master: Box<dyn MasterPty + Send>,
-}
-
-/// Terminal queries and the answers a real terminal would give. tinychat is not
-/// expected to send any; if it does, it must not hang waiting for the answer.
-const QUERIES: &[(&[u8], &[u8])] = &[
-    (b"\x1b[6n", b"\x1b[1;1R"),
-    (b"\x1b[c", b"\x1b[?62;22c"),
-    (b"\x1b[0c", b"\x1b[?62;22c"),
-    (b"\x1b[?u", b"\x1b[?0u"),
-];
-
-impl Tinychat {
-    fn spawn(cmd: CommandBuilder) -> Tinychat {
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows: ROWS,
-                cols: COLS,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("open a pty");
-        let child = pair.slave.spawn_command(cmd).expect("spawn tinychat");
-        // Only the child holds the terminal side now, so the reader sees EOF at exit.
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().expect("pty reader");
-        let writer: Arc<Mutex<Box<dyn Write + Send>>> =
-            Arc::new(Mutex::new(pair.master.take_writer().expect("pty writer")));
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
-        let raw = Arc::new(Mutex::new(Vec::new()));
-        let reader_done = Arc::new(AtomicBool::new(false));
-        {
-            let (parser, raw, done, writer) = (
-                Arc::clone(&parser),
-                Arc::clone(&raw),
-                Arc::clone(&reader_done),
-                Arc::clone(&writer),
-            );
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 8192];
-                let mut scanned = 0usize;
-                loop {
-                    match reader.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            parser.lock().unwrap().process(&buf[..n]);
-                            let mut raw = raw.lock().unwrap();
-                            raw.extend_from_slice(&buf[..n]);
-                            scanned = answer_queries(&raw, scanned, &writer);
-                        }
-                    }
-                }
-                done.store(true, Ordering::SeqCst);
-            });
-        }
-        Tinychat {
-            parser,
-            raw,
-            reader_done,
-            writer,
-            child,
-            _master: pair.master,
-        }
-    }
-
-    /// Types `text` as the terminal would send it.
-    fn send(&self, text: &str) {
-        let mut writer = self.writer.lock().unwrap();
-        writer.write_all(text.as_bytes()).expect("write to the pty");
-        writer.flush().expect("flush the pty");
-    }
-
-    /// The screen as text, one line per row (trailing blanks trimmed by vt100).
-    fn screen_text(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    /// One row of the screen, trailing blanks trimmed.
-    fn row(&self, row: u16) -> String {
-        let parser = self.parser.lock().unwrap();
-        let text: Vec<String> = parser.screen().rows(0, COLS).collect();
-        text[usize::from(row)].trim_end().to_owned()
-    }
-
-    /// The first `n` text rows of the conversation pane (between its borders).
-    fn conversation_rows(&self, n: usize) -> Vec<String> {
-        let parser = self.parser.lock().unwrap();
-        let rows: Vec<String> = parser.screen().rows(0, COLS).collect();
-        rows.iter()
-            .skip(1)
-            .take(n)
-            .map(|l| {
-                let start = l.rfind("││").map_or(0, |i| i + "││".len());
-                l[start..]
-                    .trim_end()
-                    .trim_end_matches('│')
-                    .trim_end()
-                    .to_owned()
-            })
-            .collect()
-    }
-
-    /// The status line (the last row).
-    fn status_line(&self) -> String {
-        self.row(ROWS - 1)
-    }
-
-    /// Everything tinychat wrote so far.
-    fn raw(&self) -> Vec<u8> {
-        self.raw.lock().unwrap().clone()
-    }
-
-    /// Waits until `ready` holds for the screen text, or panics with the screen.
-    fn wait_until(&self, what: &str, ready: impl Fn(&Tinychat) -> bool) {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            if ready(self) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out after {TIMEOUT:?} waiting for {what}; the screen:\n{}\n",
-                self.framed_screen()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn wait_for_text(&self, needle: &str) {
-        self.wait_until(&format!("{needle:?} on screen"), |t| {
-            t.screen_text().contains(needle)
-        });
-    }
-
-    fn framed_screen(&self) -> String {
-        let parser = self.parser.lock().unwrap();
-        let rows: Vec<String> = parser.screen().rows(0, COLS).collect();
-        rows.iter()
-            .enumerate()
-            .map(|(i, r)| format!("{i:2}|{r}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    /// Ctrl+Q, and asserts that tinychat exits successfully.
-    fn quit(&mut self) {
-        self.send(CTRL_Q);
-        assert!(self.wait_exit().success());
-    }
-
-    /// Waits for the process to exit and for its last output to be read.
-    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
-        let deadline = Instant::now() + TIMEOUT;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            if Instant::now() >= deadline {
-                let screen = self.framed_screen();
-                let _ = self.child.kill();
-                panic!("tinychat did not exit within {TIMEOUT:?}; the screen:\n{screen}\n");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        while !self.reader_done.load(Ordering::SeqCst) {
-            assert!(
-                Instant::now() < deadline,
-                "the pty was not closed after tinychat exited"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        status
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.process_id().expect("child pid")
-    }
-}
-
-impl Drop for Tinychat {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Answers every complete query in `raw[from..]`; returns where the next scan starts
-/// (before a query that may still be arriving).
-fn answer_queries(raw: &[u8], from: usize, writer: &Mutex<Box<dyn Write + Send>>) -> usize {
-    let mut i = from;
-    'scan: while i < raw.len() {
-        for (query, answer) in QUERIES {
-            if raw[i..].starts_with(query) {
-                let mut w = writer.lock().unwrap();
-                let _ = w.write_all(answer);
-                let _ = w.flush();
-                i += query.len();
-                continue 'scan;
-            }
-            if query.starts_with(&raw[i..]) {
-                // A query cut by the read: look again when more bytes arrive.
-                break 'scan;
-            }
-        }
-        i += 1;
-    }
-    i
-}
-
-fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).rposition(|w| w == needle)
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Asserts the run ended by putting the terminal back: after the last switch to the
-/// alternate screen come the sequences that leave it and show the cursor again.
-fn assert_terminal_restored(app: &Tinychat) {
-    let raw = app.raw();
-    let entered = find_last(&raw, ENTER_ALT_SCREEN).expect("tinychat entered the alternate screen");
-    let tail = &raw[entered..];
-    for (name, seq) in [
-        ("leave the alternate screen", LEAVE_ALT_SCREEN),
-        ("show the cursor", SHOW_CURSOR),
-        ("turn bracketed paste off", BRACKETED_PASTE_OFF),
-        ("pop the keyboard flags", KITTY_KEYS_POP),
-    ] {
-        assert!(
-            contains(tail, seq),
-            "the output after the last {ENTER_ALT_SCREEN:?} does not {name} ({seq:?}); tail: {:?}",
-            String::from_utf8_lossy(&tail[tail.len().saturating_sub(200)..])
-        );
-    }
-    let leave = find_last(&raw, LEAVE_ALT_SCREEN).unwrap_or_default();
-    assert!(leave > entered, "the alternate screen was left last");
-    let parser = app.parser.lock().unwrap();
-    let screen = parser.screen();
-    assert!(!screen.alternate_screen(), "still on the alternate screen");
-    assert!(!screen.hide_cursor(), "the cursor is still hidden");
-    assert!(!screen.bracketed_paste(), "bracketed paste is still on");
-    assert_eq!(
-        screen.mouse_protocol_mode(),
-        vt100::MouseProtocolMode::None,
-        "mouse reporting is still on"
-    );
-}
 
 // ---------------------------------------------------------------------------------------
 // Scripted replies
@@ -417,12 +39,7 @@ fn assert_terminal_restored(app: &Tinychat) {
 
 /// A reply streamed as one chunk per piece, 50 ms apart, ending normally.
 fn streamed_reply(pieces: &[&str]) -> MockResponse {
-    let mut chunks: Vec<String> = pieces.iter().map(|p| delta(p)).collect();
-    chunks.push(openai_finish("stop"));
-    let chunks: Vec<&[u8]> = chunks.iter().map(String::as_bytes).collect();
-    MockResponse::sse("")
-        .with_chunks(&chunks)
-        .with_pause(Duration::from_millis(50))
+    paced_reply(pieces, Duration::from_millis(50))
 }
 
 /// A reply that sends `pieces` and then neither ends nor sends anything more.
@@ -451,14 +68,6 @@ fn say(app: &Tinychat, text: &str) {
     app.wait_for_text("Type a message");
     app.send(text);
     app.send(ENTER);
-}
-
-/// Types `text` and Enter, then waits until `reply` is on screen and the state is idle.
-fn say_and_wait_for_reply(app: &Tinychat, text: &str, reply: &str) {
-    say(app, text);
-    app.wait_until(&format!("{reply:?} and the idle state"), |t| {
-        t.screen_text().contains(reply) && t.status_line().contains("mock/m1 · idle")
-    });
 }
 
 /// Types `text` and Enter, then waits until `partial` is on screen while the reply is
@@ -514,7 +123,7 @@ fn a_typed_message_streams_the_reply_onto_the_screen_and_ends_idle() {
     let (server, sandbox) = mock_with(vec![streamed_reply(&REPLY)]);
     let app = sandbox.spawn(&[]);
 
-    say_and_wait_for_reply(&app, "hello", REPLY_TEXT);
+    app.say_and_wait_for_reply("hello", REPLY_TEXT);
 
     assert_eq!(
         app.conversation_rows(6),
@@ -578,7 +187,7 @@ fn esc_mid_reply_stops_it_marks_it_stopped_and_drops_the_connection() {
 fn ctrl_s_saves_the_conversation_as_markdown_text_and_json() {
     let (_server, sandbox) = mock_with(vec![streamed_reply(&REPLY)]);
     let mut app = sandbox.spawn(&[]);
-    say_and_wait_for_reply(&app, "hello", REPLY_TEXT);
+    app.say_and_wait_for_reply("hello", REPLY_TEXT);
 
     let out = sandbox.path("out");
     std::fs::create_dir(&out).unwrap();
@@ -632,7 +241,7 @@ fn ctrl_s_saves_the_conversation_as_markdown_text_and_json() {
 fn ctrl_q_quits_with_status_0_restores_the_terminal_and_leaves_the_conversation_saved() {
     let (_server, sandbox) = mock_with(vec![streamed_reply(&REPLY)]);
     let mut app = sandbox.spawn(&[]);
-    say_and_wait_for_reply(&app, "hello", REPLY_TEXT);
+    app.say_and_wait_for_reply("hello", REPLY_TEXT);
 
     app.send(CTRL_Q);
     let status = app.wait_exit();
@@ -794,7 +403,7 @@ fn escape_sequences_in_a_reply_are_shown_as_symbols_and_never_reach_the_terminal
         " bell\u{7} done",
     ])]);
     let mut app = sandbox.spawn(&[]);
-    say_and_wait_for_reply(&app, "hello", "title ␛]0;pwned␇ query ␛[6n bell␇ done");
+    app.say_and_wait_for_reply("hello", "title ␛]0;pwned␇ query ␛[6n bell␇ done");
     app.quit();
     let raw = app.raw();
     for (what, seq) in [
@@ -986,7 +595,7 @@ fn one_in_the_conversation_copies_code_block_1_through_osc_52() {
     ])]);
     // The environment is cleared, so there is no DISPLAY or WAYLAND_DISPLAY either.
     let mut app = sandbox.spawn_with_env(&[], &[("TINYCHAT_CLIPBOARD", "osc52")]);
-    say_and_wait_for_reply(&app, "a script please", "Done.");
+    app.say_and_wait_for_reply("a script please", "Done.");
     assert_eq!(
         app.conversation_rows(5),
         [
@@ -1037,7 +646,7 @@ fn without_a_display_ctrl_y_falls_back_to_osc_52() {
     let (_server, sandbox) = mock_with(vec![streamed_reply(&REPLY)]);
     // No TINYCHAT_CLIPBOARD and no DISPLAY: the system clipboard fails, OSC 52 is used.
     let mut app = sandbox.spawn(&[]);
-    say_and_wait_for_reply(&app, "hello", REPLY_TEXT);
+    app.say_and_wait_for_reply("hello", REPLY_TEXT);
     app.send("\x19");
     app.wait_until("the copy on the status line", |t| {
         t.status_line().contains("copied the last reply")
@@ -1070,7 +679,7 @@ fn a_markdown_reply_never_shows_its_markup_even_when_markers_arrive_in_pieces() 
         "`\nDone.",
     ])]);
     let mut app = sandbox.spawn(&[]);
-    say_and_wait_for_reply(&app, "format please", "Done.");
+    app.say_and_wait_for_reply("format please", "Done.");
 
     let rows = app.conversation_rows(15);
     assert_eq!(

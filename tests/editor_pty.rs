@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -31,9 +30,9 @@ fn with_editor(body: &str) -> (MockServer, Sandbox, Tinychat, PathBuf) {
     let app = sandbox.spawn_with_env(
         &[],
         &[
-            ("EDITOR", script.as_os_str()),
-            ("VISUAL", OsStr::new("")),
-            ("TMPDIR", tmp.as_os_str()),
+            ("EDITOR", script.to_str().unwrap()),
+            ("VISUAL", ""),
+            ("TMPDIR", tmp.to_str().unwrap()),
         ],
     );
     app.wait_for_text("Type a message");

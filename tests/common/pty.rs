@@ -24,10 +24,17 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 pub const ENTER: &str = "\r";
 pub const ESC: &str = "\x1b";
+pub const CTRL_C: &str = "\x03";
 pub const CTRL_N: &str = "\x0e";
 pub const CTRL_Q: &str = "\x11";
 pub const CTRL_S: &str = "\x13";
 pub const CTRL_U: &str = "\x15";
+
+pub const ENTER_ALT_SCREEN: &[u8] = b"\x1b[?1049h";
+pub const LEAVE_ALT_SCREEN: &[u8] = b"\x1b[?1049l";
+pub const SHOW_CURSOR: &[u8] = b"\x1b[?25h";
+pub const BRACKETED_PASTE_OFF: &[u8] = b"\x1b[?2004l";
+pub const KITTY_KEYS_POP: &[u8] = b"\x1b[<1u";
 
 /// A temporary home for one run: HOME, the XDG folders, a working folder and a config.
 pub struct Sandbox {
@@ -67,6 +74,17 @@ impl Sandbox {
 
     pub fn config_path(&self) -> PathBuf {
         self.path("config.toml")
+    }
+
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(self.config_path(), text).expect("write config");
+    }
+
+    /// The one saved conversation (fails when there are none or several).
+    pub fn only_conversation(&self) -> (PathBuf, serde_json::Value) {
+        let mut all = self.saved_conversations();
+        assert_eq!(all.len(), 1, "expected exactly one saved conversation");
+        all.remove(0)
     }
 
     pub fn conversations_dir(&self) -> PathBuf {
@@ -138,7 +156,7 @@ impl Sandbox {
     }
 
     /// [`Sandbox::spawn`] with more environment variables (`EDITOR`, `TMPDIR`…).
-    pub fn spawn_with_env(&self, args: &[&str], extra: &[(&str, &std::ffi::OsStr)]) -> Tinychat {
+    pub fn spawn_with_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Tinychat {
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_tinychat"));
         cmd.arg("--config");
         cmd.arg(self.config_path());
@@ -159,14 +177,25 @@ impl Sandbox {
     }
 }
 
-/// The running binary and its screen as a terminal would show it.
+/// The running binary, its screen as a terminal would show it, and every byte it wrote.
 pub struct Tinychat {
-    parser: Arc<Mutex<vt100::Parser>>,
+    /// The parsed screen, for tests that look at cells (colours, attributes).
+    pub parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
     reader_done: Arc<AtomicBool>,
     writer: Arc<Mutex<Box<dyn Write + Send>>>,
     child: Box<dyn Child + Send + Sync>,
     _master: Box<dyn MasterPty + Send>,
 }
+
+/// Terminal queries and the answers a real terminal would give. tinychat is not
+/// expected to send any; if it does, it must not hang waiting for the answer.
+const QUERIES: &[(&[u8], &[u8])] = &[
+    (b"\x1b[6n", b"\x1b[1;1R"),
+    (b"\x1b[c", b"\x1b[?62;22c"),
+    (b"\x1b[0c", b"\x1b[?62;22c"),
+    (b"\x1b[?u", b"\x1b[?0u"),
+];
 
 impl Tinychat {
     fn spawn(cmd: CommandBuilder) -> Tinychat {
@@ -185,15 +214,27 @@ impl Tinychat {
         let writer: Arc<Mutex<Box<dyn Write + Send>>> =
             Arc::new(Mutex::new(pair.master.take_writer().expect("pty writer")));
         let parser = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
+        let raw = Arc::new(Mutex::new(Vec::new()));
         let reader_done = Arc::new(AtomicBool::new(false));
         {
-            let (parser, done) = (Arc::clone(&parser), Arc::clone(&reader_done));
+            let (parser, raw, done, writer) = (
+                Arc::clone(&parser),
+                Arc::clone(&raw),
+                Arc::clone(&reader_done),
+                Arc::clone(&writer),
+            );
             std::thread::spawn(move || {
                 let mut buf = [0u8; 8192];
+                let mut scanned = 0usize;
                 loop {
                     match reader.read(&mut buf) {
                         Ok(0) | Err(_) => break,
-                        Ok(n) => parser.lock().unwrap().process(&buf[..n]),
+                        Ok(n) => {
+                            parser.lock().unwrap().process(&buf[..n]);
+                            let mut raw = raw.lock().unwrap();
+                            raw.extend_from_slice(&buf[..n]);
+                            scanned = answer_queries(&raw, scanned, &writer);
+                        }
                     }
                 }
                 done.store(true, Ordering::SeqCst);
@@ -201,6 +242,7 @@ impl Tinychat {
         }
         Tinychat {
             parser,
+            raw,
             reader_done,
             writer,
             child,
@@ -215,18 +257,7 @@ impl Tinychat {
         writer.flush().expect("flush the pty");
     }
 
-    /// Types `text` from another thread, as one write: a burst larger than the pty's
-    /// buffer blocks until tinychat has read it, so the test can watch meanwhile.
-    pub fn send_in_background(&self, text: String) -> std::thread::JoinHandle<()> {
-        let writer = Arc::clone(&self.writer);
-        std::thread::spawn(move || {
-            let mut writer = writer.lock().unwrap();
-            writer.write_all(text.as_bytes()).expect("write to the pty");
-            writer.flush().expect("flush the pty");
-        })
-    }
-
-    /// The screen as text, one line per row.
+    /// The screen as text, one line per row (trailing blanks trimmed by vt100).
     pub fn screen_text(&self) -> String {
         self.parser.lock().unwrap().screen().contents()
     }
@@ -238,12 +269,35 @@ impl Tinychat {
         text[usize::from(row)].trim_end().to_owned()
     }
 
+    /// The first `n` text rows of the conversation pane (between its borders).
+    pub fn conversation_rows(&self, n: usize) -> Vec<String> {
+        let parser = self.parser.lock().unwrap();
+        let rows: Vec<String> = parser.screen().rows(0, COLS).collect();
+        rows.iter()
+            .skip(1)
+            .take(n)
+            .map(|l| {
+                let start = l.rfind("││").map_or(0, |i| i + "││".len());
+                l[start..]
+                    .trim_end()
+                    .trim_end_matches('│')
+                    .trim_end()
+                    .to_owned()
+            })
+            .collect()
+    }
+
     /// The status line (the last row).
     pub fn status_line(&self) -> String {
         self.row(ROWS - 1)
     }
 
-    /// Waits until `ready` holds, or panics with the screen.
+    /// Everything tinychat wrote so far.
+    pub fn raw(&self) -> Vec<u8> {
+        self.raw.lock().unwrap().clone()
+    }
+
+    /// Waits until `ready` holds for the screen text, or panics with the screen.
     pub fn wait_until(&self, what: &str, ready: impl Fn(&Tinychat) -> bool) {
         let deadline = Instant::now() + TIMEOUT;
         loop {
@@ -275,22 +329,6 @@ impl Tinychat {
             .join("\n")
     }
 
-    /// Types `text` and Enter, then waits until `reply` is on screen and the state is
-    /// idle again.
-    pub fn say_and_wait_for_reply(&self, text: &str, reply: &str) {
-        self.wait_for_text("Type a message");
-        self.send(text);
-        self.send(ENTER);
-        self.wait_until(&format!("{reply:?} and the idle state"), |t| {
-            t.screen_text().contains(reply) && t.status_line().contains("mock/m1 · idle")
-        });
-    }
-
-    /// Whether the process has exited.
-    pub fn has_exited(&mut self) -> bool {
-        self.child.try_wait().expect("try_wait").is_some()
-    }
-
     /// Ctrl+Q, and asserts that tinychat exits successfully.
     pub fn quit(&mut self) {
         self.send(CTRL_Q);
@@ -320,6 +358,37 @@ impl Tinychat {
         }
         status
     }
+
+    /// Types `text` from another thread, as one write: a burst larger than the pty's
+    /// buffer blocks until tinychat has read it, so the test can watch meanwhile.
+    pub fn send_in_background(&self, text: String) -> std::thread::JoinHandle<()> {
+        let writer = Arc::clone(&self.writer);
+        std::thread::spawn(move || {
+            let mut writer = writer.lock().unwrap();
+            writer.write_all(text.as_bytes()).expect("write to the pty");
+            writer.flush().expect("flush the pty");
+        })
+    }
+
+    /// Types `text` and Enter, then waits until `reply` is on screen and the state is
+    /// idle again.
+    pub fn say_and_wait_for_reply(&self, text: &str, reply: &str) {
+        self.wait_for_text("Type a message");
+        self.send(text);
+        self.send(ENTER);
+        self.wait_until(&format!("{reply:?} and the idle state"), |t| {
+            t.screen_text().contains(reply) && t.status_line().contains("mock/m1 · idle")
+        });
+    }
+
+    /// Whether the process has exited.
+    pub fn has_exited(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_some()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.process_id().expect("child pid")
+    }
 }
 
 impl Drop for Tinychat {
@@ -331,12 +400,80 @@ impl Drop for Tinychat {
     }
 }
 
+/// Answers every complete query in `raw[from..]`; returns where the next scan starts
+/// (before a query that may still be arriving).
+fn answer_queries(raw: &[u8], from: usize, writer: &Mutex<Box<dyn Write + Send>>) -> usize {
+    let mut i = from;
+    'scan: while i < raw.len() {
+        for (query, answer) in QUERIES {
+            if raw[i..].starts_with(query) {
+                let mut w = writer.lock().unwrap();
+                let _ = w.write_all(answer);
+                let _ = w.flush();
+                i += query.len();
+                continue 'scan;
+            }
+            if query.starts_with(&raw[i..]) {
+                // A query cut by the read: look again when more bytes arrive.
+                break 'scan;
+            }
+        }
+        i += 1;
+    }
+    i
+}
+
+pub fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Asserts the run ended by putting the terminal back: after the last switch to the
+/// alternate screen come the sequences that leave it and show the cursor again.
+pub fn assert_terminal_restored(app: &Tinychat) {
+    let raw = app.raw();
+    let entered = find_last(&raw, ENTER_ALT_SCREEN).expect("tinychat entered the alternate screen");
+    let tail = &raw[entered..];
+    for (name, seq) in [
+        ("leave the alternate screen", LEAVE_ALT_SCREEN),
+        ("show the cursor", SHOW_CURSOR),
+        ("turn bracketed paste off", BRACKETED_PASTE_OFF),
+        ("pop the keyboard flags", KITTY_KEYS_POP),
+    ] {
+        assert!(
+            contains(tail, seq),
+            "the output after the last {ENTER_ALT_SCREEN:?} does not {name} ({seq:?}); tail: {:?}",
+            String::from_utf8_lossy(&tail[tail.len().saturating_sub(200)..])
+        );
+    }
+    let leave = find_last(&raw, LEAVE_ALT_SCREEN).unwrap_or_default();
+    assert!(leave > entered, "the alternate screen was left last");
+    let parser = app.parser.lock().unwrap();
+    let screen = parser.screen();
+    assert!(!screen.alternate_screen(), "still on the alternate screen");
+    assert!(!screen.hide_cursor(), "the cursor is still hidden");
+    assert!(!screen.bracketed_paste(), "bracketed paste is still on");
+    assert_eq!(
+        screen.mouse_protocol_mode(),
+        vt100::MouseProtocolMode::None,
+        "mouse reporting is still on"
+    );
+}
+
 /// A reply streamed as one chunk per piece, 20 ms apart, ending normally.
 pub fn streamed_reply(pieces: &[&str]) -> super::MockResponse {
+    paced_reply(pieces, Duration::from_millis(20))
+}
+
+/// A reply streamed as one chunk per piece, `pause` apart, ending normally.
+pub fn paced_reply(pieces: &[&str], pause: Duration) -> super::MockResponse {
     let mut chunks: Vec<String> = pieces.iter().map(|p| super::openai_delta(p)).collect();
     chunks.push(super::openai_finish("stop"));
     let chunks: Vec<&[u8]> = chunks.iter().map(String::as_bytes).collect();
     super::MockResponse::sse("")
         .with_chunks(&chunks)
-        .with_pause(Duration::from_millis(20))
+        .with_pause(pause)
 }
