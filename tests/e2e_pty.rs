@@ -20,16 +20,14 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::pty::{
-    COLS, CTRL_C, CTRL_Q, CTRL_S, CTRL_U, ENTER, ENTER_ALT_SCREEN, ESC, ROWS, Sandbox, TIMEOUT,
-    Tinychat, assert_terminal_restored, contains, find_last, paced_reply,
+    COLS, CTRL_C, CTRL_Q, CTRL_S, CTRL_U, ENTER, ESC, ROWS, Sandbox, TIMEOUT, Tinychat,
+    assert_terminal_restored, contains, find_last, paced_reply,
 };
 use common::{End, MockResponse, MockServer, openai_delta as delta};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
 const CHAT: &str = "/v1/chat/completions";
-/// Part of crossterm's DisableMouseCapture: the basic mouse reports turned off.
-const MOUSE_REPORTING_OFF: &[u8] = b"\x1b[?1000l";
 /// The start of the clipboard escape (OSC 52).
 const OSC52: &[u8] = b"\x1b]52;";
 
@@ -350,15 +348,16 @@ fn with_no_provider_the_welcome_says_how_to_add_one_and_ctrl_c_quits() {
     );
 }
 
-#[test]
-fn sigterm_while_streaming_saves_the_partial_reply_as_cancelled_and_restores_the_terminal() {
+/// A reply stalled mid-stream, then `signal` from outside: tinychat exits 0 with the
+/// terminal restored, and the partial reply is saved as cancelled.
+fn a_signal_saves_the_partial_reply_and_restores_the_terminal(signal: &str) {
     let (server, sandbox) = mock_with(vec![stalled_reply(&["Partial", " answer"])]);
     let mut app = sandbox.spawn(&[]);
     say_and_wait_while_streaming(&app, "hello", "Partial answer");
 
-    kill(&app, "TERM");
+    kill(&app, signal);
     let status = app.wait_exit();
-    assert_eq!(status.exit_code(), 0, "{status:?}");
+    assert_eq!(status.exit_code(), 0, "{signal}: {status:?}");
     assert_terminal_restored(&app);
     wait_for_disconnect(&server);
 
@@ -371,28 +370,13 @@ fn sigterm_while_streaming_saves_the_partial_reply_as_cancelled_and_restores_the
 }
 
 #[test]
+fn sigterm_while_streaming_saves_the_partial_reply_as_cancelled_and_restores_the_terminal() {
+    a_signal_saves_the_partial_reply_and_restores_the_terminal("TERM");
+}
+
+#[test]
 fn sigint_from_outside_saves_the_partial_reply_and_restores_the_terminal() {
-    let (server, sandbox) = mock_with(vec![stalled_reply(&["Partial", " answer"])]);
-    let mut app = sandbox.spawn(&[]);
-    say_and_wait_while_streaming(&app, "hello", "Partial answer");
-
-    kill(&app, "INT");
-    let status = app.wait_exit();
-    assert_eq!(status.exit_code(), 0, "{status:?}");
-    assert_terminal_restored(&app);
-    let raw = app.raw();
-    let entered = find_last(&raw, ENTER_ALT_SCREEN).unwrap();
-    assert!(
-        contains(&raw[entered..], MOUSE_REPORTING_OFF),
-        "mouse reporting was not turned off"
-    );
-    wait_for_disconnect(&server);
-
-    let (_, saved) = sandbox.only_conversation();
-    let messages = saved["messages"].as_array().unwrap();
-    assert_eq!(messages.len(), 2);
-    assert_eq!(messages[1]["content"], "Partial answer");
-    assert_eq!(messages[1]["finish"], "cancelled");
+    a_signal_saves_the_partial_reply_and_restores_the_terminal("INT");
 }
 
 #[test]

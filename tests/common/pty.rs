@@ -35,6 +35,8 @@ pub const LEAVE_ALT_SCREEN: &[u8] = b"\x1b[?1049l";
 pub const SHOW_CURSOR: &[u8] = b"\x1b[?25h";
 pub const BRACKETED_PASTE_OFF: &[u8] = b"\x1b[?2004l";
 pub const KITTY_KEYS_POP: &[u8] = b"\x1b[<1u";
+/// Part of crossterm's DisableMouseCapture: the basic mouse reports turned off.
+pub const MOUSE_REPORTING_OFF: &[u8] = b"\x1b[?1000l";
 
 /// A temporary home for one run: HOME, the XDG folders, a working folder and a config.
 pub struct Sandbox {
@@ -442,6 +444,7 @@ pub fn assert_terminal_restored(app: &Tinychat) {
         ("show the cursor", SHOW_CURSOR),
         ("turn bracketed paste off", BRACKETED_PASTE_OFF),
         ("pop the keyboard flags", KITTY_KEYS_POP),
+        ("turn mouse reporting off", MOUSE_REPORTING_OFF),
     ] {
         assert!(
             contains(tail, seq),
