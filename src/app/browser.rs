@@ -7,12 +7,13 @@
 //! the disk; searching runs in `update` over the loaded index. Opening, renaming and
 //! deleting are effects the runtime carries out on a blocking thread.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 
 use crate::storage::index::{IndexEntry, SearchHit, search};
 
-use super::{App, Effect, edit_text};
+use super::keymap::{Context, Intent};
+use super::{App, Effect, edit_text, line_field};
 
 /// Which part of the browser takes typed letters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,54 +111,128 @@ impl Browser {
             .min(self.hits.len() - 1);
     }
 
-    /// A key that is neither navigation nor Enter/Esc: a command (`d`, `r`, `j`, `k`,
-    /// `/` in the list, Ctrl+D and Ctrl+R anywhere), else an edit of the search.
-    fn on_command_or_search(&mut self, key: KeyEvent) {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        let command = match (self.focus, key.code) {
-            (_, KeyCode::Char('d')) if ctrl => Some('d'),
-            (_, KeyCode::Char('r')) if ctrl => Some('r'),
-            (BrowserFocus::List, KeyCode::Char(c @ ('d' | 'r' | 'j' | 'k' | '/'))) => Some(c),
-            (BrowserFocus::List, KeyCode::Delete) => Some('d'),
-            _ => None,
-        };
-        match command {
-            Some('d') => {
+    /// Which binding table the browser's keys follow now.
+    pub fn context(&self) -> Context {
+        match (&self.pending, self.focus) {
+            (Some(Pending::Delete(_)), _) => Context::BrowserDelete,
+            (Some(Pending::Rename(..)), _) => Context::BrowserRename,
+            (None, BrowserFocus::Search) => Context::BrowserSearch,
+            (None, BrowserFocus::List) => Context::BrowserList,
+        }
+    }
+
+    fn entry_id(&self, entry: usize) -> Option<String> {
+        self.entries
+            .as_ref()
+            .and_then(|es| es.get(entry))
+            .map(|e| e.id.clone())
+    }
+
+    /// Applies a key's intent to the browser; `height` is its list's rows on screen.
+    /// What concerns more than the browser comes back as the outcome.
+    pub(super) fn on_intent(
+        &mut self,
+        intent: Intent,
+        key: KeyEvent,
+        height: usize,
+    ) -> BrowserOutcome {
+        // A question being answered takes every key.
+        match self.pending.take() {
+            Some(Pending::Delete(entry)) => {
+                return match (intent, self.entry_id(entry)) {
+                    (Intent::Yes, Some(id)) => BrowserOutcome::Delete(id),
+                    _ => BrowserOutcome::Stay,
+                };
+            }
+            Some(Pending::Rename(entry, mut editor)) => {
+                match intent {
+                    Intent::Close => {}
+                    Intent::Submit => {
+                        let title = editor.lines().join(" ").trim().to_owned();
+                        if let (false, Some(id)) = (title.is_empty(), self.entry_id(entry)) {
+                            return BrowserOutcome::Rename { id, title };
+                        }
+                    }
+                    _ => {
+                        edit_text(&mut editor, key);
+                        self.pending = Some(Pending::Rename(entry, editor));
+                    }
+                }
+                return BrowserOutcome::Stay;
+            }
+            None => {}
+        }
+        let half_page = (height.max(2) / 2).cast_signed();
+        match intent {
+            Intent::Close => return BrowserOutcome::Close,
+            Intent::Up => self.move_by(-1),
+            Intent::Down => self.move_by(1),
+            Intent::PageUp => self.move_by(-half_page),
+            Intent::PageDown => self.move_by(half_page),
+            Intent::FocusNext => {
+                self.focus = match self.focus {
+                    BrowserFocus::Search => BrowserFocus::List,
+                    BrowserFocus::List => BrowserFocus::Search,
+                };
+            }
+            Intent::Submit => {
+                if let Some((_, entry)) = self.selected_entry() {
+                    return match &entry.problem {
+                        // The browser stays open on it, so it can be deleted.
+                        Some(problem) => BrowserOutcome::Problem(format!(
+                            "cannot open {}: {}",
+                            entry.path.display(),
+                            problem
+                        )),
+                        None => BrowserOutcome::Open(entry.id.clone()),
+                    };
+                }
+                return BrowserOutcome::Stay;
+            }
+            Intent::Delete => {
                 if let Some((entry, _)) = self.selected_entry() {
                     self.pending = Some(Pending::Delete(entry));
                 }
             }
-            Some('r') => {
+            Intent::Rename => {
                 if let Some((entry, e)) = self.selected_entry() {
                     let mut editor = super::new_editor();
                     editor.insert_str(&e.title);
                     self.pending = Some(Pending::Rename(entry, Box::new(editor)));
                 }
             }
-            Some('j') => self.move_by(1),
-            Some('k') => self.move_by(-1),
-            Some(_) => self.focus = BrowserFocus::Search,
-            None => self.edit_query(key.code, ctrl),
-        }
-    }
-
-    /// Anything else edits the search (typing in the list starts one); the hits are
-    /// searched again only when the query changed.
-    fn edit_query(&mut self, code: KeyCode, ctrl: bool) {
-        let changed = match code {
-            KeyCode::Char('u') if ctrl => !std::mem::take(&mut self.query).is_empty(),
-            KeyCode::Char(c) if !ctrl => {
-                self.focus = BrowserFocus::Search;
-                self.query.push(c);
-                true
+            Intent::Search => self.focus = BrowserFocus::Search,
+            Intent::Edit => {
+                // Typing in the list starts a search.
+                if line_field::is_typing(&key) {
+                    self.focus = BrowserFocus::Search;
+                }
+                if line_field::edit(&mut self.query, key) {
+                    self.refresh();
+                }
             }
-            KeyCode::Backspace => self.query.pop().is_some(),
-            _ => false,
-        };
-        if changed {
-            self.refresh();
+            _ => {}
         }
+        self.keep_in_view(height);
+        BrowserOutcome::Stay
     }
+}
+
+/// What a key in the browser asks the app to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum BrowserOutcome {
+    Stay,
+    Close,
+    /// Open this conversation (asking first if the current one is not saved).
+    Open(String),
+    /// The highlighted entry cannot be opened: say why.
+    Problem(String),
+    /// The user said yes: delete this conversation's file.
+    Delete(String),
+    Rename {
+        id: String,
+        title: String,
+    },
 }
 
 impl App {
@@ -182,99 +257,31 @@ impl App {
         usize::from(self.screen.height.saturating_sub(4).min(40)).saturating_sub(4)
     }
 
-    pub(super) fn on_browser_key(&mut self, key: KeyEvent, fx: &mut Vec<Effect>) {
+    pub(super) fn on_browser_key(&mut self, intent: Intent, key: KeyEvent, fx: &mut Vec<Effect>) {
         let height = self.browser_list_height();
         let Some(super::Popup::Browser(browser)) = &mut self.popup else {
             return;
         };
-        // A question being answered takes every key.
-        if let Some(pending) = browser.pending.take() {
-            self.on_browser_answer(pending, key, fx);
-            return;
-        }
-        match key.code {
-            KeyCode::Esc => {
+        match browser.on_intent(intent, key, height) {
+            BrowserOutcome::Stay => {}
+            BrowserOutcome::Close => self.popup = None,
+            BrowserOutcome::Open(id) => {
                 self.popup = None;
-                return;
+                self.leave(super::LeaveAction::Open(id), fx);
             }
-            KeyCode::Up => browser.move_by(-1),
-            KeyCode::Down => browser.move_by(1),
-            KeyCode::PageUp => browser.move_by(-(height.max(2) / 2).cast_signed()),
-            KeyCode::PageDown => browser.move_by((height.max(2) / 2).cast_signed()),
-            KeyCode::Tab | KeyCode::BackTab => {
-                browser.focus = match browser.focus {
-                    BrowserFocus::Search => BrowserFocus::List,
-                    BrowserFocus::List => BrowserFocus::Search,
-                };
-            }
-            KeyCode::Enter => {
-                if let Some((_, entry)) = browser.selected_entry() {
-                    if let Some(problem) = &entry.problem {
-                        // The browser stays open on it, so it can be deleted.
-                        let text = format!("cannot open {}: {}", entry.path.display(), problem);
-                        self.set_error(text);
-                        return;
-                    }
-                    let id = entry.id.clone();
-                    self.popup = None;
-                    self.leave(super::LeaveAction::Open(id), fx);
+            BrowserOutcome::Problem(text) => self.set_error(text),
+            BrowserOutcome::Delete(id) => fx.push(Effect::DeleteConversation { id }),
+            BrowserOutcome::Rename { id, title } if id == self.conversation.id => {
+                // The open conversation is renamed in memory and saved by the
+                // autosave, which would overwrite a file rename.
+                self.conversation.title.clone_from(&title);
+                if !self.conversation.messages.is_empty() {
+                    fx.push(Effect::Save(self.conversation.clone()));
                 }
-                return;
+                self.on_index_change(&id, IndexChange::Renamed(title));
             }
-            _ => browser.on_command_or_search(key),
-        }
-        browser.keep_in_view(height);
-    }
-
-    /// A key while the browser asks a question (delete?) or takes a new title.
-    fn on_browser_answer(&mut self, pending: Pending, key: KeyEvent, fx: &mut Vec<Effect>) {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        let current_id = self.conversation.id.clone();
-        let Some(super::Popup::Browser(browser)) = &mut self.popup else {
-            return;
-        };
-        match pending {
-            Pending::Delete(entry) => {
-                if matches!(key.code, KeyCode::Char('y' | 'Y'))
-                    && let Some(e) = browser.entries.as_ref().and_then(|es| es.get(entry))
-                {
-                    fx.push(Effect::DeleteConversation { id: e.id.clone() });
-                }
-            }
-            Pending::Rename(entry, mut editor) => {
-                match key.code {
-                    KeyCode::Esc => {}
-                    KeyCode::Enter => {
-                        let title = editor.lines().join(" ").trim().to_owned();
-                        let id = browser
-                            .entries
-                            .as_ref()
-                            .and_then(|es| es.get(entry))
-                            .map(|e| e.id.clone());
-                        if let (false, Some(id)) = (title.is_empty(), id) {
-                            if id == current_id {
-                                // The open conversation is renamed in memory and saved
-                                // by the autosave, which would overwrite a file rename.
-                                self.conversation.title.clone_from(&title);
-                                if !self.conversation.messages.is_empty() {
-                                    fx.push(Effect::Save(self.conversation.clone()));
-                                }
-                                self.on_index_change(&id, IndexChange::Renamed(title));
-                            } else {
-                                fx.push(Effect::RenameConversation { id, title });
-                            }
-                        }
-                    }
-                    _ => {
-                        if ctrl && key.code == KeyCode::Char('u') {
-                            editor.select_all();
-                            editor.cut();
-                        } else {
-                            edit_text(&mut editor, key);
-                        }
-                        browser.pending = Some(Pending::Rename(entry, editor));
-                    }
-                }
+            BrowserOutcome::Rename { id, title } => {
+                fx.push(Effect::RenameConversation { id, title });
             }
         }
     }

@@ -55,7 +55,6 @@ impl App {
         if let Some(draft) = self.recall.take().map(super::recall::Recall::into_draft) {
             self.input.insert_str(draft);
         }
-        self.refresh_focus_styles();
         self.start_reply(provider, fx);
         // The input box shrinks back to one line.
         self.relayout();

@@ -1,12 +1,15 @@
-//! Keys to intents: what the user wants, decided from the key and where the focus is.
+//! Keys to intents: what the user wants, decided from the key and the screen's context.
 //!
-//! Pure and table-driven so key tests need no `App`, and so the F1 help is generated from
-//! the same table ([`BINDINGS`]) that documents the behaviour here (spec §6). Keys that
-//! are not bindings fall through to the focused editor as [`Intent::Edit`].
+//! Pure and table-driven so key tests need no `App`. Every screen — the main panes, each
+//! popup, the browser and its questions — is a [`Context`] with its own binding table in
+//! [`bindings`](super::bindings); F1 and the popups' hint lines are generated from those
+//! tables, and the agreement test below checks each table against [`intent`] for every
+//! key, so help and behaviour cannot drift apart (spec §6). Keys that are not bindings
+//! fall through to the context's editor as [`Intent::Edit`].
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// Which part of the screen receives keys.
+/// Which part of the main screen receives keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
     Input,
@@ -33,12 +36,56 @@ impl Focus {
     }
 }
 
+/// Where a key lands: a pane of the main screen, or the popup that is open (with the
+/// part of it that takes keys). Each has one binding table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    Main(Focus),
+    /// F1.
+    Help,
+    /// Ctrl+S: typing the path.
+    SaveAs,
+    /// Ctrl+S found the file there: replace it?
+    ReplaceFile,
+    /// F2.
+    SystemPrompt,
+    /// Leaving a conversation that is not saved: save, discard or stay?
+    Leave,
+    /// Ctrl+O with the search line taking letters.
+    BrowserSearch,
+    /// Ctrl+O with the list taking letters as commands.
+    BrowserList,
+    /// The browser asks "Delete …? (y/n)".
+    BrowserDelete,
+    /// The browser takes a new title.
+    BrowserRename,
+}
+
+impl Context {
+    /// Every context, for tests that walk them all.
+    pub const ALL: [Context; 12] = [
+        Context::Main(Focus::Input),
+        Context::Main(Focus::Conversation),
+        Context::Main(Focus::Sidebar),
+        Context::Help,
+        Context::SaveAs,
+        Context::ReplaceFile,
+        Context::SystemPrompt,
+        Context::Leave,
+        Context::BrowserSearch,
+        Context::BrowserList,
+        Context::BrowserDelete,
+        Context::BrowserRename,
+    ];
+}
+
 /// What the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Intent {
     Send,
     Newline,
-    /// Esc: stop the reply, close a popup, or leave the sidebar filter.
+    /// Esc on the main screen: stop the reply or the download, clear the sidebar filter,
+    /// or go back to the input.
     Stop,
     FocusNext,
     FocusPrev,
@@ -75,177 +122,119 @@ pub enum Intent {
     /// Down in the input: a later prompt (or the draft) when the cursor is on the last
     /// line, else the cursor moves down.
     RecallNewer,
-    /// Not a binding: the focused editor (input, filter, prompt) handles the key.
+    /// Esc in a popup: close it (a question: the answer is "no, leave it").
+    Close,
+    /// Enter in a popup: write the file, save the prompt, open the conversation, keep
+    /// the new title.
+    Submit,
+    /// `y` to a question.
+    Yes,
+    /// `n` to a question (or, where it says so, any other key).
+    No,
+    /// `d` (list) or Ctrl+D in the browser: delete the highlighted conversation.
+    Delete,
+    /// `r` (list) or Ctrl+R in the browser: rename it.
+    Rename,
+    /// `/` in the browser's list: back to the search.
+    Search,
+    /// Not a binding: the context's editor (input, filter, path, search) handles the
+    /// key; where there is no editor it does nothing.
     Edit,
 }
 
-/// One row of the key table: the keys, where they work, what they do. F1 shows these.
+/// The intent of `key` in `context`.
 ///
-/// `keys` is written in a small notation that the agreement test in this file parses, so
-/// the help cannot drift from [`intent`]: alternatives are separated by `,` or `/`
-/// (`Up/Down, j/k`); a modifier is a prefix (`Ctrl+P`), and `Alt/Shift/Ctrl+Enter` is
-/// that key with each of those modifiers; `typing` and `wheel` are not keys. `place` is
-/// `anywhere` or one focus: `input`, `conversation` or `sidebar`.
-pub struct Binding {
-    pub keys: &'static str,
-    pub place: &'static str,
-    pub action: &'static str,
-    /// The focused editor handles these keys itself ([`Intent::Edit`]); the row
-    /// documents the editor rather than a binding.
-    pub editing: bool,
+/// A binding takes exactly the modifiers its table names (Shift is part of a letter's
+/// case), so every answer but [`Intent::Edit`] is a row of that context's table; other
+/// modified keys go to the editor, which has its own uses for them (Shift+Up selects).
+/// Ctrl+C and Ctrl+Q quit from every context.
+pub fn intent(context: Context, key: &KeyEvent) -> Intent {
+    let keys = Keys::of(key);
+    if keys.ctrl && matches!(key.code, KeyCode::Char('c' | 'q')) {
+        return Intent::Quit;
+    }
+    match context {
+        Context::Main(focus) => main_intent(focus, key, keys),
+        // Any key closes the help.
+        Context::Help => Intent::Close,
+        Context::SaveAs | Context::BrowserRename => match key.code {
+            KeyCode::Esc if keys.bare => Intent::Close,
+            KeyCode::Enter if keys.bare => Intent::Submit,
+            _ => Intent::Edit,
+        },
+        Context::SystemPrompt => match key.code {
+            KeyCode::Esc if keys.bare => Intent::Close,
+            KeyCode::Enter if keys.bare => Intent::Submit,
+            _ if keys.is_newline(key) => Intent::Newline,
+            _ => Intent::Edit,
+        },
+        Context::ReplaceFile => match key.code {
+            KeyCode::Esc if keys.bare => Intent::Close,
+            KeyCode::Char('y') if keys.bare => Intent::Yes,
+            KeyCode::Char('Y') if keys.letter => Intent::Yes,
+            KeyCode::Char('n') if keys.bare => Intent::No,
+            KeyCode::Char('N') if keys.letter => Intent::No,
+            _ => Intent::Edit,
+        },
+        Context::Leave => match key.code {
+            KeyCode::Esc if keys.bare => Intent::Close,
+            KeyCode::Char('y') if keys.bare => Intent::Yes,
+            KeyCode::Char('Y') if keys.letter => Intent::Yes,
+            KeyCode::Char('n') if keys.bare => Intent::No,
+            KeyCode::Char('N') if keys.letter => Intent::No,
+            KeyCode::Char('s') if keys.bare => Intent::SaveAs,
+            KeyCode::Char('S') if keys.letter => Intent::SaveAs,
+            _ => Intent::Edit,
+        },
+        Context::BrowserDelete => match key.code {
+            KeyCode::Char('y') if keys.bare => Intent::Yes,
+            KeyCode::Char('Y') if keys.letter => Intent::Yes,
+            // Any other key keeps the conversation.
+            _ => Intent::No,
+        },
+        Context::BrowserSearch | Context::BrowserList => browser_intent(context, key, keys),
+    }
 }
 
-/// Every binding, in the order the help shows them.
-pub const BINDINGS: &[Binding] = &[
-    Binding {
-        keys: "Enter",
-        place: "input",
-        action: "send (empty: continue a cut-off)",
-        editing: false,
-    },
-    Binding {
-        keys: "Alt/Shift/Ctrl+Enter, Ctrl+J",
-        place: "input",
-        action: "new line",
-        editing: false,
-    },
-    Binding {
-        keys: "Up/Down",
-        place: "input",
-        action: "recall prompts (first/last line)",
-        editing: false,
-    },
-    Binding {
-        keys: "Esc",
-        place: "anywhere",
-        action: "stop the reply (its text stays)",
-        editing: false,
-    },
-    Binding {
-        keys: "Tab / Shift+Tab",
-        place: "anywhere",
-        action: "move focus between the panes",
-        editing: false,
-    },
-    Binding {
-        keys: "Up/Down, j/k",
-        place: "conversation",
-        action: "select the previous/next message",
-        editing: false,
-    },
-    Binding {
-        keys: "PgUp/PgDn, wheel",
-        place: "anywhere",
-        action: "scroll (the sidebar: its models)",
-        editing: false,
-    },
-    // Space shares a row so that the whole table fits an 80×24 screen.
-    Binding {
-        keys: "Space, Home/End, g/G",
-        place: "conversation",
-        action: "page down; top / bottom (follows)",
-        editing: false,
-    },
-    Binding {
-        keys: "Up/Down, Enter",
-        place: "sidebar",
-        action: "choose the model that answers",
-        editing: false,
-    },
-    Binding {
-        keys: "typing",
-        place: "sidebar",
-        action: "filter the models",
-        editing: true,
-    },
-    Binding {
-        keys: "Ctrl+P",
-        place: "anywhere",
-        action: "jump to the model filter",
-        editing: false,
-    },
-    Binding {
-        keys: "Ctrl+S",
-        place: "anywhere",
-        action: "save as .md, .txt or .json",
-        editing: false,
-    },
-    Binding {
-        keys: "Ctrl+O",
-        place: "anywhere",
-        action: "open a saved conversation",
-        editing: false,
-    },
-    Binding {
-        keys: "Ctrl+N",
-        place: "anywhere",
-        action: "new conversation",
-        editing: false,
-    },
-    Binding {
-        keys: "y / 1…9",
-        place: "conversation",
-        action: "copy the message / code block N",
-        editing: false,
-    },
-    Binding {
-        keys: "Ctrl+Y",
-        place: "anywhere",
-        action: "copy the last reply",
-        editing: false,
-    },
-    Binding {
-        keys: "Ctrl+R",
-        place: "anywhere",
-        action: "regenerate the last reply",
-        editing: false,
-    },
-    Binding {
-        keys: "c",
-        place: "conversation",
-        action: "continue the cut-off last reply",
-        editing: false,
-    },
-    Binding {
-        keys: "Ctrl+X",
-        place: "input",
-        action: "edit the draft in $EDITOR",
-        editing: false,
-    },
-    Binding {
-        keys: "Ctrl+U, Ctrl+W, Ctrl+Z, Alt+Z",
-        place: "input",
-        action: "delete to start/word; undo, redo",
-        editing: true,
-    },
-    Binding {
-        keys: "F1 / F2",
-        place: "anywhere",
-        action: "this help / the system prompt",
-        editing: false,
-    },
-    Binding {
-        keys: "Ctrl+C, Ctrl+Q",
-        place: "anywhere",
-        action: "quit",
-        editing: false,
-    },
-];
+/// The modifier facts every table uses.
+#[derive(Clone, Copy)]
+struct Keys {
+    ctrl: bool,
+    bare: bool,
+    /// No modifier but perhaps Shift: letters arrive with Shift when upper case, and
+    /// the case already says so.
+    letter: bool,
+}
 
-/// The intent of `key` with `focus`, before any popup is considered.
-///
-/// A binding takes exactly the modifiers the table names (Shift is part of a letter's
-/// case), so every non-`Edit` answer here is a row of [`BINDINGS`]; other modified keys
-/// go to the editor, which has its own uses for them (Shift+Up selects).
-pub fn intent(focus: Focus, key: &KeyEvent) -> Intent {
-    let mods = key.modifiers;
-    let ctrl = mods == KeyModifiers::CONTROL;
-    let bare = mods.is_empty();
-    // Letters arrive with Shift when upper case; the case already says so.
-    let letter = (mods - KeyModifiers::SHIFT).is_empty();
-    // Global bindings first.
+impl Keys {
+    fn of(key: &KeyEvent) -> Keys {
+        let mods = key.modifiers;
+        Keys {
+            ctrl: mods == KeyModifiers::CONTROL,
+            bare: mods.is_empty(),
+            letter: (mods - KeyModifiers::SHIFT).is_empty(),
+        }
+    }
+
+    /// Alt/Shift/Ctrl+Enter and Ctrl+J: a new line in every multi-line editor.
+    fn is_newline(self, key: &KeyEvent) -> bool {
+        match key.code {
+            KeyCode::Enter => [
+                KeyModifiers::ALT,
+                KeyModifiers::SHIFT,
+                KeyModifiers::CONTROL,
+            ]
+            .contains(&key.modifiers),
+            KeyCode::Char('j') => self.ctrl,
+            _ => false,
+        }
+    }
+}
+
+fn main_intent(focus: Focus, key: &KeyEvent, keys: Keys) -> Intent {
+    let Keys { ctrl, bare, letter } = keys;
+    // Bindings of the whole main screen first.
     match key.code {
-        KeyCode::Char('c' | 'q') if ctrl => return Intent::Quit,
         KeyCode::Char('s') if ctrl => return Intent::SaveAs,
         KeyCode::Char('n') if ctrl => return Intent::New,
         KeyCode::Char('o') if ctrl => return Intent::Open,
@@ -257,7 +246,7 @@ pub fn intent(focus: Focus, key: &KeyEvent) -> Intent {
         KeyCode::Esc if bare => return Intent::Stop,
         KeyCode::Tab if bare => return Intent::FocusNext,
         // Terminals report Shift+Tab as BackTab; the kitty protocol as Tab with Shift.
-        KeyCode::Tab if mods == KeyModifiers::SHIFT => return Intent::FocusPrev,
+        KeyCode::Tab if key.modifiers == KeyModifiers::SHIFT => return Intent::FocusPrev,
         KeyCode::BackTab if letter => return Intent::FocusPrev,
         KeyCode::PageUp if bare => return Intent::PageUp,
         KeyCode::PageDown if bare => return Intent::PageDown,
@@ -266,17 +255,7 @@ pub fn intent(focus: Focus, key: &KeyEvent) -> Intent {
     match focus {
         Focus::Input => match key.code {
             KeyCode::Enter if bare => Intent::Send,
-            KeyCode::Enter
-                if [
-                    KeyModifiers::ALT,
-                    KeyModifiers::SHIFT,
-                    KeyModifiers::CONTROL,
-                ]
-                .contains(&mods) =>
-            {
-                Intent::Newline
-            }
-            KeyCode::Char('j') if ctrl => Intent::Newline,
+            _ if keys.is_newline(key) => Intent::Newline,
             KeyCode::Char('x') if ctrl => Intent::ExternalEditor,
             // On the first/last line these recall prompts; elsewhere they move the cursor
             // (the app decides: it knows where the cursor is).
@@ -306,9 +285,33 @@ pub fn intent(focus: Focus, key: &KeyEvent) -> Intent {
     }
 }
 
+fn browser_intent(context: Context, key: &KeyEvent, keys: Keys) -> Intent {
+    let Keys { ctrl, bare, letter } = keys;
+    let list = context == Context::BrowserList;
+    match key.code {
+        KeyCode::Esc if bare => Intent::Close,
+        KeyCode::Enter if bare => Intent::Submit,
+        KeyCode::Up if bare => Intent::Up,
+        KeyCode::Down if bare => Intent::Down,
+        KeyCode::PageUp if bare => Intent::PageUp,
+        KeyCode::PageDown if bare => Intent::PageDown,
+        KeyCode::Tab if bare || key.modifiers == KeyModifiers::SHIFT => Intent::FocusNext,
+        KeyCode::BackTab if letter => Intent::FocusNext,
+        KeyCode::Char('d') if ctrl => Intent::Delete,
+        KeyCode::Char('r') if ctrl => Intent::Rename,
+        KeyCode::Char('d') | KeyCode::Delete if list && bare => Intent::Delete,
+        KeyCode::Char('r') if list && bare => Intent::Rename,
+        KeyCode::Char('k') if list && bare => Intent::Up,
+        KeyCode::Char('j') if list && bare => Intent::Down,
+        KeyCode::Char('/') if list && bare => Intent::Search,
+        _ => Intent::Edit,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::bindings::{Binding, Hint, MAIN, contexts, table};
     use pretty_assertions::assert_eq;
 
     fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
@@ -319,18 +322,18 @@ mod tests {
     fn enter_sends_and_modified_enter_or_ctrl_j_adds_a_line() {
         let none = KeyModifiers::NONE;
         assert_eq!(
-            intent(Focus::Input, &key(KeyCode::Enter, none)),
+            intent(Context::Main(Focus::Input), &key(KeyCode::Enter, none)),
             Intent::Send
         );
         for m in [KeyModifiers::ALT, KeyModifiers::SHIFT] {
             assert_eq!(
-                intent(Focus::Input, &key(KeyCode::Enter, m)),
+                intent(Context::Main(Focus::Input), &key(KeyCode::Enter, m)),
                 Intent::Newline
             );
         }
         assert_eq!(
             intent(
-                Focus::Input,
+                Context::Main(Focus::Input),
                 &key(KeyCode::Char('j'), KeyModifiers::CONTROL)
             ),
             Intent::Newline
@@ -341,26 +344,35 @@ mod tests {
     fn global_keys_work_in_every_focus() {
         for focus in [Focus::Input, Focus::Conversation, Focus::Sidebar] {
             let ctrl = KeyModifiers::CONTROL;
-            assert_eq!(intent(focus, &key(KeyCode::Char('q'), ctrl)), Intent::Quit);
-            assert_eq!(intent(focus, &key(KeyCode::Char('c'), ctrl)), Intent::Quit);
             assert_eq!(
-                intent(focus, &key(KeyCode::Char('s'), ctrl)),
+                intent(Context::Main(focus), &key(KeyCode::Char('q'), ctrl)),
+                Intent::Quit
+            );
+            assert_eq!(
+                intent(Context::Main(focus), &key(KeyCode::Char('c'), ctrl)),
+                Intent::Quit
+            );
+            assert_eq!(
+                intent(Context::Main(focus), &key(KeyCode::Char('s'), ctrl)),
                 Intent::SaveAs
             );
             assert_eq!(
-                intent(focus, &key(KeyCode::Char('p'), ctrl)),
+                intent(Context::Main(focus), &key(KeyCode::Char('p'), ctrl)),
                 Intent::JumpToFilter
             );
             assert_eq!(
-                intent(focus, &key(KeyCode::Esc, KeyModifiers::NONE)),
+                intent(Context::Main(focus), &key(KeyCode::Esc, KeyModifiers::NONE)),
                 Intent::Stop
             );
             assert_eq!(
-                intent(focus, &key(KeyCode::Tab, KeyModifiers::NONE)),
+                intent(Context::Main(focus), &key(KeyCode::Tab, KeyModifiers::NONE)),
                 Intent::FocusNext
             );
             assert_eq!(
-                intent(focus, &key(KeyCode::BackTab, KeyModifiers::SHIFT)),
+                intent(
+                    Context::Main(focus),
+                    &key(KeyCode::BackTab, KeyModifiers::SHIFT)
+                ),
                 Intent::FocusPrev
             );
         }
@@ -369,39 +381,54 @@ mod tests {
     #[test]
     fn letters_type_in_input_and_sidebar_but_move_in_conversation() {
         let k = key(KeyCode::Char('k'), KeyModifiers::NONE);
-        assert_eq!(intent(Focus::Input, &k), Intent::Edit);
-        assert_eq!(intent(Focus::Sidebar, &k), Intent::Edit);
-        assert_eq!(intent(Focus::Conversation, &k), Intent::Up);
+        assert_eq!(intent(Context::Main(Focus::Input), &k), Intent::Edit);
+        assert_eq!(intent(Context::Main(Focus::Sidebar), &k), Intent::Edit);
+        assert_eq!(intent(Context::Main(Focus::Conversation), &k), Intent::Up);
     }
 
     #[test]
     fn y_and_digits_copy_in_the_conversation_only_and_ctrl_y_everywhere() {
         let none = KeyModifiers::NONE;
         let y = key(KeyCode::Char('y'), none);
-        assert_eq!(intent(Focus::Conversation, &y), Intent::CopyMessage);
-        assert_eq!(intent(Focus::Input, &y), Intent::Edit);
-        assert_eq!(intent(Focus::Sidebar, &y), Intent::Edit);
+        assert_eq!(
+            intent(Context::Main(Focus::Conversation), &y),
+            Intent::CopyMessage
+        );
+        assert_eq!(intent(Context::Main(Focus::Input), &y), Intent::Edit);
+        assert_eq!(intent(Context::Main(Focus::Sidebar), &y), Intent::Edit);
         for (c, n) in [('1', 1), ('5', 5), ('9', 9)] {
             assert_eq!(
-                intent(Focus::Conversation, &key(KeyCode::Char(c), none)),
+                intent(
+                    Context::Main(Focus::Conversation),
+                    &key(KeyCode::Char(c), none)
+                ),
                 Intent::CopyCodeBlock(n)
             );
             assert_eq!(
-                intent(Focus::Input, &key(KeyCode::Char(c), none)),
+                intent(Context::Main(Focus::Input), &key(KeyCode::Char(c), none)),
                 Intent::Edit
             );
         }
         assert_eq!(
-            intent(Focus::Conversation, &key(KeyCode::Char('0'), none)),
+            intent(
+                Context::Main(Focus::Conversation),
+                &key(KeyCode::Char('0'), none)
+            ),
             Intent::Edit
         );
         assert_eq!(
-            intent(Focus::Conversation, &key(KeyCode::Char('x'), none)),
+            intent(
+                Context::Main(Focus::Conversation),
+                &key(KeyCode::Char('x'), none)
+            ),
             Intent::Edit
         );
         for focus in [Focus::Input, Focus::Conversation, Focus::Sidebar] {
             assert_eq!(
-                intent(focus, &key(KeyCode::Char('y'), KeyModifiers::CONTROL)),
+                intent(
+                    Context::Main(focus),
+                    &key(KeyCode::Char('y'), KeyModifiers::CONTROL)
+                ),
                 Intent::CopyLastReply
             );
         }
@@ -410,12 +437,18 @@ mod tests {
     #[test]
     fn c_continues_in_the_conversation_only() {
         let c = key(KeyCode::Char('c'), KeyModifiers::NONE);
-        assert_eq!(intent(Focus::Conversation, &c), Intent::Continue);
-        assert_eq!(intent(Focus::Input, &c), Intent::Edit);
-        assert_eq!(intent(Focus::Sidebar, &c), Intent::Edit);
+        assert_eq!(
+            intent(Context::Main(Focus::Conversation), &c),
+            Intent::Continue
+        );
+        assert_eq!(intent(Context::Main(Focus::Input), &c), Intent::Edit);
+        assert_eq!(intent(Context::Main(Focus::Sidebar), &c), Intent::Edit);
         // Upper case C is not a binding: it types.
         let upper = key(KeyCode::Char('C'), KeyModifiers::SHIFT);
-        assert_eq!(intent(Focus::Conversation, &upper), Intent::Edit);
+        assert_eq!(
+            intent(Context::Main(Focus::Conversation), &upper),
+            Intent::Edit
+        );
     }
 
     #[test]
@@ -425,16 +458,13 @@ mod tests {
         assert_eq!(Focus::Input.prev(), Focus::Sidebar);
     }
 
-    const FOCUSES: [Focus; 3] = [Focus::Input, Focus::Conversation, Focus::Sidebar];
-
-    /// The focuses a row's `place` names.
-    fn places(place: &str) -> Result<Vec<Focus>, String> {
-        match place {
-            "anywhere" => Ok(FOCUSES.to_vec()),
-            "input" => Ok(vec![Focus::Input]),
-            "conversation" => Ok(vec![Focus::Conversation]),
-            "sidebar" => Ok(vec![Focus::Sidebar]),
-            other => Err(format!("unknown place `{other}`")),
+    /// The contexts a row's `place` names.
+    fn places(place: &str) -> Result<Vec<Context>, String> {
+        let found = contexts(place);
+        if found.is_empty() {
+            Err(format!("unknown place `{place}`"))
+        } else {
+            Ok(found)
         }
     }
 
@@ -469,6 +499,7 @@ mod tests {
         let code = match name {
             "Enter" => KeyCode::Enter,
             "Esc" => KeyCode::Esc,
+            "Delete" => KeyCode::Delete,
             "Tab" if mods == KeyModifiers::SHIFT => {
                 // Both ways terminals report it.
                 return Ok(vec![
@@ -503,12 +534,17 @@ mod tests {
 
     /// Every key a row names; `None` for the words that are not keys.
     fn parse_keys(keys: &str) -> Result<Option<Vec<KeyEvent>>, String> {
-        if keys == "typing" {
+        if keys == "typing" || keys == ANY_KEY {
             return Ok(None);
         }
         let mut events = Vec::new();
         for part in keys.split(',').map(str::trim) {
             if part == "wheel" {
+                continue;
+            }
+            // The slash key itself, not a separator.
+            if part == "/" {
+                events.push(key(KeyCode::Char('/'), KeyModifiers::NONE));
                 continue;
             }
             let pieces: Vec<&str> = part.split('/').map(str::trim).collect();
@@ -574,48 +610,72 @@ mod tests {
             .collect()
     }
 
-    /// Where the table and [`intent`] disagree, one line each (empty when they agree).
-    fn disagreements(table: &[Binding]) -> Vec<String> {
+    /// The row notation for "every key no other row names".
+    const ANY_KEY: &str = "any key";
+
+    /// Where `table` and [`intent`] disagree in the contexts of `scope`, one line each
+    /// (empty when they agree): a row whose keys do something else, a key that does
+    /// something no row says, a hint that names keys its row does not bind.
+    fn disagreements(table: &[Binding], scope: &[Context]) -> Vec<String> {
         let mut problems = Vec::new();
-        let mut documented: Vec<(Focus, KeyEvent)> = Vec::new();
+        let mut documented: Vec<(Context, KeyEvent)> = Vec::new();
+        let mut any_key: Vec<Context> = Vec::new();
         for row in table {
-            let (keys, focuses) = match (parse_keys(row.keys), places(row.place)) {
-                (Ok(keys), Ok(focuses)) => (keys, focuses),
+            let (keys, in_scope) = match (parse_keys(row.keys), places(row.place)) {
+                (Ok(keys), Ok(found)) => (
+                    keys,
+                    found
+                        .into_iter()
+                        .filter(|c| scope.contains(c))
+                        .collect::<Vec<_>>(),
+                ),
                 (Err(e), _) | (_, Err(e)) => {
                     problems.push(format!("{}: {e}", row.keys));
                     continue;
                 }
             };
+            if let Some(Hint::Title(text) | Hint::Bottom(text)) = row.hint
+                && let Err(e) = hint_names_row_keys(text, row.keys)
+            {
+                problems.push(format!("{}: {e}", row.keys));
+            }
+            if row.keys == ANY_KEY {
+                any_key.extend(in_scope.iter().copied());
+            }
             for key in keys.into_iter().flatten() {
-                for &focus in &focuses {
-                    let got = intent(focus, &key);
+                for &context in &in_scope {
+                    let got = intent(context, &key);
                     if row.editing && got != Intent::Edit {
                         problems.push(format!(
-                            "{} in {focus:?}: {key:?} is {got:?}, not the editor's",
+                            "{} in {context:?}: {key:?} is {got:?}, not the editor's",
                             row.keys
                         ));
                     } else if !row.editing && got == Intent::Edit {
                         problems.push(format!(
-                            "{} in {focus:?}: {key:?} is not a binding",
+                            "{} in {context:?}: {key:?} is not a binding",
                             row.keys
                         ));
                     }
                     if !row.editing {
-                        documented.push((focus, key));
+                        documented.push((context, key));
                     }
                 }
             }
         }
-        for focus in FOCUSES {
+        for &context in scope {
             for key in all_keys() {
-                let got = intent(focus, &key);
-                if got != Intent::Edit
-                    && !documented
-                        .iter()
-                        .any(|(f, k)| *f == focus && same_key(k, &key))
-                {
+                let got = intent(context, &key);
+                let named = documented
+                    .iter()
+                    .any(|(c, k)| *c == context && same_key(k, &key));
+                if any_key.contains(&context) && !named && got == Intent::Edit {
                     problems.push(format!(
-                        "{key:?} in {focus:?} is {got:?} but not in the help"
+                        "{key:?} in {context:?} does nothing but the help says any key does"
+                    ));
+                }
+                if got != Intent::Edit && !named && !any_key.contains(&context) {
+                    problems.push(format!(
+                        "{key:?} in {context:?} is {got:?} but not in the help"
                     ));
                 }
             }
@@ -623,23 +683,110 @@ mod tests {
         problems
     }
 
+    /// A hint starts with its row's keys, or with some of them (`n/Esc stay` on the
+    /// row `n/Esc`, `d delete` on `d, Delete`).
+    fn hint_names_row_keys(hint: &str, keys: &str) -> Result<(), String> {
+        if hint.starts_with(keys) {
+            return Ok(());
+        }
+        let first = hint.split(' ').next().unwrap_or_default();
+        let named = parse_keys(first)
+            .map_err(|e| format!("hint `{hint}`: {e}"))?
+            .unwrap_or_default();
+        let bound = parse_keys(keys)?.unwrap_or_default();
+        if named.is_empty() || !named.iter().all(|k| bound.iter().any(|b| same_key(k, b))) {
+            return Err(format!("hint `{hint}` names keys the row does not bind"));
+        }
+        Ok(())
+    }
+
+    fn main_contexts() -> Vec<Context> {
+        contexts("anywhere")
+    }
+
     #[test]
     fn the_help_table_and_the_keymap_agree() {
-        assert_eq!(disagreements(BINDINGS), Vec::<String>::new());
+        assert_eq!(disagreements(MAIN, &main_contexts()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_popup_table_and_the_keymap_agree() {
+        // The quit row of the main table says it works everywhere.
+        let everywhere = MAIN.iter().filter(|b| b.place == "everywhere");
+        for context in Context::ALL {
+            let rows: Vec<Binding> = table(context)
+                .iter()
+                .chain(everywhere.clone())
+                .map(|b| Binding { ..*b })
+                .collect();
+            assert_eq!(
+                disagreements(&rows, &[context]),
+                Vec::<String>::new(),
+                "{context:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_new_line_keys_are_the_same_in_the_input_and_the_system_prompt() {
+        for key in [
+            key(KeyCode::Enter, KeyModifiers::ALT),
+            key(KeyCode::Enter, KeyModifiers::SHIFT),
+            key(KeyCode::Enter, KeyModifiers::CONTROL),
+            key(KeyCode::Char('j'), KeyModifiers::CONTROL),
+        ] {
+            assert_eq!(intent(Context::Main(Focus::Input), &key), Intent::Newline);
+            assert_eq!(intent(Context::SystemPrompt, &key), Intent::Newline);
+        }
+        let enter = key(KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(intent(Context::SystemPrompt, &enter), Intent::Submit);
+    }
+
+    #[test]
+    fn ctrl_u_is_the_editors_everywhere_it_edits() {
+        let ctrl_u = key(KeyCode::Char('u'), KeyModifiers::CONTROL);
+        for context in [
+            Context::Main(Focus::Input),
+            Context::Main(Focus::Sidebar),
+            Context::SaveAs,
+            Context::SystemPrompt,
+            Context::BrowserSearch,
+            Context::BrowserRename,
+        ] {
+            assert_eq!(intent(context, &ctrl_u), Intent::Edit, "{context:?}");
+        }
+    }
+
+    #[test]
+    fn a_hint_must_name_keys_of_its_row() {
+        let row = [Binding {
+            keys: "Esc",
+            place: "save-as",
+            action: "cancel",
+            editing: false,
+            hint: Some(Hint::Title("Enter cancel")),
+        }];
+        assert_eq!(
+            disagreements(&row, &[Context::SaveAs])[..2],
+            [
+                "Esc: hint `Enter cancel` names keys the row does not bind".to_owned(),
+                "KeyEvent { code: Enter, modifiers: KeyModifiers(0x0), kind: Press, state: KeyEventState(0x0) } in SaveAs is Submit but not in the help".to_owned(),
+            ]
+        );
     }
 
     #[test]
     fn the_agreement_check_catches_a_missing_row_and_a_false_one() {
-        let without_regenerate: Vec<Binding> = BINDINGS
+        let without_regenerate: Vec<Binding> = MAIN
             .iter()
             .filter(|b| b.keys != "Ctrl+R")
             .map(|b| Binding { ..*b })
             .collect();
         assert_eq!(
-            disagreements(&without_regenerate),
+            disagreements(&without_regenerate, &main_contexts()),
             ["Input", "Conversation", "Sidebar"]
                 .map(|f| format!(
-                    "KeyEvent {{ code: Char('r'), modifiers: KeyModifiers(CONTROL), kind: Press, state: KeyEventState(0x0) }} in {f} is Regenerate but not in the help"
+                    "KeyEvent {{ code: Char('r'), modifiers: KeyModifiers(CONTROL), kind: Press, state: KeyEventState(0x0) }} in Main({f}) is Regenerate but not in the help"
                 ))
                 .to_vec()
         );
@@ -648,19 +795,21 @@ mod tests {
             place: "sidebar",
             action: "does nothing",
             editing: false,
+            hint: None,
         }];
         assert_eq!(
-            disagreements(&false_row)[0],
-            "Ctrl+T in Sidebar: KeyEvent { code: Char('t'), modifiers: KeyModifiers(CONTROL), kind: Press, state: KeyEventState(0x0) } is not a binding"
+            disagreements(&false_row, &main_contexts())[0],
+            "Ctrl+T in Main(Sidebar): KeyEvent { code: Char('t'), modifiers: KeyModifiers(CONTROL), kind: Press, state: KeyEventState(0x0) } is not a binding"
         );
         let unparseable = [Binding {
             keys: "Hyper+K",
             place: "input",
             action: "",
             editing: false,
+            hint: None,
         }];
         assert_eq!(
-            disagreements(&unparseable)[0],
+            disagreements(&unparseable, &main_contexts())[0],
             "Hyper+K: unknown modifier in `Hyper+K`"
         );
     }
@@ -708,16 +857,25 @@ mod tests {
     #[test]
     fn up_and_down_in_the_input_are_recall_only_without_modifiers() {
         assert_eq!(
-            intent(Focus::Input, &key(KeyCode::Up, KeyModifiers::NONE)),
+            intent(
+                Context::Main(Focus::Input),
+                &key(KeyCode::Up, KeyModifiers::NONE)
+            ),
             Intent::RecallOlder
         );
         assert_eq!(
-            intent(Focus::Input, &key(KeyCode::Down, KeyModifiers::NONE)),
+            intent(
+                Context::Main(Focus::Input),
+                &key(KeyCode::Down, KeyModifiers::NONE)
+            ),
             Intent::RecallNewer
         );
         // Shift+Up selects text in the editor.
         assert_eq!(
-            intent(Focus::Input, &key(KeyCode::Up, KeyModifiers::SHIFT)),
+            intent(
+                Context::Main(Focus::Input),
+                &key(KeyCode::Up, KeyModifiers::SHIFT)
+            ),
             Intent::Edit
         );
     }

@@ -10,12 +10,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crossterm::event::KeyCode;
-
 use crate::conversation::Message;
 use crate::storage::Saved;
 
-use super::{App, Effect, LeaveAction, Popup};
+use super::{App, Effect, Intent, LeaveAction, Popup};
 
 impl App {
     /// An autosave finished.
@@ -65,19 +63,18 @@ impl App {
     }
 
     /// A key while [`Popup::Leave`] asks: `y` leaves, `s` opens save-as, `n`/Esc stays.
-    pub(super) fn on_leave_key(
+    pub(super) fn on_leave_intent(
         &mut self,
         action: LeaveAction,
-        code: KeyCode,
+        intent: Intent,
         fx: &mut Vec<Effect>,
     ) {
-        match code {
-            KeyCode::Char('y' | 'Y') => self.leave_now(action, fx),
-            KeyCode::Char('s' | 'S') => self.popup = Some(Popup::save_as(&self.conversation)),
-            KeyCode::Esc | KeyCode::Char('n' | 'N') => self.popup = None,
+        match intent {
+            Intent::Yes => self.leave_now(action, fx),
+            Intent::SaveAs => self.popup = Some(Popup::save_as(&self.conversation)),
+            Intent::Close | Intent::No => self.popup = None,
             _ => {}
         }
-        self.refresh_focus_styles();
     }
 
     /// A save finished: when the store wrote a copy under a new id because the file
@@ -122,7 +119,6 @@ impl App {
                 action,
                 reason: self.unsaved.clone().unwrap_or_default(),
             });
-            self.refresh_focus_styles();
         } else {
             self.leave_now(action, fx);
         }
@@ -136,7 +132,6 @@ impl App {
             LeaveAction::New => self.new_conversation(fx),
             LeaveAction::Open(id) => self.open_saved(id, fx),
         }
-        self.refresh_focus_styles();
     }
 
     /// Remembers the messages a save-as is writing (see [`App::is_unsaved`]).

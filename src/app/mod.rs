@@ -6,12 +6,14 @@
 //! [`Effect`]s that the runtime carries out (design §1, §3). That is what lets the key
 //! handling, cancellation races and model switches be unit-tested without tokio.
 
+pub mod bindings;
 mod browser;
 mod chat;
 mod copy;
 pub mod download;
 pub mod keymap;
 mod leave;
+mod line_field;
 pub mod models;
 mod popup;
 mod recall;
@@ -41,9 +43,9 @@ use crate::view::wrap::display_width_upto;
 
 pub use browser::{Browser, BrowserFocus, IndexChange, Pending};
 pub use download::{DownloadState, DownloadUpdate, FirstRun};
-pub use keymap::{Focus, Intent};
+pub use keymap::{Context, Focus, Intent};
 pub use models::ModelCatalog;
-pub use popup::{LeaveAction, Popup, SaveAs};
+pub use popup::{LeaveAction, Popup, SaveAs, SystemPrompt};
 pub use viewport::Viewport;
 
 /// The longest sidebar filter kept: far longer than any model name.
@@ -337,6 +339,7 @@ impl App {
         if self.layout_stale {
             self.refresh_live_layout();
         }
+        self.refresh_focus_styles();
         fx
     }
 
@@ -436,6 +439,8 @@ impl App {
                 self.save_if_due(now, &mut fx);
             }
         }
+        // Derived from focus and popups, whichever handler changed them.
+        self.refresh_focus_styles();
         fx
     }
 
@@ -482,12 +487,20 @@ impl App {
         self.relayout();
     }
 
+    /// Where keys land now: the open popup's context, else the focused pane.
+    pub fn context(&self) -> Context {
+        self.popup
+            .as_ref()
+            .map_or(Context::Main(self.focus), Popup::context)
+    }
+
     fn on_key(&mut self, key: KeyEvent, fx: &mut Vec<Effect>) {
-        if self.popup.is_some() {
-            self.on_popup_key(key, fx);
+        let context = self.context();
+        if context != Context::Main(self.focus) {
+            self.on_popup_key(context, key, fx);
             return;
         }
-        let intent = keymap::intent(self.focus, &key);
+        let intent = keymap::intent(context, &key);
         match intent {
             Intent::Quit => self.leave(LeaveAction::Quit, fx),
             Intent::Send => self.send(fx),
@@ -556,6 +569,14 @@ impl App {
                 self.relayout();
             }
             Intent::Edit => self.on_edit(key),
+            // Popup intents: no main-screen key has them.
+            Intent::Close
+            | Intent::Submit
+            | Intent::Yes
+            | Intent::No
+            | Intent::Delete
+            | Intent::Rename
+            | Intent::Search => {}
         }
     }
 
@@ -572,18 +593,10 @@ impl App {
             }
             Focus::Sidebar => {
                 let mut filter = self.catalog.filter.clone();
-                match key.code {
-                    KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                        filter.push(c);
-                    }
-                    KeyCode::Backspace => {
-                        filter.pop();
-                    }
-                    KeyCode::Char('u') => filter.clear(),
-                    _ => return,
+                if line_field::edit(&mut filter, key) {
+                    self.catalog.set_filter(filter);
+                    self.relayout();
                 }
-                self.catalog.set_filter(filter);
-                self.relayout();
             }
             Focus::Conversation => {
                 // Typing while reading the conversation goes to the input.
@@ -665,7 +678,7 @@ impl App {
         if let Some(popup) = &mut self.popup {
             let held = match popup {
                 Popup::SaveAs(save_as) => typing::text_len(&save_as.editor),
-                Popup::SystemPrompt(editor) => typing::text_len(editor),
+                Popup::SystemPrompt(prompt) => typing::text_len(&prompt.editor),
                 Popup::Browser(browser) => browser.query.len(),
                 Popup::Help | Popup::Leave { .. } => 0,
             };
@@ -721,7 +734,6 @@ impl App {
             self.selected = None;
         }
         self.focus = focus;
-        self.refresh_focus_styles();
         self.relayout();
     }
 
@@ -822,7 +834,9 @@ impl App {
     /// only up to the screen's height: the box never grows past a third of the screen,
     /// so a key in a big draft measures a screenful of it, not all of it.
     fn input_rows(&self) -> u16 {
-        let width = usize::from(self.screen.width.saturating_sub(2)).max(1);
+        // The box's width does not depend on its height.
+        let input_box = layout::areas(self.screen, 1, self.focus == Focus::Sidebar).input;
+        let width = usize::from(layout::inner(input_box).width).max(1);
         let most = usize::from(self.screen.height).max(1);
         let mut rows = 0usize;
         for line in self.input.lines() {

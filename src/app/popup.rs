@@ -1,20 +1,23 @@
 //! Popups over the main screen: save-as prompt, system prompt editor, help, and the
 //! question before leaving a conversation that is not saved.
 //!
-//! A popup takes every key while it is open; Esc closes it without a change. The
+//! A popup takes every key while it is open, through its own binding table
+//! (`keymap::Context`); Esc closes it without a change. Each popup's state applies the
+//! key's intent itself and returns a small outcome that the app carries out. The
 //! save-as prompt is a one-line editor pre-filled with a file name in the current folder
 //! (spec §6); Enter asks the runtime to write the file, which it does only when no
 //! file of that name exists. When one does, the prompt asks whether to replace it.
 
 use std::path::PathBuf;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 
 use crate::storage::export::Replace;
 
 use crate::conversation::{Conversation, UNTITLED};
 
+use super::keymap::{self, Context, Intent};
 use super::{App, Effect, edit_text, typing};
 
 /// The save-as prompt.
@@ -55,7 +58,7 @@ pub enum Popup {
         reason: String,
     },
     /// F2: the conversation's system prompt.
-    SystemPrompt(TextArea<'static>),
+    SystemPrompt(SystemPrompt),
     /// F1: every key binding.
     Help,
     /// Ctrl+O: saved conversations.
@@ -77,7 +80,21 @@ impl Popup {
         editor.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
         editor.set_placeholder_text("No system prompt. Type one…");
         editor.insert_str(current.unwrap_or_default());
-        Popup::SystemPrompt(editor)
+        Popup::SystemPrompt(SystemPrompt { editor })
+    }
+
+    /// Which binding table the popup's keys follow.
+    pub fn context(&self) -> Context {
+        match self {
+            Popup::SaveAs(SaveAs { confirm: None, .. }) => Context::SaveAs,
+            Popup::SaveAs(SaveAs {
+                confirm: Some(_), ..
+            }) => Context::ReplaceFile,
+            Popup::Leave { .. } => Context::Leave,
+            Popup::SystemPrompt(_) => Context::SystemPrompt,
+            Popup::Help => Context::Help,
+            Popup::Browser(browser) => browser.context(),
+        }
     }
 
     /// Pasted text goes into the popup's editor (one line for a path).
@@ -90,8 +107,8 @@ impl Popup {
                 editor.insert_str(text.lines().next().unwrap_or_default());
             }
             Popup::SaveAs(_) | Popup::Leave { .. } | Popup::Help => {}
-            Popup::SystemPrompt(editor) => {
-                editor.insert_str(text);
+            Popup::SystemPrompt(prompt) => {
+                prompt.editor.insert_str(text);
             }
             Popup::Browser(browser) => {
                 browser
@@ -141,10 +158,90 @@ fn file_safe(text: &str) -> String {
         .collect()
 }
 
+/// What a key did in the save-as prompt, for the app to carry out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum SaveAsOutcome {
+    Stay,
+    Close,
+    /// Enter on an empty name.
+    NoName,
+    /// Write this path, but not over an existing file.
+    Write(String),
+    /// The user said yes: replace this file.
+    Replace(PathBuf),
+}
+
+impl SaveAs {
+    /// Applies a key's intent; the prompt changes itself, the app does the rest.
+    pub(super) fn on_intent(&mut self, intent: Intent, key: KeyEvent) -> SaveAsOutcome {
+        match (&self.confirm, intent) {
+            (_, Intent::Close) => SaveAsOutcome::Close,
+            (Some(path), Intent::Yes) => SaveAsOutcome::Replace(path.clone()),
+            (Some(_), Intent::No) => {
+                self.confirm = None;
+                SaveAsOutcome::Stay
+            }
+            (None, Intent::Submit) => {
+                let path = self.editor.lines().join("").trim().to_owned();
+                if path.is_empty() {
+                    SaveAsOutcome::NoName
+                } else {
+                    SaveAsOutcome::Write(path)
+                }
+            }
+            (None, Intent::Edit) => {
+                edit_text(&mut self.editor, key);
+                SaveAsOutcome::Stay
+            }
+            (_, _) => SaveAsOutcome::Stay,
+        }
+    }
+}
+
+/// The system prompt editor (F2).
+pub struct SystemPrompt {
+    pub editor: TextArea<'static>,
+}
+
+/// What a key did in the system prompt editor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum PromptOutcome {
+    Stay,
+    Close,
+    /// The key would take the prompt past the size limit; nothing changed.
+    Full,
+    /// Enter: the conversation's new system prompt (`None`: cleared).
+    Set(Option<String>),
+}
+
+impl SystemPrompt {
+    pub(super) fn on_intent(&mut self, intent: Intent, key: KeyEvent) -> PromptOutcome {
+        match intent {
+            Intent::Close => PromptOutcome::Close,
+            Intent::Submit => {
+                let text = self.editor.lines().join("\n").trim().to_owned();
+                PromptOutcome::Set((!text.is_empty()).then_some(text))
+            }
+            Intent::Newline if typing::fits(&self.editor, 1) => {
+                self.editor.insert_newline();
+                PromptOutcome::Stay
+            }
+            Intent::Edit if typing::fits(&self.editor, typing::added_by(&key)) => {
+                edit_text(&mut self.editor, key);
+                PromptOutcome::Stay
+            }
+            Intent::Newline | Intent::Edit => PromptOutcome::Full,
+            _ => PromptOutcome::Stay,
+        }
+    }
+}
+
 impl App {
-    pub(super) fn on_popup_key(&mut self, key: KeyEvent, fx: &mut Vec<Effect>) {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && matches!(key.code, KeyCode::Char('c' | 'q')) {
+    /// A key while a popup is open: its context's intent, carried out by the popup's
+    /// own state; the app routes what comes out.
+    pub(super) fn on_popup_key(&mut self, context: Context, key: KeyEvent, fx: &mut Vec<Effect>) {
+        let intent = keymap::intent(context, &key);
+        if intent == Intent::Quit {
             // Asked once: quitting again while asked is the answer.
             if let Some(Popup::Leave {
                 action: LeaveAction::Quit,
@@ -158,94 +255,54 @@ impl App {
             }
             return;
         }
-        if let Some(Popup::Leave { action, .. }) = &self.popup {
-            let action = action.clone();
-            self.on_leave_key(action, key.code, fx);
-            return;
-        }
-        if let Some(Popup::Browser(_)) = &self.popup {
-            self.on_browser_key(key, fx);
-            return;
-        }
         let Some(popup) = &mut self.popup else {
             return;
         };
-        match (popup, key.code) {
-            // Esc closes any popup; any key closes the help.
-            (_, KeyCode::Esc) | (Popup::Help, _) => {
-                self.popup = None;
+        match popup {
+            Popup::Help => {
+                if intent == Intent::Close {
+                    self.popup = None;
+                }
             }
-            (
-                Popup::SaveAs(SaveAs {
-                    confirm: Some(path),
-                    ..
-                }),
-                code,
-            ) => match code {
-                KeyCode::Char('y' | 'Y') => {
-                    let path = path.display().to_string();
-                    self.export(path, Replace::Yes, fx);
-                }
-                KeyCode::Char('n' | 'N') => {
-                    if let Some(Popup::SaveAs(save)) = &mut self.popup {
-                        save.confirm = None;
-                    }
-                }
-                _ => {}
-            },
-            (Popup::SaveAs(SaveAs { editor, .. }), KeyCode::Enter) => {
-                let path = editor.lines().join("").trim().to_owned();
-                if path.is_empty() {
+            Popup::Leave { action, .. } => {
+                let action = action.clone();
+                self.on_leave_intent(action, intent, fx);
+            }
+            Popup::Browser(_) => self.on_browser_key(intent, key, fx),
+            Popup::SaveAs(save_as) => match save_as.on_intent(intent, key) {
+                SaveAsOutcome::Stay => {}
+                SaveAsOutcome::Close => self.popup = None,
+                SaveAsOutcome::NoName => {
                     self.set_error("type a file name (.md, .txt or .json)".into());
-                    return;
                 }
-                if self.conversation.messages.is_empty() {
+                SaveAsOutcome::Write(_) if self.conversation.messages.is_empty() => {
                     self.set_error("nothing to save yet: the conversation is empty".into());
                     self.popup = None;
-                    return;
                 }
-                self.export(path, Replace::No, fx);
-            }
-            (Popup::SaveAs(SaveAs { editor, .. }), _) => {
-                if ctrl && key.code == KeyCode::Char('u') {
-                    editor.select_all();
-                    editor.cut();
-                } else {
-                    edit_text(editor, key);
+                SaveAsOutcome::Write(path) => self.export(path, Replace::No, fx),
+                SaveAsOutcome::Replace(path) => {
+                    self.export(path.display().to_string(), Replace::Yes, fx);
                 }
-            }
-            (Popup::SystemPrompt(editor), KeyCode::Enter)
-                if key
-                    .modifiers
-                    .intersects(KeyModifiers::ALT | KeyModifiers::SHIFT) =>
-            {
-                editor.insert_newline();
-            }
-            (Popup::SystemPrompt(editor), KeyCode::Enter) => {
-                let text = editor.lines().join("\n").trim().to_owned();
-                self.conversation.system_prompt = (!text.is_empty()).then_some(text);
-                self.conversation.touch();
-                self.set_notice(if self.conversation.system_prompt.is_some() {
-                    "system prompt set for this conversation".into()
-                } else {
-                    "system prompt cleared".into()
-                });
-                self.popup = None;
-                if !self.conversation.messages.is_empty() {
-                    fx.push(Effect::Save(self.conversation.clone()));
+            },
+            Popup::SystemPrompt(prompt) => match prompt.on_intent(intent, key) {
+                PromptOutcome::Stay => {}
+                PromptOutcome::Close => self.popup = None,
+                PromptOutcome::Full => self.set_input_full(),
+                PromptOutcome::Set(text) => {
+                    self.conversation.system_prompt = text;
+                    self.conversation.touch();
+                    self.set_notice(if self.conversation.system_prompt.is_some() {
+                        "system prompt set for this conversation".into()
+                    } else {
+                        "system prompt cleared".into()
+                    });
+                    self.popup = None;
+                    if !self.conversation.messages.is_empty() {
+                        fx.push(Effect::Save(self.conversation.clone()));
+                    }
                 }
-            }
-            (Popup::SystemPrompt(editor), KeyCode::Char('j')) if ctrl => {
-                editor.insert_newline();
-            }
-            (Popup::SystemPrompt(editor), _) if !typing::fits(editor, typing::added_by(&key)) => {
-                self.set_input_full();
-            }
-            (Popup::SystemPrompt(editor), _) => edit_text(editor, key),
-            // Handled above.
-            (Popup::Browser(_) | Popup::Leave { .. }, _) => {}
+            },
         }
-        self.refresh_focus_styles();
     }
 
     /// Asks the runtime to write the save-as file and closes the prompt.
@@ -277,6 +334,5 @@ impl App {
             editor,
             confirm: Some(path),
         }));
-        self.refresh_focus_styles();
     }
 }

@@ -140,7 +140,6 @@ impl App {
                 first_line.min(usize::from(u16::MAX)) as u16,
             ));
         }
-        self.refresh_focus_styles();
     }
 
     /// The prompts change with the conversation: the walk ends, and the input keeps

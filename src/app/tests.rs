@@ -1466,3 +1466,79 @@ mod first_run {
 /// conversation is about to be left.
 #[path = "tests_save_safety.rs"]
 mod save_safety;
+
+#[test]
+fn ctrl_enter_adds_a_line_in_the_system_prompt_as_in_the_input() {
+    let mut app = app();
+    key(&mut app, KeyCode::F(2), KeyModifiers::NONE);
+    type_text(&mut app, "Be brief.");
+    key(&mut app, KeyCode::Enter, KeyModifiers::CONTROL);
+    type_text(&mut app, "Use French.");
+    assert!(app.popup.is_some(), "Ctrl+Enter did not close the editor");
+    enter(&mut app);
+    assert_eq!(
+        app.conversation.system_prompt.as_deref(),
+        Some("Be brief.\nUse French.")
+    );
+}
+
+#[test]
+fn ctrl_u_deletes_to_the_start_in_the_save_as_prompt_as_in_the_input() {
+    let mut app = app();
+    ctrl(&mut app, 's');
+    key(&mut app, KeyCode::Home, KeyModifiers::NONE);
+    key(&mut app, KeyCode::Right, KeyModifiers::NONE);
+    key(&mut app, KeyCode::Right, KeyModifiers::NONE);
+    ctrl(&mut app, 'u');
+    let Some(Popup::SaveAs(save)) = &app.popup else {
+        panic!("the prompt stays open");
+    };
+    let name = popup::default_file_name(&app.conversation);
+    assert_eq!(save.editor.lines(), [name[2..].to_owned()]);
+}
+
+#[test]
+fn ctrl_w_deletes_a_word_of_the_sidebar_filter() {
+    let mut app = app();
+    ctrl(&mut app, 'p');
+    type_text(&mut app, "loc m");
+    ctrl(&mut app, 'w');
+    assert_eq!(app.catalog.filter, "loc ");
+    ctrl(&mut app, 'u');
+    assert_eq!(app.catalog.filter, "");
+}
+
+#[test]
+fn the_input_shows_its_cursor_only_while_it_takes_the_keys() {
+    use ratatui::style::Modifier;
+    let reversed = |app: &App| {
+        app.input
+            .cursor_style()
+            .add_modifier
+            .contains(Modifier::REVERSED)
+    };
+    let mut app = app();
+    assert!(reversed(&app));
+    // Every popup takes the keys, so the input's block cursor goes while it is open.
+    for open in [KeyCode::F(1), KeyCode::F(2)] {
+        key(&mut app, open, KeyModifiers::NONE);
+        assert!(!reversed(&app), "{open:?}");
+        key(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+        assert!(reversed(&app), "{open:?} closed");
+    }
+    ctrl(&mut app, 's');
+    assert!(!reversed(&app), "save-as");
+    key(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+    ctrl(&mut app, 'o');
+    assert!(!reversed(&app), "browser");
+}
+
+#[test]
+fn the_input_grows_when_its_text_fills_the_box_not_the_screen() {
+    let mut app = app();
+    // 100 columns with the sidebar: the input box is narrower than the screen.
+    let inner = usize::from(layout::inner(app.areas.input).width);
+    assert!(inner < 98, "the sidebar takes room: {inner}");
+    type_text(&mut app, &"x".repeat(inner + 1));
+    assert_eq!(app.areas.input.height, 4, "two text rows and the borders");
+}

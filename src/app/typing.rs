@@ -17,7 +17,7 @@
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui_textarea::TextArea;
 
-use super::{App, Effect, Focus, Intent, Msg, keymap};
+use super::{App, Context, Effect, Focus, Intent, Msg, keymap};
 
 /// The most text the input (and the system prompt editor) holds: 1 MiB, about 250,000
 /// tokens, more than most models' whole context window. At the limit a key costs the
@@ -85,11 +85,12 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return KeyKind::Other;
         }
-        let intent = keymap::intent(self.focus, key);
+        let context = self.context();
+        let intent = keymap::intent(context, key);
         if intent == Intent::Quit {
             return KeyKind::Quit;
         }
-        if self.popup.is_some() || self.focus != Focus::Input {
+        if context != Context::Main(Focus::Input) {
             return KeyKind::Other;
         }
         match (intent, key.code) {

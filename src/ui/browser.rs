@@ -7,18 +7,23 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use crate::app::{Browser, BrowserFocus, Pending};
+use crate::app::{Browser, BrowserFocus, Context, Pending};
 use crate::view::wrap::{display_width, row_text, sanitize};
 
-use super::popup::frame;
+use super::popup::{bottom, frame, title};
 use super::theme::Theme;
 
 pub fn draw(browser: &Browser, theme: &Theme, screen: Rect, buf: &mut Buffer) {
     let height = screen.height.saturating_sub(4).min(40);
+    // The hints of the browser's part that takes keys (its questions have their own).
+    let keys = match browser.focus {
+        BrowserFocus::Search => Context::BrowserSearch,
+        BrowserFocus::List => Context::BrowserList,
+    };
     let inner = frame(
         (screen, 100, height),
-        " Conversations · Enter open · Tab list/search · Esc close ",
-        Some(" d delete · r rename (Ctrl+D / Ctrl+R while searching) "),
+        &title("Conversations", keys),
+        bottom("", keys).as_deref(),
         theme,
         buf,
     );

@@ -5,8 +5,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
-use crate::app::keymap::BINDINGS;
-use crate::app::{Popup, SaveAs};
+use crate::app::bindings::{MAIN, Slot, hints};
+use crate::app::{Context, Popup, SaveAs};
 use crate::view::wrap::{row_text, sanitize};
 
 use super::theme::Theme;
@@ -17,8 +17,8 @@ pub fn draw(popup: &Popup, theme: &Theme, screen: Rect, buf: &mut Buffer) {
         Popup::Leave { action, reason } => {
             let inner = frame(
                 (screen, 72, 9),
-                " Not saved ",
-                Some(" s save to a file · y discard · n/Esc stay "),
+                &title("Not saved", Context::Leave),
+                bottom("", Context::Leave).as_deref(),
                 theme,
                 buf,
             );
@@ -32,30 +32,30 @@ pub fn draw(popup: &Popup, theme: &Theme, screen: Rect, buf: &mut Buffer) {
                 .wrap(Wrap { trim: false })
                 .render(inner, buf);
         }
-        Popup::SystemPrompt(editor) => {
+        Popup::SystemPrompt(prompt) => {
             let inner = frame(
                 (screen, 80, 12),
-                " System prompt · Enter save · Esc cancel ",
-                Some(" Alt+Enter new line "),
+                &title("System prompt", Context::SystemPrompt),
+                bottom("", Context::SystemPrompt).as_deref(),
                 theme,
                 buf,
             );
-            editor.render(inner, buf);
+            prompt.editor.render(inner, buf);
         }
         Popup::Browser(browser) => super::browser::draw(browser, theme, screen, buf),
         Popup::Help => {
-            let rows = BINDINGS.len() as u16 + 2;
+            let rows = MAIN.len() as u16 + 2;
             let inner = frame(
                 (screen, 86, rows + 2),
-                " Keys · any key closes ",
-                None,
+                &title("Keys", Context::Help),
+                bottom("", Context::Help).as_deref(),
                 theme,
                 buf,
             );
-            let keys_width = BINDINGS.iter().map(|b| b.keys.len()).max().unwrap_or(0) + 2;
+            let keys_width = MAIN.iter().map(|b| b.keys.len()).max().unwrap_or(0) + 2;
             let place_width = 14;
             let width = usize::from(inner.width);
-            for (i, b) in BINDINGS.iter().enumerate() {
+            for (i, b) in MAIN.iter().enumerate() {
                 let Ok(dy) = u16::try_from(i) else { break };
                 if dy >= inner.height {
                     break;
@@ -83,8 +83,8 @@ fn draw_save_as(save: &SaveAs, theme: &Theme, screen: Rect, buf: &mut Buffer) {
         } => {
             let inner = frame(
                 (screen, 70, 5),
-                " Save as · Enter write · Esc cancel ",
-                Some(" .md · .txt · .json · Ctrl+U clears "),
+                &title("Save as", Context::SaveAs),
+                bottom(".md · .txt · .json", Context::SaveAs).as_deref(),
                 theme,
                 buf,
             );
@@ -102,8 +102,8 @@ fn draw_save_as(save: &SaveAs, theme: &Theme, screen: Rect, buf: &mut Buffer) {
         } => {
             let inner = frame(
                 (screen, 70, 6),
-                " Save as · the file exists ",
-                Some(" y replace · n change the name · Esc cancel "),
+                &title("Save as · the file exists", Context::ReplaceFile),
+                bottom("", Context::ReplaceFile).as_deref(),
                 theme,
                 buf,
             );
@@ -123,6 +123,28 @@ fn draw_save_as(save: &SaveAs, theme: &Theme, screen: Rect, buf: &mut Buffer) {
                 }
             }
         }
+    }
+}
+
+/// A popup's top border: its name, then the hints its binding table gives the title.
+pub(super) fn title(name: &str, context: Context) -> String {
+    let hints = hints(context, Slot::Title);
+    if hints.is_empty() {
+        format!(" {name} ")
+    } else {
+        format!(" {name} · {hints} ")
+    }
+}
+
+/// A popup's bottom border: `lead` (words that are not keys), then the hints its binding
+/// table gives the bottom; `None` when there is neither.
+pub(super) fn bottom(lead: &str, context: Context) -> Option<String> {
+    let hints = hints(context, Slot::Bottom);
+    match (lead.is_empty(), hints.is_empty()) {
+        (true, true) => None,
+        (true, false) => Some(format!(" {hints} ")),
+        (false, true) => Some(format!(" {lead} ")),
+        (false, false) => Some(format!(" {lead} · {hints} ")),
     }
 }
 
