@@ -13,6 +13,7 @@ use futures_util::StreamExt;
 
 use crate::config::{Config, split_model};
 use crate::conversation::{Conversation, Finish};
+use crate::model_ref::{self, ModelError};
 use crate::provider::{self, ChatRequest, StreamEvent};
 use crate::storage::ConversationStore;
 use crate::storage::export::{ExportFormat, export_to_file, render};
@@ -180,8 +181,8 @@ pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode
             }
         }
     };
-    let spec = match resolve_provider(config, &full) {
-        Ok(spec) => spec,
+    let (spec, model_id) = match resolve_provider(config, &full) {
+        Ok(found) => found,
         Err(e) => {
             crate::say!("{e}");
             return ExitCode::from(2);
@@ -189,7 +190,6 @@ pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode
     };
     let mut conversation = Conversation::new(config.system_prompt.clone());
     conversation.push_user(prompt);
-    let model_id = split_model(&full).map_or("", |(_, m)| m);
     let mut request = ChatRequest::from_conversation(&conversation, model_id);
     request.temperature = config.temperature;
     request.max_tokens = config.max_tokens;
@@ -266,31 +266,19 @@ fn spec_name(full: &str) -> &str {
     split_model(full).map_or(full, |(p, _)| p)
 }
 
-/// The provider of `provider/model`, if it exists and is enabled.
-pub fn resolve_provider<'c>(
+/// The provider of `provider/model`, if it exists and is enabled; the error says what
+/// to do on the command line.
+pub fn resolve_provider<'c, 'm>(
     config: &'c Config,
-    full: &str,
-) -> Result<&'c provider::ProviderSpec, String> {
-    let Some((name, _)) = split_model(full) else {
-        return Err(format!(
-            "`{full}` is not PROVIDER/MODEL (see `tinychat models`)"
-        ));
-    };
-    match config.provider(name) {
-        None => Err(format!(
-            "unknown provider `{name}` (known: {})",
-            config
-                .providers
-                .iter()
-                .map(|p| p.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-        Some(p) => match &p.disabled {
-            Some(why) => Err(format!("provider `{name}` is disabled: {why}")),
-            None => Ok(p),
-        },
-    }
+    full: &'m str,
+) -> Result<(&'c provider::ProviderSpec, &'m str), String> {
+    model_ref::resolve(config, full).map_err(|e| match &e {
+        ModelError::NotProviderModel { .. } => format!("{e} (see `tinychat models`)"),
+        ModelError::UnknownProvider { known, .. } => {
+            format!("{e} (known: {})", known.join(", "))
+        }
+        ModelError::Disabled { .. } => e.to_string(),
+    })
 }
 
 /// The first model of the first enabled provider, for `ask` without a model.

@@ -15,9 +15,30 @@ use base64::engine::general_purpose::STANDARD;
 /// The environment variable that forces OSC 52 (value `osc52`).
 pub const ENV: &str = "TINYCHAT_CLIPBOARD";
 
-/// How a copy was made, as `Msg::Copied` reports it.
-pub const VIA_CLIPBOARD: &str = "clipboard";
-pub const VIA_OSC52: &str = "terminal (OSC 52)";
+/// How a copy was made, as `Msg::Copied` reports it: the status line words it
+/// differently ("to the clipboard", "via the terminal (OSC 52)").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyMethod {
+    SystemClipboard,
+    Osc52,
+}
+
+impl std::fmt::Display for CopyMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CopyMethod::SystemClipboard => "clipboard",
+            CopyMethod::Osc52 => "terminal (OSC 52)",
+        })
+    }
+}
+
+/// Why a copy could not be made: no system clipboard took it, and the terminal could
+/// not be written either.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("cannot write to the terminal: {0}")]
+    Terminal(#[source] io::Error),
+}
 
 /// The system clipboard, tried once: a machine with no display stays without one.
 enum System {
@@ -42,15 +63,14 @@ impl Clipboard {
         }
     }
 
-    /// Copies `text`; on success says how ([`VIA_CLIPBOARD`] or [`VIA_OSC52`]). OSC 52
-    /// goes to `terminal`.
-    pub fn copy(&mut self, text: &str, terminal: &mut impl Write) -> Result<String, String> {
+    /// Copies `text`; on success says how. OSC 52 goes to `terminal`.
+    pub fn copy(&mut self, text: &str, terminal: &mut impl Write) -> Result<CopyMethod, CopyError> {
         if !self.force_osc52 && self.set_system(text) {
-            return Ok(VIA_CLIPBOARD.to_owned());
+            return Ok(CopyMethod::SystemClipboard);
         }
         write_osc52(terminal, text)
-            .map(|()| VIA_OSC52.to_owned())
-            .map_err(|e| format!("cannot write to the terminal: {e}"))
+            .map(|()| CopyMethod::Osc52)
+            .map_err(CopyError::Terminal)
     }
 
     /// True when the system clipboard took the text. Without a display (headless,
@@ -111,8 +131,8 @@ mod tests {
         };
         let mut out = Vec::new();
         assert_eq!(
-            clipboard.copy("fn main() {}", &mut out),
-            Ok(VIA_OSC52.to_owned())
+            clipboard.copy("fn main() {}", &mut out).ok(),
+            Some(CopyMethod::Osc52)
         );
         assert_eq!(out, b"\x1b]52;c;Zm4gbWFpbigpIHt9\x07");
         assert!(matches!(clipboard.system, System::Untried), "never tried");

@@ -10,6 +10,7 @@ use clap::Parser;
 use tinychat::app::{App, AppOptions};
 use tinychat::cli::{self, Cli, Command};
 use tinychat::config::{self, Paths};
+use tinychat::model_ref::{self, ModelError};
 use tinychat::storage::ConversationStore;
 use tinychat::{logging, runtime, terminal};
 
@@ -70,9 +71,12 @@ fn main() -> ExitCode {
             rt.block_on(cli::ask(&config, cli.model.as_deref(), prompt))
         }
         _ => {
+            // A disabled provider is said on the status line; a name that cannot be
+            // one is a usage error.
             if let Some(model) = &cli.model
+                && let Err(ModelError::NotProviderModel { .. } | ModelError::UnknownProvider { .. }) =
+                    model_ref::resolve(&config, model)
                 && let Err(e) = cli::resolve_provider(&config, model)
-                && config::split_model(model).is_none_or(|(p, _)| config.provider(p).is_none())
             {
                 tinychat::say!("{e}");
                 return ExitCode::from(2);

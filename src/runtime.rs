@@ -20,16 +20,15 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio::time::sleep_until;
 
-use crate::app::typing::MAX_DRAFT_BYTES;
 use crate::app::{App, DownloadUpdate, Effect, IndexChange, Msg, StreamId};
 use crate::clipboard::Clipboard;
 use crate::conversation::Conversation;
+use crate::external_editor;
 use crate::provider::{self, ProviderSpec};
 use crate::storage::export::{Replace, export_to_file_with};
 use crate::storage::{ConversationStore, StorageError};
 use crate::terminal::{TerminalGuard, Tui};
 use crate::ui::{self, theme::Theme};
-use crate::user_file::{Limit, read_user_file};
 
 /// At most one frame per this period (~60 frames/s); deltas in between are coalesced.
 pub const FRAME_PERIOD: Duration = Duration::from_millis(16);
@@ -49,12 +48,6 @@ const STREAM_BATCH_BYTES: usize = 1024 * 1024;
 const KEY_BATCH: usize = 1024;
 /// Terminal events applied together when no quit key is among them.
 const KEY_PIECE: usize = 256;
-
-/// The most an edited draft may hold, as the input does (`app::typing`).
-const EDITED_DRAFT: Limit = Limit {
-    bytes: MAX_DRAFT_BYTES as u64,
-    what: "a draft",
-};
 
 /// How long the loop waits for one more terminal event of a burst it is reading.
 const BURST_GAP: Duration = Duration::from_millis(1);
@@ -78,7 +71,7 @@ fn waiting_event() -> Poll<Option<std::io::Result<Event>>> {
 /// What background jobs report back.
 enum Job {
     App(Msg),
-    SaveDone(Result<Option<crate::storage::Saved>, String>),
+    SaveDone(Result<Option<crate::storage::Saved>, StorageError>),
 }
 
 /// Saves run one at a time; while one runs, only the newest pending snapshot is kept
@@ -99,7 +92,7 @@ impl Saver {
         let store = Arc::clone(&self.store);
         let jobs = jobs.clone();
         tokio::task::spawn_blocking(move || {
-            let result = store.save(&conversation).map_err(|e| e.to_string());
+            let result = store.save(&conversation);
             if let Err(e) = &result {
                 tracing::warn!(error = %e, "autosave failed");
             }
@@ -223,26 +216,23 @@ pub async fn run(
                     let recent = store.list().into_iter().filter(|e| e.problem.is_none());
                     Msg::RecentLoaded(recent.take(RECENT).collect())
                 }),
-                Effect::OpenConversation { id } => ctx
-                    .on_disk(move |store| Msg::Opened(store.open(&id).map_err(|e| e.to_string()))),
+                Effect::OpenConversation { id } => {
+                    ctx.on_disk(move |store| Msg::Opened(store.open(&id)));
+                }
                 Effect::DeleteConversation { id } => ctx.on_disk(move |store| {
-                    let change = match store.delete(&id) {
-                        Ok(()) => IndexChange::Deleted,
-                        Err(e) => IndexChange::Failed(e.to_string()),
-                    };
-                    Msg::IndexChanged { id, change }
+                    let result = store.delete(&id).map(|()| IndexChange::Deleted);
+                    Msg::IndexChanged { id, result }
                 }),
                 Effect::RenameConversation { id, title } => ctx.on_disk(move |store| {
-                    let change = match store.rename(&id, &title) {
-                        Ok(()) => IndexChange::Renamed(title),
-                        Err(e) => IndexChange::Failed(e.to_string()),
-                    };
-                    Msg::IndexChanged { id, change }
+                    let result = store
+                        .rename(&id, &title)
+                        .map(|()| IndexChange::Renamed(title));
+                    Msg::IndexChanged { id, result }
                 }),
                 Effect::EditExternally(draft) => {
                     // The editor owns the terminal; stop reading keys until it returns.
                     drop(events);
-                    let result = edit_externally(&draft, guard, terminal);
+                    let result = external_editor::edit(&draft, guard, terminal);
                     events = EventStream::new();
                     let size = terminal.size()?;
                     let mut more = app.update(Msg::Term(Event::Resize(size.width, size.height)));
@@ -253,7 +243,7 @@ pub async fn run(
                     // OSC 52 goes out through the backend's stdout, between frames.
                     let result = clipboard.copy(&text, terminal.backend_mut());
                     match &result {
-                        Ok(how) => tracing::info!(what, how, bytes = text.len(), "copied"),
+                        Ok(how) => tracing::info!(what, %how, bytes = text.len(), "copied"),
                         Err(e) => tracing::warn!(what, error = %e, "copy failed"),
                     }
                     pending.extend(app.update(Msg::Copied(result)));
@@ -480,11 +470,12 @@ impl Context {
     fn export(&self, path: String, conversation: Conversation, replace: Replace) {
         let jobs = self.job_tx.clone();
         tokio::task::spawn_blocking(move || {
-            let msg = match export_to_file_with(&conversation, Path::new(&path), None, replace) {
-                Ok(path) => Msg::Exported(Ok(path)),
-                Err(StorageError::Exists { path }) => Msg::ExportWouldReplace(path),
-                Err(e) => Msg::Exported(Err(e.to_string())),
-            };
+            let msg = Msg::Exported(export_to_file_with(
+                &conversation,
+                Path::new(&path),
+                None,
+                replace,
+            ));
             let _ = jobs.send(Job::App(msg));
         });
     }
@@ -514,61 +505,9 @@ impl Context {
             let _ = jobs.send(Job::App(Msg::ModelsLoaded {
                 provider: spec.name.clone(),
                 models,
-                error: error.map(|e| e.to_string()),
+                error,
             }));
         });
-    }
-}
-
-/// Runs `$VISUAL`/`$EDITOR` (default `vi`) on the draft; the terminal is handed over and
-/// taken back.
-fn edit_externally(
-    draft: &str,
-    guard: &mut TerminalGuard,
-    terminal: &mut Tui,
-) -> Result<String, String> {
-    // An empty $VISUAL (set to turn it off) falls through to $EDITOR.
-    let editor = ["VISUAL", "EDITOR"]
-        .into_iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .find(|e| !e.trim().is_empty())
-        .unwrap_or_else(|| "vi".to_owned());
-    let file = tempfile::Builder::new()
-        .prefix("tinychat-draft-")
-        .suffix(".md")
-        .tempfile()
-        .map_err(|e| format!("cannot create a file for the editor: {e}"))?;
-    std::fs::write(file.path(), draft).map_err(|e| format!("cannot write the draft: {e}"))?;
-    guard.suspend();
-    let mut words = editor.split_whitespace();
-    let program = words.next().unwrap_or("vi");
-    let status = std::process::Command::new(program)
-        .args(words)
-        .arg(file.path())
-        .status();
-    let resumed = guard.resume(terminal);
-    if let Err(e) = resumed {
-        return Err(format!("cannot take the terminal back: {e}"));
-    }
-    match status {
-        Ok(s) if s.success() => {
-            let text = read_user_file(file.path(), EDITED_DRAFT)
-                .map_err(|e| e.reason())
-                .and_then(|bytes| String::from_utf8(bytes).map_err(|e| e.to_string()));
-            // What cannot become the draft is the user's work all the same: the file
-            // stays, and the message says where.
-            text.map_err(|why| match file.keep() {
-                Ok((_, path)) => format!(
-                    "the edited draft was not taken: {why}; your text is kept in {}",
-                    path.display()
-                ),
-                Err(e) => format!("the edited draft was not taken: {why} ({e})"),
-            })
-        }
-        Ok(s) => Err(format!("{editor} exited with {s}; the draft is unchanged")),
-        Err(e) => Err(format!(
-            "cannot run the editor `{editor}`: {e} (set $EDITOR)"
-        )),
     }
 }
 

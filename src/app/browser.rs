@@ -299,9 +299,6 @@ impl App {
     /// A rename or delete finished on disk.
     pub(super) fn on_index_change(&mut self, id: &str, change: IndexChange) {
         let Some(super::Popup::Browser(browser)) = &mut self.popup else {
-            if let IndexChange::Failed(e) = change {
-                self.set_error(e);
-            }
             return;
         };
         let Some(entries) = browser.entries.as_mut() else {
@@ -314,10 +311,6 @@ impl App {
                 }
             }
             IndexChange::Deleted => entries.retain(|e| e.id != id),
-            IndexChange::Failed(e) => {
-                self.set_error(e);
-                return;
-            }
         }
         // The search runs again over the changed entries; the highlight stays where it
         // was, or on the last hit when the list got shorter.
@@ -332,5 +325,4 @@ impl App {
 pub enum IndexChange {
     Renamed(String),
     Deleted,
-    Failed(String),
 }

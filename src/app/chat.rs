@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::split_model;
 use crate::conversation::{Conversation, Finish, Message, Role};
+use crate::model_ref::{self, ModelError};
 use crate::provider::{ChatRequest, ProviderSpec, StreamEvent};
 use crate::view::history_layout::CONTINUE_HINT;
 
@@ -140,23 +141,16 @@ impl App {
             });
             return None;
         };
-        let Some((provider_name, _)) = split_model(&full) else {
-            self.set_error(format!("`{full}` is not PROVIDER/MODEL"));
-            return None;
-        };
-        match self.config.provider(provider_name) {
-            None => {
-                self.set_error(format!(
-                    "unknown provider `{provider_name}`: pick a model in the sidebar (Ctrl+P)"
-                ));
+        match model_ref::resolve(&self.config, &full) {
+            Ok((spec, _)) => Some(spec.clone()),
+            Err(e @ ModelError::UnknownProvider { .. }) => {
+                self.set_error(format!("{e}: pick a model in the sidebar (Ctrl+P)"));
                 None
             }
-            Some(p) if p.disabled.is_some() => {
-                let why = p.disabled.clone().unwrap_or_default();
-                self.set_error(format!("{provider_name} is disabled: {why}"));
+            Err(e) => {
+                self.set_error(e.to_string());
                 None
             }
-            Some(p) => Some(p.clone()),
         }
     }
 

@@ -5,6 +5,7 @@
 //! [`super::Msg::Copied`]. It never touches a clipboard or the terminal itself: the
 //! runtime does (system clipboard first, OSC 52 otherwise).
 
+use crate::clipboard::{CopyError, CopyMethod};
 use crate::conversation::Role;
 use crate::view::code_blocks::code_blocks;
 
@@ -95,13 +96,13 @@ impl App {
     }
 
     /// The runtime's answer to [`Effect::Copy`].
-    pub(super) fn on_copied(&mut self, result: Result<String, String>) {
+    pub(super) fn on_copied(&mut self, result: Result<CopyMethod, CopyError>) {
         let what = self.copying.take().unwrap_or_else(|| "the text".to_owned());
         match result {
-            Ok(how) if how == "clipboard" => {
+            Ok(CopyMethod::SystemClipboard) => {
                 self.set_notice(format!("copied {what} to the clipboard"));
             }
-            Ok(how) => self.set_notice(format!("copied {what} via the {how}")),
+            Ok(how @ CopyMethod::Osc52) => self.set_notice(format!("copied {what} via the {how}")),
             Err(e) => self.set_error(format!("could not copy {what}: {e}")),
         }
     }

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::conversation::Message;
-use crate::storage::Saved;
+use crate::storage::{Saved, StorageError};
 
 use super::{App, Effect, Intent, LeaveAction, Popup};
 
@@ -19,10 +19,10 @@ impl App {
     /// An autosave finished.
     pub(super) fn on_save_result(
         &mut self,
-        result: Result<Option<Saved>, String>,
+        result: Result<Option<Saved>, StorageError>,
         fx: &mut Vec<Effect>,
     ) {
-        match result {
+        match result.map_err(|e| e.to_string()) {
             Ok(saved) => {
                 let was_unsaved = self.unsaved.take().is_some();
                 let forked = saved.as_ref().is_some_and(|s| s.forked_from.is_some());
@@ -48,15 +48,24 @@ impl App {
 
     /// A save-as finished: on success, these messages are safe even if the autosave
     /// keeps failing.
-    pub(super) fn on_exported(&mut self, result: Result<PathBuf, String>, fx: &mut Vec<Effect>) {
+    /// A file of that name was there: nothing was written, and the prompt asks.
+    pub(super) fn on_exported(
+        &mut self,
+        result: Result<PathBuf, StorageError>,
+        fx: &mut Vec<Effect>,
+    ) {
         match result {
             Ok(path) => {
                 self.exported = self.export_pending.take();
                 self.set_notice(format!("saved to {}", path.display()));
             }
+            Err(StorageError::Exists { path }) => {
+                self.export_pending = None;
+                self.ask_to_replace(path);
+            }
             Err(e) => {
                 self.export_pending = None;
-                self.set_error(e);
+                self.set_error(e.to_string());
             }
         }
         fx.push(Effect::Redraw);

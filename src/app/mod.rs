@@ -30,12 +30,14 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui_textarea::{TextArea, WrapMode};
 
+use crate::clipboard::{CopyError, CopyMethod};
 use crate::config::Config;
 use crate::conversation::Conversation;
-use crate::provider::{ChatRequest, ProviderSpec, StreamEvent};
-use crate::storage::ListEntry;
+use crate::external_editor::EditorError;
+use crate::provider::{ChatRequest, ProviderError, ProviderSpec, StreamEvent};
 use crate::storage::export::Replace;
 use crate::storage::index::IndexEntry;
+use crate::storage::{ListEntry, Opened, Saved, StorageError};
 use crate::view::highlight::CodeTheme;
 use crate::view::history_layout::HistoryLayout;
 use crate::view::layout::{self, Areas};
@@ -56,7 +58,8 @@ const MAX_FILTER_BYTES: usize = 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StreamId(pub u64);
 
-/// Everything that can change the app's state.
+/// Everything that can change the app's state. Results carry typed errors, so `update`
+/// can tell a file that exists from a full disk, or a missing editor from a failed one.
 #[derive(Debug)]
 pub enum Msg {
     /// A terminal event: key, paste, mouse, resize.
@@ -67,21 +70,20 @@ pub enum Msg {
         event: StreamEvent,
         at: Instant,
     },
-    /// Model discovery finished for a provider (`error` set when it failed).
+    /// Model discovery finished for a provider: the models to show (the configured
+    /// ones when discovery failed), and why it failed.
     ModelsLoaded {
         provider: String,
         models: Vec<String>,
-        error: Option<String>,
+        error: Option<ProviderError>,
     },
     /// An autosave finished: where it went (`None`: nothing to write yet), or why not.
-    Saved(Result<Option<crate::storage::Saved>, String>),
-    /// A save-as (export) finished.
-    Exported(Result<PathBuf, String>),
-    /// A save-as found this file already there and wrote nothing: ask before
-    /// replacing it.
-    ExportWouldReplace(PathBuf),
+    Saved(Result<Option<Saved>, StorageError>),
+    /// A save-as (export) finished. [`StorageError::Exists`] means the file was there
+    /// and nothing was written: the app asks before replacing it.
+    Exported(Result<PathBuf, StorageError>),
     /// `$EDITOR` returned the edited draft.
-    EditorDone(Result<String, String>),
+    EditorDone(Result<String, EditorError>),
     /// SIGTERM/SIGHUP: save and quit.
     Shutdown,
     /// The countdown's second changed (scheduled only while a retry wait shows).
@@ -91,18 +93,21 @@ pub enum Msg {
     /// The newest saved conversations, for the welcome text.
     RecentLoaded(Vec<ListEntry>),
     /// A saved conversation was read for opening.
-    Opened(Result<crate::storage::Opened, String>),
-    /// A saved conversation was renamed or deleted (or that failed).
-    IndexChanged { id: String, change: IndexChange },
-    /// An [`Effect::Copy`] was carried out: how ("clipboard" or "terminal (OSC 52)"),
-    /// or why it could not be.
-    Copied(Result<String, String>),
+    Opened(Result<Opened, StorageError>),
+    /// A saved conversation was renamed or deleted, or that failed.
+    IndexChanged {
+        id: String,
+        result: Result<IndexChange, StorageError>,
+    },
+    /// An [`Effect::Copy`] was carried out, or why it could not be.
+    Copied(Result<CopyMethod, CopyError>),
     /// The first-run model download made progress or ended.
     Download(DownloadUpdate),
 }
 
-/// Work the runtime does on the app's behalf.
-#[derive(Debug)]
+/// Work the runtime does on the app's behalf. Comparable, so tests assert the whole
+/// list an update returns (design §8).
+#[derive(Debug, PartialEq)]
 pub enum Effect {
     StartStream {
         id: StreamId,
@@ -359,7 +364,8 @@ impl App {
                 {
                     self.set_error(format!("cannot list models: {e}"));
                 }
-                self.catalog.set_models(&provider, models, error);
+                self.catalog
+                    .set_models(&provider, models, error.map(|e| e.to_string()));
                 if self.active_model.is_none() {
                     self.active_model = self.catalog.first_usable();
                     if let Some(m) = self.active_model.clone() {
@@ -371,11 +377,6 @@ impl App {
             }
             Msg::Saved(result) => self.on_save_result(result, &mut fx),
             Msg::Exported(result) => self.on_exported(result, &mut fx),
-            Msg::ExportWouldReplace(path) => {
-                self.export_pending = None;
-                self.ask_to_replace(path);
-                fx.push(Effect::Redraw);
-            }
             Msg::EditorDone(result) => {
                 match result {
                     Ok(text) => {
@@ -392,7 +393,7 @@ impl App {
                             ));
                         }
                     }
-                    Err(e) => self.set_error(e),
+                    Err(e) => self.set_error(e.to_string()),
                 }
                 self.relayout();
                 fx.push(Effect::Redraw);
@@ -414,16 +415,22 @@ impl App {
                             self.set_notice(notice);
                         }
                     }
-                    Err(e) => self.set_error(e),
+                    Err(e) => self.set_error(e.to_string()),
                 }
                 fx.push(Effect::Redraw);
             }
-            Msg::IndexChanged { id, change } => {
-                if change == IndexChange::Deleted && id == self.conversation.id {
-                    // The open conversation is gone: start afresh rather than re-save it.
-                    self.new_conversation(&mut fx);
+            Msg::IndexChanged { id, result } => {
+                match result {
+                    Ok(change) => {
+                        if change == IndexChange::Deleted && id == self.conversation.id {
+                            // The open conversation is gone: start afresh rather than
+                            // re-save it.
+                            self.new_conversation(&mut fx);
+                        }
+                        self.on_index_change(&id, change);
+                    }
+                    Err(e) => self.set_error(e.to_string()),
                 }
-                self.on_index_change(&id, change);
                 fx.push(Effect::Redraw);
             }
             Msg::Copied(result) => {

@@ -10,6 +10,16 @@ use super::*;
 use crate::config::Config;
 use crate::conversation::{Finish, Role, Usage};
 use crate::provider::{ChatMessage, ProviderError, RetryHint, StreamEvent};
+use crate::storage::IoAction;
+
+/// What the storage layer reports when the operating system refuses with `errno`.
+pub(super) fn os_error(action: IoAction, path: &str, errno: i32) -> StorageError {
+    StorageError::Io {
+        action,
+        path: PathBuf::from(path),
+        source: std::io::Error::from_raw_os_error(errno),
+    }
+}
 
 fn config() -> Config {
     Config::from_toml(
@@ -147,7 +157,11 @@ fn failed_discovery_shows_the_built_in_list_and_says_why() {
     app.update(Msg::ModelsLoaded {
         provider: "other".into(),
         models: vec!["fallback-1".into()],
-        error: Some("other: cannot connect to http://127.0.0.1:9/v1: connection refused".into()),
+        error: Some(ProviderError::Connect {
+            provider: "other".into(),
+            message: "cannot connect to http://127.0.0.1:9/v1: connection refused".into(),
+            hint: None,
+        }),
     });
     assert_eq!(
         notice_text(&app),
@@ -778,7 +792,7 @@ fn d_asks_first_and_y_deletes() {
     );
     app.update(Msg::IndexChanged {
         id: "c1".into(),
-        change: IndexChange::Deleted,
+        result: Ok(IndexChange::Deleted),
     });
     assert!(browser(&app).hits.is_empty());
 }
@@ -816,7 +830,7 @@ fn r_renames_a_saved_conversation() {
     assert_eq!(renamed, Some(("c1".into(), "new name".into())));
     app.update(Msg::IndexChanged {
         id: "c1".into(),
-        change: IndexChange::Renamed("new name".into()),
+        result: Ok(IndexChange::Renamed("new name".into())),
     });
     assert_eq!(browser(&app).entries.as_ref().unwrap()[0].title, "new name");
 }
@@ -851,11 +865,7 @@ fn esc_closes_the_browser() {
 #[test]
 fn a_failing_autosave_is_reported_once_and_again_after_it_recovers() {
     let mut app = app();
-    let failure = || {
-        Msg::Saved(Err(
-            "cannot write /ro/x.json: Permission denied (os error 13)".into(),
-        ))
-    };
+    let failure = || Msg::Saved(Err(os_error(IoAction::Write, "/ro/x.json", 13)));
     let fx = app.update(failure());
     assert!(fx.iter().any(|e| matches!(e, Effect::Redraw)));
     assert_eq!(
@@ -915,7 +925,7 @@ fn y_copies_the_selected_message_exactly_and_keeps_the_focus() {
     assert_eq!(copies(&fx), [copy_pair("show me", "the selected message")]);
     assert_eq!(app.focus, Focus::Conversation);
     assert!(app.input.is_empty(), "the y was not typed");
-    app.update(Msg::Copied(Ok("clipboard".into())));
+    app.update(Msg::Copied(Ok(CopyMethod::SystemClipboard)));
     assert_eq!(
         notice(&app),
         Some((
@@ -936,7 +946,7 @@ fn with_nothing_selected_y_copies_the_last_message() {
     assert_eq!(app.selected, None);
     let fx = key(&mut app, KeyCode::Char('y'), KeyModifiers::NONE);
     assert_eq!(copies(&fx), [copy_pair("Hi ✓", "the last message")]);
-    app.update(Msg::Copied(Ok("terminal (OSC 52)".into())));
+    app.update(Msg::Copied(Ok(CopyMethod::Osc52)));
     assert_eq!(
         notice(&app),
         Some((
@@ -962,7 +972,7 @@ fn digits_copy_that_code_block_of_the_selected_message() {
     );
     let fx = key(&mut app, KeyCode::Char('2'), KeyModifiers::NONE);
     assert_eq!(copies(&fx), [copy_pair("echo hi", "code block 2")]);
-    app.update(Msg::Copied(Ok("clipboard".into())));
+    app.update(Msg::Copied(Ok(CopyMethod::SystemClipboard)));
     assert_eq!(
         notice(&app),
         Some(("copied code block 2 (7 characters) to the clipboard", false))
@@ -1023,9 +1033,9 @@ fn ctrl_y_copies_what_has_arrived_of_a_streaming_reply() {
     assert!(app.stream.is_some(), "copying does not stop the reply");
     assert_eq!(app.focus, Focus::Input);
     assert_eq!(app.input.lines(), [""], "Ctrl+Y is not typed");
-    app.update(Msg::Copied(Err(
-        "cannot write to the terminal: broken pipe".into(),
-    )));
+    app.update(Msg::Copied(Err(CopyError::Terminal(
+        std::io::Error::other("broken pipe"),
+    ))));
     assert_eq!(
         notice(&app),
         Some((
@@ -1541,4 +1551,56 @@ fn the_input_grows_when_its_text_fills_the_box_not_the_screen() {
     assert!(inner < 98, "the sidebar takes room: {inner}");
     type_text(&mut app, &"x".repeat(inner + 1));
     assert_eq!(app.areas.input.height, 4, "two text rows and the borders");
+}
+
+#[test]
+fn send_stop_and_a_late_event_return_exactly_their_effects() {
+    let mut app = app();
+    type_text(&mut app, "hello");
+    let fx = enter(&mut app);
+    let (id, provider, request) = started(&fx);
+    let spec = app
+        .config
+        .providers
+        .iter()
+        .find(|p| p.name == provider)
+        .cloned()
+        .unwrap();
+    // The user's message and the pending reply are saved before the request goes out.
+    assert_eq!(
+        fx,
+        vec![
+            Effect::Save(app.conversation.clone()),
+            Effect::StartStream {
+                id,
+                provider: spec,
+                request,
+            },
+            Effect::Redraw,
+        ]
+    );
+    let fx = key(&mut app, KeyCode::Esc, KeyModifiers::NONE);
+    assert_eq!(
+        fx,
+        vec![
+            Effect::CancelStream(id),
+            Effect::Save(app.conversation.clone()),
+            Effect::Redraw,
+        ]
+    );
+    // A delta of the stream that was stopped changes nothing and asks for nothing.
+    assert_eq!(delta(&mut app, id, "late", Instant::now()), vec![]);
+}
+
+#[test]
+fn a_finished_reply_is_saved_and_drawn() {
+    let mut app = app();
+    let id = send(&mut app, "hello");
+    let t = Instant::now();
+    assert_eq!(delta(&mut app, id, "Hi", t), vec![Effect::Redraw]);
+    let fx = finish_stream(&mut app, id, Finish::Stop, t);
+    assert_eq!(
+        fx,
+        vec![Effect::Save(app.conversation.clone()), Effect::Redraw]
+    );
 }

@@ -38,12 +38,21 @@ fn streaming_autosaves_advance_updated_at() {
 const NO_FOLDER: &str =
     "cannot create folder /x/file/data/tinychat/conversations: Not a directory (os error 20)";
 
+/// The storage error behind [`NO_FOLDER`].
+fn no_folder() -> crate::storage::StorageError {
+    crate::storage::StorageError::Io {
+        action: crate::storage::IoAction::CreateFolder,
+        path: std::path::PathBuf::from("/x/file/data/tinychat/conversations"),
+        source: std::io::Error::from_raw_os_error(20),
+    }
+}
+
 /// An app with one finished exchange whose autosave failed.
 fn unsaved_app() -> App {
     let mut app = app();
     let id = send(&mut app, "hello");
     answer(&mut app, id, "Hi!", Finish::Stop);
-    app.update(Msg::Saved(Err(NO_FOLDER.into())));
+    app.update(Msg::Saved(Err(no_folder())));
     app
 }
 
@@ -188,7 +197,9 @@ fn save_as_onto_an_existing_file_asks_and_y_replaces_it() {
     ctrl(&mut app, 's');
     enter(&mut app);
     let existing = PathBuf::from("/work/hello.md");
-    app.update(Msg::ExportWouldReplace(existing.clone()));
+    app.update(Msg::Exported(Err(crate::storage::StorageError::Exists {
+        path: existing.clone(),
+    })));
     match &app.popup {
         Some(Popup::SaveAs(save)) => assert_eq!(save.confirm.as_ref(), Some(&existing)),
         _ => panic!("the prompt asks about the existing file"),
@@ -204,7 +215,9 @@ fn save_as_onto_an_existing_file_asks_and_y_replaces_it() {
         _ => panic!("the prompt stays open"),
     }
     enter(&mut app);
-    app.update(Msg::ExportWouldReplace(existing.clone()));
+    app.update(Msg::Exported(Err(crate::storage::StorageError::Exists {
+        path: existing.clone(),
+    })));
     let fx = key(&mut app, KeyCode::Char('y'), KeyModifiers::NONE);
     let export = fx.iter().find_map(|e| match e {
         Effect::Export { path, replace, .. } => Some((path.clone(), *replace)),

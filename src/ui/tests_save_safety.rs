@@ -4,16 +4,25 @@
 use super::*;
 use crate::storage::index::IndexEntry;
 
-const NO_FOLDER: &str =
-    "cannot create folder /x/file/data/tinychat/conversations: Not a directory (os error 20)";
+/// What an unwritable data folder gives: "cannot create folder
+/// /x/file/data/tinychat/conversations: Not a directory (os error 20)".
+fn no_folder() -> crate::storage::StorageError {
+    crate::storage::StorageError::Io {
+        action: crate::storage::IoAction::CreateFolder,
+        path: std::path::PathBuf::from("/x/file/data/tinychat/conversations"),
+        source: std::io::Error::from_raw_os_error(20),
+    }
+}
 
 /// A finished exchange whose autosave failed, with the failure's notice replaced by a
 /// later one (the marker must not depend on the notice).
 fn unsaved_app() -> App {
     let mut app = local_app();
     finished_reply(&mut app, "Plans for the weekend?", "Hike.");
-    app.update(Msg::Saved(Err(NO_FOLDER.into())));
-    app.update(Msg::Copied(Ok("clipboard".into())));
+    app.update(Msg::Saved(Err(no_folder())));
+    app.update(Msg::Copied(Ok(
+        crate::clipboard::CopyMethod::SystemClipboard,
+    )));
     app
 }
 
@@ -58,9 +67,9 @@ fn save_as_asks_before_replacing_80x24() {
     finished_reply(&mut app, "Plans for the weekend?", "Hike.");
     press(&mut app, KeyCode::Char('s'), KeyModifiers::CONTROL);
     press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
-    app.update(Msg::ExportWouldReplace(PathBuf::from(
-        "/home/me/plans-for-the-weekend-20261129-1405.md",
-    )));
+    app.update(Msg::Exported(Err(crate::storage::StorageError::Exists {
+        path: PathBuf::from("/home/me/plans-for-the-weekend-20261129-1405.md"),
+    })));
     assert_snapshot!(render(&mut app, 80, 24).backend());
 }
 
