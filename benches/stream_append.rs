@@ -123,7 +123,7 @@ fn stream_append(c: &mut Criterion) {
         let (mut app, id) = streaming_app();
         let at = Instant::now();
         let mut i = 0;
-        while app.conversation.messages[1].content.len() < prefix_kib * 1024 {
+        while app.conversation().messages[1].content.len() < prefix_kib * 1024 {
             app.update(Msg::Stream {
                 id,
                 event: StreamEvent::Delta(token(i)),

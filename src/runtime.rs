@@ -127,7 +127,7 @@ pub async fn run(
     guard: &mut TerminalGuard,
     store: ConversationStore,
 ) -> io::Result<()> {
-    let theme = Theme::for_terminal(app.config.theme, &|name| std::env::var(name).ok());
+    let theme = Theme::for_terminal(app.config().theme, &|name| std::env::var(name).ok());
     app.set_code_theme(theme.code_theme);
     let (stream_tx, mut stream_rx) = mpsc::channel::<Msg>(STREAM_CHANNEL);
     let (job_tx, mut job_rx) = mpsc::unbounded_channel::<Job>();
@@ -254,7 +254,7 @@ pub async fn run(
         if !pending.is_empty() {
             continue;
         }
-        if app.quitting {
+        if app.is_quitting() {
             break;
         }
 
@@ -271,7 +271,7 @@ pub async fn run(
         // they go in one piece: the edits before it are then skipped (`app::typing`).
         if !queued.is_empty() {
             let started = Instant::now();
-            while !queued.is_empty() && started.elapsed() < FRAME_PERIOD && !app.quitting {
+            while !queued.is_empty() && started.elapsed() < FRAME_PERIOD && !app.is_quitting() {
                 let n = queued
                     .iter()
                     .rposition(|m| app.is_quit_key(m))

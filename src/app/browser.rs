@@ -238,14 +238,14 @@ pub(super) enum BrowserOutcome {
 impl App {
     /// Ctrl+O: opens the browser and asks for the index.
     pub(super) fn open_browser(&mut self, fx: &mut Vec<Effect>) {
-        self.popup = Some(super::Popup::Browser(Box::new(Browser::new())));
+        self.chrome.popup = Some(super::Popup::Browser(Box::new(Browser::new())));
         fx.push(Effect::LoadIndex);
     }
 
     /// The index arrived (the browser may have been closed meanwhile).
     pub(super) fn on_index(&mut self, entries: Vec<IndexEntry>) {
         let height = self.browser_list_height();
-        if let Some(super::Popup::Browser(browser)) = &mut self.popup {
+        if let Some(super::Popup::Browser(browser)) = &mut self.chrome.popup {
             browser.entries = Some(entries);
             browser.refresh();
             browser.keep_in_view(height);
@@ -254,29 +254,29 @@ impl App {
 
     /// Rows of the browser's list on the current screen (see `ui::browser`).
     pub(crate) fn browser_list_height(&self) -> usize {
-        usize::from(self.screen.height.saturating_sub(4).min(40)).saturating_sub(4)
+        usize::from(self.view.screen.height.saturating_sub(4).min(40)).saturating_sub(4)
     }
 
     pub(super) fn on_browser_key(&mut self, intent: Intent, key: KeyEvent, fx: &mut Vec<Effect>) {
         let height = self.browser_list_height();
-        let Some(super::Popup::Browser(browser)) = &mut self.popup else {
+        let Some(super::Popup::Browser(browser)) = &mut self.chrome.popup else {
             return;
         };
         match browser.on_intent(intent, key, height) {
             BrowserOutcome::Stay => {}
-            BrowserOutcome::Close => self.popup = None,
+            BrowserOutcome::Close => self.chrome.popup = None,
             BrowserOutcome::Open(id) => {
-                self.popup = None;
+                self.chrome.popup = None;
                 self.leave(super::LeaveAction::Open(id), fx);
             }
             BrowserOutcome::Problem(text) => self.set_error(text),
             BrowserOutcome::Delete(id) => fx.push(Effect::DeleteConversation { id }),
-            BrowserOutcome::Rename { id, title } if id == self.conversation.id => {
+            BrowserOutcome::Rename { id, title } if id == self.session.conversation.id => {
                 // The open conversation is renamed in memory and saved by the
                 // autosave, which would overwrite a file rename.
-                self.conversation.title.clone_from(&title);
-                if !self.conversation.messages.is_empty() {
-                    fx.push(Effect::Save(self.conversation.clone()));
+                self.session.conversation.title.clone_from(&title);
+                if !self.session.conversation.messages.is_empty() {
+                    fx.push(Effect::Save(self.session.conversation.clone()));
                 }
                 self.on_index_change(&id, IndexChange::Renamed(title));
             }
@@ -289,7 +289,7 @@ impl App {
     /// Opens a saved conversation: the current reply stops, and the runtime loads the
     /// file in the background.
     pub(super) fn open_saved(&mut self, id: String, fx: &mut Vec<Effect>) {
-        if self.stream.is_some() {
+        if self.session.stream.is_some() {
             self.stop(fx);
         }
         self.set_notice("opening…".into());
@@ -298,7 +298,7 @@ impl App {
 
     /// A rename or delete finished on disk.
     pub(super) fn on_index_change(&mut self, id: &str, change: IndexChange) {
-        let Some(super::Popup::Browser(browser)) = &mut self.popup else {
+        let Some(super::Popup::Browser(browser)) = &mut self.chrome.popup else {
             return;
         };
         let Some(entries) = browser.entries.as_mut() else {

@@ -34,7 +34,7 @@ impl App {
             self.start_download(fx);
             return;
         }
-        let draft = self.input.lines().join("\n");
+        let draft = self.chrome.input.lines().join("\n");
         let text = if !draft.trim().is_empty() {
             draft
         } else if self.can_continue() {
@@ -42,7 +42,7 @@ impl App {
         } else {
             return;
         };
-        if self.stream.is_some() {
+        if self.session.stream.is_some() {
             self.set_error("a reply is still streaming: Esc stops it".into());
             return;
         }
@@ -51,20 +51,24 @@ impl App {
             return;
         };
         self.push_user(text);
-        self.input = super::new_input();
+        self.chrome.input = super::new_input();
         // Sending a recalled prompt gives back the draft it had put aside.
-        if let Some(draft) = self.recall.take().map(super::recall::Recall::into_draft) {
-            self.input.insert_str(draft);
+        if let Some(draft) = self
+            .chrome
+            .recall
+            .take()
+            .map(super::recall::Recall::into_draft)
+        {
+            self.chrome.input.insert_str(draft);
         }
         self.start_reply(provider, fx);
         // The input box shrinks back to one line.
-        self.relayout();
     }
 
     /// `c` in the conversation: asks for the rest of the last reply, cut off at the token
     /// limit, with [`CONTINUE_PROMPT`]. The draft in the input stays as it is.
     pub(super) fn continue_reply(&mut self, fx: &mut Vec<Effect>) {
-        if self.stream.is_some() {
+        if self.session.stream.is_some() {
             self.set_error("a reply is still streaming: Esc stops it".into());
             return;
         }
@@ -81,9 +85,10 @@ impl App {
 
     /// Appends a user message to the conversation and its layout.
     fn push_user(&mut self, text: String) {
-        self.conversation.push_user(text);
-        self.history.push(
-            self.conversation
+        self.session.conversation.push_user(text);
+        self.view.history.push(
+            self.session
+                .conversation
                 .messages
                 .last()
                 .map_or(&EMPTY, AsRef::as_ref),
@@ -93,8 +98,9 @@ impl App {
     /// True when the last message is a reply cut off at the token limit and nothing
     /// streams: the one case where there is something to continue.
     fn can_continue(&self) -> bool {
-        self.stream.is_none()
+        self.session.stream.is_none()
             && self
+                .session
                 .conversation
                 .messages
                 .last()
@@ -103,16 +109,18 @@ impl App {
 
     /// Ctrl+R: replaces the last reply with a new one from the active model.
     pub(super) fn regenerate(&mut self, fx: &mut Vec<Effect>) {
-        if self.stream.is_some() {
+        if self.session.stream.is_some() {
             self.set_error("a reply is still streaming: Esc stops it first".into());
             return;
         }
         let ends_with_reply = self
+            .session
             .conversation
             .messages
             .last()
             .is_some_and(|m| m.role == Role::Assistant);
         let has_user = self
+            .session
             .conversation
             .messages
             .iter()
@@ -125,23 +133,23 @@ impl App {
             return;
         };
         if ends_with_reply {
-            self.conversation.messages.pop();
-            self.history.pop();
+            self.session.conversation.messages.pop();
+            self.view.history.pop();
         }
         self.start_reply(provider, fx);
     }
 
     /// The provider of the active model, if it can be used; otherwise says why.
     fn ready_provider(&mut self) -> Option<ProviderSpec> {
-        let Some(full) = self.active_model.clone() else {
-            self.set_error(if self.catalog.any_enabled() {
+        let Some(full) = self.session.active_model.clone() else {
+            self.set_error(if self.session.catalog.any_enabled() {
                 "no model chosen yet: pick one in the sidebar (Ctrl+P)".into()
             } else {
                 "no provider is set up: see the welcome text for how to add one".into()
             });
             return None;
         };
-        match model_ref::resolve(&self.config, &full) {
+        match model_ref::resolve(&self.session.config, &full) {
             Ok((spec, _)) => Some(spec.clone()),
             Err(e @ ModelError::UnknownProvider { .. }) => {
                 self.set_error(format!("{e}: pick a model in the sidebar (Ctrl+P)"));
@@ -157,26 +165,28 @@ impl App {
     /// Appends an empty reply from the active model and starts its stream with
     /// `provider`, the active model's (from [`App::ready_provider`]).
     fn start_reply(&mut self, provider: ProviderSpec, fx: &mut Vec<Effect>) {
-        let full = self.active_model.clone().unwrap_or_default();
+        let full = self.session.active_model.clone().unwrap_or_default();
         let model = split_model(&full).map_or("", |(_, m)| m).to_owned();
-        let mut request = ChatRequest::from_conversation(&self.conversation, &model);
-        request.temperature = self.config.temperature;
-        request.max_tokens = self.config.max_tokens;
-        request.idle_timeout = self.config.stream_timeout;
+        let mut request = ChatRequest::from_conversation(&self.session.conversation, &model);
+        request.temperature = self.session.config.temperature;
+        request.max_tokens = self.session.config.max_tokens;
+        request.idle_timeout = self.session.config.stream_timeout;
 
-        self.conversation
+        self.session
+            .conversation
             .messages
             .push(Arc::new(Message::assistant_pending(full)));
-        self.conversation.touch();
-        self.history.push(
-            self.conversation
+        self.session.conversation.touch();
+        self.view.history.push(
+            self.session
+                .conversation
                 .messages
                 .last()
                 .map_or(&EMPTY, AsRef::as_ref),
         );
-        self.next_stream_id += 1;
-        let id = StreamId(self.next_stream_id);
-        self.stream = Some(ActiveStream {
+        self.session.next_stream_id += 1;
+        let id = StreamId(self.session.next_stream_id);
+        self.session.stream = Some(ActiveStream {
             id,
             first_at: None,
             last_at: None,
@@ -186,11 +196,11 @@ impl App {
             retry: None,
             preparing: None,
         });
-        self.outcome = super::Outcome::Idle;
-        self.notice = None;
-        self.viewport.to_bottom();
-        self.selected = None;
-        fx.push(Effect::Save(self.conversation.clone()));
+        self.session.outcome = super::Outcome::Idle;
+        self.chrome.notice = None;
+        self.view.viewport.to_bottom();
+        self.chrome.selected = None;
+        fx.push(Effect::Save(self.session.conversation.clone()));
         fx.push(Effect::StartStream {
             id,
             provider,
@@ -200,14 +210,14 @@ impl App {
 
     /// Esc while streaming: drops the request; the partial reply stays, marked stopped.
     pub(super) fn stop(&mut self, fx: &mut Vec<Effect>) {
-        let Some(stream) = self.stream.take() else {
+        let Some(stream) = self.session.stream.take() else {
             return;
         };
         fx.push(Effect::CancelStream(stream.id));
         self.finish_live(Finish::Cancelled, None);
-        self.outcome = Outcome::Stopped;
-        self.notice = None;
-        fx.push(Effect::Save(self.conversation.clone()));
+        self.session.outcome = Outcome::Stopped;
+        self.chrome.notice = None;
+        fx.push(Effect::Save(self.session.conversation.clone()));
     }
 
     /// A provider event for stream `id`.
@@ -218,7 +228,7 @@ impl App {
         at: Instant,
         fx: &mut Vec<Effect>,
     ) {
-        let Some(stream) = self.stream.as_mut().filter(|s| s.id == id) else {
+        let Some(stream) = self.session.stream.as_mut().filter(|s| s.id == id) else {
             // A late event from a stream that was stopped or replaced.
             return;
         };
@@ -264,39 +274,39 @@ impl App {
                 if save_now {
                     stream.unsaved_since = None;
                 }
-                if let Some(live) = self.conversation.live_mut() {
+                if let Some(live) = self.session.conversation.live_mut() {
                     live.content.push_str(&text);
                 }
                 self.refresh_live_layout();
                 if save_now {
-                    self.conversation.touch();
-                    fx.push(Effect::Save(self.conversation.clone()));
+                    self.session.conversation.touch();
+                    fx.push(Effect::Save(self.session.conversation.clone()));
                 }
             }
             StreamEvent::Usage(usage) => {
                 stream.reported_tokens = Some(usage.output_tokens);
-                if let Some(live) = self.conversation.live_mut() {
+                if let Some(live) = self.session.conversation.live_mut() {
                     live.usage = Some(usage.into());
                 }
             }
             StreamEvent::Finished(finish) => {
-                self.stream = None;
+                self.session.stream = None;
                 self.finish_live(finish, None);
-                self.outcome = Outcome::Idle;
+                self.session.outcome = Outcome::Idle;
                 if finish == Finish::Length {
                     // Short enough for an 80-column status line; the footer says the rest.
                     self.set_notice(format!("cut off: {CONTINUE_HINT}"));
                 }
-                fx.push(Effect::Save(self.conversation.clone()));
+                fx.push(Effect::Save(self.session.conversation.clone()));
             }
             StreamEvent::Retrying { .. } | StreamEvent::Notice(_) | StreamEvent::Preparing(_) => {}
             StreamEvent::Failed(error) => {
-                self.stream = None;
+                self.session.stream = None;
                 let text = error.to_string();
                 self.finish_live(error.finish(), Some(text.clone()));
-                self.outcome = Outcome::Failed;
+                self.session.outcome = Outcome::Failed;
                 self.set_error(text);
-                fx.push(Effect::Save(self.conversation.clone()));
+                fx.push(Effect::Save(self.session.conversation.clone()));
             }
         }
         fx.push(Effect::Redraw);
@@ -305,53 +315,54 @@ impl App {
     /// The autosave deadline passed while no new text arrived to trigger it.
     pub(super) fn save_if_due(&mut self, now: Instant, fx: &mut Vec<Effect>) {
         let due = self
+            .session
             .stream
             .as_ref()
             .and_then(|s| s.unsaved_since)
             .is_some_and(|since| now.duration_since(since) >= AUTOSAVE_PERIOD);
         if due {
-            if let Some(stream) = self.stream.as_mut() {
+            if let Some(stream) = self.session.stream.as_mut() {
                 stream.unsaved_since = None;
             }
             // The file changes now: its `updated_at` says so (the list sorts by it).
-            self.conversation.touch();
-            fx.push(Effect::Save(self.conversation.clone()));
+            self.session.conversation.touch();
+            fx.push(Effect::Save(self.session.conversation.clone()));
         }
     }
 
     /// Marks the live reply as ended.
     fn finish_live(&mut self, finish: Finish, error: Option<String>) {
-        if let Some(live) = self.conversation.live_mut() {
+        if let Some(live) = self.session.conversation.live_mut() {
             live.finish = Some(finish);
             live.error = error;
         }
-        self.conversation.touch();
+        self.session.conversation.touch();
         self.refresh_live_layout();
     }
 
     pub(super) fn refresh_live_layout(&mut self) {
-        if self.defer_layout {
-            self.layout_stale = true;
+        if self.view.defer_live {
+            self.view.live_stale = true;
             return;
         }
-        self.layout_stale = false;
-        if let Some(last) = self.conversation.messages.last() {
-            self.history.refresh_last(last);
+        self.view.live_stale = false;
+        if let Some(last) = self.session.conversation.messages.last() {
+            self.view.history.refresh_last(last);
         }
     }
 
     /// Ctrl+N: an empty conversation with the same model; the old one is already saved.
     pub(super) fn new_conversation(&mut self, fx: &mut Vec<Effect>) {
-        if self.stream.is_some() {
+        if self.session.stream.is_some() {
             self.stop(fx);
         }
-        self.conversation = Conversation::new(self.config.system_prompt.clone());
+        self.session.conversation = Conversation::new(self.session.config.system_prompt.clone());
         self.forget_saves();
         self.end_recall();
-        self.lay_out_history(self.history.width(), self.history.code_theme());
-        self.viewport.to_bottom();
-        self.selected = None;
-        self.outcome = Outcome::Idle;
+        self.lay_out_history(self.view.history.width(), self.view.history.code_theme());
+        self.view.viewport.to_bottom();
+        self.chrome.selected = None;
+        self.session.outcome = Outcome::Idle;
         self.set_notice("new conversation".into());
         self.set_focus(Focus::Input);
     }

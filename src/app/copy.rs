@@ -15,9 +15,12 @@ impl App {
     /// The message the conversation keys act on: the selected one, else the last one;
     /// and how to name it on the status line.
     fn copy_target(&self) -> Option<(usize, &'static str)> {
-        match self.selected {
-            Some(i) if i < self.conversation.messages.len() => Some((i, "the selected message")),
+        match self.chrome.selected {
+            Some(i) if i < self.session.conversation.messages.len() => {
+                Some((i, "the selected message"))
+            }
             _ => self
+                .session
                 .conversation
                 .messages
                 .len()
@@ -32,7 +35,7 @@ impl App {
             self.set_error("nothing to copy yet".into());
             return;
         };
-        let text = self.conversation.messages[index].content.clone();
+        let text = self.session.conversation.messages[index].content.clone();
         if text.is_empty() {
             self.set_error(format!("message {} is empty: nothing to copy", index + 1));
             return;
@@ -46,7 +49,7 @@ impl App {
             self.set_error("nothing to copy yet".into());
             return;
         };
-        let content = &self.conversation.messages[index].content;
+        let content = &self.session.conversation.messages[index].content;
         let blocks = code_blocks(content);
         let Some(block) = blocks.get(usize::from(n).saturating_sub(1)) else {
             let has = match blocks.len() {
@@ -67,6 +70,7 @@ impl App {
     /// Ctrl+Y: the last reply, or what has arrived of it while it streams.
     pub(super) fn copy_last_reply(&mut self, fx: &mut Vec<Effect>) {
         let Some(reply) = self
+            .session
             .conversation
             .messages
             .iter()
@@ -91,13 +95,17 @@ impl App {
         } else {
             "characters"
         };
-        self.copying = Some(format!("{what} ({chars} {unit})"));
+        self.chrome.copying = Some(format!("{what} ({chars} {unit})"));
         fx.push(Effect::Copy { text, what });
     }
 
     /// The runtime's answer to [`Effect::Copy`].
     pub(super) fn on_copied(&mut self, result: Result<CopyMethod, CopyError>) {
-        let what = self.copying.take().unwrap_or_else(|| "the text".to_owned());
+        let what = self
+            .chrome
+            .copying
+            .take()
+            .unwrap_or_else(|| "the text".to_owned());
         match result {
             Ok(CopyMethod::SystemClipboard) => {
                 self.set_notice(format!("copied {what} to the clipboard"));

@@ -41,25 +41,26 @@ pub enum DownloadUpdate {
 impl App {
     /// True while the welcome offers the download (nothing else can answer yet).
     pub fn offers_download(&self) -> bool {
-        self.first_run
+        self.session
+            .first_run
             .as_ref()
             .is_some_and(|f| !matches!(f.state, DownloadState::Done))
-            && !self.catalog.any_enabled()
+            && !self.session.catalog.any_enabled()
     }
 
     /// Enter with nothing set up: start (or resume) the download.
     pub(super) fn start_download(&mut self, fx: &mut Vec<Effect>) {
-        let Some(spec) = self.config.local_provider().cloned() else {
+        let Some(spec) = self.session.config.local_provider().cloned() else {
             return;
         };
-        let Some(first_run) = self.first_run.as_mut() else {
+        let Some(first_run) = self.session.first_run.as_mut() else {
             return;
         };
         if matches!(first_run.state, DownloadState::Running(_)) {
             return;
         }
         first_run.state = DownloadState::Running(None);
-        self.notice = None;
+        self.chrome.notice = None;
         fx.push(Effect::StartDownload(spec));
         fx.push(Effect::Redraw);
     }
@@ -67,6 +68,7 @@ impl App {
     /// Esc while downloading: stop it; the partial file stays for a resume.
     pub(super) fn cancel_download(&mut self, fx: &mut Vec<Effect>) -> bool {
         let Some(first_run) = self
+            .session
             .first_run
             .as_mut()
             .filter(|f| matches!(f.state, DownloadState::Running(_)))
@@ -82,6 +84,7 @@ impl App {
     /// Progress or the end of the download in flight.
     pub(super) fn on_download(&mut self, update: DownloadUpdate, fx: &mut Vec<Effect>) {
         let Some(first_run) = self
+            .session
             .first_run
             .as_mut()
             .filter(|f| matches!(f.state, DownloadState::Running(_)))
@@ -99,7 +102,7 @@ impl App {
                 self.set_notice(format!("{label} is ready: type a message"));
                 // The local provider lists the new file; ModelsLoaded then makes it
                 // the active model, since nothing else was usable.
-                if let Some(spec) = self.config.local_provider().cloned() {
+                if let Some(spec) = self.session.config.local_provider().cloned() {
                     fx.push(Effect::LoadModels(spec));
                 }
             }

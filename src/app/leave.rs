@@ -24,7 +24,7 @@ impl App {
     ) {
         match result.map_err(|e| e.to_string()) {
             Ok(saved) => {
-                let was_unsaved = self.unsaved.take().is_some();
+                let was_unsaved = self.session.unsaved.take().is_some();
                 let forked = saved.as_ref().is_some_and(|s| s.forked_from.is_some());
                 if let Some(saved) = saved {
                     self.on_saved(saved);
@@ -35,11 +35,11 @@ impl App {
             }
             // Said once, not every 2 s: the conversation stays in memory meanwhile, and
             // the status line says it is not saved until a save succeeds.
-            Err(e) if self.unsaved.as_deref() != Some(e.as_str()) => {
+            Err(e) if self.session.unsaved.as_deref() != Some(e.as_str()) => {
                 self.set_error(format!(
                     "autosave failed: {e}; the conversation stays in memory (Ctrl+S saves elsewhere)"
                 ));
-                self.unsaved = Some(e);
+                self.session.unsaved = Some(e);
                 fx.push(Effect::Redraw);
             }
             Err(_) => {}
@@ -56,15 +56,15 @@ impl App {
     ) {
         match result {
             Ok(path) => {
-                self.exported = self.export_pending.take();
+                self.session.exported = self.session.export_pending.take();
                 self.set_notice(format!("saved to {}", path.display()));
             }
             Err(StorageError::Exists { path }) => {
-                self.export_pending = None;
+                self.session.export_pending = None;
                 self.ask_to_replace(path);
             }
             Err(e) => {
-                self.export_pending = None;
+                self.session.export_pending = None;
                 self.set_error(e.to_string());
             }
         }
@@ -80,8 +80,8 @@ impl App {
     ) {
         match intent {
             Intent::Yes => self.leave_now(action, fx),
-            Intent::SaveAs => self.popup = Some(Popup::save_as(&self.conversation)),
-            Intent::Close | Intent::No => self.popup = None,
+            Intent::SaveAs => self.chrome.popup = Some(Popup::save_as(&self.session.conversation)),
+            Intent::Close | Intent::No => self.chrome.popup = None,
             _ => {}
         }
     }
@@ -90,9 +90,9 @@ impl App {
     /// had changed elsewhere, this conversation is that copy from now on.
     pub(super) fn on_saved(&mut self, saved: Saved) {
         if let Some(old) = saved.forked_from
-            && self.conversation.id == old
+            && self.session.conversation.id == old
         {
-            self.conversation.id.clone_from(&saved.id);
+            self.session.conversation.id.clone_from(&saved.id);
             // The new id first: the rest may not fit an 80-column status line.
             self.set_error(format!(
                 "continuing as copy {}: the saved {old} was changed elsewhere (another tinychat window?) and is kept as it is",
@@ -104,29 +104,30 @@ impl App {
     /// A different conversation is shown: what was known about saving the last one
     /// does not apply.
     pub(super) fn forget_saves(&mut self) {
-        self.unsaved = None;
-        self.export_pending = None;
-        self.exported = None;
+        self.session.unsaved = None;
+        self.session.export_pending = None;
+        self.session.exported = None;
     }
 
     /// True while some of the conversation exists only in memory: the last autosave
     /// failed and no save-as has written these exact messages since.
     pub fn is_unsaved(&self) -> bool {
-        self.unsaved.is_some()
-            && !self.conversation.messages.is_empty()
+        self.session.unsaved.is_some()
+            && !self.session.conversation.messages.is_empty()
             && !self
+                .session
                 .exported
                 .as_deref()
-                .is_some_and(|copy| same_messages(copy, &self.conversation.messages))
+                .is_some_and(|copy| same_messages(copy, &self.session.conversation.messages))
     }
 
     /// Ctrl+N, Ctrl+O's Enter, Ctrl+Q: done at once when nothing would be lost, else
     /// asked first.
     pub(super) fn leave(&mut self, action: LeaveAction, fx: &mut Vec<Effect>) {
         if self.is_unsaved() {
-            self.popup = Some(Popup::Leave {
+            self.chrome.popup = Some(Popup::Leave {
                 action,
-                reason: self.unsaved.clone().unwrap_or_default(),
+                reason: self.session.unsaved.clone().unwrap_or_default(),
             });
         } else {
             self.leave_now(action, fx);
@@ -135,7 +136,7 @@ impl App {
 
     /// The user said leave (or nothing is at stake).
     pub(super) fn leave_now(&mut self, action: LeaveAction, fx: &mut Vec<Effect>) {
-        self.popup = None;
+        self.chrome.popup = None;
         match action {
             LeaveAction::Quit => self.quit(fx),
             LeaveAction::New => self.new_conversation(fx),
@@ -145,7 +146,7 @@ impl App {
 
     /// Remembers the messages a save-as is writing (see [`App::is_unsaved`]).
     pub(super) fn exporting(&mut self) {
-        self.export_pending = Some(self.conversation.messages.clone());
+        self.session.export_pending = Some(self.session.conversation.messages.clone());
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod bindings;
 mod browser;
 mod chat;
+mod chrome;
 mod copy;
 pub mod download;
 pub mod keymap;
@@ -17,7 +18,9 @@ mod line_field;
 pub mod models;
 mod popup;
 mod recall;
+mod session;
 pub mod typing;
+mod view_model;
 pub mod viewport;
 
 use std::path::PathBuf;
@@ -44,10 +47,13 @@ use crate::view::layout::{self, Areas};
 use crate::view::wrap::display_width_upto;
 
 pub use browser::{Browser, BrowserFocus, IndexChange, Pending};
+pub use chrome::Chrome;
 pub use download::{DownloadState, DownloadUpdate, FirstRun};
 pub use keymap::{Context, Focus, Intent};
 pub use models::ModelCatalog;
 pub use popup::{LeaveAction, Popup, SaveAs, SystemPrompt};
+pub use session::Session;
+pub use view_model::ViewModel;
 pub use viewport::Viewport;
 
 /// The longest sidebar filter kept: far longer than any model name.
@@ -215,50 +221,14 @@ pub struct AppOptions {
     pub config_path: PathBuf,
 }
 
-/// The whole UI state.
+/// The whole UI state, in three owned parts: the [`Session`] (the conversation and
+/// who answers it), the [`Chrome`] (focus, input, popups, notices) and the
+/// [`ViewModel`] (sizes, areas, history layout, scroll). Handlers change the first two;
+/// [`App::sync`] derives the third from them at the end of every update.
 pub struct App {
-    pub config: Config,
-    pub config_path: PathBuf,
-    pub conversation: Conversation,
-    pub input: TextArea<'static>,
-    pub catalog: ModelCatalog,
-    pub focus: Focus,
-    /// `provider/model` that answers the next message.
-    pub active_model: Option<String>,
-    pub stream: Option<ActiveStream>,
-    next_stream_id: u64,
-    pub outcome: Outcome,
-    pub notice: Option<Notice>,
-    pub popup: Option<Popup>,
-    pub viewport: Viewport,
-    /// Message highlighted in the conversation (Up/Down there).
-    pub selected: Option<usize>,
-    /// Wrapped rows of the history at the conversation pane's width.
-    pub history: HistoryLayout,
-    pub areas: Areas,
-    pub screen: Rect,
-    /// Set when the app asked to quit; the runtime exits after saving.
-    pub quitting: bool,
-    /// The newest saved conversations, shown in the welcome text.
-    pub recent: Vec<ListEntry>,
-    /// The model the welcome offers to download, when this build can run one.
-    pub first_run: Option<FirstRun>,
-    /// Why the conversation is not on disk: the last autosave's error, until a save
-    /// succeeds. Shown on the status line for as long as it lasts (a failing disk is
-    /// reported in the notice once), and Ctrl+N, Ctrl+O and quit ask first.
-    pub unsaved: Option<String>,
-    /// The messages as written by the save-as in flight, and by the last one that
-    /// succeeded: a conversation saved elsewhere since its autosave failed is not lost.
-    export_pending: Option<Vec<std::sync::Arc<crate::conversation::Message>>>,
-    exported: Option<Vec<std::sync::Arc<crate::conversation::Message>>>,
-    /// What the copy in flight is, with its length, for the status line once it is done.
-    copying: Option<String>,
-    /// Set while Up/Down in the input walk through earlier prompts.
-    recall: Option<recall::Recall>,
-    /// Inside [`App::update_batch`]: the live reply's layout waits for the batch's end.
-    defer_layout: bool,
-    /// The live reply changed while its layout was deferred.
-    layout_stale: bool,
+    session: Session,
+    chrome: Chrome,
+    view: ViewModel,
 }
 
 impl App {
@@ -270,13 +240,12 @@ impl App {
             conversation,
             config_path,
         } = options;
-        let catalog = ModelCatalog::new(&config.providers);
         let conversation =
             conversation.unwrap_or_else(|| Conversation::new(config.system_prompt.clone()));
         let active_model = model
             .or_else(|| conversation.last_model().map(str::to_owned))
             .or_else(|| config.default_model.clone())
-            .or_else(|| catalog.first_usable());
+            .or_else(|| ModelCatalog::new(&config.providers).first_usable());
         let effects = config
             .providers
             .iter()
@@ -289,45 +258,18 @@ impl App {
             1,
             CodeTheme::default(),
         );
-        let mut app = App {
-            config,
-            config_path,
-            conversation,
-            input: new_input(),
-            catalog,
-            focus: Focus::Input,
-            active_model,
-            stream: None,
-            next_stream_id: 0,
-            outcome: Outcome::Idle,
-            notice: None,
-            popup: None,
-            viewport: Viewport::default(),
-            selected: None,
-            history,
-            areas: Areas::default(),
-            screen: Rect::default(),
-            quitting: false,
-            recent: Vec::new(),
-            first_run: None,
-            unsaved: None,
-            export_pending: None,
-            exported: None,
-            copying: None,
-            recall: None,
-            defer_layout: false,
-            layout_stale: false,
-        };
-        if let Some(m) = app.active_model.clone() {
-            app.catalog.select_model(&m);
-        }
-        if app.config.local_provider().is_some() {
-            app.first_run = crate::provider::first_run::offer().map(|offer| FirstRun {
+        let mut session = Session::new(config, config_path, conversation, active_model);
+        if session.config.local_provider().is_some() {
+            session.first_run = crate::provider::first_run::offer().map(|offer| FirstRun {
                 offer,
                 state: DownloadState::Offered,
             });
         }
-        app.refresh_focus_styles();
+        let app = App {
+            session,
+            chrome: Chrome::new(),
+            view: ViewModel::new(history),
+        };
         (app, effects)
     }
 
@@ -337,14 +279,11 @@ impl App {
     /// a fast stream then costs one layout per frame, not one per token.
     /// Keys that arrived together are applied as cheaply as one (see [`typing`]).
     pub fn update_batch(&mut self, msgs: impl IntoIterator<Item = Msg>) -> Vec<Effect> {
-        self.defer_layout = true;
+        self.view.defer_live = true;
         let mut fx = Vec::new();
         self.apply_batch(msgs.into_iter().collect(), &mut fx);
-        self.defer_layout = false;
-        if self.layout_stale {
-            self.refresh_live_layout();
-        }
-        self.refresh_focus_styles();
+        self.view.defer_live = false;
+        self.sync();
         fx
     }
 
@@ -360,19 +299,19 @@ impl App {
             } => {
                 // An optional provider (Ollama) that does not answer is simply not shown.
                 if let Some(e) = &error
-                    && !self.catalog.is_optional(&provider)
+                    && !self.session.catalog.is_optional(&provider)
                 {
                     self.set_error(format!("cannot list models: {e}"));
                 }
-                self.catalog
+                self.session
+                    .catalog
                     .set_models(&provider, models, error.map(|e| e.to_string()));
-                if self.active_model.is_none() {
-                    self.active_model = self.catalog.first_usable();
-                    if let Some(m) = self.active_model.clone() {
-                        self.catalog.select_model(&m);
+                if self.session.active_model.is_none() {
+                    self.session.active_model = self.session.catalog.first_usable();
+                    if let Some(m) = self.session.active_model.clone() {
+                        self.session.catalog.select_model(&m);
                     }
                 }
-                self.relayout();
                 fx.push(Effect::Redraw);
             }
             Msg::Saved(result) => self.on_save_result(result, &mut fx),
@@ -382,8 +321,8 @@ impl App {
                     Ok(text) => {
                         let text = text.strip_suffix('\n').unwrap_or(&text).to_owned();
                         if text.len() <= typing::MAX_DRAFT_BYTES {
-                            self.input = new_input();
-                            self.input.insert_str(&text);
+                            self.chrome.input = new_input();
+                            self.chrome.input.insert_str(&text);
                             self.set_notice("draft updated from the editor".into());
                         } else {
                             self.set_error(typing::too_large(
@@ -395,12 +334,11 @@ impl App {
                     }
                     Err(e) => self.set_error(e.to_string()),
                 }
-                self.relayout();
                 fx.push(Effect::Redraw);
             }
             Msg::Shutdown => self.quit(&mut fx),
             Msg::RecentLoaded(entries) => {
-                self.recent = entries;
+                self.session.recent = entries;
                 fx.push(Effect::Redraw);
             }
             Msg::IndexLoaded(entries) => {
@@ -422,7 +360,7 @@ impl App {
             Msg::IndexChanged { id, result } => {
                 match result {
                     Ok(change) => {
-                        if change == IndexChange::Deleted && id == self.conversation.id {
+                        if change == IndexChange::Deleted && id == self.session.conversation.id {
                             // The open conversation is gone: start afresh rather than
                             // re-save it.
                             self.new_conversation(&mut fx);
@@ -439,15 +377,14 @@ impl App {
             }
             Msg::Download(update) => self.on_download(update, &mut fx),
             Msg::Tick(now) => {
-                if let Some(wait) = self.stream.as_mut().and_then(|s| s.retry.as_mut()) {
+                if let Some(wait) = self.session.stream.as_mut().and_then(|s| s.retry.as_mut()) {
                     wait.seconds_left = seconds_until(wait.until, now);
                     fx.push(Effect::Redraw);
                 }
                 self.save_if_due(now, &mut fx);
             }
         }
-        // Derived from focus and popups, whichever handler changed them.
-        self.refresh_focus_styles();
+        self.sync();
         fx
     }
 
@@ -455,7 +392,7 @@ impl App {
     /// shows, at the moment its number changes; while streamed text is not on disk, at
     /// its autosave deadline. `None` otherwise, so idle has no timer.
     pub fn next_tick(&self) -> Option<Instant> {
-        let stream = self.stream.as_ref()?;
+        let stream = self.session.stream.as_ref()?;
         let countdown = stream.retry.as_ref().map(|wait| {
             let left = Duration::from_secs(wait.seconds_left.saturating_sub(1));
             wait.until.checked_sub(left).unwrap_or(wait.until)
@@ -490,20 +427,21 @@ impl App {
 
     /// Applies a new terminal size (the runtime sends one before the first frame).
     pub fn resize(&mut self, width: u16, height: u16) {
-        self.screen = Rect::new(0, 0, width, height);
-        self.relayout();
+        self.view.screen = Rect::new(0, 0, width, height);
+        self.sync_view();
     }
 
     /// Where keys land now: the open popup's context, else the focused pane.
     pub fn context(&self) -> Context {
-        self.popup
+        self.chrome
+            .popup
             .as_ref()
-            .map_or(Context::Main(self.focus), Popup::context)
+            .map_or(Context::Main(self.chrome.focus), Popup::context)
     }
 
     fn on_key(&mut self, key: KeyEvent, fx: &mut Vec<Effect>) {
         let context = self.context();
-        if context != Context::Main(self.focus) {
+        if context != Context::Main(self.chrome.focus) {
             self.on_popup_key(context, key, fx);
             return;
         }
@@ -512,45 +450,43 @@ impl App {
             Intent::Quit => self.leave(LeaveAction::Quit, fx),
             Intent::Send => self.send(fx),
             Intent::Newline => {
-                if typing::fits(&self.input, 1) {
-                    self.input.insert_newline();
-                    self.relayout();
+                if typing::fits(&self.chrome.input, 1) {
+                    self.chrome.input.insert_newline();
                 } else {
                     self.set_input_full();
                 }
             }
             Intent::Stop => {
-                if self.stream.is_some() {
+                if self.session.stream.is_some() {
                     self.stop(fx);
                 } else if self.cancel_download(fx) {
                     // Esc stopped the download.
-                } else if self.focus == Focus::Sidebar {
-                    if self.catalog.filter.is_empty() {
+                } else if self.chrome.focus == Focus::Sidebar {
+                    if self.session.catalog.filter.is_empty() {
                         self.set_focus(Focus::Input);
                     } else {
-                        self.catalog.set_filter(String::new());
-                        self.relayout();
+                        self.session.catalog.set_filter(String::new());
                     }
-                } else if self.focus == Focus::Conversation {
+                } else if self.chrome.focus == Focus::Conversation {
                     self.set_focus(Focus::Input);
                 }
             }
-            Intent::FocusNext => self.set_focus(self.focus.next()),
-            Intent::FocusPrev => self.set_focus(self.focus.prev()),
+            Intent::FocusNext => self.set_focus(self.chrome.focus.next()),
+            Intent::FocusPrev => self.set_focus(self.chrome.focus.prev()),
             Intent::JumpToFilter => self.set_focus(Focus::Sidebar),
             Intent::Up | Intent::Down | Intent::PageUp | Intent::PageDown => {
                 self.on_move(intent);
             }
             Intent::Top => {
-                self.viewport.to_top();
-                self.selected = None;
+                self.view.viewport.to_top();
+                self.chrome.selected = None;
             }
             Intent::Bottom => {
-                self.viewport.to_bottom();
-                self.selected = None;
+                self.view.viewport.to_bottom();
+                self.chrome.selected = None;
             }
             Intent::Pick => self.pick_model(),
-            Intent::SaveAs => self.popup = Some(Popup::save_as(&self.conversation)),
+            Intent::SaveAs => self.chrome.popup = Some(Popup::save_as(&self.session.conversation)),
             Intent::New => self.leave(LeaveAction::New, fx),
             Intent::Regenerate => self.regenerate(fx),
             Intent::Continue => self.continue_reply(fx),
@@ -558,22 +494,20 @@ impl App {
             Intent::CopyCodeBlock(n) => self.copy_code_block(n, fx),
             Intent::CopyLastReply => self.copy_last_reply(fx),
             Intent::ExternalEditor => {
-                fx.push(Effect::EditExternally(self.input.lines().join("\n")));
+                fx.push(Effect::EditExternally(self.chrome.input.lines().join("\n")));
             }
             Intent::EditSystemPrompt => {
-                self.popup = Some(Popup::system_prompt(
-                    self.conversation.system_prompt.as_deref(),
+                self.chrome.popup = Some(Popup::system_prompt(
+                    self.session.conversation.system_prompt.as_deref(),
                 ));
             }
-            Intent::Help => self.popup = Some(Popup::Help),
+            Intent::Help => self.chrome.popup = Some(Popup::Help),
             Intent::Open => self.open_browser(fx),
             Intent::RecallOlder => {
                 self.recall_older(key);
-                self.relayout();
             }
             Intent::RecallNewer => {
                 self.recall_newer(key);
-                self.relayout();
             }
             Intent::Edit => self.on_edit(key),
             // Popup intents: no main-screen key has them.
@@ -589,20 +523,18 @@ impl App {
 
     /// A key that is not a binding: it edits whatever has the focus.
     fn on_edit(&mut self, key: KeyEvent) {
-        match self.focus {
+        match self.chrome.focus {
             Focus::Input => {
-                if !typing::fits(&self.input, typing::added_by(&key)) {
+                if !typing::fits(&self.chrome.input, typing::added_by(&key)) {
                     self.set_input_full();
                     return;
                 }
-                edit_text(&mut self.input, key);
-                self.relayout();
+                edit_text(&mut self.chrome.input, key);
             }
             Focus::Sidebar => {
-                let mut filter = self.catalog.filter.clone();
+                let mut filter = self.session.catalog.filter.clone();
                 if line_field::edit(&mut filter, key) {
-                    self.catalog.set_filter(filter);
-                    self.relayout();
+                    self.session.catalog.set_filter(filter);
                 }
             }
             Focus::Conversation => {
@@ -611,18 +543,23 @@ impl App {
                     && !key.modifiers.contains(KeyModifiers::CONTROL)
                 {
                     self.set_focus(Focus::Input);
-                    edit_text(&mut self.input, key);
-                    self.relayout();
+                    edit_text(&mut self.chrome.input, key);
                 }
             }
         }
     }
 
     fn on_move(&mut self, intent: Intent) {
-        let page = self.viewport.height.saturating_sub(1).max(1).cast_signed();
-        match self.focus {
+        let page = self
+            .view
+            .viewport
+            .height
+            .saturating_sub(1)
+            .max(1)
+            .cast_signed();
+        match self.chrome.focus {
             Focus::Sidebar => {
-                let sidebar_page = self.areas.sidebar.map_or(1, |s| {
+                let sidebar_page = self.view.areas.sidebar.map_or(1, |s| {
                     usize::from(s.height.saturating_sub(3).max(1)).cast_signed()
                 });
                 let delta = match intent {
@@ -631,8 +568,7 @@ impl App {
                     Intent::PageUp => -sidebar_page,
                     _ => sidebar_page,
                 };
-                self.catalog.move_selection(delta);
-                self.relayout();
+                self.session.catalog.move_selection(delta);
             }
             _ => match intent {
                 Intent::PageUp => self.scroll_by(-page),
@@ -644,31 +580,36 @@ impl App {
     }
 
     fn scroll_by(&mut self, delta: isize) {
-        self.viewport.scroll_by(delta, self.history.total_rows());
+        self.view
+            .viewport
+            .scroll_by(delta, self.view.history.total_rows());
     }
 
     /// Moves the message highlight and scrolls it into view.
     fn select_message(&mut self, delta: isize) {
-        let n = self.conversation.messages.len();
+        let n = self.session.conversation.messages.len();
         if n == 0 {
             return;
         }
-        let next = match self.selected {
+        let next = match self.chrome.selected {
             None if delta < 0 => n - 1,
             None => {
                 // Down with nothing selected: start from the first message on screen.
-                let top = self.viewport.top_for(self.history.total_rows());
-                self.history.locate(top).map_or(0, |(i, _)| i)
+                let top = self.view.viewport.top_for(self.view.history.total_rows());
+                self.view.history.locate(top).map_or(0, |(i, _)| i)
             }
             Some(i) => i.saturating_add_signed(delta).min(n - 1),
         };
-        self.selected = Some(next);
-        let first = self.history.start_of(next);
+        self.chrome.selected = Some(next);
+        let first = self.view.history.start_of(next);
         let rows = self
+            .view
             .history
             .message(next)
             .map_or(1, crate::view::history_layout::MessageLayout::height);
-        self.viewport.reveal(first, rows, self.history.total_rows());
+        self.view
+            .viewport
+            .reveal(first, rows, self.view.history.total_rows());
     }
 
     fn on_mouse(&mut self, mouse: MouseEvent) -> bool {
@@ -682,7 +623,7 @@ impl App {
 
     fn on_paste(&mut self, text: &str) {
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
-        if let Some(popup) = &mut self.popup {
+        if let Some(popup) = &mut self.chrome.popup {
             let held = match popup {
                 Popup::SaveAs(save_as) => typing::text_len(&save_as.editor),
                 Popup::SystemPrompt(prompt) => typing::text_len(&prompt.editor),
@@ -700,58 +641,50 @@ impl App {
             }
             return;
         }
-        match self.focus {
+        match self.chrome.focus {
             Focus::Sidebar => {
                 let line = text.lines().next().unwrap_or_default();
                 // A filter longer than any model name matches nothing; this bounds it.
-                if self.catalog.filter.len() + line.len() <= MAX_FILTER_BYTES {
-                    let mut filter = self.catalog.filter.clone();
+                if self.session.catalog.filter.len() + line.len() <= MAX_FILTER_BYTES {
+                    let mut filter = self.session.catalog.filter.clone();
                     filter.push_str(line);
-                    self.catalog.set_filter(filter);
+                    self.session.catalog.set_filter(filter);
                 }
             }
             Focus::Input | Focus::Conversation => {
                 self.set_focus(Focus::Input);
-                if typing::fits(&self.input, text.len()) {
-                    self.input.insert_str(&text);
+                if typing::fits(&self.chrome.input, text.len()) {
+                    self.chrome.input.insert_str(&text);
                 } else {
-                    self.set_error(typing::too_large("the paste", &self.input, text.len()));
+                    self.set_error(typing::too_large(
+                        "the paste",
+                        &self.chrome.input,
+                        text.len(),
+                    ));
                 }
             }
         }
-        self.relayout();
     }
 
     fn pick_model(&mut self) {
-        let Some(model) = self.catalog.selected_model() else {
+        let Some(model) = self.session.catalog.selected_model() else {
             self.set_error("no model matches the filter".into());
             return;
         };
         self.set_notice(format!("{model} answers the next message"));
-        self.active_model = Some(model);
-        self.catalog.set_filter(String::new());
-        if let Some(m) = self.active_model.clone() {
-            self.catalog.select_model(&m);
+        self.session.active_model = Some(model);
+        self.session.catalog.set_filter(String::new());
+        if let Some(m) = self.session.active_model.clone() {
+            self.session.catalog.select_model(&m);
         }
         self.set_focus(Focus::Input);
     }
 
     fn set_focus(&mut self, focus: Focus) {
         if focus != Focus::Conversation {
-            self.selected = None;
+            self.chrome.selected = None;
         }
-        self.focus = focus;
-        self.relayout();
-    }
-
-    fn refresh_focus_styles(&mut self) {
-        // The input shows its cursor only while it has the focus.
-        let cursor = if self.focus == Focus::Input && self.popup.is_none() {
-            Style::default().add_modifier(Modifier::REVERSED)
-        } else {
-            Style::default()
-        };
-        self.input.set_cursor_style(cursor);
+        self.chrome.focus = focus;
     }
 
     /// Shows `text` on the status line (start-up uses it for `--open`'s notice).
@@ -760,14 +693,14 @@ impl App {
     }
 
     pub(crate) fn set_notice(&mut self, text: String) {
-        self.notice = Some(Notice {
+        self.chrome.notice = Some(Notice {
             text,
             is_error: false,
         });
     }
 
     pub(crate) fn set_error(&mut self, text: String) {
-        self.notice = Some(Notice {
+        self.chrome.notice = Some(Notice {
             text,
             is_error: true,
         });
@@ -781,57 +714,79 @@ impl App {
     }
 
     fn quit(&mut self, fx: &mut Vec<Effect>) {
-        if self.stream.is_some() {
+        if self.session.stream.is_some() {
             self.stop(fx);
         }
-        self.quitting = true;
+        self.chrome.quitting = true;
         fx.push(Effect::Quit);
     }
 
-    /// Recomputes the derived view data after a size, content or focus change.
-    pub(crate) fn relayout(&mut self) {
-        let input_rows = self.input_rows();
-        self.areas = layout::areas(self.screen, input_rows, self.focus == Focus::Sidebar);
-        let inner = layout::inner(self.areas.conversation);
-        let width = usize::from(inner.width).max(1);
-        if width != self.history.width() {
-            // Keep the row at the top of the screen in view across the re-wrap.
-            let total = self.history.total_rows();
-            let anchor = self
-                .history
-                .locate(self.viewport.top_for(total))
-                .filter(|_| !self.viewport.follow);
-            self.lay_out_history(width, self.history.code_theme());
-            if let Some((index, row)) = anchor {
-                let rows = self
-                    .history
-                    .message(index)
-                    .map_or(1, crate::view::history_layout::MessageLayout::height);
-                self.viewport.top = self.history.start_of(index) + row.min(rows - 1);
-            }
+    /// Brings everything derived up to date with what the update changed: the
+    /// screen's areas (only when the screen, the input's height or the sidebar's
+    /// visibility changed), the history's layout (only when its width changed; the
+    /// live reply's once per batch), the sidebar's scroll and the input's cursor.
+    /// Called once at the end of every update, so no handler refreshes anything itself.
+    fn sync(&mut self) {
+        self.sync_view();
+        if self.view.live_stale && !self.view.defer_live {
+            self.refresh_live_layout();
         }
-        self.viewport.height = usize::from(inner.height).max(1);
-        if let Some(sidebar) = self.areas.sidebar {
-            self.catalog
-                .set_width(usize::from(sidebar.width.saturating_sub(2)));
+        self.chrome.sync_cursor();
+    }
+
+    fn sync_view(&mut self) {
+        let sidebar_focused = self.chrome.focus == Focus::Sidebar;
+        let key = (self.view.screen, self.input_rows(), sidebar_focused);
+        if self.view.areas_for != Some(key) {
+            self.view.areas_for = Some(key);
+            self.view.areas = layout::areas(key.0, key.1, key.2);
+            let inner = layout::inner(self.view.areas.conversation);
+            let width = usize::from(inner.width).max(1);
+            if width != self.view.history.width() {
+                self.rewrap_history(width);
+            }
+            self.view.viewport.height = usize::from(inner.height).max(1);
+        }
+        if let Some(sidebar) = self.view.areas.sidebar {
+            let catalog = &mut self.session.catalog;
+            catalog.set_width(usize::from(sidebar.width.saturating_sub(2)));
             // Rows of the list: the box minus its borders and the filter line.
-            self.catalog
-                .keep_in_view(usize::from(sidebar.height.saturating_sub(3)));
+            catalog.keep_in_view(usize::from(sidebar.height.saturating_sub(3)));
+        }
+    }
+
+    /// Lays the history out at a new width, keeping the row at the top of the screen
+    /// in view across the re-wrap.
+    fn rewrap_history(&mut self, width: usize) {
+        let view = &mut self.view;
+        let total = view.history.total_rows();
+        let anchor = view
+            .history
+            .locate(view.viewport.top_for(total))
+            .filter(|_| !view.viewport.follow);
+        self.lay_out_history(width, self.view.history.code_theme());
+        if let Some((index, row)) = anchor {
+            let view = &mut self.view;
+            let rows = view
+                .history
+                .message(index)
+                .map_or(1, crate::view::history_layout::MessageLayout::height);
+            view.viewport.top = view.history.start_of(index) + row.min(rows - 1);
         }
     }
 
     /// Picks the code highlighting colours for this terminal's theme (the runtime
     /// calls this once at start-up, before the first frame).
     pub fn set_code_theme(&mut self, theme: CodeTheme) {
-        if theme != self.history.code_theme() {
-            self.lay_out_history(self.history.width(), theme);
+        if theme != self.view.history.code_theme() {
+            self.lay_out_history(self.view.history.width(), theme);
         }
     }
 
     /// Lays the whole conversation out again: a new width, theme or conversation.
     pub(crate) fn lay_out_history(&mut self, width: usize, theme: CodeTheme) {
-        self.history = HistoryLayout::new(
-            self.conversation.messages.iter().map(AsRef::as_ref),
+        self.view.history = HistoryLayout::new(
+            self.session.conversation.messages.iter().map(AsRef::as_ref),
             width,
             theme,
         );
@@ -842,11 +797,12 @@ impl App {
     /// so a key in a big draft measures a screenful of it, not all of it.
     fn input_rows(&self) -> u16 {
         // The box's width does not depend on its height.
-        let input_box = layout::areas(self.screen, 1, self.focus == Focus::Sidebar).input;
+        let input_box =
+            layout::areas(self.view.screen, 1, self.chrome.focus == Focus::Sidebar).input;
         let width = usize::from(layout::inner(input_box).width).max(1);
-        let most = usize::from(self.screen.height).max(1);
+        let most = usize::from(self.view.screen.height).max(1);
         let mut rows = 0usize;
-        for line in self.input.lines() {
+        for line in self.chrome.input.lines() {
             rows += display_width_upto(line, width * (most - rows)) / width + 1;
             if rows >= most {
                 break;
@@ -859,21 +815,118 @@ impl App {
     /// the next message when that provider can be used.
     fn show_conversation(&mut self, conversation: Conversation) {
         let title = conversation.title.clone();
-        self.conversation = conversation;
+        self.session.conversation = conversation;
         self.forget_saves();
         self.end_recall();
-        self.lay_out_history(self.history.width(), self.history.code_theme());
-        self.viewport.to_bottom();
-        self.selected = None;
-        self.outcome = Outcome::Idle;
-        if let Some(model) = self.conversation.last_model().map(str::to_owned)
-            && crate::config::split_model(&model).is_some_and(|(p, _)| self.catalog.is_usable(p))
+        self.lay_out_history(self.view.history.width(), self.view.history.code_theme());
+        self.view.viewport.to_bottom();
+        self.chrome.selected = None;
+        self.session.outcome = Outcome::Idle;
+        if let Some(model) = self.session.conversation.last_model().map(str::to_owned)
+            && crate::config::split_model(&model)
+                .is_some_and(|(p, _)| self.session.catalog.is_usable(p))
         {
-            self.catalog.select_model(&model);
-            self.active_model = Some(model);
+            self.session.catalog.select_model(&model);
+            self.session.active_model = Some(model);
         }
         self.set_notice(format!("opened “{}”", crate::view::wrap::sanitize(&title)));
         self.set_focus(Focus::Input);
+    }
+}
+
+/// Read access for the UI, the runtime and tests outside `app`: they see the state,
+/// and change it only through [`App::update`].
+impl App {
+    pub fn config(&self) -> &Config {
+        &self.session.config
+    }
+
+    /// Where the config file is (or would be), for the welcome text.
+    pub fn config_path(&self) -> &std::path::Path {
+        &self.session.config_path
+    }
+
+    pub fn conversation(&self) -> &Conversation {
+        &self.session.conversation
+    }
+
+    pub fn catalog(&self) -> &ModelCatalog {
+        &self.session.catalog
+    }
+
+    /// `provider/model` that answers the next message.
+    pub fn active_model(&self) -> Option<&str> {
+        self.session.active_model.as_deref()
+    }
+
+    /// The reply being streamed.
+    pub fn stream(&self) -> Option<&ActiveStream> {
+        self.session.stream.as_ref()
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        self.session.outcome
+    }
+
+    /// The newest saved conversations, for the welcome text.
+    pub fn recent(&self) -> &[ListEntry] {
+        &self.session.recent
+    }
+
+    /// The first-run download the welcome offers, when this build can run a model.
+    pub fn first_run(&self) -> Option<&FirstRun> {
+        self.session.first_run.as_ref()
+    }
+
+    pub fn focus(&self) -> Focus {
+        self.chrome.focus
+    }
+
+    pub fn input(&self) -> &TextArea<'static> {
+        &self.chrome.input
+    }
+
+    pub fn popup(&self) -> Option<&Popup> {
+        self.chrome.popup.as_ref()
+    }
+
+    pub fn notice(&self) -> Option<&Notice> {
+        self.chrome.notice.as_ref()
+    }
+
+    /// The message highlighted in the conversation.
+    pub fn selected(&self) -> Option<usize> {
+        self.chrome.selected
+    }
+
+    /// Set once the app asked to quit: the runtime exits after the pending saves.
+    pub fn is_quitting(&self) -> bool {
+        self.chrome.quitting
+    }
+
+    pub fn viewport(&self) -> &Viewport {
+        &self.view.viewport
+    }
+
+    pub fn history(&self) -> &HistoryLayout {
+        &self.view.history
+    }
+
+    pub fn areas(&self) -> &Areas {
+        &self.view.areas
+    }
+
+    /// The terminal size the view model was built for.
+    pub fn screen(&self) -> Rect {
+        self.view.screen
+    }
+}
+
+#[cfg(test)]
+impl App {
+    /// As in a build without in-process models: the welcome offers no download.
+    pub(crate) fn forget_first_run(&mut self) {
+        self.session.first_run = None;
     }
 }
 

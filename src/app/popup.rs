@@ -246,22 +246,22 @@ impl App {
             if let Some(Popup::Leave {
                 action: LeaveAction::Quit,
                 ..
-            }) = &self.popup
+            }) = &self.chrome.popup
             {
                 self.leave_now(LeaveAction::Quit, fx);
             } else {
-                self.popup = None;
+                self.chrome.popup = None;
                 self.leave(LeaveAction::Quit, fx);
             }
             return;
         }
-        let Some(popup) = &mut self.popup else {
+        let Some(popup) = &mut self.chrome.popup else {
             return;
         };
         match popup {
             Popup::Help => {
                 if intent == Intent::Close {
-                    self.popup = None;
+                    self.chrome.popup = None;
                 }
             }
             Popup::Leave { action, .. } => {
@@ -271,13 +271,13 @@ impl App {
             Popup::Browser(_) => self.on_browser_key(intent, key, fx),
             Popup::SaveAs(save_as) => match save_as.on_intent(intent, key) {
                 SaveAsOutcome::Stay => {}
-                SaveAsOutcome::Close => self.popup = None,
+                SaveAsOutcome::Close => self.chrome.popup = None,
                 SaveAsOutcome::NoName => {
                     self.set_error("type a file name (.md, .txt or .json)".into());
                 }
-                SaveAsOutcome::Write(_) if self.conversation.messages.is_empty() => {
+                SaveAsOutcome::Write(_) if self.session.conversation.messages.is_empty() => {
                     self.set_error("nothing to save yet: the conversation is empty".into());
-                    self.popup = None;
+                    self.chrome.popup = None;
                 }
                 SaveAsOutcome::Write(path) => self.export(path, Replace::No, fx),
                 SaveAsOutcome::Replace(path) => {
@@ -286,19 +286,19 @@ impl App {
             },
             Popup::SystemPrompt(prompt) => match prompt.on_intent(intent, key) {
                 PromptOutcome::Stay => {}
-                PromptOutcome::Close => self.popup = None,
+                PromptOutcome::Close => self.chrome.popup = None,
                 PromptOutcome::Full => self.set_input_full(),
                 PromptOutcome::Set(text) => {
-                    self.conversation.system_prompt = text;
-                    self.conversation.touch();
-                    self.set_notice(if self.conversation.system_prompt.is_some() {
+                    self.session.conversation.system_prompt = text;
+                    self.session.conversation.touch();
+                    self.set_notice(if self.session.conversation.system_prompt.is_some() {
                         "system prompt set for this conversation".into()
                     } else {
                         "system prompt cleared".into()
                     });
-                    self.popup = None;
-                    if !self.conversation.messages.is_empty() {
-                        fx.push(Effect::Save(self.conversation.clone()));
+                    self.chrome.popup = None;
+                    if !self.session.conversation.messages.is_empty() {
+                        fx.push(Effect::Save(self.session.conversation.clone()));
                     }
                 }
             },
@@ -310,17 +310,17 @@ impl App {
         self.exporting();
         fx.push(Effect::Export {
             path,
-            conversation: self.conversation.clone(),
+            conversation: self.session.conversation.clone(),
             replace,
         });
         self.set_notice("saving…".into());
-        self.popup = None;
+        self.chrome.popup = None;
     }
 
     /// The save-as target exists: the prompt comes back, asking whether to replace it
     /// (unless another popup opened meanwhile; then the notice says it).
     pub(super) fn ask_to_replace(&mut self, path: PathBuf) {
-        if self.popup.is_some() {
+        if self.chrome.popup.is_some() {
             self.set_error(format!(
                 "{} already exists; nothing was written",
                 path.display()
@@ -330,7 +330,7 @@ impl App {
         let mut editor = super::new_editor();
         editor.insert_str(path.display().to_string());
         self.set_notice(format!("{} already exists", path.display()));
-        self.popup = Some(Popup::SaveAs(SaveAs {
+        self.chrome.popup = Some(Popup::SaveAs(SaveAs {
             editor,
             confirm: Some(path),
         }));

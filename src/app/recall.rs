@@ -50,7 +50,8 @@ impl App {
     /// prompt larger than the input holds (one sent with `tinychat ask -`, say) is not
     /// recalled: the walk passes over it.
     fn prompt_back(&self, n: usize) -> Option<&str> {
-        self.conversation
+        self.session
+            .conversation
             .messages
             .iter()
             .rev()
@@ -60,24 +61,24 @@ impl App {
     }
 
     fn input_text(&self) -> String {
-        self.input.lines().join("\n")
+        self.chrome.input.lines().join("\n")
     }
 
     /// Up in the input.
     pub(super) fn recall_older(&mut self, key: KeyEvent) {
-        if self.input.cursor().0 != 0 {
-            edit_text(&mut self.input, key);
+        if self.chrome.input.cursor().0 != 0 {
+            edit_text(&mut self.chrome.input, key);
             return;
         }
-        let next = self.recall.as_ref().map_or(0, |r| r.pos + 1);
+        let next = self.chrome.recall.as_ref().map_or(0, |r| r.pos + 1);
         // Nothing older: the input stays as it is.
         let Some(prompt) = self.prompt_back(next).map(str::to_owned) else {
             return;
         };
         let current = self.input_text();
-        match self.recall.take() {
+        match self.chrome.recall.take() {
             None => {
-                self.recall = Some(Recall {
+                self.chrome.recall = Some(Recall {
                     pos: next,
                     draft: current,
                     edits: BTreeMap::new(),
@@ -86,10 +87,11 @@ impl App {
             Some(mut walk) => {
                 self.keep_edit(&mut walk, current);
                 walk.pos = next;
-                self.recall = Some(walk);
+                self.chrome.recall = Some(walk);
             }
         }
         let text = self
+            .chrome
             .recall
             .as_ref()
             .and_then(|w| w.edits.get(&next).cloned())
@@ -99,9 +101,9 @@ impl App {
 
     /// Down in the input.
     pub(super) fn recall_newer(&mut self, key: KeyEvent) {
-        let on_last_line = self.input.cursor().0 + 1 >= self.input.lines().len();
-        let Some(mut walk) = self.recall.take_if(|_| on_last_line) else {
-            edit_text(&mut self.input, key);
+        let on_last_line = self.chrome.input.cursor().0 + 1 >= self.chrome.input.lines().len();
+        let Some(mut walk) = self.chrome.recall.take_if(|_| on_last_line) else {
+            edit_text(&mut self.chrome.input, key);
             return;
         };
         let current = self.input_text();
@@ -117,7 +119,7 @@ impl App {
             .cloned()
             .or_else(|| self.prompt_back(walk.pos).map(str::to_owned))
             .unwrap_or_default();
-        self.recall = Some(walk);
+        self.chrome.recall = Some(walk);
         self.show_in_input(&text, CursorAt::End);
     }
 
@@ -131,11 +133,16 @@ impl App {
     }
 
     fn show_in_input(&mut self, text: &str, cursor: CursorAt) {
-        self.input = new_input();
-        self.input.insert_str(text);
+        self.chrome.input = new_input();
+        self.chrome.input.insert_str(text);
         if let CursorAt::FirstLineEnd = cursor {
-            let first_line = self.input.lines().first().map_or(0, |l| l.chars().count());
-            self.input.move_cursor(CursorMove::Jump(
+            let first_line = self
+                .chrome
+                .input
+                .lines()
+                .first()
+                .map_or(0, |l| l.chars().count());
+            self.chrome.input.move_cursor(CursorMove::Jump(
                 0,
                 first_line.min(usize::from(u16::MAX)) as u16,
             ));
@@ -145,6 +152,6 @@ impl App {
     /// The prompts change with the conversation: the walk ends, and the input keeps
     /// what it shows.
     pub(super) fn end_recall(&mut self) {
-        self.recall = None;
+        self.chrome.recall = None;
     }
 }

@@ -108,7 +108,7 @@ fn cancels(fx: &[Effect], id: StreamId) -> bool {
 }
 
 fn notice_text(app: &App) -> Option<&str> {
-    app.notice.as_ref().map(|n| n.text.as_str())
+    app.chrome.notice.as_ref().map(|n| n.text.as_str())
 }
 
 /// Types `text`, presses Enter and returns the id of the stream that starts.
@@ -148,7 +148,7 @@ fn start_asks_for_every_enabled_providers_models() {
         })
         .collect();
     assert_eq!(names, ["ollama", "local", "other"]);
-    assert_eq!(app.active_model.as_deref(), Some("local/m1"));
+    assert_eq!(app.session.active_model.as_deref(), Some("local/m1"));
 }
 
 #[test]
@@ -170,16 +170,17 @@ fn failed_discovery_shows_the_built_in_list_and_says_why() {
         )
     );
     let other = app
+        .session
         .catalog
         .providers
         .iter()
         .position(|p| p.name == "other")
         .unwrap();
     assert_eq!(
-        app.catalog.hint_lines(other).join(" "),
+        app.session.catalog.hint_lines(other).join(" "),
         "cannot list models: built-in list"
     );
-    assert_eq!(app.catalog.providers[other].models, ["fallback-1"]);
+    assert_eq!(app.session.catalog.providers[other].models, ["fallback-1"]);
 }
 
 #[test]
@@ -192,14 +193,14 @@ fn enter_sends_the_draft_saves_and_starts_a_stream() {
     assert_eq!(provider, "local");
     assert_eq!(request.model, "m1");
     assert_eq!(request.messages, [user("hello")]);
-    assert!(app.input.is_empty());
-    assert_eq!(app.conversation.messages.len(), 2);
-    assert!(app.conversation.messages[1].is_streaming());
+    assert!(app.chrome.input.is_empty());
+    assert_eq!(app.session.conversation.messages.len(), 2);
+    assert!(app.session.conversation.messages[1].is_streaming());
     assert_eq!(
-        app.conversation.messages[1].model.as_deref(),
+        app.session.conversation.messages[1].model.as_deref(),
         Some("local/m1")
     );
-    assert_eq!(app.conversation.title, "hello");
+    assert_eq!(app.session.conversation.title, "hello");
 }
 
 #[test]
@@ -209,11 +210,14 @@ fn alt_enter_adds_a_line_instead_of_sending() {
     let fx = key(&mut app, KeyCode::Enter, KeyModifiers::ALT);
     type_text(&mut app, "b");
     assert!(!starts_stream(&fx));
-    assert_eq!(app.input.lines(), ["a", "b"]);
-    assert_eq!(app.areas.input.height, 4, "the input grows with its text");
+    assert_eq!(app.chrome.input.lines(), ["a", "b"]);
+    assert_eq!(
+        app.view.areas.input.height, 4,
+        "the input grows with its text"
+    );
     let (_, _, request) = started(&enter(&mut app));
     assert_eq!(request.messages, [user("a\nb")]);
-    assert_eq!(app.areas.input.height, 3, "and shrinks back once sent");
+    assert_eq!(app.view.areas.input.height, 3, "and shrinks back once sent");
 }
 
 #[test]
@@ -222,7 +226,7 @@ fn empty_draft_is_not_sent() {
     type_text(&mut app, "   ");
     let fx = enter(&mut app);
     assert!(!starts_stream(&fx));
-    assert!(app.conversation.messages.is_empty());
+    assert!(app.session.conversation.messages.is_empty());
 }
 
 #[test]
@@ -243,7 +247,7 @@ fn deltas_build_the_reply_and_finish_saves_it() {
     );
     let fx = stream(&mut app, id, StreamEvent::Finished(Finish::Stop), t);
     assert_eq!(saves(&fx), 1);
-    let reply = &app.conversation.messages[1];
+    let reply = &app.session.conversation.messages[1];
     assert_eq!(reply.content, "Hello!");
     assert_eq!(reply.finish, Some(Finish::Stop));
     assert_eq!(
@@ -253,7 +257,7 @@ fn deltas_build_the_reply_and_finish_saves_it() {
             output_tokens: 2
         })
     );
-    assert!(app.stream.is_none());
+    assert!(app.session.stream.is_none());
 }
 
 #[test]
@@ -276,7 +280,7 @@ fn a_batch_of_deltas_is_laid_out_once_at_its_end_and_matches_one_by_one() {
     let mut batched = app();
     batched.resize(60, 30);
     let id = send(&mut batched, "hi");
-    let rows_before = batched.history.total_rows();
+    let rows_before = batched.view.history.total_rows();
     let msgs = text.map(|piece| Msg::Stream {
         id,
         event: StreamEvent::Delta(piece.into()),
@@ -284,15 +288,15 @@ fn a_batch_of_deltas_is_laid_out_once_at_its_end_and_matches_one_by_one() {
     });
     let fx = batched.update_batch(msgs);
     assert!(fx.iter().any(|e| matches!(e, Effect::Redraw)));
-    assert!(batched.history.total_rows() > rows_before);
+    assert!(batched.view.history.total_rows() > rows_before);
     assert_eq!(
-        batched.history.total_rows(),
-        one_by_one.history.total_rows()
+        batched.view.history.total_rows(),
+        one_by_one.view.history.total_rows()
     );
-    assert_eq!(batched.history.total_rows(), 3 + 13);
+    assert_eq!(batched.view.history.total_rows(), 3 + 13);
     // Outside a batch the layout follows every delta again.
     delta(&mut batched, id, "\n\nmore", t);
-    assert_eq!(batched.history.total_rows(), 3 + 15);
+    assert_eq!(batched.view.history.total_rows(), 3 + 15);
 }
 
 #[test]
@@ -308,10 +312,10 @@ fn esc_cancels_and_a_late_delta_is_dropped() {
     let late = delta(&mut app, id, " more", t);
     stream(&mut app, id, StreamEvent::Finished(Finish::Stop), t);
     assert!(late.is_empty());
-    let reply = &app.conversation.messages[1];
+    let reply = &app.session.conversation.messages[1];
     assert_eq!(reply.content, "partial");
     assert_eq!(reply.finish, Some(Finish::Cancelled));
-    assert_eq!(app.outcome, Outcome::Stopped);
+    assert_eq!(app.session.outcome, Outcome::Stopped);
 }
 
 #[test]
@@ -324,7 +328,7 @@ fn events_of_an_old_stream_never_reach_a_new_reply() {
     let t = Instant::now();
     delta(&mut app, first, "old", t);
     delta(&mut app, second, "new", t);
-    assert_eq!(app.conversation.messages[3].content, "new");
+    assert_eq!(app.session.conversation.messages[3].content, "new");
 }
 
 #[test]
@@ -334,13 +338,16 @@ fn switching_model_in_the_sidebar_carries_the_whole_history() {
     answer(&mut app, id, "Hi", Finish::Stop);
 
     ctrl(&mut app, 'p');
-    assert_eq!(app.focus, Focus::Sidebar);
+    assert_eq!(app.chrome.focus, Focus::Sidebar);
     type_text(&mut app, "OTH");
-    assert_eq!(app.catalog.selected_model().as_deref(), Some("other/x"));
+    assert_eq!(
+        app.session.catalog.selected_model().as_deref(),
+        Some("other/x")
+    );
     enter(&mut app);
-    assert_eq!(app.focus, Focus::Input);
-    assert_eq!(app.active_model.as_deref(), Some("other/x"));
-    assert_eq!(app.catalog.filter, "");
+    assert_eq!(app.chrome.focus, Focus::Input);
+    assert_eq!(app.session.active_model.as_deref(), Some("other/x"));
+    assert_eq!(app.session.catalog.filter, "");
 
     type_text(&mut app, "again");
     let (_, provider, request) = started(&enter(&mut app));
@@ -351,7 +358,7 @@ fn switching_model_in_the_sidebar_carries_the_whole_history() {
         [user("hello"), assistant("Hi"), user("again")]
     );
     assert_eq!(
-        app.conversation.messages[3].model.as_deref(),
+        app.session.conversation.messages[3].model.as_deref(),
         Some("other/x")
     );
 }
@@ -361,13 +368,19 @@ fn sidebar_arrows_choose_among_models_only() {
     let mut app = app();
     key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
     key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
-    assert_eq!(app.focus, Focus::Sidebar);
+    assert_eq!(app.chrome.focus, Focus::Sidebar);
     key(&mut app, KeyCode::Down, KeyModifiers::NONE);
-    assert_eq!(app.catalog.selected_model().as_deref(), Some("local/m2"));
+    assert_eq!(
+        app.session.catalog.selected_model().as_deref(),
+        Some("local/m2")
+    );
     key(&mut app, KeyCode::Down, KeyModifiers::NONE);
-    assert_eq!(app.catalog.selected_model().as_deref(), Some("other/x"));
+    assert_eq!(
+        app.session.catalog.selected_model().as_deref(),
+        Some("other/x")
+    );
     key(&mut app, KeyCode::Enter, KeyModifiers::NONE);
-    assert_eq!(app.active_model.as_deref(), Some("other/x"));
+    assert_eq!(app.session.active_model.as_deref(), Some("other/x"));
 }
 
 #[test]
@@ -384,14 +397,14 @@ fn a_failed_turn_keeps_its_error_and_does_not_poison_the_next_request() {
     };
     let fx = stream(&mut app, id, StreamEvent::Failed(error), Instant::now());
     assert_eq!(saves(&fx), 1);
-    let reply = &app.conversation.messages[1];
+    let reply = &app.session.conversation.messages[1];
     assert_eq!(reply.finish, Some(Finish::Error));
     assert_eq!(
         reply.error.as_deref(),
         Some("local: HTTP 401 invalid_api_key: Incorrect API key provided.")
     );
-    assert_eq!(app.outcome, Outcome::Failed);
-    assert!(app.notice.as_ref().is_some_and(|n| n.is_error));
+    assert_eq!(app.session.outcome, Outcome::Failed);
+    assert!(app.chrome.notice.as_ref().is_some_and(|n| n.is_error));
 
     type_text(&mut app, "retry");
     let (_, _, request) = started(&enter(&mut app));
@@ -413,7 +426,7 @@ fn incomplete_reply_keeps_partial_text_and_is_marked() {
         }),
         t,
     );
-    let reply = &app.conversation.messages[1];
+    let reply = &app.session.conversation.messages[1];
     assert_eq!(reply.content, "half an ans");
     assert_eq!(reply.finish, Some(Finish::Incomplete));
     type_text(&mut app, "go on");
@@ -470,7 +483,7 @@ fn enter_while_streaming_keeps_the_draft() {
     type_text(&mut app, "two");
     let fx = enter(&mut app);
     assert!(!starts_stream(&fx));
-    assert_eq!(app.input.lines(), ["two"]);
+    assert_eq!(app.chrome.input.lines(), ["two"]);
     assert_eq!(
         notice_text(&app),
         Some("a reply is still streaming: Esc stops it")
@@ -487,12 +500,12 @@ fn sending_without_a_usable_model_says_why_and_keeps_the_draft() {
     });
     app.resize(80, 24);
     // As in a build with no model to download (the offer has its own tests).
-    app.first_run = None;
+    app.session.first_run = None;
     type_text(&mut app, "hello");
     let fx = enter(&mut app);
     assert!(!starts_stream(&fx));
-    assert_eq!(app.input.lines(), ["hello"]);
-    assert!(app.conversation.messages.is_empty());
+    assert_eq!(app.chrome.input.lines(), ["hello"]);
+    assert!(app.session.conversation.messages.is_empty());
     assert_eq!(
         notice_text(&app),
         Some("no provider is set up: see the welcome text for how to add one")
@@ -505,10 +518,10 @@ fn ctrl_s_prompts_for_a_path_and_enter_exports() {
     let id = send(&mut app, "Hello World!");
     finish_stream(&mut app, id, Finish::Stop, Instant::now());
     ctrl(&mut app, 's');
-    match &app.popup {
+    match &app.chrome.popup {
         Some(Popup::SaveAs(save)) => assert_eq!(
             save.editor.lines(),
-            [super::popup::default_file_name(&app.conversation)]
+            [super::popup::default_file_name(&app.session.conversation)]
         ),
         _ => panic!("save prompt expected"),
     }
@@ -525,7 +538,7 @@ fn ctrl_s_prompts_for_a_path_and_enter_exports() {
         _ => None,
     });
     assert_eq!(path.as_deref(), Some("/tmp/out.txt"));
-    assert!(app.popup.is_none());
+    assert!(app.chrome.popup.is_none());
     app.update(Msg::Exported(Ok(PathBuf::from("/tmp/out.txt"))));
     assert_eq!(notice_text(&app), Some("saved to /tmp/out.txt"));
 }
@@ -535,7 +548,7 @@ fn esc_closes_the_save_prompt_without_writing() {
     let mut app = app();
     ctrl(&mut app, 's');
     let fx = key(&mut app, KeyCode::Esc, KeyModifiers::NONE);
-    assert!(app.popup.is_none());
+    assert!(app.chrome.popup.is_none());
     assert!(!fx.iter().any(|e| matches!(e, Effect::Export { .. })));
 }
 
@@ -547,7 +560,7 @@ fn quitting_mid_reply_stops_it_saves_and_quits() {
     assert!(cancels(&fx, id));
     assert_eq!(saves(&fx), 1);
     assert!(fx.iter().any(|e| matches!(e, Effect::Quit)));
-    assert!(app.quitting);
+    assert!(app.chrome.quitting);
 }
 
 #[test]
@@ -557,7 +570,7 @@ fn key_releases_are_ignored() {
     release.kind = KeyEventKind::Release;
     let fx = app.update(Msg::Term(Event::Key(release)));
     assert!(fx.is_empty());
-    assert!(app.input.is_empty());
+    assert!(app.chrome.input.is_empty());
 }
 
 #[test]
@@ -565,7 +578,7 @@ fn paste_inserts_lines_without_sending() {
     let mut app = app();
     let fx = app.update(Msg::Term(Event::Paste("line one\r\nline two".into())));
     assert!(!starts_stream(&fx));
-    assert_eq!(app.input.lines(), ["line one", "line two"]);
+    assert_eq!(app.chrome.input.lines(), ["line one", "line two"]);
 }
 
 #[test]
@@ -575,8 +588,8 @@ fn regenerate_replaces_the_last_reply() {
     answer(&mut app, id, "first", Finish::Stop);
     let (_, _, request) = started(&ctrl(&mut app, 'r'));
     assert_eq!(request.messages, [user("q")]);
-    assert_eq!(app.conversation.messages.len(), 2);
-    assert_eq!(app.conversation.messages[1].content, "");
+    assert_eq!(app.session.conversation.messages.len(), 2);
+    assert_eq!(app.session.conversation.messages[1].content, "");
 }
 
 #[test]
@@ -586,8 +599,8 @@ fn new_conversation_starts_empty_with_the_same_model() {
     enter(&mut app);
     let fx = ctrl(&mut app, 'n');
     assert_eq!(saves(&fx), 1, "the stopped reply is saved");
-    assert!(app.conversation.messages.is_empty());
-    assert_eq!(app.active_model.as_deref(), Some("local/m1"));
+    assert!(app.session.conversation.messages.is_empty());
+    assert_eq!(app.session.active_model.as_deref(), Some("local/m1"));
 }
 
 #[test]
@@ -596,7 +609,10 @@ fn system_prompt_is_edited_with_f2_and_sent() {
     key(&mut app, KeyCode::F(2), KeyModifiers::NONE);
     type_text(&mut app, "Be brief.");
     enter(&mut app);
-    assert_eq!(app.conversation.system_prompt.as_deref(), Some("Be brief."));
+    assert_eq!(
+        app.session.conversation.system_prompt.as_deref(),
+        Some("Be brief.")
+    );
     type_text(&mut app, "q");
     let (_, _, request) = started(&enter(&mut app));
     assert_eq!(request.system_prompt.as_deref(), Some("Be brief."));
@@ -610,16 +626,19 @@ fn scrolling_up_stops_following_and_end_resumes() {
         finish_stream(&mut app, id, Finish::Stop, Instant::now());
     }
     key(&mut app, KeyCode::PageUp, KeyModifiers::NONE);
-    assert!(!app.viewport.follow, "PageUp scrolls from the input too");
+    assert!(
+        !app.view.viewport.follow,
+        "PageUp scrolls from the input too"
+    );
     key(&mut app, KeyCode::PageDown, KeyModifiers::NONE);
-    assert!(app.viewport.follow);
+    assert!(app.view.viewport.follow);
     key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
     key(&mut app, KeyCode::PageUp, KeyModifiers::NONE);
-    assert!(!app.viewport.follow);
+    assert!(!app.view.viewport.follow);
     key(&mut app, KeyCode::End, KeyModifiers::NONE);
-    assert!(app.viewport.follow);
+    assert!(app.view.viewport.follow);
     key(&mut app, KeyCode::Up, KeyModifiers::NONE);
-    assert_eq!(app.selected, Some(59));
+    assert_eq!(app.chrome.selected, Some(59));
 }
 
 #[test]
@@ -652,7 +671,10 @@ fn a_retry_wait_counts_down_on_the_status_line_and_esc_stops_it() {
     );
     let fx = key(&mut app, KeyCode::Esc, KeyModifiers::NONE);
     assert!(cancels(&fx, id));
-    assert_eq!(app.conversation.messages[1].finish, Some(Finish::Cancelled));
+    assert_eq!(
+        app.session.conversation.messages[1].finish,
+        Some(Finish::Cancelled)
+    );
     assert_eq!(app.next_tick(), None);
 }
 
@@ -704,12 +726,12 @@ fn saved(id: &str, title: &str, model: &str) -> crate::storage::index::IndexEntr
 fn open_browser_with(app: &mut App, entries: Vec<crate::storage::index::IndexEntry>) {
     let fx = ctrl(app, 'o');
     assert!(fx.iter().any(|e| matches!(e, Effect::LoadIndex)));
-    assert!(matches!(app.popup, Some(Popup::Browser(_))));
+    assert!(matches!(app.chrome.popup, Some(Popup::Browser(_))));
     app.update(Msg::IndexLoaded(entries));
 }
 
 fn browser(app: &App) -> &Browser {
-    match &app.popup {
+    match &app.chrome.popup {
         Some(Popup::Browser(b)) => b,
         _ => panic!("the browser is not open"),
     }
@@ -755,16 +777,16 @@ fn enter_in_the_browser_opens_the_conversation_and_restores_its_model() {
         _ => None,
     });
     assert_eq!(id.as_deref(), Some("c1"));
-    assert!(app.popup.is_none());
+    assert!(app.chrome.popup.is_none());
 
     let c = conversation("c1", "second", "other/x", "old answer");
     app.update(Msg::Opened(Ok(crate::storage::Opened {
         conversation: c,
         notice: None,
     })));
-    assert_eq!(app.conversation.id, "c1");
-    assert_eq!(app.active_model.as_deref(), Some("other/x"));
-    assert_eq!(app.history.len(), 2);
+    assert_eq!(app.session.conversation.id, "c1");
+    assert_eq!(app.session.active_model.as_deref(), Some("other/x"));
+    assert_eq!(app.view.history.len(), 2);
     type_text(&mut app, "continue");
     let (_, provider, request) = started(&enter(&mut app));
     assert_eq!(provider, "other");
@@ -840,13 +862,13 @@ fn renaming_the_open_conversation_renames_it_in_memory_and_saves() {
     let mut app = app();
     let id = send(&mut app, "hello");
     finish_stream(&mut app, id, Finish::Stop, Instant::now());
-    let current = app.conversation.id.clone();
+    let current = app.session.conversation.id.clone();
     open_browser_with(&mut app, vec![saved(&current, "hello", "local/m1")]);
     ctrl(&mut app, 'r');
     ctrl(&mut app, 'u');
     type_text(&mut app, "greetings");
     let fx = enter(&mut app);
-    assert_eq!(app.conversation.title, "greetings");
+    assert_eq!(app.session.conversation.title, "greetings");
     assert_eq!(saves(&fx), 1);
     assert!(
         fx.iter()
@@ -859,7 +881,7 @@ fn esc_closes_the_browser() {
     let mut app = app();
     open_browser_with(&mut app, vec![]);
     key(&mut app, KeyCode::Esc, KeyModifiers::NONE);
-    assert!(app.popup.is_none());
+    assert!(app.chrome.popup.is_none());
 }
 
 #[test]
@@ -874,15 +896,15 @@ fn a_failing_autosave_is_reported_once_and_again_after_it_recovers() {
             "autosave failed: cannot write /ro/x.json: Permission denied (os error 13); the conversation stays in memory (Ctrl+S saves elsewhere)"
         )
     );
-    app.notice = None;
+    app.chrome.notice = None;
     assert!(
         app.update(failure()).is_empty(),
         "the same error is not repeated"
     );
-    assert_eq!(app.notice, None);
+    assert_eq!(app.chrome.notice, None);
     app.update(Msg::Saved(Ok(None)));
     app.update(failure());
-    assert!(app.notice.as_ref().is_some_and(|n| n.is_error));
+    assert!(app.chrome.notice.as_ref().is_some_and(|n| n.is_error));
 }
 
 const CODE_REPLY: &str =
@@ -907,7 +929,10 @@ fn copies(fx: &[Effect]) -> Vec<(String, String)> {
 }
 
 fn notice(app: &App) -> Option<(&str, bool)> {
-    app.notice.as_ref().map(|n| (n.text.as_str(), n.is_error))
+    app.chrome
+        .notice
+        .as_ref()
+        .map(|n| (n.text.as_str(), n.is_error))
 }
 
 fn copy_pair(text: &str, what: &str) -> (String, String) {
@@ -920,11 +945,11 @@ fn y_copies_the_selected_message_exactly_and_keeps_the_focus() {
     key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
     key(&mut app, KeyCode::Up, KeyModifiers::NONE);
     key(&mut app, KeyCode::Up, KeyModifiers::NONE);
-    assert_eq!(app.selected, Some(0));
+    assert_eq!(app.chrome.selected, Some(0));
     let fx = key(&mut app, KeyCode::Char('y'), KeyModifiers::NONE);
     assert_eq!(copies(&fx), [copy_pair("show me", "the selected message")]);
-    assert_eq!(app.focus, Focus::Conversation);
-    assert!(app.input.is_empty(), "the y was not typed");
+    assert_eq!(app.chrome.focus, Focus::Conversation);
+    assert!(app.chrome.input.is_empty(), "the y was not typed");
     app.update(Msg::Copied(Ok(CopyMethod::SystemClipboard)));
     assert_eq!(
         notice(&app),
@@ -943,7 +968,7 @@ fn y_copies_the_selected_message_exactly_and_keeps_the_focus() {
 fn with_nothing_selected_y_copies_the_last_message() {
     let mut app = app_with_reply("Hi ✓");
     key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
-    assert_eq!(app.selected, None);
+    assert_eq!(app.chrome.selected, None);
     let fx = key(&mut app, KeyCode::Char('y'), KeyModifiers::NONE);
     assert_eq!(copies(&fx), [copy_pair("Hi ✓", "the last message")]);
     app.update(Msg::Copied(Ok(CopyMethod::Osc52)));
@@ -961,7 +986,7 @@ fn digits_copy_that_code_block_of_the_selected_message() {
     let mut app = app_with_reply(CODE_REPLY);
     key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
     key(&mut app, KeyCode::Up, KeyModifiers::NONE);
-    assert_eq!(app.selected, Some(1));
+    assert_eq!(app.chrome.selected, Some(1));
     let fx = key(&mut app, KeyCode::Char('1'), KeyModifiers::NONE);
     assert_eq!(
         copies(&fx),
@@ -977,8 +1002,8 @@ fn digits_copy_that_code_block_of_the_selected_message() {
         notice(&app),
         Some(("copied code block 2 (7 characters) to the clipboard", false))
     );
-    assert_eq!(app.focus, Focus::Conversation);
-    assert!(app.input.is_empty(), "no digit was typed");
+    assert_eq!(app.chrome.focus, Focus::Conversation);
+    assert!(app.chrome.input.is_empty(), "no digit was typed");
 }
 
 #[test]
@@ -999,7 +1024,7 @@ fn a_missing_code_block_is_an_error_and_copies_nothing() {
         notice(&app),
         Some(("message 1 has no code block 1 (it has none)", true))
     );
-    assert_eq!(app.focus, Focus::Conversation);
+    assert_eq!(app.chrome.focus, Focus::Conversation);
 }
 
 #[test]
@@ -1008,8 +1033,8 @@ fn other_letters_in_the_conversation_still_go_to_the_input() {
     key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
     let fx = key(&mut app, KeyCode::Char('x'), KeyModifiers::NONE);
     assert_eq!(copies(&fx), []);
-    assert_eq!(app.focus, Focus::Input);
-    assert_eq!(app.input.lines(), ["x"]);
+    assert_eq!(app.chrome.focus, Focus::Input);
+    assert_eq!(app.chrome.input.lines(), ["x"]);
 }
 
 #[test]
@@ -1030,9 +1055,12 @@ fn ctrl_y_copies_what_has_arrived_of_a_streaming_reply() {
     delta(&mut app, id, "ial…", Instant::now());
     let fx = ctrl(&mut app, 'y');
     assert_eq!(copies(&fx), [copy_pair("Partial…", "the last reply")]);
-    assert!(app.stream.is_some(), "copying does not stop the reply");
-    assert_eq!(app.focus, Focus::Input);
-    assert_eq!(app.input.lines(), [""], "Ctrl+Y is not typed");
+    assert!(
+        app.session.stream.is_some(),
+        "copying does not stop the reply"
+    );
+    assert_eq!(app.chrome.focus, Focus::Input);
+    assert_eq!(app.chrome.input.lines(), [""], "Ctrl+Y is not typed");
     app.update(Msg::Copied(Err(CopyError::Terminal(
         std::io::Error::other("broken pipe"),
     ))));
@@ -1049,10 +1077,17 @@ fn ctrl_y_copies_what_has_arrived_of_a_streaming_reply() {
 fn the_header_knows_the_code_blocks_of_each_message() {
     let app = app_with_reply(CODE_REPLY);
     assert_eq!(
-        app.history.message(1).unwrap().code_labels(),
+        app.view.history.message(1).unwrap().code_labels(),
         ["rust", "sh"]
     );
-    assert!(app.history.message(0).unwrap().code_labels().is_empty());
+    assert!(
+        app.view
+            .history
+            .message(0)
+            .unwrap()
+            .code_labels()
+            .is_empty()
+    );
 }
 
 /// Sends `text` (lines joined with Alt+Enter) and lets the reply finish.
@@ -1082,22 +1117,22 @@ fn up_recalls_earlier_prompts_newest_first_and_down_brings_back_the_draft() {
     exchange(&mut app, "second");
     type_text(&mut app, "draft");
     up(&mut app);
-    assert_eq!(app.input.lines(), ["second"]);
-    assert_eq!(app.input.cursor(), (0, 6));
+    assert_eq!(app.chrome.input.lines(), ["second"]);
+    assert_eq!(app.chrome.input.cursor(), (0, 6));
     up(&mut app);
-    assert_eq!(app.input.lines(), ["first"]);
+    assert_eq!(app.chrome.input.lines(), ["first"]);
     // Nothing older: the oldest stays.
     up(&mut app);
-    assert_eq!(app.input.lines(), ["first"]);
+    assert_eq!(app.chrome.input.lines(), ["first"]);
     down(&mut app);
-    assert_eq!(app.input.lines(), ["second"]);
+    assert_eq!(app.chrome.input.lines(), ["second"]);
     down(&mut app);
-    assert_eq!(app.input.lines(), ["draft"]);
-    assert_eq!(app.input.cursor(), (0, 5));
+    assert_eq!(app.chrome.input.lines(), ["draft"]);
+    assert_eq!(app.chrome.input.cursor(), (0, 5));
     // Past the draft there is nothing newer.
     down(&mut app);
-    assert_eq!(app.input.lines(), ["draft"]);
-    assert_eq!(app.recall, None);
+    assert_eq!(app.chrome.input.lines(), ["draft"]);
+    assert_eq!(app.chrome.recall, None);
 }
 
 #[test]
@@ -1109,20 +1144,20 @@ fn up_and_down_move_the_cursor_unless_it_is_on_the_first_or_last_line() {
     type_text(&mut app, "b");
     // On the draft's second line, Up moves the cursor.
     up(&mut app);
-    assert_eq!(app.input.lines(), ["a", "b"]);
-    assert_eq!(app.input.cursor(), (0, 1));
+    assert_eq!(app.chrome.input.lines(), ["a", "b"]);
+    assert_eq!(app.chrome.input.cursor(), (0, 1));
     // On its first line, Up recalls; the cursor lands on the first line to go on back.
     up(&mut app);
-    assert_eq!(app.input.lines(), ["one", "two"]);
-    assert_eq!(app.input.cursor(), (0, 3));
+    assert_eq!(app.chrome.input.lines(), ["one", "two"]);
+    assert_eq!(app.chrome.input.cursor(), (0, 3));
     // Down on the first line of two moves the cursor down...
     down(&mut app);
-    assert_eq!(app.input.lines(), ["one", "two"]);
-    assert_eq!(app.input.cursor(), (1, 3));
+    assert_eq!(app.chrome.input.lines(), ["one", "two"]);
+    assert_eq!(app.chrome.input.cursor(), (1, 3));
     // ...and on the last line comes forward to the draft.
     down(&mut app);
-    assert_eq!(app.input.lines(), ["a", "b"]);
-    assert_eq!(app.input.cursor(), (1, 1));
+    assert_eq!(app.chrome.input.lines(), ["a", "b"]);
+    assert_eq!(app.chrome.input.cursor(), (1, 1));
 }
 
 #[test]
@@ -1133,12 +1168,12 @@ fn an_edited_recalled_prompt_is_sent_as_edited_and_the_draft_comes_back() {
     type_text(&mut app, "draft");
     up(&mut app);
     type_text(&mut app, "!");
-    assert_eq!(app.input.lines(), ["second!"]);
+    assert_eq!(app.chrome.input.lines(), ["second!"]);
     let (_, _, request) = started(&enter(&mut app));
     assert_eq!(request.messages.last(), Some(&user("second!")));
-    assert_eq!(app.conversation.messages[4].content, "second!");
-    assert_eq!(app.input.lines(), ["draft"]);
-    assert_eq!(app.recall, None);
+    assert_eq!(app.session.conversation.messages[4].content, "second!");
+    assert_eq!(app.chrome.input.lines(), ["draft"]);
+    assert_eq!(app.chrome.recall, None);
 }
 
 #[test]
@@ -1149,15 +1184,15 @@ fn edits_to_recalled_prompts_survive_walking_past_them() {
     up(&mut app);
     type_text(&mut app, "X");
     up(&mut app);
-    assert_eq!(app.input.lines(), ["first"]);
+    assert_eq!(app.chrome.input.lines(), ["first"]);
     down(&mut app);
-    assert_eq!(app.input.lines(), ["secondX"]);
+    assert_eq!(app.chrome.input.lines(), ["secondX"]);
     down(&mut app);
     // The draft was empty.
-    assert_eq!(app.input.lines(), [""]);
+    assert_eq!(app.chrome.input.lines(), [""]);
     // A new walk starts from the prompts as sent.
     up(&mut app);
-    assert_eq!(app.input.lines(), ["second"]);
+    assert_eq!(app.chrome.input.lines(), ["second"]);
 }
 
 #[test]
@@ -1165,15 +1200,18 @@ fn up_without_earlier_prompts_keeps_the_draft() {
     let mut app = app();
     type_text(&mut app, "draft");
     up(&mut app);
-    assert_eq!(app.input.lines(), ["draft"]);
-    assert_eq!(app.recall, None);
+    assert_eq!(app.chrome.input.lines(), ["draft"]);
+    assert_eq!(app.chrome.recall, None);
     // Assistant messages are not prompts.
     let mut app = self::app();
     exchange(&mut app, "only");
     up(&mut app);
     up(&mut app);
-    assert_eq!(app.input.lines(), ["only"]);
-    assert_eq!(app.recall.as_ref().map(|r| r.draft.as_str()), Some(""));
+    assert_eq!(app.chrome.input.lines(), ["only"]);
+    assert_eq!(
+        app.chrome.recall.as_ref().map(|r| r.draft.as_str()),
+        Some("")
+    );
 }
 
 #[test]
@@ -1182,10 +1220,10 @@ fn a_new_conversation_ends_the_walk_and_keeps_the_input() {
     exchange(&mut app, "first");
     up(&mut app);
     ctrl(&mut app, 'n');
-    assert_eq!(app.recall, None);
-    assert_eq!(app.input.lines(), ["first"]);
+    assert_eq!(app.chrome.recall, None);
+    assert_eq!(app.chrome.input.lines(), ["first"]);
     up(&mut app);
-    assert_eq!(app.input.lines(), ["first"]);
+    assert_eq!(app.chrome.input.lines(), ["first"]);
 }
 
 /// An app whose conversation is "tell me" and a reply "Once upon" that ended with
@@ -1205,7 +1243,7 @@ fn a_cut_off_reply_says_how_to_continue() {
         Some(("cut off: Enter on an empty input continues", false))
     );
     assert_eq!(
-        app.history.message(1).unwrap().footer,
+        app.view.history.message(1).unwrap().footer,
         ["⚠ cut off at the token limit · Enter on an empty input continues"]
     );
 }
@@ -1226,21 +1264,21 @@ fn enter_on_an_empty_input_continues_a_cut_off_reply() {
             user("Continue exactly where you stopped.")
         ]
     );
-    assert!(app.input.is_empty());
-    assert_eq!(app.conversation.messages.len(), 4);
-    assert_eq!(app.conversation.messages[2].role, Role::User);
+    assert!(app.chrome.input.is_empty());
+    assert_eq!(app.session.conversation.messages.len(), 4);
+    assert_eq!(app.session.conversation.messages[2].role, Role::User);
     assert_eq!(
-        app.conversation.messages[2].content,
+        app.session.conversation.messages[2].content,
         "Continue exactly where you stopped."
     );
-    assert!(app.conversation.messages[3].is_streaming());
-    assert_eq!(app.conversation.title, "tell me");
+    assert!(app.session.conversation.messages[3].is_streaming());
+    assert_eq!(app.session.conversation.title, "tell me");
     // The cut-off reply is no longer last: its hint is gone.
     assert_eq!(
-        app.history.message(1).unwrap().footer,
+        app.view.history.message(1).unwrap().footer,
         ["⚠ cut off at the token limit"]
     );
-    assert_eq!(app.notice, None);
+    assert_eq!(app.chrome.notice, None);
 }
 
 #[test]
@@ -1252,13 +1290,13 @@ fn enter_on_an_empty_input_sends_nothing_after_other_endings() {
         Finish::Incomplete,
     ] {
         let mut app = app_with_ending(finish);
-        let notice_before = app.notice.clone();
+        let notice_before = app.chrome.notice.clone();
         type_text(&mut app, " ");
         let fx = enter(&mut app);
         assert!(!starts_stream(&fx), "{finish:?}");
-        assert_eq!(app.conversation.messages.len(), 2, "{finish:?}");
-        assert_eq!(app.input.lines(), [" "], "{finish:?}");
-        assert_eq!(app.notice, notice_before, "{finish:?}");
+        assert_eq!(app.session.conversation.messages.len(), 2, "{finish:?}");
+        assert_eq!(app.chrome.input.lines(), [" "], "{finish:?}");
+        assert_eq!(app.chrome.notice, notice_before, "{finish:?}");
     }
 }
 
@@ -1270,7 +1308,7 @@ fn enter_on_an_empty_input_sends_nothing_once_the_cut_off_reply_is_answered() {
     finish_stream(&mut app, id, Finish::Stop, Instant::now());
     let fx = enter(&mut app);
     assert!(!starts_stream(&fx));
-    assert_eq!(app.conversation.messages.len(), 4);
+    assert_eq!(app.session.conversation.messages.len(), 4);
 }
 
 #[test]
@@ -1278,7 +1316,7 @@ fn c_in_the_conversation_continues_a_cut_off_reply_and_keeps_the_draft() {
     let mut app = app_with_ending(Finish::Length);
     type_text(&mut app, "later");
     key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
-    assert_eq!(app.focus, Focus::Conversation);
+    assert_eq!(app.chrome.focus, Focus::Conversation);
     let fx = key(&mut app, KeyCode::Char('c'), KeyModifiers::NONE);
     assert_eq!(saves(&fx), 1);
     let (_, _, request) = started(&fx);
@@ -1286,10 +1324,10 @@ fn c_in_the_conversation_continues_a_cut_off_reply_and_keeps_the_draft() {
         request.messages.last(),
         Some(&user("Continue exactly where you stopped."))
     );
-    assert_eq!(app.conversation.messages.len(), 4);
-    assert!(app.conversation.messages[3].is_streaming());
-    assert_eq!(app.input.lines(), ["later"], "the c was not typed");
-    assert_eq!(app.focus, Focus::Conversation);
+    assert_eq!(app.session.conversation.messages.len(), 4);
+    assert!(app.session.conversation.messages[3].is_streaming());
+    assert_eq!(app.chrome.input.lines(), ["later"], "the c was not typed");
+    assert_eq!(app.chrome.focus, Focus::Conversation);
 }
 
 #[test]
@@ -1298,13 +1336,13 @@ fn c_without_a_cut_off_reply_says_there_is_nothing_to_continue() {
     key(&mut app, KeyCode::Tab, KeyModifiers::NONE);
     let fx = key(&mut app, KeyCode::Char('c'), KeyModifiers::NONE);
     assert!(!starts_stream(&fx));
-    assert_eq!(app.conversation.messages.len(), 2);
+    assert_eq!(app.session.conversation.messages.len(), 2);
     assert_eq!(
         notice(&app),
         Some(("nothing to continue: the last reply was not cut off", true))
     );
-    assert!(app.input.is_empty());
-    assert_eq!(app.focus, Focus::Conversation);
+    assert!(app.chrome.input.is_empty());
+    assert_eq!(app.chrome.focus, Focus::Conversation);
 }
 
 #[test]
@@ -1322,9 +1360,9 @@ fn nothing_is_continued_while_a_reply_streams() {
         notice(&app),
         Some(("a reply is still streaming: Esc stops it", true))
     );
-    assert_eq!(app.conversation.messages.len(), 4);
-    assert_eq!(app.conversation.messages[3].content, " a time");
-    assert!(app.conversation.messages[3].is_streaming());
+    assert_eq!(app.session.conversation.messages.len(), 4);
+    assert_eq!(app.session.conversation.messages[3].content, " a time");
+    assert!(app.session.conversation.messages[3].is_streaming());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1365,7 +1403,7 @@ mod first_run {
     }
 
     fn state(app: &App) -> DownloadState {
-        app.first_run.as_ref().unwrap().state.clone()
+        app.session.first_run.as_ref().unwrap().state.clone()
     }
 
     #[test]
@@ -1377,8 +1415,8 @@ mod first_run {
         assert!(matches!(&fx[0], Effect::StartDownload(p) if p.kind == ProviderKind::Local));
         assert_eq!(state(&app), DownloadState::Running(None));
         // The draft is kept for when the model is ready; nothing was sent.
-        assert_eq!(app.input.lines().join("\n"), "hello");
-        assert!(app.conversation.messages.is_empty());
+        assert_eq!(app.chrome.input.lines().join("\n"), "hello");
+        assert!(app.session.conversation.messages.is_empty());
 
         app.update(Msg::Download(progress(400)));
         assert!(matches!(state(&app), DownloadState::Running(Some(p)) if p.done == 400));
@@ -1393,7 +1431,7 @@ mod first_run {
         assert!(fx.iter().any(|e| matches!(e, Effect::CancelDownload)));
         assert_eq!(state(&app), DownloadState::Offered);
         assert_eq!(
-            app.notice.as_ref().unwrap().text,
+            app.chrome.notice.as_ref().unwrap().text,
             "download stopped: Enter resumes it"
         );
         // A report that was already on its way is dropped.
@@ -1415,7 +1453,7 @@ mod first_run {
                 .any(|e| matches!(e, Effect::LoadModels(p) if p.kind == ProviderKind::Local))
         );
         assert_eq!(
-            app.notice.as_ref().unwrap().text,
+            app.chrome.notice.as_ref().unwrap().text,
             "Qwen2.5 0.5B Instruct is ready: type a message"
         );
         app.update(Msg::ModelsLoaded {
@@ -1425,7 +1463,7 @@ mod first_run {
         });
         assert!(!app.offers_download());
         assert_eq!(
-            app.active_model.as_deref(),
+            app.session.active_model.as_deref(),
             Some("local/qwen2.5-0.5b-instruct-q8_0")
         );
         type_text(&mut app, "hi");
@@ -1445,7 +1483,7 @@ mod first_run {
             state(&app),
             DownloadState::Failed("cannot reach huggingface.co".into())
         );
-        let notice = app.notice.clone().unwrap();
+        let notice = app.chrome.notice.clone().unwrap();
         assert!(notice.is_error);
         assert_eq!(notice.text, "download failed: cannot reach huggingface.co");
         assert!(
@@ -1484,10 +1522,13 @@ fn ctrl_enter_adds_a_line_in_the_system_prompt_as_in_the_input() {
     type_text(&mut app, "Be brief.");
     key(&mut app, KeyCode::Enter, KeyModifiers::CONTROL);
     type_text(&mut app, "Use French.");
-    assert!(app.popup.is_some(), "Ctrl+Enter did not close the editor");
+    assert!(
+        app.chrome.popup.is_some(),
+        "Ctrl+Enter did not close the editor"
+    );
     enter(&mut app);
     assert_eq!(
-        app.conversation.system_prompt.as_deref(),
+        app.session.conversation.system_prompt.as_deref(),
         Some("Be brief.\nUse French.")
     );
 }
@@ -1500,10 +1541,10 @@ fn ctrl_u_deletes_to_the_start_in_the_save_as_prompt_as_in_the_input() {
     key(&mut app, KeyCode::Right, KeyModifiers::NONE);
     key(&mut app, KeyCode::Right, KeyModifiers::NONE);
     ctrl(&mut app, 'u');
-    let Some(Popup::SaveAs(save)) = &app.popup else {
+    let Some(Popup::SaveAs(save)) = &app.chrome.popup else {
         panic!("the prompt stays open");
     };
-    let name = popup::default_file_name(&app.conversation);
+    let name = popup::default_file_name(&app.session.conversation);
     assert_eq!(save.editor.lines(), [name[2..].to_owned()]);
 }
 
@@ -1513,16 +1554,17 @@ fn ctrl_w_deletes_a_word_of_the_sidebar_filter() {
     ctrl(&mut app, 'p');
     type_text(&mut app, "loc m");
     ctrl(&mut app, 'w');
-    assert_eq!(app.catalog.filter, "loc ");
+    assert_eq!(app.session.catalog.filter, "loc ");
     ctrl(&mut app, 'u');
-    assert_eq!(app.catalog.filter, "");
+    assert_eq!(app.session.catalog.filter, "");
 }
 
 #[test]
 fn the_input_shows_its_cursor_only_while_it_takes_the_keys() {
     use ratatui::style::Modifier;
     let reversed = |app: &App| {
-        app.input
+        app.chrome
+            .input
             .cursor_style()
             .add_modifier
             .contains(Modifier::REVERSED)
@@ -1547,10 +1589,13 @@ fn the_input_shows_its_cursor_only_while_it_takes_the_keys() {
 fn the_input_grows_when_its_text_fills_the_box_not_the_screen() {
     let mut app = app();
     // 100 columns with the sidebar: the input box is narrower than the screen.
-    let inner = usize::from(layout::inner(app.areas.input).width);
+    let inner = usize::from(layout::inner(app.view.areas.input).width);
     assert!(inner < 98, "the sidebar takes room: {inner}");
     type_text(&mut app, &"x".repeat(inner + 1));
-    assert_eq!(app.areas.input.height, 4, "two text rows and the borders");
+    assert_eq!(
+        app.view.areas.input.height, 4,
+        "two text rows and the borders"
+    );
 }
 
 #[test]
@@ -1560,6 +1605,7 @@ fn send_stop_and_a_late_event_return_exactly_their_effects() {
     let fx = enter(&mut app);
     let (id, provider, request) = started(&fx);
     let spec = app
+        .session
         .config
         .providers
         .iter()
@@ -1570,7 +1616,7 @@ fn send_stop_and_a_late_event_return_exactly_their_effects() {
     assert_eq!(
         fx,
         vec![
-            Effect::Save(app.conversation.clone()),
+            Effect::Save(app.session.conversation.clone()),
             Effect::StartStream {
                 id,
                 provider: spec,
@@ -1584,7 +1630,7 @@ fn send_stop_and_a_late_event_return_exactly_their_effects() {
         fx,
         vec![
             Effect::CancelStream(id),
-            Effect::Save(app.conversation.clone()),
+            Effect::Save(app.session.conversation.clone()),
             Effect::Redraw,
         ]
     );
@@ -1601,6 +1647,9 @@ fn a_finished_reply_is_saved_and_drawn() {
     let fx = finish_stream(&mut app, id, Finish::Stop, t);
     assert_eq!(
         fx,
-        vec![Effect::Save(app.conversation.clone()), Effect::Redraw]
+        vec![
+            Effect::Save(app.session.conversation.clone()),
+            Effect::Redraw
+        ]
     );
 }

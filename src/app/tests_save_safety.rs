@@ -12,7 +12,7 @@ fn streaming_autosaves_advance_updated_at() {
     const OLD: &str = "2000-01-01T00:00:00+00:00";
     let mut app = app();
     let id = send(&mut app, "q");
-    app.conversation.updated_at = OLD.to_owned();
+    app.session.conversation.updated_at = OLD.to_owned();
     let t = Instant::now();
     delta(&mut app, id, "a", t);
     let fx = delta(&mut app, id, "b", t + Duration::from_secs(2));
@@ -24,7 +24,7 @@ fn streaming_autosaves_advance_updated_at() {
     assert_ne!(saved, OLD, "a save mid-stream must carry a new updated_at");
 
     // The same for the save at the deadline when no text arrives.
-    app.conversation.updated_at = OLD.to_owned();
+    app.session.conversation.updated_at = OLD.to_owned();
     delta(&mut app, id, "c", t + Duration::from_secs(3));
     let fx = app.update(Msg::Tick(t + Duration::from_secs(5)));
     let saved = fx.iter().find_map(|e| match e {
@@ -57,7 +57,7 @@ fn unsaved_app() -> App {
 }
 
 fn leave_popup(app: &App) -> Option<(&LeaveAction, &str)> {
-    match &app.popup {
+    match &app.chrome.popup {
         Some(Popup::Leave { action, reason }) => Some((action, reason.as_str())),
         _ => None,
     }
@@ -83,18 +83,22 @@ fn ctrl_n_and_quit_ask_first_while_unsaved_and_esc_keeps_everything() {
     let mut app = unsaved_app();
     let fx = ctrl(&mut app, 'n');
     assert_eq!(leave_popup(&app), Some((&LeaveAction::New, NO_FOLDER)));
-    assert_eq!(app.conversation.messages.len(), 2, "nothing discarded yet");
+    assert_eq!(
+        app.session.conversation.messages.len(),
+        2,
+        "nothing discarded yet"
+    );
     assert!(fx.iter().all(|e| matches!(e, Effect::Redraw)));
     key(&mut app, KeyCode::Esc, KeyModifiers::NONE);
-    assert!(app.popup.is_none());
-    assert_eq!(app.conversation.messages.len(), 2);
+    assert!(app.chrome.popup.is_none());
+    assert_eq!(app.session.conversation.messages.len(), 2);
 
     let fx = ctrl(&mut app, 'q');
     assert!(!quits(&fx));
-    assert!(!app.quitting);
+    assert!(!app.chrome.quitting);
     assert_eq!(leave_popup(&app).map(|(a, _)| a), Some(&LeaveAction::Quit));
     key(&mut app, KeyCode::Char('n'), KeyModifiers::NONE);
-    assert!(app.popup.is_none() && !app.quitting);
+    assert!(app.chrome.popup.is_none() && !app.chrome.quitting);
 }
 
 #[test]
@@ -102,13 +106,16 @@ fn y_discards_and_a_second_ctrl_q_quits() {
     let mut app = unsaved_app();
     ctrl(&mut app, 'n');
     key(&mut app, KeyCode::Char('y'), KeyModifiers::NONE);
-    assert!(app.conversation.messages.is_empty(), "a new conversation");
+    assert!(
+        app.session.conversation.messages.is_empty(),
+        "a new conversation"
+    );
     assert!(!app.is_unsaved());
 
     let mut app = unsaved_app();
     ctrl(&mut app, 'q');
     let fx = ctrl(&mut app, 'q');
-    assert!(quits(&fx) && app.quitting);
+    assert!(quits(&fx) && app.chrome.quitting);
 }
 
 #[test]
@@ -117,7 +124,7 @@ fn s_in_the_question_opens_save_as_and_a_successful_save_as_lets_the_user_leave(
     ctrl(&mut app, 'n');
     key(&mut app, KeyCode::Char('s'), KeyModifiers::NONE);
     assert!(matches!(
-        app.popup,
+        app.chrome.popup,
         Some(Popup::SaveAs(SaveAs { confirm: None, .. }))
     ));
     let fx = enter(&mut app);
@@ -129,8 +136,8 @@ fn s_in_the_question_opens_save_as_and_a_successful_save_as_lets_the_user_leave(
     app.update(Msg::Exported(Ok(PathBuf::from("/tmp/hello.md"))));
     assert!(!app.is_unsaved(), "these messages are in /tmp/hello.md");
     ctrl(&mut app, 'n');
-    assert!(app.popup.is_none());
-    assert!(app.conversation.messages.is_empty());
+    assert!(app.chrome.popup.is_none());
+    assert!(app.session.conversation.messages.is_empty());
 }
 
 #[test]
@@ -200,14 +207,14 @@ fn save_as_onto_an_existing_file_asks_and_y_replaces_it() {
     app.update(Msg::Exported(Err(crate::storage::StorageError::Exists {
         path: existing.clone(),
     })));
-    match &app.popup {
+    match &app.chrome.popup {
         Some(Popup::SaveAs(save)) => assert_eq!(save.confirm.as_ref(), Some(&existing)),
         _ => panic!("the prompt asks about the existing file"),
     }
     assert_eq!(notice_text(&app), Some("/work/hello.md already exists"));
     // n goes back to the name, to change it.
     key(&mut app, KeyCode::Char('n'), KeyModifiers::NONE);
-    match &app.popup {
+    match &app.chrome.popup {
         Some(Popup::SaveAs(save)) => {
             assert_eq!(save.confirm, None);
             assert_eq!(save.editor.lines(), ["/work/hello.md"]);
@@ -224,7 +231,7 @@ fn save_as_onto_an_existing_file_asks_and_y_replaces_it() {
         _ => None,
     });
     assert_eq!(export, Some(("/work/hello.md".to_owned(), Replace::Yes)));
-    assert!(app.popup.is_none());
+    assert!(app.chrome.popup.is_none());
 }
 
 #[test]
@@ -259,13 +266,13 @@ fn a_fork_reported_by_the_store_becomes_this_conversations_id_with_a_notice() {
     let mut app = app();
     let id = send(&mut app, "hello");
     answer(&mut app, id, "Hi!", Finish::Stop);
-    let old = app.conversation.id.clone();
+    let old = app.session.conversation.id.clone();
     app.update(Msg::Saved(Ok(Some(crate::storage::Saved {
         path: PathBuf::from("/d/new.json"),
         id: "new-id".into(),
         forked_from: Some(old.clone()),
     }))));
-    assert_eq!(app.conversation.id, "new-id");
+    assert_eq!(app.session.conversation.id, "new-id");
     assert_eq!(
         notice_text(&app),
         Some(
@@ -297,7 +304,7 @@ fn enter_on_an_unreadable_entry_says_why_and_names_the_file() {
         Some("cannot open /d/broken.json: not a valid conversation file (EOF at line 1 column 3)")
     );
     assert!(
-        matches!(app.popup, Some(Popup::Browser(_))),
+        matches!(app.chrome.popup, Some(Popup::Browser(_))),
         "stays open to delete it"
     );
 }

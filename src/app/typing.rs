@@ -160,7 +160,7 @@ impl App {
         if typed.is_empty() {
             return;
         }
-        let room = MAX_DRAFT_BYTES.saturating_sub(text_len(&self.input));
+        let room = MAX_DRAFT_BYTES.saturating_sub(text_len(&self.chrome.input));
         let mut end = room.min(typed.len());
         while !typed.is_char_boundary(end) {
             end -= 1;
@@ -172,10 +172,9 @@ impl App {
             ));
         }
         if end > 0 {
-            self.input.insert_str(&typed[..end]);
+            self.chrome.input.insert_str(&typed[..end]);
         }
         typed.clear();
-        self.relayout();
         fx.push(Effect::Redraw);
     }
 }
@@ -223,11 +222,12 @@ mod tests {
     }
 
     fn draft(app: &App) -> String {
-        app.input.lines().join("\n")
+        app.chrome.input.lines().join("\n")
     }
 
     fn error(app: &App) -> String {
-        app.notice
+        app.chrome
+            .notice
             .as_ref()
             .filter(|n| n.is_error)
             .map(|n| n.text.clone())
@@ -268,14 +268,14 @@ mod tests {
     fn at_the_limit_a_typed_key_or_a_new_line_is_refused_and_said() {
         let mut app = app();
         app.update(Msg::Term(Event::Paste(big_text(MAX_DRAFT_BYTES - 1))));
-        assert_eq!(text_len(&app.input), MAX_DRAFT_BYTES - 1);
+        assert_eq!(text_len(&app.chrome.input), MAX_DRAFT_BYTES - 1);
         app.update(key(KeyCode::Char('a'), KeyModifiers::NONE));
-        assert_eq!(text_len(&app.input), MAX_DRAFT_BYTES);
+        assert_eq!(text_len(&app.chrome.input), MAX_DRAFT_BYTES);
         assert_eq!(error(&app), "");
         app.update(key(KeyCode::Char('b'), KeyModifiers::NONE));
         app.update(key(KeyCode::Enter, KeyModifiers::ALT));
         app.update_batch(typed("cd"));
-        assert_eq!(text_len(&app.input), MAX_DRAFT_BYTES);
+        assert_eq!(text_len(&app.chrome.input), MAX_DRAFT_BYTES);
         assert!(
             draft(&app).ends_with("3456a"),
             "{:?}",
@@ -357,7 +357,7 @@ mod tests {
         batch.push(key(KeyCode::Char('c'), KeyModifiers::CONTROL));
         let started = Instant::now();
         app.update_batch(batch);
-        assert!(app.quitting);
+        assert!(app.chrome.quitting);
         assert!(
             started.elapsed() < Duration::from_secs(2),
             "{:?}",
@@ -371,8 +371,9 @@ mod tests {
         batch.extend(typed("dropped"));
         batch.push(key(KeyCode::Char('q'), KeyModifiers::CONTROL));
         app.update_batch(batch);
-        assert!(app.quitting);
+        assert!(app.chrome.quitting);
         let sent: Vec<&str> = app
+            .session
             .conversation
             .messages
             .iter()

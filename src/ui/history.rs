@@ -21,12 +21,12 @@ use super::theme::Theme;
 pub const LIVE_CURSOR: &str = "▌";
 
 pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let focused = app.focus == Focus::Conversation;
-    let total = app.history.total_rows();
+    let focused = app.focus() == Focus::Conversation;
+    let total = app.history().total_rows();
     let inner_height = usize::from(area.height.saturating_sub(2));
-    let top = app.viewport.top_for(total);
+    let top = app.viewport().top_for(total);
     let below = total.saturating_sub(top + inner_height);
-    let title = sanitize(&app.conversation.title).into_owned();
+    let title = sanitize(&app.conversation().title).into_owned();
     let mut block = Block::bordered()
         .border_style(if focused {
             theme.border_focused
@@ -34,31 +34,31 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             theme.border
         })
         .title(Span::styled(format!(" {title} "), theme.title));
-    if below > 0 && !app.viewport.follow {
+    if below > 0 && !app.viewport().follow {
         block = block.title_bottom(
             Line::styled(format!(" ↓ {below} more rows · End follows "), theme.dim).right_aligned(),
         );
     }
     let inner = block.inner(area);
     block.render(area, buf);
-    if app.conversation.messages.is_empty() {
+    if app.conversation().messages.is_empty() {
         welcome(app, theme).render(inner, buf);
         return;
     }
     let width = usize::from(inner.width);
-    let Some((mut index, mut row)) = app.history.locate(top) else {
+    let Some((mut index, mut row)) = app.history().locate(top) else {
         return;
     };
     for y in inner.top()..inner.bottom() {
         let (Some(layout), Some(message)) = (
-            app.history.message(index),
-            app.conversation.messages.get(index),
+            app.history().message(index),
+            app.conversation().messages.get(index),
         ) else {
             break;
         };
-        let line = match app.history.row_kind(index, row) {
+        let line = match app.history().row_kind(index, row) {
             RowKind::Header => {
-                let selected = focused && app.selected == Some(index);
+                let selected = focused && app.selected() == Some(index);
                 let (label, style) = match message.role {
                     Role::User => ("You".to_owned(), theme.user_label),
                     Role::Assistant => (
@@ -153,8 +153,8 @@ fn welcome<'a>(app: &App, theme: &Theme) -> Paragraph<'a> {
         Line::styled("Welcome to tinychat.", theme.title),
         Line::default(),
     ];
-    if app.catalog.any_enabled() {
-        let model = app.active_model.as_deref().unwrap_or("the model you pick");
+    if app.catalog().any_enabled() {
+        let model = app.active_model().unwrap_or("the model you pick");
         lines.push(Line::from(format!(
             "Type a message and press Enter: {model} answers."
         )));
@@ -167,7 +167,7 @@ fn welcome<'a>(app: &App, theme: &Theme) -> Paragraph<'a> {
             lines.push(Line::styled(hint, theme.dim));
         }
     } else {
-        if let Some(first_run) = app.first_run.as_ref().filter(|_| app.offers_download()) {
+        if let Some(first_run) = app.first_run().filter(|_| app.offers_download()) {
             lines.extend(super::first_run::lines(first_run, theme));
             lines.push(Line::default());
             lines.push(Line::from("Or add a provider, then start tinychat again:"));
@@ -185,7 +185,7 @@ fn welcome<'a>(app: &App, theme: &Theme) -> Paragraph<'a> {
         ));
         lines.push(Line::from(format!(
             "• or add any OpenAI-compatible server (LM Studio, llama.cpp, vLLM) to {}:",
-            app.config_path.display()
+            app.config_path().display()
         )));
         for l in [
             "    [[providers]]",
@@ -196,13 +196,13 @@ fn welcome<'a>(app: &App, theme: &Theme) -> Paragraph<'a> {
             lines.push(Line::styled(l, theme.note));
         }
     }
-    if !app.recent.is_empty() {
+    if !app.recent().is_empty() {
         lines.push(Line::default());
         lines.push(Line::styled(
             "Recent conversations (Ctrl+O opens or searches them):",
             theme.title,
         ));
-        for entry in &app.recent {
+        for entry in app.recent() {
             let date = entry
                 .updated_at
                 .get(..16)

@@ -28,8 +28,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let screen = frame.area();
     let buf = frame.buffer_mut();
     // A resize may still be on its way: never draw outside the real frame.
-    if !app.areas.usable || app.screen != screen {
-        if !app.areas.usable {
+    if !app.areas().usable || app.screen() != screen {
+        if !app.areas().usable {
             Paragraph::new(format!(
                 "Terminal too small ({}×{}): tinychat needs {MIN_WIDTH}×{MIN_HEIGHT}. Ctrl+Q quits.",
                 screen.width, screen.height
@@ -39,19 +39,19 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         }
         return;
     }
-    if let Some(area) = app.areas.sidebar {
+    if let Some(area) = app.areas().sidebar {
         sidebar::draw(app, theme, area, buf);
     }
-    history::draw(app, theme, app.areas.conversation, buf);
-    draw_input(app, theme, app.areas.input, buf);
-    status::draw(app, theme, app.areas.status, buf);
-    if let Some(popup) = &app.popup {
+    history::draw(app, theme, app.areas().conversation, buf);
+    draw_input(app, theme, app.areas().input, buf);
+    status::draw(app, theme, app.areas().status, buf);
+    if let Some(popup) = app.popup() {
         popup::draw(popup, theme, screen, buf);
     }
 }
 
 fn draw_input(app: &App, theme: &Theme, area: Rect, buf: &mut ratatui::buffer::Buffer) {
-    let focused = app.focus == Focus::Input && app.popup.is_none();
+    let focused = app.focus() == Focus::Input && app.popup().is_none();
     let block = Block::bordered()
         .border_style(if focused {
             theme.border_focused
@@ -61,11 +61,11 @@ fn draw_input(app: &App, theme: &Theme, area: Rect, buf: &mut ratatui::buffer::B
         .title(Span::styled(INPUT_TITLE, theme.title));
     let inner = block.inner(area);
     block.render(area, buf);
-    if app.input.is_empty() && !focused {
+    if app.input().is_empty() && !focused {
         let hint = Line::styled("Tab to type…", theme.dim);
         buf.set_line(inner.x, inner.y, &hint, inner.width);
     } else {
-        app.input.render(inner, buf);
+        app.input().render(inner, buf);
     }
 }
 

@@ -16,7 +16,7 @@ use crate::view::wrap::{display_width, row_text};
 use super::theme::Theme;
 
 pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let focused = app.focus == Focus::Sidebar;
+    let focused = app.focus() == Focus::Sidebar;
     let block = Block::bordered()
         .border_style(if focused {
             theme.border_focused
@@ -30,7 +30,7 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         return;
     }
     let width = usize::from(inner.width);
-    let catalog = &app.catalog;
+    let catalog = app.catalog();
     let filter_line = if catalog.filter.is_empty() {
         Line::styled(
             if focused {
@@ -76,7 +76,7 @@ fn row_line<'a>(
     focused: bool,
     width: usize,
 ) -> Line<'a> {
-    let catalog = &app.catalog;
+    let catalog = app.catalog();
     match row {
         Row::Provider(pi) => {
             let p = &catalog.providers[pi];
@@ -104,7 +104,7 @@ fn row_line<'a>(
         Row::Model(..) => {
             let full = catalog.row_model(row).unwrap_or_default();
             let name = full.split_once('/').map_or(full.as_str(), |(_, m)| m);
-            let active = app.active_model.as_deref() == Some(full.as_str());
+            let active = app.active_model() == Some(full.as_str());
             let marker = if active { "▸ " } else { "  " };
             let mut style = if active {
                 theme.active_model

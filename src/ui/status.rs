@@ -15,8 +15,8 @@ pub const NOT_SAVED: &str = "NOT SAVED (Ctrl+S saves elsewhere)";
 
 /// The reply state in words, e.g. "streaming 48 tok/s · 312 tokens".
 pub fn state_text(app: &App) -> String {
-    let downloading = app.first_run.as_ref().and_then(super::first_run::status);
-    match &app.stream {
+    let downloading = app.first_run().and_then(super::first_run::status);
+    match app.stream() {
         Some(s) if s.retry.is_some() => s.retry.as_ref().map_or_else(String::new, |w| {
             format!(
                 "{}, retrying in {} s ({} of {}) · Esc stops",
@@ -43,7 +43,7 @@ pub fn state_text(app: &App) -> String {
             }
             (Some(_), None) => "streaming".to_owned(),
         },
-        None => match app.outcome {
+        None => match app.outcome() {
             _ if downloading.is_some() => downloading.unwrap_or_default(),
             Outcome::Idle => "idle".to_owned(),
             Outcome::Stopped => "stopped".to_owned(),
@@ -64,7 +64,7 @@ fn count(tokens: u64) -> String {
 pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let help = " F1 help ";
     let width = usize::from(area.width);
-    let model = app.active_model.as_deref().unwrap_or("no model");
+    let model = app.active_model().unwrap_or("no model");
     let mut left = format!(" {} · {}", sanitize(model), state_text(app));
     let mut spans = Vec::new();
     // As long as some of the conversation is only in memory, whatever the notice says.
@@ -75,7 +75,7 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         left = String::new();
     }
     let notice_style;
-    if let Some(notice) = &app.notice {
+    if let Some(notice) = app.notice() {
         left.push_str(" · ");
         notice_style = if notice.is_error {
             theme.status_error

@@ -21,13 +21,16 @@ use crate::provider::{ProviderError, RetryHint, StreamEvent};
 
 fn app_with(config_text: &str, env: &dyn Fn(&str) -> Option<String>, model: Option<&str>) -> App {
     let config = Config::from_toml(config_text, Path::new("test.toml"), env).unwrap();
-    let (mut app, _) = App::new(AppOptions {
+    // A fixed id and start time, which the save-as prompt's name is made of.
+    let mut conversation = crate::conversation::Conversation::new(config.system_prompt.clone());
+    conversation.id = "20261129-140512-3fa2".into();
+    conversation.created_at = "2026-11-29T14:05:12+01:00".into();
+    let (app, _) = App::new(AppOptions {
         config,
         model: model.map(str::to_owned),
-        conversation: None,
+        conversation: Some(conversation),
         config_path: PathBuf::from("~/.config/tinychat/config.toml"),
     });
-    app.conversation.id = "20261129-140512-3fa2".into();
     app
 }
 
@@ -107,7 +110,7 @@ fn finished_reply(app: &mut App, prompt: &str, reply: &str) {
 fn welcome_without_providers_80x24() {
     let mut app = app_with("", &|_| None, None);
     // As in a build without in-process models: no download to offer.
-    app.first_run = None;
+    app.forget_first_run();
     assert_snapshot!(render(&mut app, 80, 24).backend());
 }
 
@@ -239,8 +242,7 @@ fn sidebar_with_disabled_providers_and_a_filter_80x24() {
 fn save_prompt_80x24() {
     let mut app = local_app();
     finished_reply(&mut app, "Plans for the weekend?", "Hike.");
-    // The pre-filled name carries the start time.
-    app.conversation.created_at = "2026-11-29T14:05:12+01:00".into();
+    // The pre-filled name carries the start time (see `app_with`).
     press(&mut app, KeyCode::Char('s'), KeyModifiers::CONTROL);
     assert_snapshot!(render(&mut app, 80, 24).backend());
 }
@@ -582,7 +584,7 @@ fn wide_characters_and_the_input_cursor_80x24() {
 
     // History rows: glyphs in their true widths, the combining accent in one cell and
     // the tab as spaces.
-    let left = app.areas.conversation.x + 1;
+    let left = app.areas().conversation.x + 1;
     let you = find(buffer, "You").1;
     assert_cells(
         buffer,
@@ -608,7 +610,7 @@ fn wide_characters_and_the_input_cursor_80x24() {
 
     // The input: the draft in its true widths and the cursor right after the emoji, at
     // the column its display width gives (2 + 2 + 2), not its char count (3).
-    let input = (app.areas.input.x + 1, app.areas.input.y + 1);
+    let input = (app.areas().input.x + 1, app.areas().input.y + 1);
     assert_eq!(input, (25, 21));
     assert_cells(buffer, input, "漢字😀abc");
     let before_cursor = crate::view::wrap::display_width("漢字😀");
@@ -618,7 +620,7 @@ fn wide_characters_and_the_input_cursor_80x24() {
     // tinychat keeps the terminal's own cursor hidden: the editor draws its cursor as a
     // reversed cell, and that cell is the only reversed one in the input.
     assert!(!terminal.backend().cursor_visible());
-    let reversed: Vec<(u16, &str)> = (app.areas.input.x..app.areas.input.right())
+    let reversed: Vec<(u16, &str)> = (app.areas().input.x..app.areas().input.right())
         .filter(|&x| buffer[(x, input.1)].modifier.contains(Modifier::REVERSED))
         .map(|x| (x, buffer[(x, input.1)].symbol()))
         .collect();

@@ -1,0 +1,71 @@
+//! The session: what the conversation is and who answers it — the conversation, the
+//! reply streaming into it, the model that answers next, the catalog of models, and
+//! what is known about the conversation's copy on disk.
+//!
+//! Plain data owned by [`App`](super::App); the app's handlers change it and the UI
+//! reads it through the app's accessors. Nothing here knows about the screen.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::conversation::{Conversation, Message};
+use crate::storage::ListEntry;
+
+use super::{ActiveStream, FirstRun, ModelCatalog, Outcome};
+
+pub struct Session {
+    pub(super) config: Config,
+    /// Shown in the welcome text so users know where to put a provider.
+    pub(super) config_path: PathBuf,
+    pub(super) conversation: Conversation,
+    pub(super) catalog: ModelCatalog,
+    /// `provider/model` that answers the next message.
+    pub(super) active_model: Option<String>,
+    pub(super) stream: Option<ActiveStream>,
+    pub(super) next_stream_id: u64,
+    /// How the last reply went, for the status line.
+    pub(super) outcome: Outcome,
+    /// The newest saved conversations, shown in the welcome text.
+    pub(super) recent: Vec<ListEntry>,
+    /// The model the welcome offers to download, when this build can run one.
+    pub(super) first_run: Option<FirstRun>,
+    /// Why the conversation is not on disk: the last autosave's error, until a save
+    /// succeeds. Shown on the status line for as long as it lasts (a failing disk is
+    /// reported in the notice once), and Ctrl+N, Ctrl+O and quit ask first.
+    pub(super) unsaved: Option<String>,
+    /// The messages as written by the save-as in flight, and by the last one that
+    /// succeeded: a conversation saved elsewhere since its autosave failed is not lost.
+    pub(super) export_pending: Option<Vec<Arc<Message>>>,
+    pub(super) exported: Option<Vec<Arc<Message>>>,
+}
+
+impl Session {
+    /// A session on `conversation`, answered first by `active_model`.
+    pub(super) fn new(
+        config: Config,
+        config_path: PathBuf,
+        conversation: Conversation,
+        active_model: Option<String>,
+    ) -> Session {
+        let mut catalog = ModelCatalog::new(&config.providers);
+        if let Some(m) = &active_model {
+            catalog.select_model(m);
+        }
+        Session {
+            config,
+            config_path,
+            conversation,
+            catalog,
+            active_model,
+            stream: None,
+            next_stream_id: 0,
+            outcome: Outcome::Idle,
+            recent: Vec::new(),
+            first_run: None,
+            unsaved: None,
+            export_pending: None,
+            exported: None,
+        }
+    }
+}
