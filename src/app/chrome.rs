@@ -9,8 +9,16 @@
 use ratatui::style::{Modifier, Style};
 use ratatui_textarea::TextArea;
 
+use super::editors::new_input;
 use super::recall::Recall;
-use super::{Focus, Notice, Popup, new_input};
+use super::{Focus, Popup};
+
+/// The transient message on the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub is_error: bool,
+}
 
 pub struct Chrome {
     pub(super) focus: Focus,

@@ -7,12 +7,52 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::config::Config;
 use crate::conversation::{Conversation, Message};
 use crate::storage::ListEntry;
 
-use super::{ActiveStream, FirstRun, ModelCatalog, Outcome};
+use super::{FirstRun, ModelCatalog, StreamId};
+
+/// How the last reply went, for the status line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Idle,
+    Stopped,
+    Failed,
+}
+
+/// The reply being streamed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveStream {
+    pub id: StreamId,
+    /// When the first event arrived (`None` while waiting).
+    pub first_at: Option<Instant>,
+    pub last_at: Option<Instant>,
+    /// Text deltas received: about one token each, until the provider reports usage.
+    pub deltas: u64,
+    /// Output tokens reported by the provider, when it did.
+    pub reported_tokens: Option<u64>,
+    /// When the oldest text not yet saved arrived (`None` when all is on disk).
+    pub(super) unsaved_since: Option<Instant>,
+    /// Set while waiting to retry a request that failed before its first token.
+    pub retry: Option<RetryWait>,
+    /// What the provider said it is doing before the first token ("loading …").
+    pub preparing: Option<String>,
+}
+
+/// A retry the status line counts down to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryWait {
+    /// A few words: "rate limited", "overloaded"…
+    pub reason: String,
+    pub until: Instant,
+    /// Whole seconds left, as shown (updated by [`Msg::Tick`]).
+    pub seconds_left: u64,
+    pub attempt: u32,
+    pub of: u32,
+}
 
 pub struct Session {
     pub(super) config: Config,

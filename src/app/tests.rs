@@ -7,10 +7,13 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use pretty_assertions::assert_eq;
 
 use super::*;
+use crate::clipboard::{CopyError, CopyMethod};
 use crate::config::Config;
 use crate::conversation::{Finish, Role, Usage};
+use crate::provider::ChatRequest;
 use crate::provider::{ChatMessage, ProviderError, RetryHint, StreamEvent};
-use crate::storage::IoAction;
+use crate::storage::{IoAction, StorageError};
+use crate::view::layout;
 
 /// What the storage layer reports when the operating system refuses with `errno`.
 pub(super) fn os_error(action: IoAction, path: &str, errno: i32) -> StorageError {
