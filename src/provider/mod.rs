@@ -21,6 +21,7 @@ mod retry;
 mod sse;
 #[cfg(test)]
 mod test_support;
+mod wire;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -290,35 +291,6 @@ impl Ending {
                 message: (*words).to_owned(),
             }),
         }
-    }
-}
-
-/// The reply broke the provider's wire format: a terminal event naming how.
-fn malformed(provider: &str, message: String) -> StreamEvent {
-    StreamEvent::Failed(ProviderError::Malformed {
-        provider: provider.to_owned(),
-        message,
-    })
-}
-
-/// Every streaming format carries one JSON object per event (an NDJSON line for
-/// Ollama, `unit` names which): anything else ends the reply as malformed (the error is
-/// the events to return, so a reader can pass it on as it stands).
-pub(crate) fn json_object(
-    provider: &str,
-    data: &[u8],
-    unit: &str,
-) -> Result<serde_json::Value, Vec<StreamEvent>> {
-    match serde_json::from_slice::<serde_json::Value>(data) {
-        Ok(value @ serde_json::Value::Object(_)) => Ok(value),
-        Ok(_) => Err(vec![malformed(
-            provider,
-            format!("{unit} is not a JSON object"),
-        )]),
-        Err(e) => Err(vec![malformed(
-            provider,
-            format!("invalid JSON in {unit}: {e}"),
-        )]),
     }
 }
 
