@@ -50,7 +50,7 @@ struct RawConfig {
     temperature: Option<Spanned<f64>>,
     max_tokens: Option<Spanned<u32>>,
     stream_timeout_secs: Option<Spanned<u64>>,
-    theme: Option<Spanned<String>>,
+    theme: Option<Spanned<ThemeChoice>>,
     #[serde(default)]
     providers: Vec<RawProvider>,
     local: Option<RawLocal>,
@@ -121,7 +121,7 @@ pub fn ollama_roots(env: &dyn Fn(&str) -> Option<String>, home: Option<&Path>) -
 #[serde(deny_unknown_fields)]
 struct RawProvider {
     name: Spanned<String>,
-    kind: Option<Spanned<String>>,
+    kind: Option<Spanned<ProviderKind>>,
     base_url: Option<Spanned<String>>,
     api_key_env: Option<String>,
     api_key: Option<String>,
@@ -149,7 +149,9 @@ pub struct Config {
 }
 
 /// The config's `theme`: which palette to draw with (the UI turns it into styles).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Read by serde; an unknown value is an error at its line that lists the valid ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(try_from = "String")]
 pub enum ThemeChoice {
     Dark,
     Light,
@@ -162,13 +164,26 @@ impl ThemeChoice {
     /// The values the config accepts, for the error message.
     pub const NAMES: [&'static str; 3] = ["dark", "light", "auto"];
 
+    /// The theme named `name` (surrounding spaces are forgiven).
     pub fn parse(name: &str) -> Option<ThemeChoice> {
-        match name {
+        match name.trim() {
             "dark" => Some(ThemeChoice::Dark),
             "light" => Some(ThemeChoice::Light),
             "auto" => Some(ThemeChoice::Auto),
             _ => None,
         }
+    }
+}
+
+impl TryFrom<String> for ThemeChoice {
+    type Error = String;
+    fn try_from(name: String) -> Result<Self, String> {
+        ThemeChoice::parse(&name).ok_or_else(|| {
+            format!(
+                "unknown theme `{name}` (expected one of: {})",
+                ThemeChoice::NAMES.join(", ")
+            )
+        })
     }
 }
 
@@ -396,19 +411,10 @@ impl Config {
             ));
         }
 
-        let theme = match &raw.theme {
-            Some(t) => ThemeChoice::parse(t.get_ref().trim()).ok_or_else(|| {
-                err_at(
-                    Some(t.span()),
-                    format!(
-                        "unknown theme `{}` (expected one of: {})",
-                        t.get_ref(),
-                        ThemeChoice::NAMES.join(", ")
-                    ),
-                )
-            })?,
-            None => ThemeChoice::Auto,
-        };
+        let theme = raw
+            .theme
+            .as_ref()
+            .map_or(ThemeChoice::Auto, |t| *t.get_ref());
 
         let local = Arc::new(resolve_local(raw.local.as_ref(), env, &err_at)?);
         let mut providers: Vec<ProviderSpec> = BUILT_INS.iter().map(|b| b.resolve(env)).collect();
@@ -436,16 +442,7 @@ impl Config {
             providers.retain(|b| !(b.name == name && b.kind == ProviderKind::Local));
             let existing = providers.iter().position(|b| b.name == name);
             let kind = match &p.kind {
-                Some(k) => ProviderKind::parse(k.get_ref()).ok_or_else(|| {
-                    err_at(
-                        Some(k.span()),
-                        format!(
-                            "unknown kind `{}` for provider `{name}` (expected one of: {})",
-                            k.get_ref(),
-                            ProviderKind::NAMES.join(", ")
-                        ),
-                    )
-                })?,
+                Some(k) => *k.get_ref(),
                 None => existing.map_or(ProviderKind::OpenAi, |i| providers[i].kind),
             };
             let base_url = match &p.base_url {
@@ -974,7 +971,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "/c/config.toml:3: unknown kind `grpc` for provider `x` (expected one of: openai, anthropic, gemini, ollama, cohere)"
+            "/c/config.toml:3: unknown kind `grpc` (expected one of: openai, anthropic, gemini, ollama, cohere)"
         );
         let e = parse("temperature = 7.5\n").unwrap_err();
         assert_eq!(
@@ -993,6 +990,30 @@ mod tests {
         );
         let e = parse("[[providers]]\nname = \"x\"\nbase_url = \"ftp://h\"\n").unwrap_err();
         assert_eq!(e.line, Some(3));
+    }
+
+    #[test]
+    fn kind_is_read_by_serde_and_local_or_a_number_is_refused_at_its_line() {
+        let c =
+            parse("[[providers]]\nname = \"x\"\nkind = \"anthropic\"\nbase_url = \"http://x\"\n")
+                .unwrap();
+        assert_eq!(c.provider("x").unwrap().kind, ProviderKind::Anthropic);
+        let e = parse("[[providers]]\nname = \"x\"\nbase_url = \"http://x\"\nkind = \"local\"\n")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/c/config.toml:4: unknown kind `local` (expected one of: openai, anthropic, gemini, ollama, cohere)"
+        );
+        let e = parse("[[providers]]\nname = \"x\"\nkind = 3\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+    }
+
+    #[test]
+    fn a_theme_with_spaces_around_it_is_still_read() {
+        assert_eq!(
+            parse("theme = \" light \"\n").unwrap().theme,
+            ThemeChoice::Light
+        );
     }
 
     #[test]

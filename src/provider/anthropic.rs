@@ -18,11 +18,17 @@ use super::http::{error_fields, post_json};
 use super::models::{follow_pages, list_url};
 use super::sse::{self, Event, EventReader};
 use super::wire::{parse_event, parse_listing};
+use futures_util::future::BoxFuture;
+
+use super::kind::{Body, Dialect};
 use super::{
     ChatRequest, Ending, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent,
     ending_words,
 };
 use crate::conversation::{Finish, Role, Usage};
+
+/// The API version every request names (protocols.md §2).
+const ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// `max_tokens` is required by the API (protocols.md §2); this is sent when the request
 /// names none. Every current model accepts it.
@@ -133,10 +139,62 @@ fn endpoint(provider: &ProviderSpec, path: &str) -> String {
     format!("{}/{path}", provider.base_url.trim_end_matches('/'))
 }
 
+/// The Anthropic Messages dialect.
+pub(super) struct Anthropic;
+
+impl Dialect for Anthropic {
+    fn config_name(&self) -> &'static str {
+        "anthropic"
+    }
+
+    /// `x-api-key`, and the API version every request names (protocols.md §2).
+    fn authorize(
+        &self,
+        builder: reqwest::RequestBuilder,
+        key: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let builder = builder.header("anthropic-version", ANTHROPIC_VERSION);
+        match key {
+            Some(key) => builder.header("x-api-key", key),
+            None => builder,
+        }
+    }
+
+    fn send<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        provider: &'a ProviderSpec,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<reqwest::Response, ProviderError>> {
+        Box::pin(send(client, provider, request))
+    }
+
+    fn reply(
+        &self,
+        provider: &ProviderSpec,
+        response: reqwest::Response,
+        idle: Duration,
+    ) -> ReplyStream {
+        reply(provider, response, idle)
+    }
+
+    fn read_body(&self, provider: String, body: Body, idle: Duration) -> ReplyStream {
+        sse::drive(sse::events(body, idle), EventParser::new(provider))
+    }
+
+    fn list_models<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        provider: &'a ProviderSpec,
+    ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
+        Box::pin(list_models(client, provider))
+    }
+}
+
 /// Sends the request and checks the status before any byte of the body is read as a
 /// stream. Waiting for the response headers counts against the idle timeout. Errors
 /// here happen before the first token, so the caller may retry them.
-pub(super) async fn send(
+async fn send(
     client: &reqwest::Client,
     provider: &ProviderSpec,
     request: &ChatRequest,
@@ -199,17 +257,7 @@ fn is_spend_limit(body: Option<&Value>, message: &str) -> bool {
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`
 /// event; the stream owns the body, so dropping it closes the connection.
-/// The reader of this kind's event stream, for a body read without a response (see
-/// [`super::read_body`]).
-pub(super) fn reader(provider: String) -> impl EventReader {
-    EventParser::new(provider)
-}
-
-pub(super) fn reply(
-    provider: &ProviderSpec,
-    response: reqwest::Response,
-    idle: Duration,
-) -> ReplyStream {
+fn reply(provider: &ProviderSpec, response: reqwest::Response, idle: Duration) -> ReplyStream {
     sse::reply(
         provider,
         response,
@@ -367,7 +415,7 @@ fn ending_of(reason: &str) -> Ending {
 
 /// Lists the model ids, following `has_more`/`last_id` pages (at most
 /// [`MAX_MODEL_PAGES`](super::models::MAX_MODEL_PAGES)).
-pub(super) async fn list_models(
+async fn list_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
 ) -> Result<Vec<String>, ProviderError> {

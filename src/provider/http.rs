@@ -14,7 +14,7 @@ use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{ProviderError, ProviderKind, ProviderSpec, RetryHint};
+use super::{ProviderError, ProviderSpec, RetryHint};
 
 /// The most of an error body that is read; the rest is left unread.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -22,31 +22,21 @@ const ERROR_BODY_LIMIT: usize = 64 * 1024;
 /// How much of a non-JSON error body is shown.
 const ERROR_TEXT_CHARS: usize = 300;
 
-/// The Anthropic API version every request names (protocols.md §2).
-pub(crate) const ANTHROPIC_VERSION: &str = "2023-06-01";
-
-/// Adds the provider's authentication, in its kind's header (only when a key is
-/// configured: a server without auth must not receive an empty one), and the extra
-/// headers from the config.
+/// Adds the provider's authentication, in the header its dialect names (only when a
+/// key is configured: a server without auth must not receive an empty one), and the
+/// extra headers from the config.
 pub(crate) fn authorize(
     builder: reqwest::RequestBuilder,
     provider: &ProviderSpec,
 ) -> reqwest::RequestBuilder {
-    let mut builder = builder;
-    if provider.kind == ProviderKind::Anthropic {
-        builder = builder.header("anthropic-version", ANTHROPIC_VERSION);
-    }
-    if let Some(key) = &provider.api_key {
-        builder = match provider.kind {
-            ProviderKind::Anthropic => builder.header("x-api-key", key),
-            // The key goes in a header, never in the URL (protocols.md §4).
-            ProviderKind::Gemini => builder.header("x-goog-api-key", key),
-            ProviderKind::OpenAi
-            | ProviderKind::Cohere
-            | ProviderKind::Ollama
-            | ProviderKind::Local => builder.bearer_auth(key),
-        };
-    }
+    let key = provider.api_key.as_deref();
+    let mut builder = match provider.kind.dialect() {
+        Some(dialect) => dialect.authorize(builder, key),
+        None => match key {
+            Some(key) => builder.bearer_auth(key),
+            None => builder,
+        },
+    };
     for (name, value) in &provider.headers {
         builder = builder.header(name, value);
     }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::http::{authorize, error_from_response, send_error};
 use super::wire::parse_listing;
-use super::{ProviderError, ProviderKind, ProviderSpec};
+use super::{ProviderError, ProviderSpec};
 
 /// How long discovery may take before the provider's models count as unknown.
 pub const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -29,21 +29,23 @@ pub async fn list_models(
     if let Some(models) = &provider.models {
         return Ok(models.clone());
     }
-    let mut models = match provider.kind {
-        ProviderKind::OpenAi => {
-            let url = format!("{}/models", provider.base_url.trim_end_matches('/'));
-            let body = fetch_json(client, provider, &url).await?;
-            parse_model_list(&provider.name, &body)?
-        }
-        ProviderKind::Anthropic => super::anthropic::list_models(client, provider).await?,
-        ProviderKind::Gemini => super::gemini::list_models(client, provider).await?,
-        ProviderKind::Ollama => super::ollama::list_models(client, provider).await?,
-        ProviderKind::Cohere => super::cohere::list_models(client, provider).await?,
-        ProviderKind::Local => super::local_models(provider).await?,
+    let mut models = match provider.kind.dialect() {
+        Some(dialect) => dialect.list_models(client, provider).await?,
+        None => super::local_models(provider).await?,
     };
     models.sort_unstable();
     models.dedup();
     Ok(models)
+}
+
+/// The models of an OpenAI-compatible server: `GET {base_url}/models`.
+pub(crate) async fn list_openai(
+    client: &reqwest::Client,
+    provider: &ProviderSpec,
+) -> Result<Vec<String>, ProviderError> {
+    let url = format!("{}/models", provider.base_url.trim_end_matches('/'));
+    let body = fetch_json(client, provider, &url).await?;
+    parse_model_list(&provider.name, &body)
 }
 
 /// GETs `url` with the provider's authentication and returns the body of a successful

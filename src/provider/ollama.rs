@@ -21,6 +21,9 @@ use super::http::{error_fields, post_json};
 use super::models::fetch_json;
 use super::sse::{self, MAX_EVENT_BYTES, SseError};
 use super::wire::{parse_event, parse_listing};
+use futures_util::future::BoxFuture;
+
+use super::kind::{self, Dialect};
 use super::{
     ChatRequest, Ending, ProviderError, ProviderSpec, ReplyStream, StreamEvent, ending_words,
 };
@@ -84,10 +87,49 @@ impl<'a> WireRequest<'a> {
     }
 }
 
+/// Ollama's native NDJSON dialect.
+pub(super) struct Ollama;
+
+impl Dialect for Ollama {
+    fn config_name(&self) -> &'static str {
+        "ollama"
+    }
+
+    fn send<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        provider: &'a ProviderSpec,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<reqwest::Response, ProviderError>> {
+        Box::pin(send(client, provider, request))
+    }
+
+    fn reply(
+        &self,
+        provider: &ProviderSpec,
+        response: reqwest::Response,
+        idle: Duration,
+    ) -> ReplyStream {
+        reply(provider, response, idle)
+    }
+
+    fn read_body(&self, provider: String, body: kind::Body, idle: Duration) -> ReplyStream {
+        read(provider, body, idle)
+    }
+
+    fn list_models<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        provider: &'a ProviderSpec,
+    ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
+        Box::pin(list_models(client, provider))
+    }
+}
+
 /// Sends the request and checks the status before the body is read as a stream.
 /// Waiting for the response headers counts against the idle timeout. Errors here happen
 /// before the first token, so the caller may retry them.
-pub(super) async fn send(
+async fn send(
     client: &reqwest::Client,
     provider: &ProviderSpec,
     request: &ChatRequest,
@@ -129,11 +171,7 @@ fn with_pull_hint(mut error: ProviderError, model: &str) -> ProviderError {
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`
 /// event; the stream owns the body, so dropping it closes the connection.
-pub(super) fn reply(
-    provider: &ProviderSpec,
-    response: reqwest::Response,
-    idle: Duration,
-) -> ReplyStream {
+fn reply(provider: &ProviderSpec, response: reqwest::Response, idle: Duration) -> ReplyStream {
     if let Some(error) = super::http::unsupported_encoding(provider, response.headers()) {
         return super::failed_reply(error);
     }
@@ -387,7 +425,7 @@ impl WireLine {
 }
 
 /// The locally pulled models, from `GET {base_url}/api/tags`.
-pub(super) async fn list_models(
+async fn list_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
 ) -> Result<Vec<String>, ProviderError> {

@@ -15,6 +15,9 @@ use serde_json::Value;
 use super::http::{as_is, error_fields, post_json};
 use super::sse::{self, Event, EventReader};
 use super::wire::parse_event;
+use futures_util::future::BoxFuture;
+
+use super::kind::{Body, Dialect};
 use super::{
     ChatRequest, Ending, ProviderError, ProviderSpec, ReplyStream, StreamEvent, ending_words,
 };
@@ -125,10 +128,49 @@ impl Counts {
     }
 }
 
+/// The OpenAI Chat Completions dialect, spoken by every compatible server.
+pub(super) struct OpenAi;
+
+impl Dialect for OpenAi {
+    fn config_name(&self) -> &'static str {
+        "openai"
+    }
+
+    fn send<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        provider: &'a ProviderSpec,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<reqwest::Response, ProviderError>> {
+        Box::pin(send(client, provider, request))
+    }
+
+    fn reply(
+        &self,
+        provider: &ProviderSpec,
+        response: reqwest::Response,
+        idle: Duration,
+    ) -> ReplyStream {
+        reply(provider, response, idle)
+    }
+
+    fn read_body(&self, provider: String, body: Body, idle: Duration) -> ReplyStream {
+        sse::drive(sse::events(body, idle), ChunkParser::new(provider))
+    }
+
+    fn list_models<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        provider: &'a ProviderSpec,
+    ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
+        Box::pin(super::models::list_openai(client, provider))
+    }
+}
+
 /// Sends the request and checks the status before any byte of the body is read as a
 /// stream. Waiting for the response headers counts against the idle timeout. Errors
 /// here happen before the first token, so the caller may retry them.
-pub(super) async fn send(
+async fn send(
     client: &reqwest::Client,
     provider: &ProviderSpec,
     request: &ChatRequest,
@@ -143,17 +185,7 @@ pub(super) async fn send(
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`
 /// event; the stream owns the body, so dropping it closes the connection.
-/// The reader of this kind's event stream, for a body read without a response (see
-/// [`super::read_body`]).
-pub(super) fn reader(provider: String) -> impl EventReader {
-    ChunkParser::new(provider)
-}
-
-pub(super) fn reply(
-    provider: &ProviderSpec,
-    response: reqwest::Response,
-    idle: Duration,
-) -> ReplyStream {
+fn reply(provider: &ProviderSpec, response: reqwest::Response, idle: Duration) -> ReplyStream {
     sse::reply(
         provider,
         response,
