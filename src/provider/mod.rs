@@ -7,6 +7,7 @@
 //! seen or not), never from the connection closing (protocols.md §0, checklist).
 
 mod anthropic;
+mod builtins;
 mod cohere;
 mod error;
 pub mod first_run;
@@ -33,6 +34,9 @@ use futures_util::Stream;
 
 use crate::conversation::{Conversation, Finish, Role, Usage};
 
+pub(crate) use builtins::BUILT_INS;
+#[cfg(test)]
+pub(crate) use builtins::ollama_base_url;
 pub use error::{ProviderError, RetryHint};
 pub use http::{REDACTED_USERINFO, redact_userinfo};
 pub use kind::{ProviderKind, UnknownKind};
