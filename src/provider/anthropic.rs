@@ -215,12 +215,10 @@ async fn send(
 /// The Anthropic rule on top of the shared reading of an error: a spend-limit 429 is
 /// final (waiting does not lift the limit), so it is not retried and says what to do.
 fn spend_limit(mut error: ProviderError, body: Option<&Value>) -> ProviderError {
+    let body = body.and_then(|v| ErrorBody::deserialize(v).ok());
     // The request id is what Anthropic support asks for; it is no secret, but the user
     // line stays short, so it goes to the log only.
-    if let Some(id) = body
-        .and_then(|v| v.get("request_id"))
-        .and_then(Value::as_str)
-    {
+    if let Some(id) = body.as_ref().and_then(|b| b.request_id.as_deref()) {
         tracing::debug!(request_id = id, "error response");
     }
     if let ProviderError::Http {
@@ -230,7 +228,7 @@ fn spend_limit(mut error: ProviderError, body: Option<&Value>) -> ProviderError 
         retry,
         ..
     } = &mut error
-        && is_spend_limit(body, message)
+        && is_spend_limit(body.as_ref(), message)
     {
         *hint = Some(
             "the spend limit is reached; raise it in the Anthropic Console or wait until it resets"
@@ -244,14 +242,31 @@ fn spend_limit(mut error: ProviderError, body: Option<&Value>) -> ProviderError 
     error
 }
 
+/// The parts of an Anthropic error body the shared reading does not know (protocols.md
+/// §2); any other shape is simply not refined.
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    request_id: Option<String>,
+    error: Option<ErrorInfo>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorInfo {
+    details: Option<ErrorDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorDetails {
+    error_code: Option<String>,
+}
+
 /// True for the 429 of an exhausted spend limit: `error.details.error_code` says so,
 /// or (for gateways that drop `details`) the message names the spend limit.
-fn is_spend_limit(body: Option<&Value>, message: &str) -> bool {
+fn is_spend_limit(body: Option<&ErrorBody>, message: &str) -> bool {
     let code = body
-        .and_then(|v| v.get("error"))
-        .and_then(|e| e.get("details"))
-        .and_then(|d| d.get("error_code"))
-        .and_then(Value::as_str);
+        .and_then(|b| b.error.as_ref())
+        .and_then(|e| e.details.as_ref())
+        .and_then(|d| d.error_code.as_deref());
     code == Some(SPEND_LIMIT_CODE) || message.to_ascii_lowercase().contains("spend limit")
 }
 
@@ -853,7 +868,7 @@ mod tests {
 
     #[test]
     fn spend_limit_is_recognised_by_code_or_message() {
-        let body: Value = serde_json::from_str(
+        let body: ErrorBody = serde_json::from_str(
             r#"{"type":"error","error":{"type":"rate_limit_error","message":"x","details":{"error_code":"enforced_spend_limit_reached"}}}"#,
         )
         .unwrap();

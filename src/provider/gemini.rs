@@ -222,28 +222,27 @@ fn refine(
     else {
         return error;
     };
-    if let Some(detail) = detail {
-        if let Some(rpc_status) = detail
-            .get("status")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-        {
-            *code = Some(rpc_status.to_owned());
+    if let Some(rpc) = detail.and_then(|d| RpcError::deserialize(d).ok()) {
+        if let Some(rpc_status) = rpc.status.filter(|s| !s.is_empty()) {
+            *code = Some(rpc_status);
         }
-        let details = detail
-            .get("details")
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice);
+        // Each detail is read on its own: one of a kind tinychat does not know (or of
+        // an unexpected shape) must not hide the others.
+        let details: Vec<RpcDetail> = rpc
+            .details
+            .iter()
+            .filter_map(|d| RpcDetail::deserialize(d).ok())
+            .collect();
         let key_rejected = details.iter().any(|d| {
-            d.get("reason")
-                .and_then(Value::as_str)
+            d.reason
+                .as_deref()
                 .is_some_and(|r| r.starts_with("API_KEY_"))
         });
         if key_rejected {
             *hint = Some(key_hint(provider));
             retry.allowed = Some(false);
         }
-        if let Some(delay) = details.iter().find_map(retry_delay) {
+        if let Some(delay) = details.iter().find_map(RpcDetail::retry_delay) {
             retry.after = Some(delay);
         }
     }
@@ -258,35 +257,78 @@ fn refine(
     error
 }
 
-/// The `retryDelay` of a `google.rpc.RetryInfo` detail. Its JSON form is a protobuf
-/// Duration string (`"47s"`, `"1.5s"`); the `{seconds, nanos}` object form is read too.
-fn retry_delay(detail: &Value) -> Option<Duration> {
-    let kind = detail.get("@type").and_then(Value::as_str)?;
-    if !kind.ends_with("google.rpc.RetryInfo") {
-        return None;
-    }
-    let seconds = match detail.get("retryDelay")? {
-        Value::String(s) => s.trim().strip_suffix('s')?.parse::<f64>().ok()?,
-        Value::Object(o) => {
-            let whole = o.get("seconds").and_then(number_of).unwrap_or(0.0);
-            let nanos = o.get("nanos").and_then(number_of).unwrap_or(0.0);
-            whole + nanos / 1e9
-        }
-        _ => return None,
-    };
-    if seconds < 0.0 {
-        return None;
-    }
-    // try_: a huge or non-finite delay must not panic; it is simply ignored.
-    Duration::try_from_secs_f64(seconds).ok()
+/// The `error` object of a Gemini error body (a `google.rpc.Status`).
+#[derive(Debug, Deserialize)]
+struct RpcError {
+    /// The RPC code in words (`INVALID_ARGUMENT`, `RESOURCE_EXHAUSTED`…).
+    status: Option<String>,
+    /// `google.rpc.*` details of any type; each is read on its own.
+    #[serde(default)]
+    details: Vec<Value>,
 }
 
-/// A JSON number, or a number in a string (protobuf JSON writes int64 as a string).
-fn number_of(value: &Value) -> Option<f64> {
-    match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
+/// The fields tinychat reads of a detail: `ErrorInfo.reason` and
+/// `RetryInfo.retryDelay`, told apart by `@type`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RpcDetail {
+    #[serde(rename = "@type")]
+    kind: Option<String>,
+    reason: Option<String>,
+    retry_delay: Option<RpcDuration>,
+}
+
+/// A protobuf Duration in JSON: a string (`"47s"`, `"1.5s"`) or, from some encoders,
+/// `{seconds, nanos}`, where int64 seconds may be written as a string.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RpcDuration {
+    Text(String),
+    Parts {
+        seconds: Option<RpcNumber>,
+        nanos: Option<RpcNumber>,
+    },
+    /// Anything else (a bare number…): no delay.
+    Other(serde::de::IgnoredAny),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RpcNumber {
+    Number(f64),
+    Text(String),
+}
+
+impl RpcNumber {
+    fn value(&self) -> Option<f64> {
+        match self {
+            RpcNumber::Number(n) => Some(*n),
+            RpcNumber::Text(s) => s.parse().ok(),
+        }
+    }
+}
+
+impl RpcDetail {
+    /// The `retryDelay` of a `google.rpc.RetryInfo` detail; `None` for other details,
+    /// a negative or unreadable delay, or one too large to be a `Duration`.
+    fn retry_delay(&self) -> Option<Duration> {
+        if !self.kind.as_deref()?.ends_with("google.rpc.RetryInfo") {
+            return None;
+        }
+        let seconds = match self.retry_delay.as_ref()? {
+            RpcDuration::Text(s) => s.trim().strip_suffix('s')?.parse::<f64>().ok()?,
+            RpcDuration::Parts { seconds, nanos } => {
+                let whole = seconds.as_ref().and_then(RpcNumber::value).unwrap_or(0.0);
+                let nanos = nanos.as_ref().and_then(RpcNumber::value).unwrap_or(0.0);
+                whole + nanos / 1e9
+            }
+            RpcDuration::Other(_) => return None,
+        };
+        if seconds < 0.0 {
+            return None;
+        }
+        // try_: a huge or non-finite delay must not panic; it is simply ignored.
+        Duration::try_from_secs_f64(seconds).ok()
     }
 }
 
@@ -995,11 +1037,15 @@ mod tests {
         assert!(!chat_url(&p, "m").contains("fake-gemini-key"));
     }
 
-    fn retry_info(delay: &str) -> Value {
+    fn retry_info(delay: &str) -> RpcDetail {
         serde_json::from_str(&format!(
             r#"{{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":{delay}}}"#
         ))
         .unwrap()
+    }
+
+    fn retry_delay(detail: &RpcDetail) -> Option<Duration> {
+        detail.retry_delay()
     }
 
     #[test]
@@ -1019,8 +1065,10 @@ mod tests {
         for bad in [r#""47""#, r#""-1s""#, r#""1e300s""#, r#""NaNs""#, "47"] {
             assert_eq!(retry_delay(&retry_info(bad)), None, "{bad}");
         }
-        let help =
-            serde_json::json!({"@type":"type.googleapis.com/google.rpc.Help","retryDelay":"5s"});
+        let help: RpcDetail = serde_json::from_str(
+            r#"{"@type":"type.googleapis.com/google.rpc.Help","retryDelay":"5s"}"#,
+        )
+        .unwrap();
         assert_eq!(retry_delay(&help), None);
     }
 

@@ -220,6 +220,12 @@ pub(crate) fn key_hint(provider: &ProviderSpec) -> String {
 ///
 /// `code` prefers `code` over `type`; a numeric code equal to `status` (OpenRouter,
 /// Gemini repeat the HTTP status there) says nothing new and falls back to `type`.
+///
+/// Unlike reply events, error payloads are read as a JSON value, not a wire struct:
+/// they are a union of shapes whose every field may be a string, a number or an object,
+/// and an object without a `message` is shown as its own JSON, which only the value
+/// still has. Each provider's extra fields (Gemini's `details`, Anthropic's
+/// `error_code`) are typed in its module.
 pub(crate) fn error_fields(value: &Value, status: Option<u16>) -> Option<(Option<String>, String)> {
     let obj = value.as_object()?;
     match obj.get("error") {
