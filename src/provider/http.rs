@@ -1,7 +1,8 @@
 //! HTTP plumbing every provider shares: authenticating a request, and turning a failed
 //! request or an error status into a [`ProviderError`] the user can act on.
 //!
-//! Owns: the bearer/extra-header policy, reading an error body (bounded), the parsing of
+//! Owns: adding the key (in the header the provider's dialect names) and the config's
+//! extra headers, reading an error body (bounded), the parsing of
 //! the error-body shapes in protocols.md (OpenAI, Mistral old and new, Cohere, FastAPI
 //! `detail`, Ollama's string `error`), the hints, and the wording of connection failures.
 //! Must not: parse reply streams, log or print a header or key, or import any UI.

@@ -2,8 +2,9 @@
 //!
 //! This module owns the HTTP side of tinychat and must not import ratatui or anything of
 //! the UI, so that `tinychat ask` and `tinychat models` reuse it without a terminal.
-//! Each provider kind lives in its own file and turns the provider's wire format into
-//! [`StreamEvent`]s; the outcome of a reply comes from the protocol itself (end marker
+//! Each provider kind lives in its own file, implements the `Dialect` trait of
+//! `kind.rs` (the one table from a kind to its module) and turns the provider's wire
+//! format into [`StreamEvent`]s; the outcome of a reply comes from the protocol itself (end marker
 //! seen or not), never from the connection closing (protocols.md §0, checklist).
 
 mod anthropic;
