@@ -16,7 +16,7 @@ use directories::ProjectDirs;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::provider::{DEFAULT_IDLE_TIMEOUT, ProviderKind, ProviderSpec};
+use crate::provider::{BUILT_INS, DEFAULT_IDLE_TIMEOUT, ProviderKind, ProviderSpec};
 
 /// The documented example config, embedded so it can be shown and tested.
 pub const EXAMPLE_CONFIG: &str = include_str!("../assets/default-config.toml");
@@ -50,7 +50,7 @@ struct RawConfig {
     temperature: Option<Spanned<f64>>,
     max_tokens: Option<Spanned<u32>>,
     stream_timeout_secs: Option<Spanned<u64>>,
-    theme: Option<Spanned<String>>,
+    theme: Option<Spanned<ThemeChoice>>,
     #[serde(default)]
     providers: Vec<RawProvider>,
     local: Option<RawLocal>,
@@ -121,7 +121,7 @@ pub fn ollama_roots(env: &dyn Fn(&str) -> Option<String>, home: Option<&Path>) -
 #[serde(deny_unknown_fields)]
 struct RawProvider {
     name: Spanned<String>,
-    kind: Option<Spanned<String>>,
+    kind: Option<Spanned<ProviderKind>>,
     base_url: Option<Spanned<String>>,
     api_key_env: Option<String>,
     api_key: Option<String>,
@@ -149,7 +149,9 @@ pub struct Config {
 }
 
 /// The config's `theme`: which palette to draw with (the UI turns it into styles).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Read by serde; an unknown value is an error at its line that lists the valid ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(try_from = "String")]
 pub enum ThemeChoice {
     Dark,
     Light,
@@ -162,8 +164,9 @@ impl ThemeChoice {
     /// The values the config accepts, for the error message.
     pub const NAMES: [&'static str; 3] = ["dark", "light", "auto"];
 
+    /// The theme named `name` (surrounding spaces are forgiven).
     pub fn parse(name: &str) -> Option<ThemeChoice> {
-        match name {
+        match name.trim() {
             "dark" => Some(ThemeChoice::Dark),
             "light" => Some(ThemeChoice::Light),
             "auto" => Some(ThemeChoice::Auto),
@@ -172,129 +175,17 @@ impl ThemeChoice {
     }
 }
 
-/// A built-in provider (spec §4 table).
-struct BuiltIn {
-    name: &'static str,
-    kind: ProviderKind,
-    key_envs: &'static [&'static str],
-    base_url: &'static str,
-    base_url_env: Option<&'static str>,
-    fallback_models: &'static [&'static str],
-    include_usage: bool,
-    /// No key, and shown only when the server answers (Ollama).
-    optional: bool,
+impl TryFrom<String> for ThemeChoice {
+    type Error = String;
+    fn try_from(name: String) -> Result<Self, String> {
+        ThemeChoice::parse(&name).ok_or_else(|| {
+            format!(
+                "unknown theme `{name}` (expected one of: {})",
+                ThemeChoice::NAMES.join(", ")
+            )
+        })
+    }
 }
-
-const BUILT_INS: &[BuiltIn] = &[
-    BuiltIn {
-        name: "openai",
-        kind: ProviderKind::OpenAi,
-        key_envs: &["OPENAI_API_KEY"],
-        base_url: "https://api.openai.com/v1",
-        base_url_env: Some("OPENAI_BASE_URL"),
-        fallback_models: &["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1"],
-        include_usage: true,
-        optional: false,
-    },
-    BuiltIn {
-        name: "mistral",
-        kind: ProviderKind::OpenAi,
-        key_envs: &["MISTRAL_API_KEY"],
-        base_url: "https://api.mistral.ai/v1",
-        base_url_env: None,
-        fallback_models: &[
-            "mistral-small-latest",
-            "mistral-medium-latest",
-            "mistral-large-latest",
-            "codestral-latest",
-        ],
-        // Mistral rejects `stream_options` and sends usage on the finish chunk anyway.
-        include_usage: false,
-        optional: false,
-    },
-    BuiltIn {
-        name: "together",
-        kind: ProviderKind::OpenAi,
-        key_envs: &["TOGETHER_API_KEY"],
-        base_url: "https://api.together.xyz/v1",
-        base_url_env: None,
-        fallback_models: &[
-            "meta-llama/Llama-3.3-70B-Instruct-Turbo",
-            "Qwen/Qwen2.5-72B-Instruct-Turbo",
-        ],
-        include_usage: true,
-        optional: false,
-    },
-    BuiltIn {
-        name: "groq",
-        kind: ProviderKind::OpenAi,
-        key_envs: &["GROQ_API_KEY"],
-        base_url: "https://api.groq.com/openai/v1",
-        base_url_env: None,
-        fallback_models: &["llama-3.1-8b-instant", "llama-3.3-70b-versatile"],
-        include_usage: true,
-        optional: false,
-    },
-    BuiltIn {
-        name: "openrouter",
-        kind: ProviderKind::OpenAi,
-        key_envs: &["OPENROUTER_API_KEY"],
-        base_url: "https://openrouter.ai/api/v1",
-        base_url_env: None,
-        fallback_models: &["openai/gpt-4o-mini", "meta-llama/llama-3.3-70b-instruct"],
-        // OpenRouter puts usage on its final chunk without being asked.
-        include_usage: false,
-        optional: false,
-    },
-    BuiltIn {
-        name: "anthropic",
-        kind: ProviderKind::Anthropic,
-        key_envs: &["ANTHROPIC_API_KEY"],
-        base_url: "https://api.anthropic.com",
-        base_url_env: Some("ANTHROPIC_BASE_URL"),
-        fallback_models: &["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"],
-        include_usage: false,
-        optional: false,
-    },
-    BuiltIn {
-        name: "gemini",
-        kind: ProviderKind::Gemini,
-        key_envs: &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
-        base_url: "https://generativelanguage.googleapis.com",
-        base_url_env: None,
-        fallback_models: &[
-            "gemini-2.5-flash",
-            "gemini-2.5-pro",
-            "gemini-2.5-flash-lite",
-        ],
-        include_usage: false,
-        optional: false,
-    },
-    BuiltIn {
-        name: "cohere",
-        kind: ProviderKind::Cohere,
-        key_envs: &["COHERE_API_KEY", "CO_API_KEY"],
-        base_url: "https://api.cohere.com",
-        base_url_env: None,
-        fallback_models: &[
-            "command-a-03-2025",
-            "command-r-plus-08-2024",
-            "command-r-08-2024",
-        ],
-        include_usage: false,
-        optional: false,
-    },
-    BuiltIn {
-        name: "ollama",
-        kind: ProviderKind::Ollama,
-        key_envs: &[],
-        base_url: "http://127.0.0.1:11434",
-        base_url_env: Some("OLLAMA_HOST"),
-        fallback_models: &[],
-        include_usage: false,
-        optional: true,
-    },
-];
 
 /// Where tinychat keeps its files (spec §3), resolved once at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -396,19 +287,10 @@ impl Config {
             ));
         }
 
-        let theme = match &raw.theme {
-            Some(t) => ThemeChoice::parse(t.get_ref().trim()).ok_or_else(|| {
-                err_at(
-                    Some(t.span()),
-                    format!(
-                        "unknown theme `{}` (expected one of: {})",
-                        t.get_ref(),
-                        ThemeChoice::NAMES.join(", ")
-                    ),
-                )
-            })?,
-            None => ThemeChoice::Auto,
-        };
+        let theme = raw
+            .theme
+            .as_ref()
+            .map_or(ThemeChoice::Auto, |t| *t.get_ref());
 
         let local = Arc::new(resolve_local(raw.local.as_ref(), env, &err_at)?);
         let mut providers: Vec<ProviderSpec> = BUILT_INS.iter().map(|b| b.resolve(env)).collect();
@@ -436,16 +318,7 @@ impl Config {
             providers.retain(|b| !(b.name == name && b.kind == ProviderKind::Local));
             let existing = providers.iter().position(|b| b.name == name);
             let kind = match &p.kind {
-                Some(k) => ProviderKind::parse(k.get_ref()).ok_or_else(|| {
-                    err_at(
-                        Some(k.span()),
-                        format!(
-                            "unknown kind `{}` for provider `{name}` (expected one of: {})",
-                            k.get_ref(),
-                            ProviderKind::NAMES.join(", ")
-                        ),
-                    )
-                })?,
+                Some(k) => *k.get_ref(),
                 None => existing.map_or(ProviderKind::OpenAi, |i| providers[i].kind),
             };
             let base_url = match &p.base_url {
@@ -553,49 +426,6 @@ impl Config {
     }
 }
 
-impl BuiltIn {
-    fn resolve(&self, env: &dyn Fn(&str) -> Option<String>) -> ProviderSpec {
-        let found = self
-            .key_envs
-            .iter()
-            .find_map(|var| env(var).filter(|v| !v.is_empty()).map(|v| (*var, v)));
-        let base_url = self
-            .base_url_env
-            .and_then(env)
-            .map(|u| u.trim().trim_end_matches('/').to_owned())
-            .filter(|u| !u.is_empty())
-            .map_or_else(
-                || self.base_url.to_owned(),
-                |u| {
-                    if self.kind == ProviderKind::Ollama {
-                        ollama_base_url(&u)
-                    } else {
-                        u
-                    }
-                },
-            );
-        ProviderSpec {
-            name: self.name.to_owned(),
-            kind: self.kind,
-            base_url,
-            key_env: found
-                .as_ref()
-                .map(|(var, _)| *var)
-                .or_else(|| self.key_envs.first().copied())
-                .map(str::to_owned),
-            disabled: (found.is_none() && !self.key_envs.is_empty())
-                .then(|| format!("set {}", self.key_envs.join(" or "))),
-            api_key: found.map(|(_, key)| key),
-            headers: BTreeMap::new(),
-            models: None,
-            fallback_models: self.fallback_models.iter().map(|&m| m.to_owned()).collect(),
-            include_usage: self.include_usage,
-            optional: self.optional,
-            local: None,
-        }
-    }
-}
-
 /// The name of the built-in in-process provider (`local/<model>`).
 pub const LOCAL_PROVIDER: &str = "local";
 
@@ -669,34 +499,6 @@ fn resolve_local(
     Ok(settings)
 }
 
-/// `OLLAMA_HOST` as Ollama itself reads it: `host`, `host:port` or a URL; no scheme
-/// means http, no port means 11434, and the listen-everywhere address 0.0.0.0 means
-/// this machine.
-fn ollama_base_url(value: &str) -> String {
-    let (scheme, rest) = match value.split_once("://") {
-        Some((scheme, rest)) => (scheme, rest),
-        None => ("http", value),
-    };
-    let (host_port, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
-        None => (rest, ""),
-    };
-    let has_port = host_port
-        .rsplit_once(':')
-        .is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
-        && !host_port.ends_with(']');
-    let host_port = if has_port {
-        host_port.to_owned()
-    } else {
-        format!("{host_port}:11434")
-    };
-    let host_port = match host_port.strip_prefix("0.0.0.0") {
-        Some(port) => format!("127.0.0.1{port}"),
-        None => host_port,
-    };
-    format!("{scheme}://{host_port}{path}")
-}
-
 /// Splits `provider/model` at the first `/` (model ids may contain more slashes).
 pub fn split_model(full: &str) -> Option<(&str, &str)> {
     full.split_once('/')
@@ -712,6 +514,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::ollama_base_url;
     use pretty_assertions::assert_eq;
 
     /// The built-in providers in table order, which overriding one must keep.
@@ -974,7 +777,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "/c/config.toml:3: unknown kind `grpc` for provider `x` (expected one of: openai, anthropic, gemini, ollama, cohere)"
+            "/c/config.toml:3: unknown kind `grpc` (expected one of: openai, anthropic, gemini, ollama, cohere)"
         );
         let e = parse("temperature = 7.5\n").unwrap_err();
         assert_eq!(
@@ -993,6 +796,30 @@ mod tests {
         );
         let e = parse("[[providers]]\nname = \"x\"\nbase_url = \"ftp://h\"\n").unwrap_err();
         assert_eq!(e.line, Some(3));
+    }
+
+    #[test]
+    fn kind_is_read_by_serde_and_local_or_a_number_is_refused_at_its_line() {
+        let c =
+            parse("[[providers]]\nname = \"x\"\nkind = \"anthropic\"\nbase_url = \"http://x\"\n")
+                .unwrap();
+        assert_eq!(c.provider("x").unwrap().kind, ProviderKind::Anthropic);
+        let e = parse("[[providers]]\nname = \"x\"\nbase_url = \"http://x\"\nkind = \"local\"\n")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/c/config.toml:4: unknown kind `local` (expected one of: openai, anthropic, gemini, ollama, cohere)"
+        );
+        let e = parse("[[providers]]\nname = \"x\"\nkind = 3\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+    }
+
+    #[test]
+    fn a_theme_with_spaces_around_it_is_still_read() {
+        assert_eq!(
+            parse("theme = \" light \"\n").unwrap().theme,
+            ThemeChoice::Light
+        );
     }
 
     #[test]

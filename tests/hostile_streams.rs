@@ -469,3 +469,48 @@ fn redacting_userinfo_covers_urls_inside_text_and_leaves_the_rest() {
     assert_eq!(redact_userinfo("no url here: a@b"), "no url here: a@b");
     assert_eq!(redact_userinfo("http://x@"), "http://***@");
 }
+
+// ---------------------------------------------------------------------------------------
+// 5. A field of the wrong type is named, not guessed around
+
+#[tokio::test]
+async fn a_wrong_type_in_a_read_field_fails_the_reply_naming_its_path_for_every_kind() {
+    let cases: [(ProviderKind, &str, &str); 5] = [
+        (
+            ProviderKind::OpenAi,
+            "data: {\"choices\":[{\"delta\":{\"content\":42}}]}\n\n",
+            "an event has a wrong `choices[0].delta.content`: invalid type: integer `42`, expected a string at line 1 column 34",
+        ),
+        (
+            ProviderKind::Anthropic,
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":42}}\n\n",
+            "an event has a wrong `delta.text`: invalid type: integer `42`, expected a string at line 1 column 78",
+        ),
+        (
+            ProviderKind::Gemini,
+            "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":42}]}}]}\r\n\r\n",
+            "an event has a wrong `candidates[0].content.parts[0].text`: invalid type: integer `42`, expected a string at line 1 column 46",
+        ),
+        (
+            ProviderKind::Cohere,
+            "event: content-delta\ndata: {\"type\":\"content-delta\",\"delta\":{\"message\":{\"content\":{\"text\":42}}}}\n\n",
+            "an event has a wrong `delta.message.content.text`: invalid type: integer `42`, expected a string at line 1 column 64",
+        ),
+        (
+            ProviderKind::Ollama,
+            "{\"message\":{\"content\":42},\"done\":false}\n",
+            "a line has a wrong `message.content`: invalid type: integer `42`, expected a string at line 1 column 24",
+        ),
+    ];
+    for (kind, body, message) in cases {
+        let events = read_in_memory(kind, Bytes::from(body), 7).await;
+        assert_eq!(
+            events,
+            vec![StreamEvent::Failed(ProviderError::Malformed {
+                provider: "p".to_owned(),
+                message: message.to_owned(),
+            })],
+            "{kind:?}"
+        );
+    }
+}

@@ -11,17 +11,24 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::http::{error_fields, post_json};
 use super::models::{follow_pages, list_url};
 use super::sse::{self, Event, EventReader};
+use super::wire::{parse_event, parse_listing};
+use futures_util::future::BoxFuture;
+
+use super::kind::{Body, Dialect};
 use super::{
     ChatRequest, Ending, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent,
-    ending_words, json_object,
+    ending_words,
 };
 use crate::conversation::{Finish, Role, Usage};
+
+/// The API version every request names (protocols.md §2).
+const ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// `max_tokens` is required by the API (protocols.md §2); this is sent when the request
 /// names none. Every current model accepts it.
@@ -79,15 +86,115 @@ impl<'a> WireRequest<'a> {
     }
 }
 
+/// One event's data as the Messages API sends it (protocols.md §2): one flat struct for
+/// every event type, since each type uses only some of the fields and the rest are
+/// absent. Fields tinychat does not read are ignored.
+#[derive(Debug, Deserialize)]
+struct WireEvent {
+    /// The event type (`message_start`, `content_block_delta`…), equal to the SSE name.
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    /// `message_start`: the message, with the first usage counts.
+    message: Option<MessageStart>,
+    /// `content_block_*`: which block.
+    index: Option<u64>,
+    /// `content_block_start`: the block's type.
+    content_block: Option<Block>,
+    /// `content_block_delta` (text) and `message_delta` (stop reason).
+    delta: Option<Delta>,
+    /// `message_delta`: the cumulative counts.
+    usage: Option<Counts>,
+    /// `error`: `{type, message}`, read like any error payload.
+    error: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageStart {
+    usage: Option<Counts>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Block {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+/// A block delta (`type` and `text`) or a message delta (`stop_reason`).
+#[derive(Debug, Deserialize)]
+struct Delta {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    text: Option<String>,
+    stop_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Counts {
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+}
+
 /// `{base_url}/{path}` whatever the configured base URL ends with.
 fn endpoint(provider: &ProviderSpec, path: &str) -> String {
     format!("{}/{path}", provider.base_url.trim_end_matches('/'))
 }
 
+/// The Anthropic Messages dialect.
+pub(super) struct Anthropic;
+
+impl Dialect for Anthropic {
+    fn config_name(&self) -> &'static str {
+        "anthropic"
+    }
+
+    /// `x-api-key`, and the API version every request names (protocols.md §2).
+    fn authorize(
+        &self,
+        builder: reqwest::RequestBuilder,
+        key: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let builder = builder.header("anthropic-version", ANTHROPIC_VERSION);
+        match key {
+            Some(key) => builder.header("x-api-key", key),
+            None => builder,
+        }
+    }
+
+    fn send<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        provider: &'a ProviderSpec,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<reqwest::Response, ProviderError>> {
+        Box::pin(send(client, provider, request))
+    }
+
+    fn reply(
+        &self,
+        provider: &ProviderSpec,
+        response: reqwest::Response,
+        idle: Duration,
+    ) -> ReplyStream {
+        reply(provider, response, idle)
+    }
+
+    fn read_body(&self, provider: String, body: Body, idle: Duration) -> ReplyStream {
+        sse::drive(sse::events(body, idle), EventParser::new(provider))
+    }
+
+    fn list_models<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        provider: &'a ProviderSpec,
+    ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
+        Box::pin(list_models(client, provider))
+    }
+}
+
 /// Sends the request and checks the status before any byte of the body is read as a
 /// stream. Waiting for the response headers counts against the idle timeout. Errors
 /// here happen before the first token, so the caller may retry them.
-pub(super) async fn send(
+async fn send(
     client: &reqwest::Client,
     provider: &ProviderSpec,
     request: &ChatRequest,
@@ -108,12 +215,10 @@ pub(super) async fn send(
 /// The Anthropic rule on top of the shared reading of an error: a spend-limit 429 is
 /// final (waiting does not lift the limit), so it is not retried and says what to do.
 fn spend_limit(mut error: ProviderError, body: Option<&Value>) -> ProviderError {
+    let body = body.and_then(|v| ErrorBody::deserialize(v).ok());
     // The request id is what Anthropic support asks for; it is no secret, but the user
     // line stays short, so it goes to the log only.
-    if let Some(id) = body
-        .and_then(|v| v.get("request_id"))
-        .and_then(Value::as_str)
-    {
+    if let Some(id) = body.as_ref().and_then(|b| b.request_id.as_deref()) {
         tracing::debug!(request_id = id, "error response");
     }
     if let ProviderError::Http {
@@ -123,7 +228,7 @@ fn spend_limit(mut error: ProviderError, body: Option<&Value>) -> ProviderError 
         retry,
         ..
     } = &mut error
-        && is_spend_limit(body, message)
+        && is_spend_limit(body.as_ref(), message)
     {
         *hint = Some(
             "the spend limit is reached; raise it in the Anthropic Console or wait until it resets"
@@ -137,30 +242,37 @@ fn spend_limit(mut error: ProviderError, body: Option<&Value>) -> ProviderError 
     error
 }
 
+/// The parts of an Anthropic error body the shared reading does not know (protocols.md
+/// §2); any other shape is simply not refined.
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    request_id: Option<String>,
+    error: Option<ErrorInfo>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorInfo {
+    details: Option<ErrorDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorDetails {
+    error_code: Option<String>,
+}
+
 /// True for the 429 of an exhausted spend limit: `error.details.error_code` says so,
 /// or (for gateways that drop `details`) the message names the spend limit.
-fn is_spend_limit(body: Option<&Value>, message: &str) -> bool {
+fn is_spend_limit(body: Option<&ErrorBody>, message: &str) -> bool {
     let code = body
-        .and_then(|v| v.get("error"))
-        .and_then(|e| e.get("details"))
-        .and_then(|d| d.get("error_code"))
-        .and_then(Value::as_str);
+        .and_then(|b| b.error.as_ref())
+        .and_then(|e| e.details.as_ref())
+        .and_then(|d| d.error_code.as_deref());
     code == Some(SPEND_LIMIT_CODE) || message.to_ascii_lowercase().contains("spend limit")
 }
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`
 /// event; the stream owns the body, so dropping it closes the connection.
-/// The reader of this kind's event stream, for a body read without a response (see
-/// [`super::read_body`]).
-pub(super) fn reader(provider: String) -> impl EventReader {
-    EventParser::new(provider)
-}
-
-pub(super) fn reply(
-    provider: &ProviderSpec,
-    response: reqwest::Response,
-    idle: Duration,
-) -> ReplyStream {
+fn reply(provider: &ProviderSpec, response: reqwest::Response, idle: Duration) -> ReplyStream {
     sse::reply(
         provider,
         response,
@@ -175,47 +287,39 @@ impl EventReader for EventParser {
     }
     /// The events one SSE event yields; a terminal event, if any, is last.
     fn on_event(&mut self, event: &Event) -> Vec<StreamEvent> {
-        let data = match json_object(&self.provider, event.data.trim().as_bytes(), "an event") {
-            Ok(value) => value,
-            Err(events) => return events,
-        };
+        let data: WireEvent =
+            match parse_event(&self.provider, event.data.trim().as_bytes(), "an event") {
+                Ok(data) => data,
+                Err(events) => return events,
+            };
         // The event name equals `data.type`; the data is the authority, the name the
         // fallback for a gateway that drops the field.
-        let kind = data
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or(event.event.as_str());
+        let kind = data.kind.as_deref().unwrap_or(event.event.as_str());
         match kind {
             "message_start" => {
-                let usage = data.get("message").and_then(|m| m.get("usage"));
+                let usage = data.message.and_then(|m| m.usage);
                 self.usage_event(usage).into_iter().collect()
             }
             "content_block_start" => {
-                if let Some(index) = data.get("index").and_then(Value::as_u64) {
-                    let block_type = data
-                        .get("content_block")
-                        .and_then(|b| b.get("type"))
-                        .and_then(Value::as_str);
-                    self.text_blocks.insert(index, block_type == Some("text"));
+                if let Some(index) = data.index {
+                    let block_type = data.content_block.and_then(|b| b.kind);
+                    self.text_blocks
+                        .insert(index, block_type.as_deref() == Some("text"));
                 }
                 Vec::new()
             }
-            "content_block_delta" => self.delta(&data).into_iter().collect(),
+            "content_block_delta" => self.delta(data.index, data.delta).into_iter().collect(),
             "message_delta" => {
-                if let Some(reason) = data
-                    .get("delta")
-                    .and_then(|d| d.get("stop_reason"))
-                    .and_then(Value::as_str)
-                {
-                    self.finish = Some(ending_of(reason));
+                if let Some(reason) = data.delta.and_then(|d| d.stop_reason) {
+                    self.finish = Some(ending_of(&reason));
                 }
-                self.usage_event(data.get("usage")).into_iter().collect()
+                self.usage_event(data.usage).into_iter().collect()
             }
             "message_stop" => {
                 let ending = self.finish.take().unwrap_or(Ending::Normal(Finish::Stop));
                 vec![ending.event(&self.provider, "stop_reason")]
             }
-            "error" => vec![self.stream_error(&data)],
+            "error" => vec![self.stream_error(data.error, &event.data)],
             // `ping`, `content_block_stop` and event types added later carry no text.
             _ => Vec::new(),
         }
@@ -258,26 +362,23 @@ impl EventParser {
     /// known to be something other than text (thinking, signature, tool input and
     /// citation deltas are never reply text). A delta whose block start was never seen
     /// is still shown: its own type says it is text.
-    fn delta(&self, data: &Value) -> Option<StreamEvent> {
-        let delta = data.get("delta")?;
-        if delta.get("type").and_then(Value::as_str) != Some("text_delta") {
+    fn delta(&self, index: Option<u64>, delta: Option<Delta>) -> Option<StreamEvent> {
+        let delta = delta?;
+        if delta.kind.as_deref() != Some("text_delta") {
             return None;
         }
-        let index = data.get("index").and_then(Value::as_u64);
         if index.and_then(|i| self.text_blocks.get(&i)) == Some(&false) {
             return None;
         }
-        let text = delta.get("text").and_then(Value::as_str)?;
-        (!text.is_empty()).then(|| StreamEvent::Delta(text.to_owned()))
+        let text = delta.text?;
+        (!text.is_empty()).then_some(StreamEvent::Delta(text))
     }
 
     /// Replaces the known counts with those in `usage` (absent ones are kept) and
     /// reports the result; `None` when `usage` carries neither count.
-    fn usage_event(&mut self, usage: Option<&Value>) -> Option<StreamEvent> {
+    fn usage_event(&mut self, usage: Option<Counts>) -> Option<StreamEvent> {
         let usage = usage?;
-        let input = usage.get("input_tokens").and_then(Value::as_u64);
-        let output = usage.get("output_tokens").and_then(Value::as_u64);
-        if input.is_none() && output.is_none() {
+        if usage.input_tokens.is_none() && usage.output_tokens.is_none() {
             return None;
         }
         let known = self.usage.unwrap_or(Usage {
@@ -285,16 +386,23 @@ impl EventParser {
             output_tokens: 0,
         });
         let next = Usage {
-            input_tokens: input.unwrap_or(known.input_tokens),
-            output_tokens: output.unwrap_or(known.output_tokens),
+            input_tokens: usage.input_tokens.unwrap_or(known.input_tokens),
+            output_tokens: usage.output_tokens.unwrap_or(known.output_tokens),
         };
         self.usage = Some(next);
         Some(StreamEvent::Usage(next))
     }
 
     /// `event: error` after HTTP 200, e.g. `overloaded_error` (protocols.md §2).
-    fn stream_error(&self, data: &Value) -> StreamEvent {
-        let (code, message) = error_fields(data, None).unwrap_or_else(|| (None, data.to_string()));
+    fn stream_error(&self, error: Option<Value>, data: &str) -> StreamEvent {
+        // Without an `error` object the payload is read whole, in any shape error
+        // payloads come in: this happens once, on the event that ends the reply.
+        let payload = match error {
+            Some(error) => serde_json::json!({ "error": error }),
+            None => serde_json::from_str(data.trim()).unwrap_or(Value::Null),
+        };
+        let (code, message) =
+            error_fields(&payload, None).unwrap_or_else(|| (None, data.trim().to_owned()));
         StreamEvent::Failed(ProviderError::Stream {
             provider: self.provider.clone(),
             code,
@@ -322,7 +430,7 @@ fn ending_of(reason: &str) -> Ending {
 
 /// Lists the model ids, following `has_more`/`last_id` pages (at most
 /// [`MAX_MODEL_PAGES`](super::models::MAX_MODEL_PAGES)).
-pub(super) async fn list_models(
+async fn list_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
 ) -> Result<Vec<String>, ProviderError> {
@@ -331,8 +439,7 @@ pub(super) async fn list_models(
         client,
         provider,
         |after| page_url(provider, &base, after),
-        |body| parse_page(body).map(|page| (page.ids, page.next)),
-        "{\"data\":[{\"id\":...}]}",
+        |body| parse_page(&provider.name, body).map(|page| (page.ids, page.next)),
     )
     .await
 }
@@ -362,28 +469,39 @@ struct ModelPage {
     next: Option<String>,
 }
 
-/// `data[].id` and the cursor of the next page; `None` when the body is not a listing.
-fn parse_page(body: &[u8]) -> Option<ModelPage> {
-    let value: Value = serde_json::from_slice(body).ok()?;
-    let data = value.get("data")?.as_array()?;
-    let ids: Vec<String> = data
-        .iter()
-        .filter_map(|entry| entry.get("id")?.as_str())
+/// One page of `GET /v1/models` as the API sends it.
+#[derive(Debug, Deserialize)]
+struct WirePage {
+    data: Vec<WireModel>,
+    has_more: Option<bool>,
+    last_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireModel {
+    id: Option<String>,
+}
+
+/// The shape named when a page cannot be read.
+const LISTING_SHAPE: &str = "{\"data\":[{\"id\":...}]}";
+
+/// `data[].id` and the cursor of the next page.
+fn parse_page(provider: &str, body: &[u8]) -> Result<ModelPage, ProviderError> {
+    let page: WirePage = parse_listing(provider, body, LISTING_SHAPE)?;
+    let ids: Vec<String> = page
+        .data
+        .into_iter()
+        .filter_map(|entry| entry.id)
         .filter(|id| !id.is_empty())
-        .map(str::to_owned)
         .collect();
-    let has_more = value.get("has_more").and_then(Value::as_bool) == Some(true);
-    let next = has_more
+    let next = (page.has_more == Some(true))
         .then(|| {
-            value
-                .get("last_id")
-                .and_then(Value::as_str)
+            page.last_id
                 .filter(|id| !id.is_empty())
-                .map(str::to_owned)
                 .or_else(|| ids.last().cloned())
         })
         .flatten();
-    Some(ModelPage { ids, next })
+    Ok(ModelPage { ids, next })
 }
 
 #[cfg(test)]
@@ -645,6 +763,32 @@ mod tests {
     }
 
     #[test]
+    fn unknown_fields_are_ignored_and_a_wrong_type_names_its_field() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi","extra":[1,2]},"trace":{"id":"t"}}"#,
+            ]),
+            vec![delta("hi")]
+        );
+        assert_eq!(
+            parse_all(&[
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":["hi"]}}"#,
+            ]),
+            vec![StreamEvent::Failed(ProviderError::Malformed {
+                provider: "p".into(),
+                message: "an event has a wrong `delta.text`: invalid type: sequence, expected a string at line 1 column 76".into()
+            })]
+        );
+        assert_eq!(
+            parse_all(&[r#"{"type":"message_delta","delta":{},"usage":{"output_tokens":"9"}}"#]),
+            vec![StreamEvent::Failed(ProviderError::Malformed {
+                provider: "p".into(),
+                message: "an event has a wrong `usage.output_tokens`: invalid type: string \"9\", expected u64 at line 1 column 63".into()
+            })]
+        );
+    }
+
+    #[test]
     fn ping_and_unknown_events_are_ignored() {
         let mut p = EventParser::new("p".to_owned());
         assert_eq!(p.on_event(&event("ping", r#"{"type":"ping"}"#)), vec![]);
@@ -724,7 +868,7 @@ mod tests {
 
     #[test]
     fn spend_limit_is_recognised_by_code_or_message() {
-        let body: Value = serde_json::from_str(
+        let body: ErrorBody = serde_json::from_str(
             r#"{"type":"error","error":{"type":"rate_limit_error","message":"x","details":{"error_code":"enforced_spend_limit_reached"}}}"#,
         )
         .unwrap();
@@ -739,26 +883,38 @@ mod tests {
     #[test]
     fn model_pages_follow_has_more_and_last_id() {
         assert_eq!(
-            parse_page(br#"{"data":[{"id":"a"},{"id":""},{"type":"model"}],"has_more":true,"last_id":"a"}"#),
-            Some(ModelPage {
+            parse_page("p", br#"{"data":[{"id":"a"},{"id":""},{"type":"model"}],"has_more":true,"last_id":"a"}"#),
+            Ok(ModelPage {
                 ids: vec!["a".into()],
                 next: Some("a".into())
             })
         );
         assert_eq!(
-            parse_page(br#"{"data":[{"id":"b"}],"has_more":true,"last_id":null}"#),
-            Some(ModelPage {
+            parse_page(
+                "p",
+                br#"{"data":[{"id":"b"}],"has_more":true,"last_id":null}"#
+            ),
+            Ok(ModelPage {
                 ids: vec!["b".into()],
                 next: Some("b".into())
             })
         );
         assert_eq!(
-            parse_page(br#"{"data":[{"id":"c"}],"has_more":false,"last_id":"c"}"#),
-            Some(ModelPage {
+            parse_page(
+                "p",
+                br#"{"data":[{"id":"c"}],"has_more":false,"last_id":"c"}"#
+            ),
+            Ok(ModelPage {
                 ids: vec!["c".into()],
                 next: None
             })
         );
-        assert_eq!(parse_page(b"{\"models\":[]}"), None);
+        assert_eq!(
+            parse_page("p", b"{\"models\":[]}").map_err(|e| e.to_string()),
+            Err(
+                "p: unexpected response: the model list is not {\"data\":[{\"id\":...}]}"
+                    .to_owned()
+            )
+        );
     }
 }

@@ -10,15 +10,19 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::http::{error_fields, key_hint, post_json};
 use super::models::{follow_pages, list_url};
 use super::sse::{self, Event, EventReader};
+use super::wire::{parse_event, parse_listing};
+use futures_util::future::BoxFuture;
+
+use super::kind::{Body, Dialect};
 use super::{
     ChatRequest, Ending, ProviderError, ProviderSpec, ReplyStream, StreamEvent, ending_words,
-    json_object,
 };
 use crate::conversation::{Finish, Role, Usage};
 
@@ -70,10 +74,49 @@ impl<'a> WireRequest<'a> {
     }
 }
 
+/// The Cohere v2 chat dialect.
+pub(super) struct Cohere;
+
+impl Dialect for Cohere {
+    fn config_name(&self) -> &'static str {
+        "cohere"
+    }
+
+    fn send<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        provider: &'a ProviderSpec,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<reqwest::Response, ProviderError>> {
+        Box::pin(send(client, provider, request))
+    }
+
+    fn reply(
+        &self,
+        provider: &ProviderSpec,
+        response: reqwest::Response,
+        idle: Duration,
+    ) -> ReplyStream {
+        reply(provider, response, idle)
+    }
+
+    fn read_body(&self, provider: String, body: Body, idle: Duration) -> ReplyStream {
+        sse::drive(sse::events(body, idle), EventParser { provider })
+    }
+
+    fn list_models<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        provider: &'a ProviderSpec,
+    ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
+        Box::pin(list_models(client, provider))
+    }
+}
+
 /// Sends the request and checks the status before any byte of the body is read as a
 /// stream. Waiting for the response headers counts against the idle timeout. Errors
 /// here happen before the first token, so the caller may retry them.
-pub(super) async fn send(
+async fn send(
     client: &reqwest::Client,
     provider: &ProviderSpec,
     request: &ChatRequest,
@@ -105,17 +148,7 @@ fn cohere_error(provider: &ProviderSpec, mut error: ProviderError) -> ProviderEr
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`
 /// event; the stream owns the body, so dropping it closes the connection.
-/// The reader of this kind's event stream, for a body read without a response (see
-/// [`super::read_body`]).
-pub(super) fn reader(provider: String) -> impl EventReader {
-    EventParser { provider }
-}
-
-pub(super) fn reply(
-    provider: &ProviderSpec,
-    response: reqwest::Response,
-    idle: Duration,
-) -> ReplyStream {
+fn reply(provider: &ProviderSpec, response: reqwest::Response, idle: Duration) -> ReplyStream {
     sse::reply(
         provider,
         response,
@@ -138,33 +171,35 @@ impl EventReader for EventParser {
         if data == "[DONE]" {
             return Vec::new();
         }
-        let value = match json_object(&self.provider, data.as_bytes(), "an event") {
+        let value: WireEvent = match parse_event(&self.provider, data.as_bytes(), "an event") {
             Ok(value) => value,
             Err(events) => return events,
         };
-        let kind = value
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or(event.event.as_str());
-        let delta = value.get("delta");
+        let kind = value.kind.as_deref().unwrap_or(event.event.as_str());
         match kind {
-            "content-delta" => delta
-                .and_then(|d| d.pointer("/message/content/text"))
-                .and_then(Value::as_str)
+            "content-delta" => value
+                .delta
+                .and_then(|d| d.message)
+                .and_then(|m| m.content)
+                .and_then(|c| c.text)
                 .filter(|t| !t.is_empty())
-                .map(|t| StreamEvent::Delta(t.to_owned()))
+                .map(StreamEvent::Delta)
                 .into_iter()
                 .collect(),
-            "message-end" => self.on_message_end(delta),
+            "message-end" => self.on_message_end(value.delta),
             // An error object in place of an event (no `type`): some gateways do this.
-            "message" => match error_fields(&value, None) {
-                Some((code, message)) => vec![StreamEvent::Failed(ProviderError::Stream {
-                    provider: self.provider.clone(),
-                    code,
-                    message,
-                })],
-                None => Vec::new(),
-            },
+            // It is read in any shape error payloads come in, once, as the reply ends.
+            "message" => {
+                let payload = serde_json::from_str::<Value>(data).unwrap_or(Value::Null);
+                match error_fields(&payload, None) {
+                    Some((code, message)) => vec![StreamEvent::Failed(ProviderError::Stream {
+                        provider: self.provider.clone(),
+                        code,
+                        message,
+                    })],
+                    None => Vec::new(),
+                }
+            }
             // message-start, content-start, content-end, tool-*, citation-*, debug, and
             // the `thinking` of reasoning models are not part of the reply text.
             _ => Vec::new(),
@@ -188,19 +223,14 @@ struct EventParser {
 
 impl EventParser {
     /// The usage (when present), then the outcome named by `finish_reason`.
-    fn on_message_end(&self, delta: Option<&Value>) -> Vec<StreamEvent> {
+    fn on_message_end(&self, delta: Option<Delta>) -> Vec<StreamEvent> {
         let mut out = Vec::new();
-        if let Some(usage) = delta.and_then(|d| d.get("usage")).and_then(usage_of) {
+        let delta = delta.unwrap_or_default();
+        if let Some(usage) = delta.usage.and_then(WireUsage::usage) {
             out.push(StreamEvent::Usage(usage));
         }
-        let reason = delta
-            .and_then(|d| d.get("finish_reason"))
-            .and_then(Value::as_str)
-            .unwrap_or("COMPLETE");
-        let error = delta
-            .and_then(|d| d.get("error"))
-            .and_then(Value::as_str)
-            .filter(|e| !e.is_empty());
+        let reason = delta.finish_reason.as_deref().unwrap_or("COMPLETE");
+        let error = delta.error.as_deref().filter(|e| !e.is_empty());
         // COMPLETE and STOP_SEQUENCE end the reply normally and MAX_TOKENS cuts it off;
         // TOOL_CALL and reasons this build does not know end it visibly (spec §3).
         let ending = match reason {
@@ -230,33 +260,110 @@ impl EventParser {
     }
 }
 
-/// Token counts from `message-end.delta.usage`: `tokens` (what the model processed),
-/// else `billed_units` (what is billed). Cohere types the counts as numbers that may
-/// carry a fraction, so both integers and floats are read.
-fn usage_of(usage: &Value) -> Option<Usage> {
-    ["tokens", "billed_units"].iter().find_map(|field| {
-        let counts = usage.get(*field)?;
-        let count = |name: &str| {
-            let n = counts.get(name)?;
-            n.as_u64()
-                .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64))
-        };
-        let input = count("input_tokens");
-        let output = count("output_tokens");
-        if input.is_none() && output.is_none() {
-            return None;
+/// One v2 chat stream event as Cohere sends it (protocols.md §7): `content-delta`
+/// carries text, `message-end` the usage and the finish reason. Only those fields.
+#[derive(Debug, Deserialize)]
+struct WireEvent {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    delta: Option<Delta>,
+}
+
+/// `delta` of both events: `message.content.text` in a `content-delta`; `finish_reason`,
+/// `usage` and an `error` text in `message-end`.
+#[derive(Debug, Default, Deserialize)]
+struct Delta {
+    message: Option<DeltaMessage>,
+    finish_reason: Option<String>,
+    error: Option<String>,
+    usage: Option<WireUsage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DeltaMessage {
+    content: Option<DeltaContent>,
+}
+
+/// `message.content`: an object with the new `text` in a `content-delta`, a list of
+/// blocks in `message-start` (not read: it is empty when the reply starts).
+#[derive(Debug, Default)]
+struct DeltaContent {
+    text: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for DeltaContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DeltaContent;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a content object or a list of content blocks")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeltaContent, A::Error> {
+                let mut content = DeltaContent::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "text" {
+                        content.text = map.next_value()?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(content)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<DeltaContent, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(DeltaContent::default())
+            }
         }
-        Some(Usage {
-            input_tokens: input.unwrap_or(0),
-            output_tokens: output.unwrap_or(0),
-        })
-    })
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+/// `tokens` (what the model processed) and `billed_units` (what is billed).
+#[derive(Debug, Deserialize)]
+struct WireUsage {
+    tokens: Option<Counts>,
+    billed_units: Option<Counts>,
+}
+
+/// Cohere types the counts as numbers that may carry a fraction.
+#[derive(Debug, Deserialize)]
+struct Counts {
+    input_tokens: Option<f64>,
+    output_tokens: Option<f64>,
+}
+
+impl WireUsage {
+    /// `tokens`, else `billed_units`; `None` when neither has a count.
+    fn usage(self) -> Option<Usage> {
+        [self.tokens, self.billed_units]
+            .into_iter()
+            .flatten()
+            .find_map(|counts| {
+                let count = |n: Option<f64>| n.filter(|f| *f >= 0.0).map(|f| f.round() as u64);
+                let input = count(counts.input_tokens);
+                let output = count(counts.output_tokens);
+                if input.is_none() && output.is_none() {
+                    return None;
+                }
+                Some(Usage {
+                    input_tokens: input.unwrap_or(0),
+                    output_tokens: output.unwrap_or(0),
+                })
+            })
+    }
 }
 
 /// The chat models, from `GET {base_url}/v1/models?page_size=1000&endpoint=chat`,
 /// following `next_page_token` for at most
 /// [`MAX_MODEL_PAGES`](super::models::MAX_MODEL_PAGES) pages.
-pub(super) async fn list_models(
+async fn list_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
 ) -> Result<Vec<String>, ProviderError> {
@@ -273,13 +380,9 @@ pub(super) async fn list_models(
         }
         Ok(url)
     };
-    follow_pages(
-        client,
-        provider,
-        page_url,
-        |body| parse_page(body).map(|page| (page.names, page.next)),
-        "{\"models\":[{\"name\":...}]}",
-    )
+    follow_pages(client, provider, page_url, |body| {
+        parse_page(&provider.name, body).map(|page| (page.names, page.next))
+    })
     .await
 }
 
@@ -291,27 +394,36 @@ struct Page {
     next: Option<String>,
 }
 
+/// One page of `GET /v1/models` as Cohere sends it.
+#[derive(Debug, Deserialize)]
+struct WirePage {
+    models: Vec<WireModel>,
+    next_page_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireModel {
+    name: Option<String>,
+    endpoints: Option<Vec<String>>,
+}
+
 /// The chat-capable names on a page (entries without `endpoints` are kept: nothing says
-/// they cannot chat); `None` when the body is not such a list.
-fn parse_page(body: &[u8]) -> Option<Page> {
-    let value: Value = serde_json::from_slice(body).ok()?;
-    let models = value.get("models")?.as_array()?;
-    let names = models
-        .iter()
-        .filter(|m| match m.get("endpoints").and_then(Value::as_array) {
-            Some(endpoints) => endpoints.iter().any(|e| e.as_str() == Some("chat")),
-            None => true,
+/// they cannot chat).
+fn parse_page(provider: &str, body: &[u8]) -> Result<Page, ProviderError> {
+    let page: WirePage = parse_listing(provider, body, "{\"models\":[{\"name\":...}]}")?;
+    let names = page
+        .models
+        .into_iter()
+        .filter(|m| {
+            m.endpoints
+                .as_ref()
+                .is_none_or(|endpoints| endpoints.iter().any(|e| e == "chat"))
         })
-        .filter_map(|m| m.get("name")?.as_str())
+        .filter_map(|m| m.name)
         .filter(|name| !name.is_empty())
-        .map(str::to_owned)
         .collect();
-    let next = value
-        .get("next_page_token")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned);
-    Some(Page { names, next })
+    let next = page.next_page_token.filter(|t| !t.is_empty());
+    Ok(Page { names, next })
 }
 
 #[cfg(test)]
@@ -497,8 +609,32 @@ mod tests {
     }
 
     #[test]
+    fn unknown_fields_are_ignored_and_a_wrong_type_names_its_field() {
+        assert_eq!(
+            parse(
+                r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"text":"hi","type":"text"},"citations":[]}},"logprobs":null}"#
+            ),
+            vec![delta("hi")]
+        );
+        assert_eq!(
+            parse(r#"{"type":"content-delta","delta":{"message":{"content":{"text":false}}}}"#),
+            vec![StreamEvent::Failed(ProviderError::Malformed {
+                provider: "p".into(),
+                message: "an event has a wrong `delta.message.content.text`: invalid type: boolean `false`, expected a string at line 1 column 67".into()
+            })]
+        );
+        assert_eq!(
+            parse(r#"{"type":"message-end","delta":{"finish_reason":["COMPLETE"]}}"#),
+            vec![StreamEvent::Failed(ProviderError::Malformed {
+                provider: "p".into(),
+                message: "an event has a wrong `delta.finish_reason`: invalid type: sequence, expected a string at line 1 column 47".into()
+            })]
+        );
+    }
+
+    #[test]
     fn usage_prefers_tokens_over_billed_units() {
-        let usage = |u: &str| usage_of(&serde_json::from_str(u).unwrap());
+        let usage = |u: &str| serde_json::from_str::<WireUsage>(u).unwrap().usage();
         assert_eq!(
             usage(
                 r#"{"billed_units":{"input_tokens":5,"output_tokens":11},"tokens":{"input_tokens":71,"output_tokens":11}}"#
@@ -610,20 +746,27 @@ mod tests {
     fn model_pages_keep_chat_models_and_the_next_token() {
         assert_eq!(
             parse_page(
+                "p",
                 br#"{"models":[{"name":"a","endpoints":["generate","chat"]},{"name":"e","endpoints":["embed"]},{"name":"n"},{"endpoints":["chat"]}],"next_page_token":"tok"}"#
             ),
-            Some(Page {
+            Ok(Page {
                 names: vec!["a".to_owned(), "n".to_owned()],
                 next: Some("tok".to_owned()),
             })
         );
         assert_eq!(
-            parse_page(br#"{"models":[],"next_page_token":""}"#),
-            Some(Page {
+            parse_page("p", br#"{"models":[],"next_page_token":""}"#),
+            Ok(Page {
                 names: vec![],
                 next: None
             })
         );
-        assert_eq!(parse_page(br#"{"data":[]}"#), None);
+        assert_eq!(
+            parse_page("p", br#"{"data":[]}"#).map_err(|e| e.to_string()),
+            Err(
+                r#"p: unexpected response: the model list is not {"models":[{"name":...}]}"#
+                    .to_owned()
+            )
+        );
     }
 }

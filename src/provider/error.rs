@@ -89,6 +89,22 @@ impl ProviderError {
         }
     }
 
+    /// The provider the error is about; `None` for the HTTP client, which serves them
+    /// all.
+    pub fn provider(&self) -> Option<&str> {
+        match self {
+            ProviderError::Http { provider, .. }
+            | ProviderError::Stream { provider, .. }
+            | ProviderError::Connect { provider, .. }
+            | ProviderError::Ended { provider, .. }
+            | ProviderError::Incomplete { provider }
+            | ProviderError::Timeout { provider, .. }
+            | ProviderError::Malformed { provider, .. }
+            | ProviderError::Local { provider, .. } => Some(provider),
+            ProviderError::Client(_) => None,
+        }
+    }
+
     /// The HTTP status, for errors that have one.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -98,18 +114,22 @@ impl ProviderError {
     }
 }
 
+/// The line starts with the provider's name, stated here once for every variant that
+/// has one; each arm words only what went wrong.
 impl fmt::Display for ProviderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(provider) = self.provider() {
+            write!(f, "{provider}: ")?;
+        }
         match self {
             ProviderError::Http {
-                provider,
                 status,
                 code,
                 message,
                 hint,
-                retry: _,
+                ..
             } => {
-                write!(f, "{provider}: HTTP {status}")?;
+                write!(f, "HTTP {status}")?;
                 if let Some(code) = code {
                     write!(f, " {code}")?;
                 }
@@ -119,47 +139,38 @@ impl fmt::Display for ProviderError {
                 }
                 Ok(())
             }
-            ProviderError::Stream {
-                provider,
-                code,
-                message,
-            } => {
-                write!(f, "{provider}: error during the reply")?;
+            ProviderError::Stream { code, message, .. } => {
+                write!(f, "error during the reply")?;
                 if let Some(code) = code {
                     write!(f, " ({code})")?;
                 }
                 write!(f, ": {message}")
             }
-            ProviderError::Connect {
-                provider,
-                message,
-                hint,
-            } => {
-                write!(f, "{provider}: {message}")?;
+            ProviderError::Connect { message, hint, .. } => {
+                write!(f, "{message}")?;
                 if let Some(hint) = hint {
                     write!(f, " ({hint})")?;
                 }
                 Ok(())
             }
             ProviderError::Ended {
-                provider,
                 field,
                 reason,
                 message,
-            } => write!(f, "{provider}: {message} ({field} \"{reason}\")"),
-            ProviderError::Incomplete { provider } => write!(
+                ..
+            } => write!(f, "{message} ({field} \"{reason}\")"),
+            ProviderError::Incomplete { .. } => {
+                write!(f, "the connection ended before the reply was complete")
+            }
+            ProviderError::Timeout { seconds, .. } => write!(
                 f,
-                "{provider}: the connection ended before the reply was complete"
+                "no data for {seconds} s, gave up waiting (stream_timeout_secs)"
             ),
-            ProviderError::Timeout { provider, seconds } => write!(
-                f,
-                "{provider}: no data for {seconds} s, gave up waiting (stream_timeout_secs)"
-            ),
-            ProviderError::Malformed { provider, message } => {
-                write!(f, "{provider}: unexpected response: {message}")
+            ProviderError::Malformed { message, .. } => {
+                write!(f, "unexpected response: {message}")
             }
             ProviderError::Client(message) => write!(f, "cannot start the HTTP client: {message}"),
-            ProviderError::Local { provider, message } => write!(f, "{provider}: {message}"),
+            ProviderError::Local { message, .. } => write!(f, "{message}"),
         }
     }
 }
@@ -185,6 +196,74 @@ mod tests {
             "openai: HTTP 401 invalid_api_key: Incorrect API key provided. (check OPENAI_API_KEY)"
         );
         assert_eq!(e.finish(), Finish::Error);
+    }
+
+    #[test]
+    fn every_line_names_the_provider_once_and_the_client_error_none() {
+        let cases = [
+            (
+                ProviderError::Stream {
+                    provider: "groq".into(),
+                    code: Some("server_error".into()),
+                    message: "boom".into(),
+                },
+                "groq: error during the reply (server_error): boom",
+            ),
+            (
+                ProviderError::Connect {
+                    provider: "ollama".into(),
+                    message: "cannot connect to http://127.0.0.1:11434: connection refused".into(),
+                    hint: Some("is the server running?".into()),
+                },
+                "ollama: cannot connect to http://127.0.0.1:11434: connection refused (is the server running?)",
+            ),
+            (
+                ProviderError::Ended {
+                    provider: "openai".into(),
+                    field: "finish_reason",
+                    reason: "content_filter".into(),
+                    message: "the provider's content filter stopped the reply".into(),
+                },
+                "openai: the provider's content filter stopped the reply (finish_reason \"content_filter\")",
+            ),
+            (
+                ProviderError::Incomplete {
+                    provider: "anthropic".into(),
+                },
+                "anthropic: the connection ended before the reply was complete",
+            ),
+            (
+                ProviderError::Timeout {
+                    provider: "gemini".into(),
+                    seconds: 120,
+                },
+                "gemini: no data for 120 s, gave up waiting (stream_timeout_secs)",
+            ),
+            (
+                ProviderError::Malformed {
+                    provider: "cohere".into(),
+                    message: "an event is not a JSON object".into(),
+                },
+                "cohere: unexpected response: an event is not a JSON object",
+            ),
+            (
+                ProviderError::local("local", "no such model"),
+                "local: no such model",
+            ),
+            (
+                ProviderError::Client("no TLS".into()),
+                "cannot start the HTTP client: no TLS",
+            ),
+        ];
+        for (error, line) in cases {
+            assert_eq!(error.to_string(), line);
+            assert_eq!(
+                error.provider(),
+                line.split_once(": ")
+                    .map(|(name, _)| name)
+                    .filter(|name| !name.contains(' '))
+            );
+        }
     }
 
     #[test]

@@ -14,13 +14,17 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::http::{error_fields, key_hint, post_json};
 use super::models::{follow_pages, list_url};
 use super::sse::{self, Event, EventReader, SseError};
-use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent, json_object};
+use super::wire::{parse_event, parse_listing};
+use futures_util::future::BoxFuture;
+
+use super::kind::{Body, Dialect};
+use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
 
 /// The API version every path names (python-genai `_api_client.py`: `v1beta`).
@@ -125,10 +129,61 @@ fn chat_url(provider: &ProviderSpec, model: &str) -> String {
     format!("{base}/{API_VERSION}/{path}:streamGenerateContent?alt=sse")
 }
 
+/// The Gemini `streamGenerateContent` dialect.
+pub(super) struct Gemini;
+
+impl Dialect for Gemini {
+    fn config_name(&self) -> &'static str {
+        "gemini"
+    }
+
+    /// The key goes in a header, never in the URL (protocols.md §4).
+    fn authorize(
+        &self,
+        builder: reqwest::RequestBuilder,
+        key: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        match key {
+            Some(key) => builder.header("x-goog-api-key", key),
+            None => builder,
+        }
+    }
+
+    fn send<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        provider: &'a ProviderSpec,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<reqwest::Response, ProviderError>> {
+        Box::pin(send(client, provider, request))
+    }
+
+    fn reply(
+        &self,
+        provider: &ProviderSpec,
+        response: reqwest::Response,
+        idle: Duration,
+    ) -> ReplyStream {
+        reply(provider, response, idle)
+    }
+
+    fn read_body(&self, provider: String, body: Body, idle: Duration) -> ReplyStream {
+        sse::drive(sse::events(body, idle), ChunkParser::new(provider))
+    }
+
+    fn list_models<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        provider: &'a ProviderSpec,
+    ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
+        Box::pin(list_models(client, provider))
+    }
+}
+
 /// Sends the request and checks the status before any byte of the body is read as a
 /// stream. Waiting for the response headers counts against the idle timeout. Errors
 /// here happen before the first token, so the caller may retry them.
-pub(super) async fn send(
+async fn send(
     client: &reqwest::Client,
     provider: &ProviderSpec,
     request: &ChatRequest,
@@ -167,28 +222,27 @@ fn refine(
     else {
         return error;
     };
-    if let Some(detail) = detail {
-        if let Some(rpc_status) = detail
-            .get("status")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-        {
-            *code = Some(rpc_status.to_owned());
+    if let Some(rpc) = detail.and_then(|d| RpcError::deserialize(d).ok()) {
+        if let Some(rpc_status) = rpc.status.filter(|s| !s.is_empty()) {
+            *code = Some(rpc_status);
         }
-        let details = detail
-            .get("details")
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice);
+        // Each detail is read on its own: one of a kind tinychat does not know (or of
+        // an unexpected shape) must not hide the others.
+        let details: Vec<RpcDetail> = rpc
+            .details
+            .iter()
+            .filter_map(|d| RpcDetail::deserialize(d).ok())
+            .collect();
         let key_rejected = details.iter().any(|d| {
-            d.get("reason")
-                .and_then(Value::as_str)
+            d.reason
+                .as_deref()
                 .is_some_and(|r| r.starts_with("API_KEY_"))
         });
         if key_rejected {
             *hint = Some(key_hint(provider));
             retry.allowed = Some(false);
         }
-        if let Some(delay) = details.iter().find_map(retry_delay) {
+        if let Some(delay) = details.iter().find_map(RpcDetail::retry_delay) {
             retry.after = Some(delay);
         }
     }
@@ -203,51 +257,175 @@ fn refine(
     error
 }
 
-/// The `retryDelay` of a `google.rpc.RetryInfo` detail. Its JSON form is a protobuf
-/// Duration string (`"47s"`, `"1.5s"`); the `{seconds, nanos}` object form is read too.
-fn retry_delay(detail: &Value) -> Option<Duration> {
-    let kind = detail.get("@type").and_then(Value::as_str)?;
-    if !kind.ends_with("google.rpc.RetryInfo") {
-        return None;
-    }
-    let seconds = match detail.get("retryDelay")? {
-        Value::String(s) => s.trim().strip_suffix('s')?.parse::<f64>().ok()?,
-        Value::Object(o) => {
-            let whole = o.get("seconds").and_then(number_of).unwrap_or(0.0);
-            let nanos = o.get("nanos").and_then(number_of).unwrap_or(0.0);
-            whole + nanos / 1e9
-        }
-        _ => return None,
-    };
-    if seconds < 0.0 {
-        return None;
-    }
-    // try_: a huge or non-finite delay must not panic; it is simply ignored.
-    Duration::try_from_secs_f64(seconds).ok()
+/// The `error` object of a Gemini error body (a `google.rpc.Status`).
+#[derive(Debug, Deserialize)]
+struct RpcError {
+    /// The RPC code in words (`INVALID_ARGUMENT`, `RESOURCE_EXHAUSTED`…).
+    status: Option<String>,
+    /// `google.rpc.*` details of any type; each is read on its own.
+    #[serde(default)]
+    details: Vec<Value>,
 }
 
-/// A JSON number, or a number in a string (protobuf JSON writes int64 as a string).
-fn number_of(value: &Value) -> Option<f64> {
-    match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
+/// The fields tinychat reads of a detail: `ErrorInfo.reason` and
+/// `RetryInfo.retryDelay`, told apart by `@type`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RpcDetail {
+    #[serde(rename = "@type")]
+    kind: Option<String>,
+    reason: Option<String>,
+    retry_delay: Option<RpcDuration>,
+}
+
+/// A protobuf Duration in JSON: a string (`"47s"`, `"1.5s"`) or, from some encoders,
+/// `{seconds, nanos}`, where int64 seconds may be written as a string.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RpcDuration {
+    Text(String),
+    Parts {
+        seconds: Option<RpcNumber>,
+        nanos: Option<RpcNumber>,
+    },
+    /// Anything else (a bare number…): no delay.
+    Other(serde::de::IgnoredAny),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RpcNumber {
+    Number(f64),
+    Text(String),
+}
+
+impl RpcNumber {
+    fn value(&self) -> Option<f64> {
+        match self {
+            RpcNumber::Number(n) => Some(*n),
+            RpcNumber::Text(s) => s.parse().ok(),
+        }
     }
+}
+
+impl RpcDetail {
+    /// The `retryDelay` of a `google.rpc.RetryInfo` detail; `None` for other details,
+    /// a negative or unreadable delay, or one too large to be a `Duration`.
+    fn retry_delay(&self) -> Option<Duration> {
+        if !self.kind.as_deref()?.ends_with("google.rpc.RetryInfo") {
+            return None;
+        }
+        let seconds = match self.retry_delay.as_ref()? {
+            RpcDuration::Text(s) => s.trim().strip_suffix('s')?.parse::<f64>().ok()?,
+            RpcDuration::Parts { seconds, nanos } => {
+                let whole = seconds.as_ref().and_then(RpcNumber::value).unwrap_or(0.0);
+                let nanos = nanos.as_ref().and_then(RpcNumber::value).unwrap_or(0.0);
+                whole + nanos / 1e9
+            }
+            RpcDuration::Other(_) => return None,
+        };
+        if seconds < 0.0 {
+            return None;
+        }
+        // try_: a huge or non-finite delay must not panic; it is simply ignored.
+        Duration::try_from_secs_f64(seconds).ok()
+    }
+}
+
+/// One `GenerateContentResponse` chunk as the API streams it (python-genai `types.py`),
+/// or an error payload in its place. Only the fields tinychat reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Chunk {
+    error: Option<Value>,
+    /// Only the first candidate is read: tinychat never asks for more.
+    candidates: Option<Vec<Candidate>>,
+    usage_metadata: Option<UsageMetadata>,
+    prompt_feedback: Option<PromptFeedback>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Candidate {
+    content: Option<ReplyContent>,
+    finish_reason: Option<String>,
+    finish_message: Option<String>,
+}
+
+/// The candidate's content (the request's is [`Content`]).
+#[derive(Debug, Deserialize)]
+struct ReplyContent {
+    parts: Option<Vec<ReplyPart>>,
+}
+
+/// One part: text, a thought summary (`thought: true`), or something else (a
+/// `functionCall`, `inlineData`…) that has no `text`.
+#[derive(Debug, Deserialize)]
+struct ReplyPart {
+    text: Option<String>,
+    thought: Option<bool>,
+}
+
+impl Candidate {
+    /// Its parts' `text` joined, without thought summaries (`"thought": true`, sent only
+    /// when `includeThoughts` is set) and without non-text parts.
+    fn text(&self) -> String {
+        let Some(parts) = self.content.as_ref().and_then(|c| c.parts.as_ref()) else {
+            return String::new();
+        };
+        parts
+            .iter()
+            .filter(|p| p.thought != Some(true))
+            .filter_map(|p| p.text.as_deref())
+            .collect()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(
+    clippy::struct_field_names,
+    reason = "the API's own names, camelCased by serde"
+)]
+struct UsageMetadata {
+    prompt_token_count: Option<u64>,
+    candidates_token_count: Option<u64>,
+    thoughts_token_count: Option<u64>,
+}
+
+impl UsageMetadata {
+    /// Input is `promptTokenCount` (cached tokens are part of it); output is
+    /// `candidatesTokenCount` **plus** `thoughtsTokenCount`, because thinking tokens are
+    /// generated and billed as output (OpenAI's `completion_tokens` counts its reasoning
+    /// tokens the same way), so input + output = `totalTokenCount`. Intermediate chunks
+    /// carry only prompt and total counts: their output is 0 until the last chunk.
+    /// `None` when no count is present.
+    fn usage(self) -> Option<Usage> {
+        let (input, candidates, thoughts) = (
+            self.prompt_token_count,
+            self.candidates_token_count,
+            self.thoughts_token_count,
+        );
+        if input.is_none() && candidates.is_none() && thoughts.is_none() {
+            return None;
+        }
+        Some(Usage {
+            input_tokens: input.unwrap_or(0),
+            output_tokens: candidates.unwrap_or(0) + thoughts.unwrap_or(0),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PromptFeedback {
+    block_reason: Option<String>,
+    block_reason_message: Option<String>,
 }
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`
 /// event; the stream owns the body, so dropping it closes the connection.
-/// The reader of this kind's event stream, for a body read without a response (see
-/// [`super::read_body`]).
-pub(super) fn reader(provider: String) -> impl EventReader {
-    ChunkParser::new(provider)
-}
-
-pub(super) fn reply(
-    provider: &ProviderSpec,
-    response: reqwest::Response,
-    idle: Duration,
-) -> ReplyStream {
+fn reply(provider: &ProviderSpec, response: reqwest::Response, idle: Duration) -> ReplyStream {
     sse::reply(
         provider,
         response,
@@ -280,41 +458,39 @@ impl EventReader for ChunkParser {
     /// The events one SSE event yields: text first (the finish reason rides on the last
     /// chunk together with the last text), then usage, then a terminal event, if any.
     fn on_event(&mut self, event: &Event) -> Vec<StreamEvent> {
-        let chunk = match json_object(&self.provider, event.data.trim().as_bytes(), "an event") {
-            Ok(value) => value,
-            Err(events) => return events,
-        };
+        let chunk: Chunk =
+            match parse_event(&self.provider, event.data.trim().as_bytes(), "an event") {
+                Ok(chunk) => chunk,
+                Err(events) => return events,
+            };
         // python-genai raises on any chunk that starts with `{"error":` (protocols.md §4).
-        if let Some(error) = chunk.get("error").filter(|e| !e.is_null()) {
+        if let Some(error) = &chunk.error {
             return vec![StreamEvent::Failed(stream_error(&self.provider, error))];
         }
         let mut out = Vec::new();
-        let candidate = chunk
-            .get("candidates")
-            .and_then(Value::as_array)
-            .and_then(|c| c.first());
-        if let Some(candidate) = candidate {
-            let text = text_of(candidate);
+        let candidate = chunk.candidates.into_iter().flatten().next();
+        if let Some(candidate) = &candidate {
+            let text = candidate.text();
             if !text.is_empty() {
                 out.push(StreamEvent::Delta(text));
             }
         }
-        if let Some(usage) = chunk.get("usageMetadata").and_then(usage_of)
+        if let Some(usage) = chunk.usage_metadata.and_then(UsageMetadata::usage)
             && self.usage != Some(usage)
         {
             self.usage = Some(usage);
             out.push(StreamEvent::Usage(usage));
         }
         let reason = candidate
-            .and_then(|c| c.get("finishReason"))
-            .and_then(Value::as_str)
+            .as_ref()
+            .and_then(|c| c.finish_reason.as_deref())
             .filter(|r| !r.is_empty());
         match reason {
             Some("STOP") => self.finish = Some(Finish::Stop),
             Some("MAX_TOKENS") => self.finish = Some(Finish::Length),
-            Some(reason) => out.push(self.stopped(reason, candidate)),
+            Some(reason) => out.push(self.stopped(reason, candidate.as_ref())),
             None if candidate.is_none() => {
-                if let Some(blocked) = self.prompt_blocked(&chunk) {
+                if let Some(blocked) = chunk.prompt_feedback.and_then(|f| self.prompt_blocked(f)) {
                     out.push(blocked);
                 }
             }
@@ -373,7 +549,7 @@ impl ChunkParser {
     }
 
     /// The failure for a finish reason other than `STOP` and `MAX_TOKENS`.
-    fn stopped(&self, reason: &str, candidate: Option<&Value>) -> StreamEvent {
+    fn stopped(&self, reason: &str, candidate: Option<&Candidate>) -> StreamEvent {
         let mut message = match blocked_because(reason) {
             Some(why) => format!("the reply was blocked {why}"),
             None => match reason {
@@ -385,8 +561,7 @@ impl ChunkParser {
             },
         };
         if let Some(more) = candidate
-            .and_then(|c| c.get("finishMessage"))
-            .and_then(Value::as_str)
+            .and_then(|c| c.finish_message.as_deref())
             .filter(|m| !m.trim().is_empty())
         {
             message.push_str(": ");
@@ -401,19 +576,16 @@ impl ChunkParser {
 
     /// The failure of a chunk without candidates whose `promptFeedback.blockReason` says
     /// the prompt itself was refused; `None` for a chunk that only carries usage.
-    fn prompt_blocked(&self, chunk: &Value) -> Option<StreamEvent> {
-        let feedback = chunk.get("promptFeedback")?;
-        let reason = feedback
-            .get("blockReason")
-            .and_then(Value::as_str)
-            .filter(|r| !r.is_empty())?;
+    fn prompt_blocked(&self, feedback: PromptFeedback) -> Option<StreamEvent> {
+        let reason = feedback.block_reason.filter(|r| !r.is_empty())?;
+        let reason = reason.as_str();
         let mut message = match blocked_because(reason) {
             Some(why) => format!("the prompt was blocked {why}"),
             None => "the prompt was blocked".to_owned(),
         };
         if let Some(more) = feedback
-            .get("blockReasonMessage")
-            .and_then(Value::as_str)
+            .block_reason_message
+            .as_deref()
             .filter(|m| !m.trim().is_empty())
         {
             message.push_str(": ");
@@ -441,49 +613,11 @@ fn blocked_because(reason: &str) -> Option<&'static str> {
     })
 }
 
-/// The text of a candidate: its parts' `text` joined, without thought summaries
-/// (`"thought": true`, sent only when `includeThoughts` is set) and without non-text
-/// parts (`functionCall`, `inlineData`…).
-fn text_of(candidate: &Value) -> String {
-    let Some(parts) = candidate
-        .get("content")
-        .and_then(|c| c.get("parts"))
-        .and_then(Value::as_array)
-    else {
-        return String::new();
-    };
-    parts
-        .iter()
-        .filter(|p| p.get("thought").and_then(Value::as_bool) != Some(true))
-        .filter_map(|p| p.get("text").and_then(Value::as_str))
-        .collect()
-}
-
-/// Token counts from `usageMetadata`: input is `promptTokenCount` (cached tokens are
-/// part of it); output is `candidatesTokenCount` **plus** `thoughtsTokenCount`, because
-/// thinking tokens are generated and billed as output (OpenAI's `completion_tokens`
-/// counts its reasoning tokens the same way), so input + output = `totalTokenCount`.
-/// Intermediate chunks carry only prompt and total counts: their output is 0 until the
-/// last chunk. `None` when no count is present.
-fn usage_of(value: &Value) -> Option<Usage> {
-    let count = |field: &str| value.get(field).and_then(Value::as_u64);
-    let input = count("promptTokenCount");
-    let candidates = count("candidatesTokenCount");
-    let thoughts = count("thoughtsTokenCount");
-    if input.is_none() && candidates.is_none() && thoughts.is_none() {
-        return None;
-    }
-    Some(Usage {
-        input_tokens: input.unwrap_or(0),
-        output_tokens: candidates.unwrap_or(0) + thoughts.unwrap_or(0),
-    })
-}
-
 /// The models that can chat: every page of `GET {base}/v1beta/models` (following
 /// `nextPageToken`, at most [`MAX_MODEL_PAGES`](super::models::MAX_MODEL_PAGES)),
 /// keeping entries whose `supportedGenerationMethods` contains `generateContent`, named
 /// without `models/`.
-pub(super) async fn list_models(
+async fn list_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
 ) -> Result<Vec<String>, ProviderError> {
@@ -495,8 +629,7 @@ pub(super) async fn list_models(
         client,
         provider,
         |token| page_url(provider, &base, token),
-        parse_page,
-        "{\"models\":[{\"name\":...}]}",
+        |body| parse_page(&provider.name, body),
     )
     .await
 }
@@ -519,34 +652,42 @@ fn page_url(
     Ok(url)
 }
 
-/// The chat model ids of one page and its next-page token; `None` when the body is not
-/// a model list.
-fn parse_page(body: &[u8]) -> Option<(Vec<String>, Option<String>)> {
-    let value: Value = serde_json::from_slice(body).ok()?;
-    // An empty last page may omit `models` altogether.
-    let models = match value.get("models") {
-        Some(models) => models.as_array()?.as_slice(),
-        None if value.is_object() => &[],
-        None => return None,
-    };
-    let ids = models
-        .iter()
+/// One page of `GET /v1beta/models`; an empty last page may omit `models` altogether.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WirePage {
+    models: Option<Vec<WireModel>>,
+    next_page_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireModel {
+    name: Option<String>,
+    supported_generation_methods: Option<Vec<String>>,
+}
+
+/// The chat model ids of one page and its next-page token.
+fn parse_page(provider: &str, body: &[u8]) -> Result<(Vec<String>, Option<String>), ProviderError> {
+    let page: WirePage = parse_listing(provider, body, "{\"models\":[{\"name\":...}]}")?;
+    let ids = page
+        .models
+        .into_iter()
+        .flatten()
         .filter(|m| {
-            m.get("supportedGenerationMethods")
-                .and_then(Value::as_array)
+            m.supported_generation_methods
+                .as_ref()
                 .is_some_and(|methods| methods.iter().any(|x| x == "generateContent"))
         })
-        .filter_map(|m| m.get("name")?.as_str())
-        .map(|name| name.strip_prefix("models/").unwrap_or(name))
+        .filter_map(|m| m.name)
+        .map(|name| match name.strip_prefix("models/") {
+            Some(id) => id.to_owned(),
+            None => name,
+        })
         .filter(|id| !id.is_empty())
-        .map(str::to_owned)
         .collect();
-    let next = value
-        .get("nextPageToken")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned);
-    Some((ids, next))
+    let next = page.next_page_token.filter(|t| !t.is_empty());
+    Ok((ids, next))
 }
 
 #[cfg(test)]
@@ -777,6 +918,30 @@ mod tests {
     }
 
     #[test]
+    fn unknown_fields_are_ignored_and_a_wrong_type_names_its_field() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"candidates":[{"content":{"parts":[{"text":"hi","thoughtSignature":"c2ln"}],"role":"model"},"index":0,"safetyRatings":[]}],"modelVersion":"gemini-2.5-flash","responseId":"r1"}"#,
+            ]),
+            vec![delta("hi")]
+        );
+        assert_eq!(
+            parse_all(&[r#"{"candidates":[{"content":{"parts":[{"text":"a"},{"text":{"t":"b"}}]}}]}"#]),
+            vec![StreamEvent::Failed(ProviderError::Malformed {
+                provider: "p".into(),
+                message: "an event has a wrong `candidates[0].content.parts[1].text`: invalid type: map, expected a string at line 1 column 57".into()
+            })]
+        );
+        assert_eq!(
+            parse_all(&[r#"{"candidates":[{"finishReason":7}]}"#]),
+            vec![StreamEvent::Failed(ProviderError::Malformed {
+                provider: "p".into(),
+                message: "an event has a wrong `candidates[0].finishReason`: invalid type: integer `7`, expected a string at line 1 column 32".into()
+            })]
+        );
+    }
+
+    #[test]
     fn bad_json_and_non_objects_are_malformed() {
         let got = parse_all(&["{\"candidates\":"]);
         assert!(
@@ -872,11 +1037,15 @@ mod tests {
         assert!(!chat_url(&p, "m").contains("fake-gemini-key"));
     }
 
-    fn retry_info(delay: &str) -> Value {
+    fn retry_info(delay: &str) -> RpcDetail {
         serde_json::from_str(&format!(
             r#"{{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":{delay}}}"#
         ))
         .unwrap()
+    }
+
+    fn retry_delay(detail: &RpcDetail) -> Option<Duration> {
+        detail.retry_delay()
     }
 
     #[test]
@@ -896,8 +1065,10 @@ mod tests {
         for bad in [r#""47""#, r#""-1s""#, r#""1e300s""#, r#""NaNs""#, "47"] {
             assert_eq!(retry_delay(&retry_info(bad)), None, "{bad}");
         }
-        let help =
-            serde_json::json!({"@type":"type.googleapis.com/google.rpc.Help","retryDelay":"5s"});
+        let help: RpcDetail = serde_json::from_str(
+            r#"{"@type":"type.googleapis.com/google.rpc.Help","retryDelay":"5s"}"#,
+        )
+        .unwrap();
         assert_eq!(retry_delay(&help), None);
     }
 
@@ -950,15 +1121,24 @@ mod tests {
     #[test]
     fn model_pages_keep_chat_models_without_the_prefix() {
         assert_eq!(
-            parse_page(MODELS),
-            Some((
+            parse_page("p", MODELS),
+            Ok((
                 vec!["gemini-2.5-flash".to_owned()],
                 Some("FiXtUrEpAgEtOkEn".to_owned())
             ))
         );
-        assert_eq!(parse_page(b"{}"), Some((vec![], None)));
-        assert_eq!(parse_page(b"{\"models\":{}}"), None);
-        assert_eq!(parse_page(b"[]"), None);
+        assert_eq!(parse_page("p", b"{}"), Ok((vec![], None)));
+        let shape = "p: unexpected response: the model list is not {\"models\":[{\"name\":...}]}";
+        assert_eq!(
+            parse_page("p", b"{\"models\":{}}").map_err(|e| e.to_string()),
+            Err(format!(
+                "{shape} (`models`: invalid type: map, expected a sequence at line 1 column 10)"
+            ))
+        );
+        assert_eq!(
+            parse_page("p", b"[]").map_err(|e| e.to_string()),
+            Err(shape.to_owned())
+        );
     }
 
     #[test]

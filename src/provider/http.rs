@@ -1,7 +1,8 @@
 //! HTTP plumbing every provider shares: authenticating a request, and turning a failed
 //! request or an error status into a [`ProviderError`] the user can act on.
 //!
-//! Owns: the bearer/extra-header policy, reading an error body (bounded), the parsing of
+//! Owns: adding the key (in the header the provider's dialect names) and the config's
+//! extra headers, reading an error body (bounded), the parsing of
 //! the error-body shapes in protocols.md (OpenAI, Mistral old and new, Cohere, FastAPI
 //! `detail`, Ollama's string `error`), the hints, and the wording of connection failures.
 //! Must not: parse reply streams, log or print a header or key, or import any UI.
@@ -14,7 +15,7 @@ use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{ProviderError, ProviderKind, ProviderSpec, RetryHint};
+use super::{ProviderError, ProviderSpec, RetryHint};
 
 /// The most of an error body that is read; the rest is left unread.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -22,31 +23,21 @@ const ERROR_BODY_LIMIT: usize = 64 * 1024;
 /// How much of a non-JSON error body is shown.
 const ERROR_TEXT_CHARS: usize = 300;
 
-/// The Anthropic API version every request names (protocols.md §2).
-pub(crate) const ANTHROPIC_VERSION: &str = "2023-06-01";
-
-/// Adds the provider's authentication, in its kind's header (only when a key is
-/// configured: a server without auth must not receive an empty one), and the extra
-/// headers from the config.
+/// Adds the provider's authentication, in the header its dialect names (only when a
+/// key is configured: a server without auth must not receive an empty one), and the
+/// extra headers from the config.
 pub(crate) fn authorize(
     builder: reqwest::RequestBuilder,
     provider: &ProviderSpec,
 ) -> reqwest::RequestBuilder {
-    let mut builder = builder;
-    if provider.kind == ProviderKind::Anthropic {
-        builder = builder.header("anthropic-version", ANTHROPIC_VERSION);
-    }
-    if let Some(key) = &provider.api_key {
-        builder = match provider.kind {
-            ProviderKind::Anthropic => builder.header("x-api-key", key),
-            // The key goes in a header, never in the URL (protocols.md §4).
-            ProviderKind::Gemini => builder.header("x-goog-api-key", key),
-            ProviderKind::OpenAi
-            | ProviderKind::Cohere
-            | ProviderKind::Ollama
-            | ProviderKind::Local => builder.bearer_auth(key),
-        };
-    }
+    let key = provider.api_key.as_deref();
+    let mut builder = match provider.kind.dialect() {
+        Some(dialect) => dialect.authorize(builder, key),
+        None => match key {
+            Some(key) => builder.bearer_auth(key),
+            None => builder,
+        },
+    };
     for (name, value) in &provider.headers {
         builder = builder.header(name, value);
     }
@@ -230,6 +221,12 @@ pub(crate) fn key_hint(provider: &ProviderSpec) -> String {
 ///
 /// `code` prefers `code` over `type`; a numeric code equal to `status` (OpenRouter,
 /// Gemini repeat the HTTP status there) says nothing new and falls back to `type`.
+///
+/// Unlike reply events, error payloads are read as a JSON value, not a wire struct:
+/// they are a union of shapes whose every field may be a string, a number or an object,
+/// and an object without a `message` is shown as its own JSON, which only the value
+/// still has. Each provider's extra fields (Gemini's `details`, Anthropic's
+/// `error_code`) are typed in its module.
 pub(crate) fn error_fields(value: &Value, status: Option<u16>) -> Option<(Option<String>, String)> {
     let obj = value.as_object()?;
     match obj.get("error") {

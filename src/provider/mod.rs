@@ -2,16 +2,19 @@
 //!
 //! This module owns the HTTP side of tinychat and must not import ratatui or anything of
 //! the UI, so that `tinychat ask` and `tinychat models` reuse it without a terminal.
-//! Each provider kind lives in its own file and turns the provider's wire format into
-//! [`StreamEvent`]s; the outcome of a reply comes from the protocol itself (end marker
+//! Each provider kind lives in its own file, implements the `Dialect` trait of
+//! `kind.rs` (the one table from a kind to its module) and turns the provider's wire
+//! format into [`StreamEvent`]s; the outcome of a reply comes from the protocol itself (end marker
 //! seen or not), never from the connection closing (protocols.md §0, checklist).
 
 mod anthropic;
+mod builtins;
 mod cohere;
 mod error;
 pub mod first_run;
 mod gemini;
 mod http;
+mod kind;
 #[cfg(feature = "local")]
 pub mod local;
 mod models;
@@ -21,6 +24,7 @@ mod retry;
 mod sse;
 #[cfg(test)]
 mod test_support;
+mod wire;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -31,45 +35,14 @@ use futures_util::Stream;
 
 use crate::conversation::{Conversation, Finish, Role, Usage};
 
+pub(crate) use builtins::BUILT_INS;
+#[cfg(test)]
+pub(crate) use builtins::ollama_base_url;
 pub use error::{ProviderError, RetryHint};
 pub use http::{REDACTED_USERINFO, redact_userinfo};
+pub use kind::{ProviderKind, UnknownKind};
 pub use models::{DISCOVERY_TIMEOUT, discover_models, list_models};
 pub use sse::MAX_EVENT_BYTES;
-
-/// The wire protocol a provider speaks (spec §4 `kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProviderKind {
-    /// OpenAI Chat Completions and every compatible server.
-    OpenAi,
-    /// Anthropic Messages API.
-    Anthropic,
-    /// Google Gemini `streamGenerateContent`.
-    Gemini,
-    /// Ollama's native `/api/chat` (NDJSON).
-    Ollama,
-    /// Cohere v2 chat.
-    Cohere,
-    /// A GGUF model run inside this process (the built-in `local` provider only).
-    Local,
-}
-
-impl ProviderKind {
-    /// Parses the config spelling; `None` for a kind this build does not speak.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "openai" => Some(ProviderKind::OpenAi),
-            "anthropic" => Some(ProviderKind::Anthropic),
-            "gemini" => Some(ProviderKind::Gemini),
-            "ollama" => Some(ProviderKind::Ollama),
-            "cohere" => Some(ProviderKind::Cohere),
-            _ => None,
-        }
-    }
-
-    /// The kinds a config file may name, for error messages.
-    pub const NAMES: &'static [&'static str] =
-        &["openai", "anthropic", "gemini", "ollama", "cohere"];
-}
 
 /// A provider fully resolved from built-ins, config and environment: everything a request
 /// needs. Cheap to clone; no shared lock is ever held across a stream (design §10).
@@ -293,35 +266,6 @@ impl Ending {
     }
 }
 
-/// The reply broke the provider's wire format: a terminal event naming how.
-fn malformed(provider: &str, message: String) -> StreamEvent {
-    StreamEvent::Failed(ProviderError::Malformed {
-        provider: provider.to_owned(),
-        message,
-    })
-}
-
-/// Every streaming format carries one JSON object per event (an NDJSON line for
-/// Ollama, `unit` names which): anything else ends the reply as malformed (the error is
-/// the events to return, so a reader can pass it on as it stands).
-pub(crate) fn json_object(
-    provider: &str,
-    data: &[u8],
-    unit: &str,
-) -> Result<serde_json::Value, Vec<StreamEvent>> {
-    match serde_json::from_slice::<serde_json::Value>(data) {
-        Ok(value @ serde_json::Value::Object(_)) => Ok(value),
-        Ok(_) => Err(vec![malformed(
-            provider,
-            format!("{unit} is not a JSON object"),
-        )]),
-        Err(e) => Err(vec![malformed(
-            provider,
-            format!("invalid JSON in {unit}: {e}"),
-        )]),
-    }
-}
-
 /// A boxed reply stream, `Send` so the runtime can drive it on any task.
 pub type ReplyStream = Pin<Box<dyn Stream<Item = StreamEvent> + Send>>;
 
@@ -413,25 +357,17 @@ async fn send(
     provider: &ProviderSpec,
     request: &ChatRequest,
 ) -> Result<reqwest::Response, ProviderError> {
-    match provider.kind {
-        ProviderKind::OpenAi => openai::send(client, provider, request).await,
-        ProviderKind::Anthropic => anthropic::send(client, provider, request).await,
-        ProviderKind::Gemini => gemini::send(client, provider, request).await,
-        ProviderKind::Ollama => ollama::send(client, provider, request).await,
-        ProviderKind::Cohere => cohere::send(client, provider, request).await,
-        ProviderKind::Local => Err(no_http(provider)),
+    match provider.kind.dialect() {
+        Some(dialect) => dialect.send(client, provider, request).await,
+        None => Err(no_http(provider)),
     }
 }
 
 /// The reply events of a successful response, in `provider`'s dialect.
 fn reply(provider: &ProviderSpec, response: reqwest::Response, idle: Duration) -> ReplyStream {
-    match provider.kind {
-        ProviderKind::OpenAi => openai::reply(provider, response, idle),
-        ProviderKind::Anthropic => anthropic::reply(provider, response, idle),
-        ProviderKind::Gemini => gemini::reply(provider, response, idle),
-        ProviderKind::Ollama => ollama::reply(provider, response, idle),
-        ProviderKind::Cohere => cohere::reply(provider, response, idle),
-        ProviderKind::Local => failed_reply(no_http(provider)),
+    match provider.kind.dialect() {
+        Some(dialect) => dialect.reply(provider, response, idle),
+        None => failed_reply(no_http(provider)),
     }
 }
 
@@ -444,14 +380,9 @@ pub fn read_body<S>(kind: ProviderKind, provider: &str, body: S, idle: Duration)
 where
     S: Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static,
 {
-    let name = provider.to_owned();
-    match kind {
-        ProviderKind::OpenAi => sse::drive(sse::events(body, idle), openai::reader(name)),
-        ProviderKind::Anthropic => sse::drive(sse::events(body, idle), anthropic::reader(name)),
-        ProviderKind::Gemini => sse::drive(sse::events(body, idle), gemini::reader(name)),
-        ProviderKind::Cohere => sse::drive(sse::events(body, idle), cohere::reader(name)),
-        ProviderKind::Ollama => ollama::read(name, body, idle),
-        ProviderKind::Local => failed_reply(ProviderError::local(
+    match kind.dialect() {
+        Some(dialect) => dialect.read_body(provider.to_owned(), Box::pin(body), idle),
+        None => failed_reply(ProviderError::local(
             provider,
             "an in-process provider has no HTTP body",
         )),

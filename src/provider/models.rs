@@ -8,10 +8,11 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use serde::Deserialize;
 
 use super::http::{authorize, error_from_response, send_error};
-use super::{ProviderError, ProviderKind, ProviderSpec};
+use super::wire::parse_listing;
+use super::{ProviderError, ProviderSpec};
 
 /// How long discovery may take before the provider's models count as unknown.
 pub const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -28,24 +29,23 @@ pub async fn list_models(
     if let Some(models) = &provider.models {
         return Ok(models.clone());
     }
-    let mut models = match provider.kind {
-        ProviderKind::OpenAi => {
-            let url = format!("{}/models", provider.base_url.trim_end_matches('/'));
-            let body = fetch_json(client, provider, &url).await?;
-            parse_model_list(&body).ok_or_else(|| ProviderError::Malformed {
-                provider: provider.name.clone(),
-                message: "the model list is not {\"data\":[{\"id\":...}]}".to_owned(),
-            })?
-        }
-        ProviderKind::Anthropic => super::anthropic::list_models(client, provider).await?,
-        ProviderKind::Gemini => super::gemini::list_models(client, provider).await?,
-        ProviderKind::Ollama => super::ollama::list_models(client, provider).await?,
-        ProviderKind::Cohere => super::cohere::list_models(client, provider).await?,
-        ProviderKind::Local => super::local_models(provider).await?,
+    let mut models = match provider.kind.dialect() {
+        Some(dialect) => dialect.list_models(client, provider).await?,
+        None => super::local_models(provider).await?,
     };
     models.sort_unstable();
     models.dedup();
     Ok(models)
+}
+
+/// The models of an OpenAI-compatible server: `GET {base_url}/models`.
+pub(crate) async fn list_openai(
+    client: &reqwest::Client,
+    provider: &ProviderSpec,
+) -> Result<Vec<String>, ProviderError> {
+    let url = format!("{}/models", provider.base_url.trim_end_matches('/'));
+    let body = fetch_json(client, provider, &url).await?;
+    parse_model_list(&provider.name, &body)
 }
 
 /// GETs `url` with the provider's authentication and returns the body of a successful
@@ -94,26 +94,21 @@ pub(crate) fn list_url(provider: &ProviderSpec, url: &str) -> Result<reqwest::Ur
 }
 
 /// Reads a cursor-paginated model list (Anthropic, Gemini, Cohere): `page_url` builds
-/// the URL for a cursor (`None` for the first page), `parse` reads a page's ids and the
-/// next cursor, and `shape` names the expected body in the error for one it cannot
-/// read. Stops at the last page, at a cursor that does not move (it would fetch the
+/// the URL for a cursor (`None` for the first page), and `parse` reads a page's ids and
+/// the next cursor, or says why the page is not a listing. Stops at the last page, at a cursor that does not move (it would fetch the
 /// same page again), or after [`MAX_MODEL_PAGES`].
 pub(crate) async fn follow_pages(
     client: &reqwest::Client,
     provider: &ProviderSpec,
     page_url: impl Fn(Option<&str>) -> Result<reqwest::Url, ProviderError>,
-    parse: impl Fn(&[u8]) -> Option<(Vec<String>, Option<String>)>,
-    shape: &str,
+    parse: impl Fn(&[u8]) -> Result<(Vec<String>, Option<String>), ProviderError>,
 ) -> Result<Vec<String>, ProviderError> {
     let mut ids = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_MODEL_PAGES {
         let url = page_url(cursor.as_deref())?;
         let body = fetch_json(client, provider, url.as_str()).await?;
-        let (page, next) = parse(&body).ok_or_else(|| ProviderError::Malformed {
-            provider: provider.name.clone(),
-            message: format!("the model list is not {shape}"),
-        })?;
+        let (page, next) = parse(&body)?;
         ids.extend(page);
         match next {
             Some(next) if cursor.as_deref() != Some(next.as_str()) => cursor = Some(next),
@@ -149,32 +144,47 @@ fn timeout(provider: &ProviderSpec) -> ProviderError {
     }
 }
 
-/// The chat-capable ids in an OpenAI-style list, sorted and de-duplicated; `None` when
-/// the body is not such a list.
-fn parse_model_list(body: &[u8]) -> Option<Vec<String>> {
-    let value: Value = serde_json::from_slice(body).ok()?;
-    let data = value.get("data")?.as_array()?;
-    let mut ids: Vec<String> = data
-        .iter()
-        .filter(|entry| can_chat(entry))
-        .filter_map(|entry| entry.get("id")?.as_str())
+/// `GET {base_url}/models` as OpenAI-compatible servers send it.
+#[derive(Debug, Deserialize)]
+struct WireList {
+    data: Vec<WireModel>,
+}
+
+/// One entry; `capabilities` (Mistral) and `active` (Groq) say when it cannot chat.
+#[derive(Debug, Deserialize)]
+struct WireModel {
+    id: Option<String>,
+    capabilities: Option<Capabilities>,
+    active: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Capabilities {
+    completion_chat: Option<bool>,
+}
+
+impl WireModel {
+    /// False only when the entry says so: Mistral's `capabilities.completion_chat` or
+    /// Groq's `active`. Plain OpenAI entries carry neither and are kept.
+    fn can_chat(&self) -> bool {
+        let chat = self.capabilities.as_ref().and_then(|c| c.completion_chat);
+        chat != Some(false) && self.active != Some(false)
+    }
+}
+
+/// The chat-capable ids in an OpenAI-style list, sorted and de-duplicated.
+fn parse_model_list(provider: &str, body: &[u8]) -> Result<Vec<String>, ProviderError> {
+    let list: WireList = parse_listing(provider, body, "{\"data\":[{\"id\":...}]}")?;
+    let mut ids: Vec<String> = list
+        .data
+        .into_iter()
+        .filter(WireModel::can_chat)
+        .filter_map(|entry| entry.id)
         .filter(|id| !id.is_empty())
-        .map(str::to_owned)
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    Some(ids)
-}
-
-/// False only when the entry says so: Mistral's `capabilities.completion_chat` or
-/// Groq's `active`. Plain OpenAI entries carry neither and are kept.
-fn can_chat(entry: &Value) -> bool {
-    let chat = entry
-        .get("capabilities")
-        .and_then(|c| c.get("completion_chat"))
-        .and_then(Value::as_bool);
-    let active = entry.get("active").and_then(Value::as_bool);
-    chat != Some(false) && active != Some(false)
+    Ok(ids)
 }
 
 #[cfg(test)]
@@ -193,14 +203,27 @@ mod tests {
             {"object":"model"}
         ]}"#;
         assert_eq!(
-            parse_model_list(body),
-            Some(vec!["a".to_owned(), "b".to_owned()])
+            parse_model_list("p", body),
+            Ok(vec!["a".to_owned(), "b".to_owned()])
         );
     }
 
     #[test]
     fn bodies_that_are_not_a_list_are_rejected() {
-        assert_eq!(parse_model_list(b"{\"models\":[]}"), None);
-        assert_eq!(parse_model_list(b"<html>"), None);
+        let not_a_list = Err(ProviderError::Malformed {
+            provider: "p".into(),
+            message: "the model list is not {\"data\":[{\"id\":...}]}".into(),
+        });
+        assert_eq!(parse_model_list("p", b"{\"models\":[]}"), not_a_list);
+        assert_eq!(parse_model_list("p", b"<html>"), not_a_list);
+    }
+
+    #[test]
+    fn an_entry_with_a_wrong_type_names_its_field() {
+        assert_eq!(
+            parse_model_list("p", br#"{"data":[{"id":"a"},{"id":"b","active":"yes"}]}"#)
+                .map_err(|e| e.to_string()),
+            Err("p: unexpected response: the model list is not {\"data\":[{\"id\":...}]} (`data[1].active`: invalid type: string \"yes\", expected a boolean at line 1 column 44)".to_owned())
+        );
     }
 }

@@ -14,15 +14,18 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use futures_util::{Stream, StreamExt, stream};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::http::{error_fields, post_json};
 use super::models::fetch_json;
 use super::sse::{self, MAX_EVENT_BYTES, SseError};
+use super::wire::{parse_event, parse_listing};
+use futures_util::future::BoxFuture;
+
+use super::kind::{self, Dialect};
 use super::{
     ChatRequest, Ending, ProviderError, ProviderSpec, ReplyStream, StreamEvent, ending_words,
-    json_object,
 };
 use crate::conversation::{Finish, Role, Usage};
 
@@ -84,10 +87,49 @@ impl<'a> WireRequest<'a> {
     }
 }
 
+/// Ollama's native NDJSON dialect.
+pub(super) struct Ollama;
+
+impl Dialect for Ollama {
+    fn config_name(&self) -> &'static str {
+        "ollama"
+    }
+
+    fn send<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        provider: &'a ProviderSpec,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<reqwest::Response, ProviderError>> {
+        Box::pin(send(client, provider, request))
+    }
+
+    fn reply(
+        &self,
+        provider: &ProviderSpec,
+        response: reqwest::Response,
+        idle: Duration,
+    ) -> ReplyStream {
+        reply(provider, response, idle)
+    }
+
+    fn read_body(&self, provider: String, body: kind::Body, idle: Duration) -> ReplyStream {
+        read(provider, body, idle)
+    }
+
+    fn list_models<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        provider: &'a ProviderSpec,
+    ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
+        Box::pin(list_models(client, provider))
+    }
+}
+
 /// Sends the request and checks the status before the body is read as a stream.
 /// Waiting for the response headers counts against the idle timeout. Errors here happen
 /// before the first token, so the caller may retry them.
-pub(super) async fn send(
+async fn send(
     client: &reqwest::Client,
     provider: &ProviderSpec,
     request: &ChatRequest,
@@ -129,11 +171,7 @@ fn with_pull_hint(mut error: ProviderError, model: &str) -> ProviderError {
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`
 /// event; the stream owns the body, so dropping it closes the connection.
-pub(super) fn reply(
-    provider: &ProviderSpec,
-    response: reqwest::Response,
-    idle: Duration,
-) -> ReplyStream {
+fn reply(provider: &ProviderSpec, response: reqwest::Response, idle: Duration) -> ReplyStream {
     if let Some(error) = super::http::unsupported_encoding(provider, response.headers()) {
         return super::failed_reply(error);
     }
@@ -281,7 +319,9 @@ impl Reader {
             rest = rest.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(rest);
         }
         let mut out = Vec::new();
-        if !rest.trim_ascii().is_empty() && serde_json::from_slice::<Value>(rest).is_ok() {
+        if !rest.trim_ascii().is_empty()
+            && serde_json::from_slice::<serde::de::IgnoredAny>(rest).is_ok()
+        {
             out = self.parser.on_line(rest);
         }
         if !out.last().is_some_and(StreamEvent::is_terminal) {
@@ -308,13 +348,16 @@ impl LineParser {
         if line.is_empty() {
             return Vec::new();
         }
-        let value = match json_object(&self.provider, line, "a line") {
+        let mut value: WireLine = match parse_event(&self.provider, line, "a line") {
             Ok(value) => value,
             Err(events) => return events,
         };
-        if value.get("error").is_some_and(|e| !e.is_null()) {
-            let message = error_fields(&value, None)
-                .map_or_else(|| value["error"].to_string(), |(_, message)| message);
+        if let Some(error) = value.error {
+            let message = match error {
+                Value::String(text) if !text.is_empty() => text,
+                other => error_fields(&serde_json::json!({ "error": other }), None)
+                    .map_or_else(|| other.to_string(), |(_, message)| message),
+            };
             return vec![StreamEvent::Failed(ProviderError::Stream {
                 provider: self.provider.clone(),
                 code: None,
@@ -324,21 +367,21 @@ impl LineParser {
         let mut out = Vec::new();
         // `message.thinking` (reasoning models) is not part of the reply text.
         if let Some(text) = value
-            .get("message")
-            .and_then(|m| m.get("content"))
-            .and_then(Value::as_str)
+            .message
+            .take()
+            .and_then(|m| m.content)
             .filter(|t| !t.is_empty())
         {
-            out.push(StreamEvent::Delta(text.to_owned()));
+            out.push(StreamEvent::Delta(text));
         }
-        if value.get("done").and_then(Value::as_bool) == Some(true) {
-            if let Some(usage) = usage_of(&value) {
+        if value.done == Some(true) {
+            if let Some(usage) = value.usage() {
                 out.push(StreamEvent::Usage(usage));
             }
             // `stop` (or no reason: Ollama before 0.1.32 sent none) ends the reply
             // normally and `length` cuts it off; any other reason (`load`, `unload`,
             // ones added later) ends it visibly (spec §3).
-            let ending = match value.get("done_reason").and_then(Value::as_str) {
+            let ending = match value.done_reason.as_deref() {
                 None | Some("stop") => Ending::Normal(Finish::Stop),
                 Some("length") => Ending::Normal(Finish::Length),
                 Some(reason) => Ending::abnormal(reason, ending_words::UNKNOWN),
@@ -349,22 +392,40 @@ impl LineParser {
     }
 }
 
-/// Token counts from the `done:true` line; `None` when it carries neither count (a
-/// model answered from cache may omit `prompt_eval_count`).
-fn usage_of(line: &Value) -> Option<Usage> {
-    let input = line.get("prompt_eval_count").and_then(Value::as_u64);
-    let output = line.get("eval_count").and_then(Value::as_u64);
-    if input.is_none() && output.is_none() {
-        return None;
+/// One NDJSON line of `/api/chat` as Ollama sends it (protocols.md §5), or an error
+/// line in its place. Only the fields tinychat reads.
+#[derive(Debug, Deserialize)]
+struct WireLine {
+    /// Ollama's own errors are a string; proxies in front of it send objects.
+    error: Option<Value>,
+    message: Option<WireMessageIn>,
+    done: Option<bool>,
+    done_reason: Option<String>,
+    prompt_eval_count: Option<u64>,
+    eval_count: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireMessageIn {
+    content: Option<String>,
+}
+
+impl WireLine {
+    /// Token counts from the `done:true` line; `None` when it carries neither count (a
+    /// model answered from cache may omit `prompt_eval_count`).
+    fn usage(&self) -> Option<Usage> {
+        if self.prompt_eval_count.is_none() && self.eval_count.is_none() {
+            return None;
+        }
+        Some(Usage {
+            input_tokens: self.prompt_eval_count.unwrap_or(0),
+            output_tokens: self.eval_count.unwrap_or(0),
+        })
     }
-    Some(Usage {
-        input_tokens: input.unwrap_or(0),
-        output_tokens: output.unwrap_or(0),
-    })
 }
 
 /// The locally pulled models, from `GET {base_url}/api/tags`.
-pub(super) async fn list_models(
+async fn list_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
 ) -> Result<Vec<String>, ProviderError> {
@@ -372,29 +433,34 @@ pub(super) async fn list_models(
     let body = fetch_json(client, provider, &url)
         .await
         .map_err(not_running)?;
-    parse_tags(&body).ok_or_else(|| ProviderError::Malformed {
-        provider: provider.name.clone(),
-        message: "the model list is not {\"models\":[{\"model\":...}]}".to_owned(),
-    })
+    parse_tags(&provider.name, &body)
 }
 
-/// `models[].model`, else `models[].name`; `None` when the body is not such a list.
-fn parse_tags(body: &[u8]) -> Option<Vec<String>> {
-    let value: Value = serde_json::from_slice(body).ok()?;
-    let models = value.get("models")?.as_array()?;
-    Some(
-        models
-            .iter()
-            .filter_map(|m| {
-                [m.get("model"), m.get("name")]
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .find(|s| !s.is_empty())
-            })
-            .map(str::to_owned)
-            .collect(),
-    )
+/// `GET /api/tags` as Ollama sends it.
+#[derive(Debug, Deserialize)]
+struct WireTags {
+    models: Vec<WireTag>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireTag {
+    model: Option<String>,
+    name: Option<String>,
+}
+
+/// `models[].model`, else `models[].name`.
+fn parse_tags(provider: &str, body: &[u8]) -> Result<Vec<String>, ProviderError> {
+    let tags: WireTags = parse_listing(provider, body, "{\"models\":[{\"model\":...}]}")?;
+    Ok(tags
+        .models
+        .into_iter()
+        .filter_map(|m| {
+            [m.model, m.name]
+                .into_iter()
+                .flatten()
+                .find(|s| !s.is_empty())
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -542,6 +608,23 @@ mod tests {
     }
 
     #[test]
+    fn unknown_fields_are_ignored_and_a_wrong_type_names_its_field() {
+        assert_eq!(
+            parse_lines(&[
+                r#"{"model":"m","created_at":"2025-01-01T00:00:00Z","message":{"role":"assistant","content":"hi","images":null},"done":false,"new":1}"#,
+            ]),
+            vec![delta("hi")]
+        );
+        assert_eq!(
+            parse_lines(&[r#"{"message":{"content":"x"},"done":"true"}"#]),
+            vec![StreamEvent::Failed(ProviderError::Malformed {
+                provider: "p".into(),
+                message: "a line has a wrong `done`: invalid type: string \"true\", expected a boolean at line 1 column 40".into()
+            })]
+        );
+    }
+
+    #[test]
     fn thinking_and_empty_content_yield_nothing() {
         assert_eq!(
             parse_lines(&[
@@ -662,10 +745,16 @@ mod tests {
     #[test]
     fn tags_prefer_model_then_name() {
         assert_eq!(
-            parse_tags(br#"{"models":[{"name":"a:latest","model":"a:latest"},{"name":"b:1b"},{"model":"","name":"c"},{"size":1}]}"#),
-            Some(vec!["a:latest".to_owned(), "b:1b".to_owned(), "c".to_owned()])
+            parse_tags("p", br#"{"models":[{"name":"a:latest","model":"a:latest"},{"name":"b:1b"},{"model":"","name":"c"},{"size":1}]}"#),
+            Ok(vec!["a:latest".to_owned(), "b:1b".to_owned(), "c".to_owned()])
         );
-        assert_eq!(parse_tags(br#"{"data":[]}"#), None);
+        assert_eq!(
+            parse_tags("p", br#"{"data":[]}"#).map_err(|e| e.to_string()),
+            Err(
+                r#"p: unexpected response: the model list is not {"models":[{"model":...}]}"#
+                    .to_owned()
+            )
+        );
     }
 
     #[test]

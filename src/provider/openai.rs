@@ -9,14 +9,17 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::http::{as_is, error_fields, post_json};
 use super::sse::{self, Event, EventReader};
+use super::wire::parse_event;
+use futures_util::future::BoxFuture;
+
+use super::kind::{Body, Dialect};
 use super::{
     ChatRequest, Ending, ProviderError, ProviderSpec, ReplyStream, StreamEvent, ending_words,
-    json_object,
 };
 use crate::conversation::{Finish, Role, Usage};
 
@@ -73,10 +76,101 @@ impl<'a> WireRequest<'a> {
     }
 }
 
+/// One `chat.completion.chunk` as the servers send it, or an error frame in its place
+/// (protocols.md §1, §3). Only the fields tinychat reads; the rest is ignored.
+#[derive(Debug, Deserialize)]
+struct Chunk {
+    /// An error frame: any JSON, and an error only when truthy (see [`is_truthy`]).
+    error: Option<Value>,
+    /// Only the first choice is read: tinychat never asks for more than one.
+    choices: Option<Vec<Choice>>,
+    /// Usage on the last chunk (`stream_options.include_usage`, Mistral, OpenRouter).
+    usage: Option<Counts>,
+    /// Groq's usage, sent on the last chunk in place of `usage`.
+    x_groq: Option<XGroq>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Choice {
+    delta: Option<Delta>,
+    finish_reason: Option<String>,
+}
+
+/// New text: `content`, or `refusal` when the model declines (shown as text too).
+#[derive(Debug, Deserialize)]
+struct Delta {
+    content: Option<String>,
+    refusal: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct XGroq {
+    usage: Option<Counts>,
+}
+
+/// An OpenAI `usage` object.
+#[derive(Debug, Deserialize)]
+struct Counts {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+}
+
+impl Counts {
+    /// The token counts; `None` for an object without either count.
+    fn usage(self) -> Option<Usage> {
+        if self.prompt_tokens.is_none() && self.completion_tokens.is_none() {
+            return None;
+        }
+        Some(Usage {
+            input_tokens: self.prompt_tokens.unwrap_or(0),
+            output_tokens: self.completion_tokens.unwrap_or(0),
+        })
+    }
+}
+
+/// The OpenAI Chat Completions dialect, spoken by every compatible server.
+pub(super) struct OpenAi;
+
+impl Dialect for OpenAi {
+    fn config_name(&self) -> &'static str {
+        "openai"
+    }
+
+    fn send<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        provider: &'a ProviderSpec,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<reqwest::Response, ProviderError>> {
+        Box::pin(send(client, provider, request))
+    }
+
+    fn reply(
+        &self,
+        provider: &ProviderSpec,
+        response: reqwest::Response,
+        idle: Duration,
+    ) -> ReplyStream {
+        reply(provider, response, idle)
+    }
+
+    fn read_body(&self, provider: String, body: Body, idle: Duration) -> ReplyStream {
+        sse::drive(sse::events(body, idle), ChunkParser::new(provider))
+    }
+
+    fn list_models<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        provider: &'a ProviderSpec,
+    ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
+        Box::pin(super::models::list_openai(client, provider))
+    }
+}
+
 /// Sends the request and checks the status before any byte of the body is read as a
 /// stream. Waiting for the response headers counts against the idle timeout. Errors
 /// here happen before the first token, so the caller may retry them.
-pub(super) async fn send(
+async fn send(
     client: &reqwest::Client,
     provider: &ProviderSpec,
     request: &ChatRequest,
@@ -91,17 +185,7 @@ pub(super) async fn send(
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`
 /// event; the stream owns the body, so dropping it closes the connection.
-/// The reader of this kind's event stream, for a body read without a response (see
-/// [`super::read_body`]).
-pub(super) fn reader(provider: String) -> impl EventReader {
-    ChunkParser::new(provider)
-}
-
-pub(super) fn reply(
-    provider: &ProviderSpec,
-    response: reqwest::Response,
-    idle: Duration,
-) -> ReplyStream {
+fn reply(provider: &ProviderSpec, response: reqwest::Response, idle: Duration) -> ReplyStream {
     sse::reply(
         provider,
         response,
@@ -125,14 +209,13 @@ impl EventReader for ChunkParser {
             let ending = self.finish.take().unwrap_or(Ending::Normal(Finish::Stop));
             return vec![ending.event(&self.provider, FIELD)];
         }
-        let chunk = match json_object(&self.provider, data.as_bytes(), "an event") {
-            Ok(value) => value,
+        let chunk: Chunk = match parse_event(&self.provider, data.as_bytes(), "an event") {
+            Ok(chunk) => chunk,
             Err(events) => return events,
         };
-        if let Some(error) = chunk.get("error").filter(|e| is_truthy(e)) {
-            let wrapped = serde_json::json!({ "error": error });
-            let (code, message) =
-                error_fields(&wrapped, None).unwrap_or_else(|| (None, error.to_string()));
+        if let Some(error) = chunk.error.filter(is_truthy) {
+            let (code, message) = error_fields(&serde_json::json!({ "error": error }), None)
+                .unwrap_or_else(|| (None, error.to_string()));
             return vec![StreamEvent::Failed(ProviderError::Stream {
                 provider: self.provider.clone(),
                 code,
@@ -140,17 +223,15 @@ impl EventReader for ChunkParser {
             })];
         }
         let mut out = Vec::new();
-        if let Some(choice) = chunk.get("choices").and_then(|c| c.get(0)) {
-            if let Some(delta) = choice.get("delta") {
-                for field in ["content", "refusal"] {
-                    if let Some(text) = delta.get(field).and_then(Value::as_str)
-                        && !text.is_empty()
-                    {
-                        out.push(StreamEvent::Delta(text.to_owned()));
+        if let Some(choice) = chunk.choices.into_iter().flatten().next() {
+            if let Some(delta) = choice.delta {
+                for text in [delta.content, delta.refusal].into_iter().flatten() {
+                    if !text.is_empty() {
+                        out.push(StreamEvent::Delta(text));
                     }
                 }
             }
-            if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+            if let Some(reason) = choice.finish_reason {
                 // Mistral documents `error` as a finish reason: the reply failed even
                 // though the stream carried no error object.
                 if reason == "error" {
@@ -162,15 +243,13 @@ impl EventReader for ChunkParser {
                     }));
                     return out;
                 }
-                self.finish = Some(ending_of(reason));
+                self.finish = Some(ending_of(&reason));
             }
         }
-        let usage = chunk.get("usage").and_then(usage_of).or_else(|| {
-            chunk
-                .get("x_groq")
-                .and_then(|x| x.get("usage"))
-                .and_then(usage_of)
-        });
+        let usage = chunk
+            .usage
+            .and_then(Counts::usage)
+            .or_else(|| chunk.x_groq.and_then(|x| x.usage).and_then(Counts::usage));
         if let Some(usage) = usage {
             out.push(StreamEvent::Usage(usage));
         }
@@ -232,20 +311,6 @@ fn ending_of(reason: &str) -> Ending {
         "tool_calls" | "function_call" => Ending::abnormal(reason, ending_words::TOOL_CALL),
         _ => Ending::abnormal(reason, ending_words::UNKNOWN),
     }
-}
-
-/// Token counts from an OpenAI `usage` object; `None` for `null` or an object without
-/// either count.
-fn usage_of(value: &Value) -> Option<Usage> {
-    let input = value.get("prompt_tokens").and_then(Value::as_u64);
-    let output = value.get("completion_tokens").and_then(Value::as_u64);
-    if input.is_none() && output.is_none() {
-        return None;
-    }
-    Some(Usage {
-        input_tokens: input.unwrap_or(0),
-        output_tokens: output.unwrap_or(0),
-    })
 }
 
 /// JavaScript-style truthiness, as the OpenAI SDK tests `data.get("error")`.
@@ -461,6 +526,36 @@ mod tests {
             vec![StreamEvent::Failed(ProviderError::Malformed {
                 provider: "p".into(),
                 message: "an event is not a JSON object".into()
+            })]
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_a_wrong_type_names_its_field() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"id":"c1","object":"chat.completion.chunk","system_fingerprint":"fp","choices":[{"index":0,"logprobs":{"content":[]},"delta":{"content":"hi","tool_calls":[],"new_field":{"x":1}},"finish_reason":null,"native_finish_reason":"x"}],"usage":{"prompt_tokens":1,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":0}}}"#,
+            ]),
+            vec![
+                StreamEvent::Delta("hi".into()),
+                StreamEvent::Usage(Usage {
+                    input_tokens: 1,
+                    output_tokens: 2
+                }),
+            ]
+        );
+        assert_eq!(
+            parse_all(&[r#"{"choices":[{"delta":{"content":42}}]}"#]),
+            vec![StreamEvent::Failed(ProviderError::Malformed {
+                provider: "p".into(),
+                message: "an event has a wrong `choices[0].delta.content`: invalid type: integer `42`, expected a string at line 1 column 34".into()
+            })]
+        );
+        assert_eq!(
+            parse_all(&[r#"{"choices":[],"usage":{"prompt_tokens":-1}}"#]),
+            vec![StreamEvent::Failed(ProviderError::Malformed {
+                provider: "p".into(),
+                message: "an event has a wrong `usage.prompt_tokens`: invalid value: integer `-1`, expected u64 at line 1 column 41".into()
             })]
         );
     }
