@@ -43,9 +43,12 @@ impl FrameSchedule {
     }
 
     /// Resolves when the due frame's time has come; never while none is due (a branch
-    /// of the loop's `select!` that costs nothing while idle).
+    /// of the loop's `select!` that costs nothing while idle). A frame whose time has
+    /// already come needs no timer: registering one would wake the runtime's timer
+    /// thread for nothing, once a frame.
     pub async fn wait(&self) {
         match self.due {
+            Some(due) if due <= Instant::now() => {}
             Some(due) => sleep_until(due).await,
             None => std::future::pending().await,
         }

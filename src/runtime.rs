@@ -29,7 +29,7 @@ use crate::provider::{self, ProviderSpec};
 use crate::save_queue::SaveQueue;
 use crate::storage::export::{Replace, export_to_file_with};
 use crate::storage::{ConversationStore, StorageError};
-use crate::terminal::{TerminalGuard, Tui};
+use crate::terminal::{TerminalGuard, Tui, draw_frame};
 use crate::ui::{self, theme::Theme};
 use crate::user_file::{Limit, read_user_file};
 
@@ -199,6 +199,9 @@ pub async fn run(
         job_tx,
         store,
     };
+    // A resize event arrived since the last frame: the next one asks the terminal for
+    // its size (`terminal::draw_frame`).
+    let mut resized = false;
     let mut pending = start_effects;
     let mut queued: VecDeque<Msg> = VecDeque::new();
 
@@ -265,6 +268,7 @@ pub async fn run(
                     let result = edit_externally(&draft, guard, terminal);
                     events = EventStream::new();
                     let size = terminal.size()?;
+                    resized = true;
                     let mut more = app.update(Msg::Term(Event::Resize(size.width, size.height)));
                     more.extend(app.update(Msg::EditorDone(result)));
                     pending.extend(more);
@@ -321,7 +325,10 @@ pub async fn run(
                 // Every event that is already waiting, up to the bound.
                 while let Poll::Ready(event) = next {
                     match event {
-                        Some(Ok(event)) => batch.push_back(Msg::Term(event)),
+                        Some(Ok(event)) => {
+                            resized |= matches!(event, Event::Resize(..));
+                            batch.push_back(Msg::Term(event));
+                        }
                         Some(Err(e)) => {
                             tracing::error!(error = %e, "terminal input failed");
                             batch.push_back(Msg::Shutdown);
@@ -362,7 +369,9 @@ pub async fn run(
                 }
             },
             () = frames.wait() => {
-                terminal.draw(|f| ui::draw(f, &app, &theme))?;
+                draw_frame(terminal, std::mem::take(&mut resized), |f| {
+                    ui::draw(f, &app, &theme);
+                })?;
                 frames.drawn(tokio::time::Instant::now());
                 Vec::new()
             }

@@ -7,25 +7,27 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Widget};
 
 use crate::app::models::{ListState, Row};
 use crate::app::{App, Focus};
 use crate::view::wrap::{display_width, row_text};
 
+use super::panel::Panel;
 use super::theme::Theme;
 
 pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let focused = app.focus == Focus::Sidebar;
-    let block = Block::bordered()
-        .border_style(if focused {
+    let inner = Panel::inner(area);
+    Panel {
+        border_style: if focused {
             theme.border_focused
         } else {
             theme.border
-        })
-        .title(Span::styled(" Models ", theme.title));
-    let inner = block.inner(area);
-    block.render(area, buf);
+        },
+        title: Line::from(Span::styled(" Models ", theme.title)),
+        bottom_right: None,
+    }
+    .render(area, buf);
     if inner.height == 0 || inner.width == 0 {
         return;
     }
