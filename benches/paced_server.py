@@ -9,9 +9,10 @@ RATE a second (default 50), in the OpenAI chat-completions SSE format, ended by
 `data: [DONE]`; GET /v1/models lists the model `m`. The process whose id is in PIDFILE
 is measured: its user+system CPU (/proc/PID/stat, utime+stime) when the request
 arrives and 0.5 s after the last chunk (the final frame is drawn by then), printed as
-one line on stdout:
+one line on stdout, with the same span measured from the threads' schedstat (ns
+resolution, but only threads still alive at the end count):
 
-    paced: tokens=300 rate=50 reply_s=6.00 cpu_s=0.150 cpu_pct_of_reply=2.50
+    paced: tokens=300 rate=50 reply_s=6.00 cpu_s=0.150 cpu_pct_of_reply=2.50 schedstat_s=0.1480
 
 The server serves one reply, then exits.
 """
@@ -32,6 +33,18 @@ def cpu_seconds(pid):
         fields = f.read().rsplit(")", 1)[1].split()
     # After the command name: state is field 3, utime 14 and stime 15 (1-based).
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def on_cpu_seconds(pid):
+    """Time on the CPU of the threads alive now, in ns resolution (schedstat)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass
+    return total / 1e9
 
 
 def chunk(delta, finish=None):
@@ -69,6 +82,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         start_cpu, start = cpu_seconds(pid), time.monotonic()
+        start_on_cpu = on_cpu_seconds(pid)
         self.wfile.write(chunk({"role": "assistant", "content": ""}))
         self.wfile.flush()
         period = 1.0 / RATE
@@ -88,8 +102,9 @@ class Handler(BaseHTTPRequestHandler):
         reply = time.monotonic() - start
         time.sleep(0.5)
         cpu = cpu_seconds(pid) - start_cpu
+        on_cpu = on_cpu_seconds(pid) - start_on_cpu
         print(f"paced: tokens={TOKENS} rate={RATE:g} reply_s={reply:.2f} cpu_s={cpu:.3f} "
-              f"cpu_pct_of_reply={100 * cpu / reply:.2f}", flush=True)
+              f"cpu_pct_of_reply={100 * cpu / reply:.2f} schedstat_s={on_cpu:.4f}", flush=True)
         self.server.done = True
 
 

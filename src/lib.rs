@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clipboard;
 pub mod config;
 pub mod conversation;
+pub mod deadline;
 pub mod frames;
 pub mod logging;
 pub mod provider;

@@ -18,12 +18,12 @@ use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
-use tokio::time::sleep_until;
 
 use crate::app::typing::MAX_DRAFT_BYTES;
 use crate::app::{App, DownloadUpdate, Effect, IndexChange, Msg, StreamId};
 use crate::clipboard::Clipboard;
 use crate::conversation::Conversation;
+use crate::deadline::Deadline;
 use crate::frames::FrameSchedule;
 use crate::provider::{self, ProviderSpec};
 use crate::save_queue::SaveQueue;
@@ -202,6 +202,7 @@ pub async fn run(
     // A resize event arrived since the last frame: the next one asks the terminal for
     // its size (`terminal::draw_frame`).
     let mut resized = false;
+    let mut tick = Deadline::default();
     let mut pending = start_effects;
     let mut queued: VecDeque<Msg> = VecDeque::new();
 
@@ -316,8 +317,22 @@ pub async fn run(
             continue;
         }
 
-        // Armed only while a retry countdown shows: idle has no timer (design §1.3).
-        let tick = app.next_tick();
+        // A frame whose time has come is drawn now rather than by a turn of the select
+        // below: while a reply streams at a steady pace that is every frame, and each
+        // turn polls the terminal, the signals and the timers once more.
+        if frames
+            .due()
+            .is_some_and(|due| due <= tokio::time::Instant::now())
+        {
+            draw_frame(terminal, std::mem::take(&mut resized), |f| {
+                ui::draw(f, &app, &theme);
+            })?;
+            frames.drawn(tokio::time::Instant::now());
+        }
+
+        // Armed only while a retry countdown or an autosave deadline is pending: idle
+        // has no timer (design §1.3).
+        tick.set(app.next_tick().map(tokio::time::Instant::from_std));
         let msgs: Vec<Msg> = tokio::select! {
             event = events.next() => {
                 let batch = &mut queued;
@@ -375,12 +390,7 @@ pub async fn run(
                 frames.drawn(tokio::time::Instant::now());
                 Vec::new()
             }
-            () = async {
-                match tick {
-                    Some(at) => sleep_until(tokio::time::Instant::from_std(at)).await,
-                    None => std::future::pending().await,
-                }
-            } => vec![Msg::Tick(Instant::now())],
+            () = tick.wait() => vec![Msg::Tick(Instant::now())],
             () = signals.recv() => vec![Msg::Shutdown],
         };
         for msg in &msgs {
