@@ -18,16 +18,18 @@ use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
-use tokio::time::sleep_until;
 
 use crate::app::{App, DownloadUpdate, Effect, IndexChange, Msg, StreamId};
 use crate::clipboard::Clipboard;
 use crate::conversation::Conversation;
 use crate::external_editor;
+use crate::deadline::Deadline;
+use crate::frames::FrameSchedule;
 use crate::provider::{self, ProviderSpec};
+use crate::save_queue::SaveQueue;
 use crate::storage::export::{Replace, export_to_file_with};
 use crate::storage::{ConversationStore, StorageError};
-use crate::terminal::{TerminalGuard, Tui};
+use crate::terminal::{TerminalGuard, Tui, draw_frame};
 use crate::ui::{self, theme::Theme};
 
 /// At most one frame per this period (~60 frames/s); deltas in between are coalesced.
@@ -74,43 +76,67 @@ enum Job {
     SaveDone(Result<Option<crate::storage::Saved>, StorageError>),
 }
 
-/// Saves run one at a time; while one runs, only the newest pending snapshot is kept
-/// (a newer save supersedes an older queued one, design §7).
+/// Carries out the saves [`SaveQueue`] lets start, each on a blocking thread that
+/// reports back with [`Job::SaveDone`].
 struct Saver {
     store: Arc<ConversationStore>,
-    running: bool,
-    pending: Option<Conversation>,
+    jobs: mpsc::UnboundedSender<Job>,
+    queue: SaveQueue<Conversation>,
 }
 
 impl Saver {
-    fn request(&mut self, conversation: Conversation, jobs: &mpsc::UnboundedSender<Job>) {
-        if self.running {
-            self.pending = Some(conversation);
-            return;
+    fn request(&mut self, conversation: Conversation) {
+        let id = conversation.id.clone();
+        if let Some(now) = self.queue.request(&id, conversation) {
+            self.start(now);
         }
-        self.running = true;
+    }
+
+    fn done(&mut self) {
+        if let Some(next) = self.queue.done() {
+            self.start(next);
+        }
+    }
+
+    fn start(&self, conversation: Conversation) {
+        start_save(&self.store, &self.jobs, conversation);
+    }
+
+    /// Waits for the running and the waiting saves, so nothing typed or received is
+    /// lost on the way out.
+    async fn finish(&mut self, job_rx: &mut mpsc::UnboundedReceiver<Job>) {
         let store = Arc::clone(&self.store);
-        let jobs = jobs.clone();
-        tokio::task::spawn_blocking(move || {
-            let result = store.save(&conversation);
-            if let Err(e) = &result {
-                tracing::warn!(error = %e, "autosave failed");
-            }
-            // The loop may be gone when quitting is abandoned; nothing to report then.
-            let _ = jobs.send(Job::SaveDone(result));
-        });
+        let jobs = self.jobs.clone();
+        self.queue
+            .drain(
+                |next| start_save(&store, &jobs, next),
+                async || loop {
+                    match job_rx.recv().await {
+                        Some(Job::SaveDone(_)) => return true,
+                        Some(Job::App(_)) => {}
+                        None => return false,
+                    }
+                },
+            )
+            .await;
     }
+}
 
-    fn done(&mut self, jobs: &mpsc::UnboundedSender<Job>) {
-        self.running = false;
-        if let Some(next) = self.pending.take() {
-            self.request(next, jobs);
+fn start_save(
+    store: &Arc<ConversationStore>,
+    jobs: &mpsc::UnboundedSender<Job>,
+    conversation: Conversation,
+) {
+    let store = Arc::clone(store);
+    let jobs = jobs.clone();
+    tokio::task::spawn_blocking(move || {
+        let result = store.save(&conversation);
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, "autosave failed");
         }
-    }
-
-    fn idle(&self) -> bool {
-        !self.running && self.pending.is_none()
-    }
+        // The loop may be gone when quitting is abandoned; nothing to report then.
+        let _ = jobs.send(Job::SaveDone(result));
+    });
 }
 
 /// Runs the UI until the user quits or a signal arrives. The conversation is saved
@@ -134,8 +160,8 @@ pub async fn run(
     let store = Arc::new(store);
     let mut saver = Saver {
         store: Arc::clone(&store),
-        running: false,
-        pending: None,
+        jobs: job_tx.clone(),
+        queue: SaveQueue::default(),
     };
     let mut streams: HashMap<StreamId, AbortHandle> = HashMap::new();
     let mut download: Option<AbortHandle> = None;
@@ -147,6 +173,8 @@ pub async fn run(
     let size = terminal.size()?;
     app.resize(size.width, size.height);
     terminal.draw(|f| ui::draw(f, &app, &theme))?;
+    let mut frames = FrameSchedule::new(FRAME_PERIOD);
+    frames.drawn(tokio::time::Instant::now());
     tracing::info!(
         since_start_us = started.elapsed().as_micros(),
         "first frame drawn"
@@ -157,8 +185,6 @@ pub async fn run(
         Ok(c) => c,
         Err(e) => return Err(io::Error::other(e.to_string())),
     };
-    let mut last_frame = Instant::now();
-    let mut frame_due: Option<tokio::time::Instant> = None;
 
     let ctx = Context {
         client,
@@ -166,6 +192,10 @@ pub async fn run(
         job_tx,
         store,
     };
+    // A resize event arrived since the last frame: the next one asks the terminal for
+    // its size (`terminal::draw_frame`).
+    let mut resized = false;
+    let mut tick = Deadline::default();
     let mut pending = start_effects;
     let mut queued: VecDeque<Msg> = VecDeque::new();
 
@@ -173,14 +203,8 @@ pub async fn run(
         // Carry out what the last update asked for.
         for effect in std::mem::take(&mut pending) {
             match effect {
-                Effect::Redraw => {
-                    if frame_due.is_none() {
-                        let earliest = last_frame + FRAME_PERIOD;
-                        frame_due =
-                            Some(tokio::time::Instant::from_std(earliest.max(Instant::now())));
-                    }
-                }
-                Effect::Save(conversation) => saver.request(conversation, &ctx.job_tx),
+                Effect::Redraw => frames.request(tokio::time::Instant::now()),
+                Effect::Save(conversation) => saver.request(conversation),
                 Effect::StartStream {
                     id,
                     provider,
@@ -235,6 +259,7 @@ pub async fn run(
                     let result = external_editor::edit(&draft, guard, terminal);
                     events = EventStream::new();
                     let size = terminal.size()?;
+                    resized = true;
                     let mut more = app.update(Msg::Term(Event::Resize(size.width, size.height)));
                     more.extend(app.update(Msg::EditorDone(result)));
                     pending.extend(more);
@@ -282,8 +307,22 @@ pub async fn run(
             continue;
         }
 
-        // Armed only while a retry countdown shows: idle has no timer (design §1.3).
-        let tick = app.next_tick();
+        // A frame whose time has come is drawn now rather than by a turn of the select
+        // below: while a reply streams at a steady pace that is every frame, and each
+        // turn polls the terminal, the signals and the timers once more.
+        if frames
+            .due()
+            .is_some_and(|due| due <= tokio::time::Instant::now())
+        {
+            draw_frame(terminal, std::mem::take(&mut resized), |f| {
+                ui::draw(f, &app, &theme);
+            })?;
+            frames.drawn(tokio::time::Instant::now());
+        }
+
+        // Armed only while a retry countdown or an autosave deadline is pending: idle
+        // has no timer (design §1.3).
+        tick.set(app.next_tick().map(tokio::time::Instant::from_std));
         let msgs: Vec<Msg> = tokio::select! {
             event = events.next() => {
                 let batch = &mut queued;
@@ -291,7 +330,10 @@ pub async fn run(
                 // Every event that is already waiting, up to the bound.
                 while let Poll::Ready(event) = next {
                     match event {
-                        Some(Ok(event)) => batch.push_back(Msg::Term(event)),
+                        Some(Ok(event)) => {
+                            resized |= matches!(event, Event::Resize(..));
+                            batch.push_back(Msg::Term(event));
+                        }
                         Some(Err(e)) => {
                             tracing::error!(error = %e, "terminal input failed");
                             batch.push_back(Msg::Shutdown);
@@ -327,27 +369,18 @@ pub async fn run(
             Some(job) = job_rx.recv() => match job {
                 Job::App(msg) => vec![msg],
                 Job::SaveDone(result) => {
-                    saver.done(&ctx.job_tx);
+                    saver.done();
                     vec![Msg::Saved(result)]
                 }
             },
-            () = async {
-                match frame_due {
-                    Some(due) => sleep_until(due).await,
-                    None => std::future::pending().await,
-                }
-            } => {
-                frame_due = None;
-                terminal.draw(|f| ui::draw(f, &app, &theme))?;
-                last_frame = Instant::now();
+            () = frames.wait() => {
+                draw_frame(terminal, std::mem::take(&mut resized), |f| {
+                    ui::draw(f, &app, &theme);
+                })?;
+                frames.drawn(tokio::time::Instant::now());
                 Vec::new()
             }
-            () = async {
-                match tick {
-                    Some(at) => sleep_until(tokio::time::Instant::from_std(at)).await,
-                    None => std::future::pending().await,
-                }
-            } => vec![Msg::Tick(Instant::now())],
+            () = tick.wait() => vec![Msg::Tick(Instant::now())],
             () = signals.recv() => vec![Msg::Shutdown],
         };
         for msg in &msgs {
@@ -363,14 +396,7 @@ pub async fn run(
     for (_, handle) in streams.drain() {
         handle.abort();
     }
-    // Wait for the last saves so nothing typed or received is lost.
-    while !saver.idle() {
-        match job_rx.recv().await {
-            Some(Job::SaveDone(_)) => saver.done(&ctx.job_tx),
-            Some(Job::App(_)) => {}
-            None => break,
-        }
-    }
+    saver.finish(&mut job_rx).await;
     Ok(())
 }
 

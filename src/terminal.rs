@@ -17,8 +17,8 @@ use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use crossterm::{cursor, execute};
-use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
+use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::{Frame, Terminal};
 
 /// Whether our modes are on; makes `restore` idempotent across Drop, hook and exit.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -81,6 +81,27 @@ fn activate() -> io::Result<()> {
         PushKeyboardEnhancementFlags(KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES)
     )?;
     Ok(())
+}
+
+/// Draws one frame as `Terminal::draw` does (the new buffer's difference from the last
+/// one goes out, the cursor stays hidden), asking the terminal for its size only when
+/// `size_may_have_changed`. `Terminal::draw` asks every frame, and crossterm answers by
+/// opening `/dev/tty` and closing it again: three system calls a frame for a size that
+/// changes only with a resize event, after which the caller passes `true`.
+pub fn draw_frame<B: Backend>(
+    terminal: &mut Terminal<B>,
+    size_may_have_changed: bool,
+    render: impl FnOnce(&mut Frame),
+) -> Result<(), B::Error> {
+    if size_may_have_changed {
+        terminal.autoresize()?;
+    }
+    let mut frame = terminal.get_frame();
+    render(&mut frame);
+    terminal.flush()?;
+    terminal.hide_cursor()?;
+    terminal.swap_buffers();
+    terminal.backend_mut().flush()
 }
 
 /// Puts the terminal back as it was. Safe to call any number of times, from anywhere;
@@ -155,7 +176,55 @@ pub fn panic_report(message: &str, location: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
+    use ratatui::backend::TestBackend;
+    use ratatui::layout::Rect;
+    use ratatui::widgets::Paragraph;
+
     use super::*;
+
+    fn text(frame: &mut Frame, text: &str) {
+        frame.render_widget(Paragraph::new(text.to_owned()), frame.area());
+    }
+
+    #[test]
+    fn a_frame_drawn_without_a_size_check_is_what_terminal_draw_shows() {
+        let mut ours = Terminal::new(TestBackend::new(12, 2)).unwrap();
+        let mut theirs = Terminal::new(TestBackend::new(12, 2)).unwrap();
+        for (i, words) in ["first frame", "second", "second", "third one"]
+            .iter()
+            .enumerate()
+        {
+            draw_frame(&mut ours, i == 0, |f| text(f, words)).unwrap();
+            theirs.draw(|f| text(f, words)).unwrap();
+            assert_eq!(
+                ours.backend().buffer(),
+                theirs.backend().buffer(),
+                "{words}"
+            );
+        }
+        ours.backend()
+            .assert_buffer_lines(["third one   ", "            "]);
+    }
+
+    #[test]
+    fn a_frame_after_a_resize_event_takes_the_new_size_and_only_then() {
+        let mut terminal = Terminal::new(TestBackend::new(12, 2)).unwrap();
+        draw_frame(&mut terminal, false, |f| text(f, "a")).unwrap();
+        terminal.backend_mut().resize(8, 3);
+        // No resize event yet: the frame keeps the size it knew.
+        let mut area = Rect::default();
+        draw_frame(&mut terminal, false, |f| area = f.area()).unwrap();
+        assert_eq!(area, Rect::new(0, 0, 12, 2));
+        draw_frame(&mut terminal, true, |f| {
+            area = f.area();
+            text(f, "resized");
+        })
+        .unwrap();
+        assert_eq!(area, Rect::new(0, 0, 8, 3));
+        terminal
+            .backend()
+            .assert_buffer_lines(["resized ", "        ", "        "]);
+    }
 
     #[test]
     fn a_panic_report_never_carries_escape_sequences_or_new_lines() {

@@ -8,13 +8,14 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::app::{App, Focus};
 use crate::conversation::{Message, Role};
 use crate::view::history_layout::{Body, FooterKind, RowKind};
 use crate::view::wrap::{display_width, row_text, sanitize};
 
+use super::panel::Panel;
 use super::theme::Theme;
 
 /// The live reply's cursor mark.
@@ -27,20 +28,19 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let top = app.viewport().top_for(total);
     let below = total.saturating_sub(top + inner_height);
     let title = sanitize(&app.conversation().title).into_owned();
-    let mut block = Block::bordered()
-        .border_style(if focused {
+    let inner = Panel::inner(area);
+    Panel {
+        border_style: if focused {
             theme.border_focused
         } else {
             theme.border
-        })
-        .title(Span::styled(format!(" {title} "), theme.title));
-    if below > 0 && !app.viewport().follow {
-        block = block.title_bottom(
-            Line::styled(format!(" ↓ {below} more rows · End follows "), theme.dim).right_aligned(),
-        );
+        },
+        title: Line::from(Span::styled(format!(" {title} "), theme.title)),
+        bottom_right: (below > 0 && !app.viewport().follow).then(|| {
+            Line::styled(format!(" ↓ {below} more rows · End follows "), theme.dim).right_aligned()
+        }),
     }
-    let inner = block.inner(area);
-    block.render(area, buf);
+    .render(area, buf);
     if app.conversation().messages.is_empty() {
         welcome(app, theme).render(inner, buf);
         return;

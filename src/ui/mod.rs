@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod first_run;
 pub mod history;
+pub mod panel;
 pub mod popup;
 pub mod sidebar;
 pub mod status;
@@ -13,11 +14,12 @@ pub mod theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::app::{App, Focus};
 use crate::view::layout::{MIN_HEIGHT, MIN_WIDTH};
 
+use panel::Panel;
 use theme::Theme;
 
 /// Title of the input box (spec §5).
@@ -52,15 +54,17 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
 
 fn draw_input(app: &App, theme: &Theme, area: Rect, buf: &mut ratatui::buffer::Buffer) {
     let focused = app.focus() == Focus::Input && app.popup().is_none();
-    let block = Block::bordered()
-        .border_style(if focused {
+    let inner = Panel::inner(area);
+    Panel {
+        border_style: if focused {
             theme.border_focused
         } else {
             theme.border
-        })
-        .title(Span::styled(INPUT_TITLE, theme.title));
-    let inner = block.inner(area);
-    block.render(area, buf);
+        },
+        title: Line::from(Span::styled(INPUT_TITLE, theme.title)),
+        bottom_right: None,
+    }
+    .render(area, buf);
     if app.input().is_empty() && !focused {
         let hint = Line::styled("Tab to type…", theme.dim);
         buf.set_line(inner.x, inner.y, &hint, inner.width);

@@ -7,25 +7,27 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Widget};
 
 use crate::app::models::{ListState, Row};
 use crate::app::{App, Focus};
 use crate::view::wrap::{display_width, row_text};
 
+use super::panel::Panel;
 use super::theme::Theme;
 
 pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let focused = app.focus() == Focus::Sidebar;
-    let block = Block::bordered()
-        .border_style(if focused {
+    let inner = Panel::inner(area);
+    Panel {
+        border_style: if focused {
             theme.border_focused
         } else {
             theme.border
-        })
-        .title(Span::styled(" Models ", theme.title));
-    let inner = block.inner(area);
-    block.render(area, buf);
+        },
+        title: Line::from(Span::styled(" Models ", theme.title)),
+        bottom_right: None,
+    }
+    .render(area, buf);
     if inner.height == 0 || inner.width == 0 {
         return;
     }
@@ -58,12 +60,23 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         );
         return;
     }
+    // The last provider's wrapped hint: wrapped once a frame, not once for each of its
+    // rows.
+    let mut hint: Option<(usize, Vec<String>)> = None;
     for (offset, row) in catalog.rows.iter().skip(catalog.scroll).enumerate() {
         let Ok(dy) = u16::try_from(offset) else { break };
         if dy >= list.height {
             break;
         }
-        let line = row_line(app, theme, *row, catalog.scroll + offset, focused, width);
+        let line = row_line(
+            app,
+            theme,
+            *row,
+            catalog.scroll + offset,
+            focused,
+            width,
+            &mut hint,
+        );
         buf.set_line(list.x, list.y + dy, &line, list.width);
     }
 }
@@ -75,6 +88,7 @@ fn row_line<'a>(
     index: usize,
     focused: bool,
     width: usize,
+    hint: &mut Option<(usize, Vec<String>)>,
 ) -> Line<'a> {
     let catalog = app.catalog();
     match row {
@@ -97,7 +111,10 @@ fn row_line<'a>(
             Line::from(spans)
         }
         Row::Hint(pi, line) => {
-            let lines = catalog.hint_lines(pi);
+            let lines = match hint {
+                Some((cached, lines)) if *cached == pi => lines,
+                slot => &mut slot.insert((pi, catalog.hint_lines(pi))).1,
+            };
             let text = lines.get(line).map_or("", String::as_str);
             Line::styled(clip(text, width), theme.dim)
         }
