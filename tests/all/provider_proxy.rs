@@ -11,7 +11,7 @@
     clippy::print_stderr
 )]
 
-mod common;
+use crate::common;
 
 use pretty_assertions::assert_eq;
 use tinychat::conversation::Finish;

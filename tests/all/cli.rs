@@ -13,7 +13,7 @@
     clippy::print_stderr
 )]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -14,7 +14,7 @@
     clippy::print_stderr
 )]
 
-mod common;
+use crate::common;
 
 use common::MockServer;
 use common::pty::{CTRL_Q, ENTER, Sandbox, streamed_reply};

@@ -4,7 +4,7 @@
 // Helpers outside #[test] fns fail loudly too.
 #![allow(clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

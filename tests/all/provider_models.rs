@@ -3,7 +3,7 @@
 // Helpers outside #[test] fns fail loudly too.
 #![allow(clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -13,7 +13,7 @@
     clippy::print_stdout
 )]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;
