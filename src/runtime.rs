@@ -359,6 +359,15 @@ pub async fn run(
                 }
             } => vec![Msg::Tick(Instant::now())],
             () = signals.recv() => vec![Msg::Shutdown],
+            // History still being measured (a long conversation opened, a resize): one
+            // bounded batch per turn, and only while no terminal event waits. Armed
+            // only while work is pending, so idle stays silent.
+            () = std::future::ready(()), if app.layout_pending() => {
+                if !matches!(crossterm::event::poll(Duration::ZERO), Ok(true)) {
+                    pending.extend(app.lay_out_more());
+                }
+                Vec::new()
+            }
         };
         for msg in &msgs {
             if let Msg::Stream { id, event, .. } = msg

@@ -277,11 +277,8 @@ impl App {
             .map(|p| Effect::LoadModels(p.clone()))
             .chain(std::iter::once(Effect::LoadRecent))
             .collect();
-        let history = HistoryLayout::new(
-            conversation.messages.iter().map(AsRef::as_ref),
-            1,
-            CodeTheme::default(),
-        );
+        // Estimates only: nothing is laid out before the terminal's size is known.
+        let history = HistoryLayout::lazy(&conversation.messages, 1, CodeTheme::default());
         let mut app = App {
             config,
             config_path,
@@ -337,6 +334,7 @@ impl App {
         if self.layout_stale {
             self.refresh_live_layout();
         }
+        self.lay_out_visible();
         fx
     }
 
@@ -436,6 +434,7 @@ impl App {
                 self.save_if_due(now, &mut fx);
             }
         }
+        self.lay_out_visible();
         fx
     }
 
@@ -643,11 +642,10 @@ impl App {
             Some(i) => i.saturating_add_signed(delta).min(n - 1),
         };
         self.selected = Some(next);
+        // Its height must be exact before it is scrolled into view.
+        self.history.lay_out(&self.conversation.messages, next);
         let first = self.history.start_of(next);
-        let rows = self
-            .history
-            .message(next)
-            .map_or(1, crate::view::history_layout::MessageLayout::height);
+        let rows = self.history.height(next).max(1);
         self.viewport.reveal(first, rows, self.history.total_rows());
     }
 
@@ -782,16 +780,16 @@ impl App {
                 .history
                 .locate(self.viewport.top_for(total))
                 .filter(|_| !self.viewport.follow);
-            self.lay_out_history(width, self.history.code_theme());
+            // Only the screen is laid out now; the rest is measured in batches.
+            self.history.set_width(&self.conversation.messages, width);
             if let Some((index, row)) = anchor {
-                let rows = self
-                    .history
-                    .message(index)
-                    .map_or(1, crate::view::history_layout::MessageLayout::height);
+                self.history.lay_out(&self.conversation.messages, index);
+                let rows = self.history.height(index).max(1);
                 self.viewport.top = self.history.start_of(index) + row.min(rows - 1);
             }
         }
         self.viewport.height = usize::from(inner.height).max(1);
+        self.lay_out_visible();
         if let Some(sidebar) = self.areas.sidebar {
             self.catalog
                 .set_width(usize::from(sidebar.width.saturating_sub(2)));
@@ -802,20 +800,68 @@ impl App {
     }
 
     /// Picks the code highlighting colours for this terminal's theme (the runtime
-    /// calls this once at start-up, before the first frame).
+    /// calls this once at start-up, before the first frame). Dark ↔ light is a palette
+    /// swap: the layout holds syntax classes, not colours.
     pub fn set_code_theme(&mut self, theme: CodeTheme) {
-        if theme != self.history.code_theme() {
-            self.lay_out_history(self.history.width(), theme);
+        self.history
+            .set_code_theme(&self.conversation.messages, theme);
+        self.lay_out_visible();
+    }
+
+    /// Lays the conversation out again (a new conversation): estimates for every
+    /// message, the screen laid out now, the rest measured in batches.
+    pub(crate) fn lay_out_history(&mut self, width: usize, theme: CodeTheme) {
+        self.history = HistoryLayout::lazy(&self.conversation.messages, width, theme);
+        self.lay_out_visible();
+    }
+
+    /// Lays out the messages on screen (cheap when they are already): drawing reads
+    /// rows only of laid-out messages, and every scroll or resize ends here.
+    fn lay_out_visible(&mut self) {
+        let messages = &self.conversation.messages;
+        let height = self.viewport.height;
+        if self.viewport.follow {
+            self.history.lay_out_bottom(messages, height);
+            return;
+        }
+        // Exact heights may end the history sooner than the estimates did, which moves
+        // a view near the bottom up onto messages not laid out yet: look again then.
+        for _ in 0..8 {
+            let top = self.viewport.top_for(self.history.total_rows());
+            self.history.lay_out_rows(messages, top, height);
+            if self.viewport.top_for(self.history.total_rows()) >= top {
+                break;
+            }
         }
     }
 
-    /// Lays the whole conversation out again: a new width, theme or conversation.
-    pub(crate) fn lay_out_history(&mut self, width: usize, theme: CodeTheme) {
-        self.history = HistoryLayout::new(
-            self.conversation.messages.iter().map(AsRef::as_ref),
-            width,
-            theme,
-        );
+    /// Whether history heights are still being measured in the background: the
+    /// runtime then calls [`App::lay_out_more`] once per loop turn, after the keys.
+    pub fn layout_pending(&self) -> bool {
+        self.history.pending()
+    }
+
+    /// Measures one bounded batch of the history ([`HistoryLayout::measure_batch`]),
+    /// keeping the top of the screen on the same row of the same message while the
+    /// heights above it change: the user sees no jump.
+    pub fn lay_out_more(&mut self) -> Vec<Effect> {
+        let total = self.history.total_rows();
+        let anchor = if self.viewport.follow {
+            None
+        } else {
+            self.history.locate(self.viewport.top_for(total))
+        };
+        self.history.measure_batch(&self.conversation.messages);
+        if let Some((index, row)) = anchor {
+            self.viewport.top = self.history.start_of(index) + row;
+        }
+        self.lay_out_visible();
+        // The rows below the screen ("↓ n more rows") changed.
+        if self.history.total_rows() == total {
+            Vec::new()
+        } else {
+            vec![Effect::Redraw]
+        }
     }
 
     /// Text rows the input needs at the input box's width (for its height), counted
@@ -841,8 +887,8 @@ impl App {
         self.conversation = conversation;
         self.forget_saves();
         self.end_recall();
-        self.lay_out_history(self.history.width(), self.history.code_theme());
         self.viewport.to_bottom();
+        self.lay_out_history(self.history.width(), self.history.code_theme());
         self.selected = None;
         self.outcome = Outcome::Idle;
         if let Some(model) = self.conversation.last_model().map(str::to_owned)
