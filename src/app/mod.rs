@@ -278,7 +278,7 @@ impl App {
             .chain(std::iter::once(Effect::LoadRecent))
             .collect();
         // Estimates only: nothing is laid out before the terminal's size is known.
-        let history = HistoryLayout::lazy(&conversation.messages, 1, CodeTheme::default());
+        let history = HistoryLayout::lazy(&conversation.messages, 0, CodeTheme::default());
         let mut app = App {
             config,
             config_path,

@@ -111,10 +111,12 @@ impl HistoryLayout {
     }
 
     /// Every message estimated, none laid out yet (a short history is laid out whole):
-    /// O(n) in small numbers, plus one pass over the text for its line breaks.
+    /// O(n) in small numbers, plus one pass over the text for its line breaks. Width 0
+    /// means the terminal's size is not known yet: nothing is laid out until
+    /// [`HistoryLayout::set_width`] gives one.
     pub fn lazy(messages: &[Arc<Message>], width: usize, theme: CodeTheme) -> Self {
         let mut layout = HistoryLayout {
-            width: width.max(1),
+            width,
             theme,
             shapes: messages.iter().map(|m| Shape::of(m)).collect(),
             ..HistoryLayout::default()
@@ -147,7 +149,7 @@ impl HistoryLayout {
     /// Whether some heights are still estimates: the runtime then calls
     /// [`HistoryLayout::measure_batch`] (through the app) between events.
     pub fn pending(&self) -> bool {
-        self.unmeasured_below > 0
+        self.width > 0 && self.unmeasured_below > 0
     }
 
     /// Messages whose height is measured at this width.
@@ -169,7 +171,7 @@ impl HistoryLayout {
         self.laid_out.resize_with(n, || None);
         self.laid_out_count = 0;
         self.measured = vec![false; n];
-        let width = self.width;
+        let width = self.width.max(1);
         self.rows = RowIndex::from_heights(
             self.shapes
                 .iter()
@@ -178,7 +180,7 @@ impl HistoryLayout {
         );
         self.unmeasured_below = n;
         let bytes: usize = self.shapes.iter().map(|s| s.bytes as usize).sum();
-        if n <= BATCH_MESSAGES && bytes <= BATCH_BYTES {
+        if self.width > 0 && n <= BATCH_MESSAGES && bytes <= BATCH_BYTES {
             for i in 0..n {
                 self.lay_out(messages, i);
             }
@@ -210,7 +212,7 @@ impl HistoryLayout {
     /// Adds a message at the end, laid out (it is the one the user is looking at).
     pub fn push(&mut self, message: &Message) {
         self.mark_last(false);
-        let m = MessageLayout::new(message, self.width, self.theme, true);
+        let m = MessageLayout::new(message, self.width.max(1), self.theme, true);
         self.rows.push(m.height());
         self.laid_out.push(Some(Box::new(m)));
         self.laid_out_count += 1;
@@ -234,7 +236,7 @@ impl HistoryLayout {
     /// end of the history by the change in its footer's rows. A cut-off reply that is
     /// not laid out goes back to an estimate, to be measured again.
     fn mark_last(&mut self, last: bool) {
-        let width = self.width;
+        let width = self.width.max(1);
         let Some(i) = self.laid_out.len().checked_sub(1) else {
             return;
         };
@@ -254,7 +256,7 @@ impl HistoryLayout {
 
     /// Updates the last message after its text grew or its ending changed.
     pub fn refresh_last(&mut self, message: &Message) {
-        let width = self.width;
+        let width = self.width.max(1);
         let Some(i) = self.laid_out.len().checked_sub(1) else {
             return;
         };
@@ -290,6 +292,9 @@ impl HistoryLayout {
         let (Some(None), Some(message)) = (self.laid_out.get(index), messages.get(index)) else {
             return false;
         };
+        if self.width == 0 {
+            return false;
+        }
         let last = index + 1 == self.laid_out.len();
         let m = MessageLayout::new(message, self.width, self.theme, last);
         self.rows.set(index, m.height());
@@ -330,7 +335,7 @@ impl HistoryLayout {
     /// counted and dropped. Returns how many were measured.
     pub fn measure_batch(&mut self, messages: &[Arc<Message>]) -> usize {
         let (mut measured, mut bytes, mut looked) = (0, 0, 0);
-        while self.unmeasured_below > 0
+        while self.pending()
             && measured < BATCH_MESSAGES
             && bytes < BATCH_BYTES
             && looked < BATCH_LOOKS
@@ -553,5 +558,190 @@ mod tests {
         let layout = HistoryLayout::new([&reply], 80, CodeTheme::Plain);
         assert_eq!(layout.total_rows(), 3);
         assert_eq!(layout.row_kind(0, 1), RowKind::Footer(0));
+    }
+
+    /// `n` finished messages of a few lines each, some with code.
+    fn conversation(n: usize) -> Vec<Arc<Message>> {
+        (0..n)
+            .map(|i| {
+                let mut m = if i % 2 == 0 {
+                    Message::user(format!("question {i}: how does this work, in a few words?"))
+                } else {
+                    let mut m = Message::assistant_pending("p/m");
+                    m.content = format!(
+                        "Answer {i}. A paragraph long enough to wrap a few times at forty columns.\n\n```rust\nfn f() -> u32 {{ {i} }}\n```\n"
+                    );
+                    m.finish = Some(Finish::Stop);
+                    m
+                };
+                m.created_at = String::new();
+                Arc::new(m)
+            })
+            .collect()
+    }
+
+    fn refs(messages: &[Arc<Message>]) -> impl Iterator<Item = &Message> {
+        messages.iter().map(AsRef::as_ref)
+    }
+
+    /// Every message's first row, as the eager layout has them.
+    fn starts(layout: &HistoryLayout) -> Vec<usize> {
+        (0..=layout.len()).map(|i| layout.start_of(i)).collect()
+    }
+
+    #[test]
+    fn a_long_history_starts_with_estimates_and_lays_out_nothing() {
+        let messages = conversation(2 * BATCH_MESSAGES);
+        let layout = HistoryLayout::lazy(&messages, 40, CodeTheme::Dark);
+        assert_eq!(layout.laid_out_count(), 0);
+        assert_eq!(layout.measured_count(), 0);
+        assert!(layout.pending());
+        // An estimate: header, line breaks plus bytes ÷ width, blank.
+        let m = &messages[0];
+        assert_eq!(layout.height(0), 1 + 1 + m.content.len() / 40 + 1);
+        // Locate works on the estimates alone.
+        let second = layout.start_of(1);
+        assert_eq!(layout.locate(second), Some((1, 0)));
+        assert_eq!(layout.locate(second - 1), Some((0, layout.height(0) - 1)));
+        assert_eq!(layout.row_kind(1, 0), RowKind::Header);
+        assert_eq!(layout.row_kind(1, 1), RowKind::Body(0));
+        assert_eq!(layout.row_kind(1, layout.height(1) - 1), RowKind::Blank);
+        assert!(layout.message(1).is_none());
+    }
+
+    #[test]
+    fn batches_measure_heights_in_place_until_they_match_a_whole_layout() {
+        let messages = conversation(2 * BATCH_MESSAGES + 7);
+        let whole = HistoryLayout::new(refs(&messages), 40, CodeTheme::Dark);
+        let mut layout = HistoryLayout::lazy(&messages, 40, CodeTheme::Dark);
+        let mut batches = 0;
+        while layout.pending() {
+            let measured = layout.measure_batch(&messages);
+            assert!(measured <= BATCH_MESSAGES, "{measured}");
+            batches += 1;
+            // Measured from the end up: the last batch's messages have exact heights.
+            let done = layout.unmeasured_below;
+            assert_eq!(layout.height(done), whole.height(done));
+        }
+        assert_eq!(batches, 3);
+        assert_eq!(layout.measured_count(), messages.len());
+        assert_eq!(starts(&layout), starts(&whole));
+        // Measuring keeps no rows.
+        assert_eq!(layout.laid_out_count(), 0);
+        layout.lay_out(&messages, 5);
+        assert_eq!(layout.laid_out_count(), 1);
+        assert_eq!(
+            dump_one(layout.message(5).unwrap()),
+            dump_one(whole.message(5).unwrap())
+        );
+    }
+
+    fn dump_one(m: &MessageLayout) -> Vec<String> {
+        let mut out = vec![format!("{:?} {:?}", m.code_labels(), m.footer)];
+        if let Body::Markdown(b) = &m.body {
+            out.extend((0..b.len()).map(|i| format!("{:?}", b.row(i).collect::<Vec<_>>())));
+        }
+        out
+    }
+
+    #[test]
+    fn the_screen_is_laid_out_from_its_top_row_which_stays_put() {
+        let messages = conversation(2 * BATCH_MESSAGES);
+        let mut layout = HistoryLayout::lazy(&messages, 40, CodeTheme::Dark);
+        let top = layout.start_of(300) + 1;
+        layout.lay_out_rows(&messages, top, 30);
+        // The message holding the top row keeps its start; those after it that show
+        // are laid out, and nothing else is.
+        assert_eq!(layout.locate(top), Some((300, 1)));
+        let mut shown = 0;
+        let mut i = 300;
+        while layout.start_of(i) < top + 30 {
+            assert!(layout.message(i).is_some(), "{i}");
+            shown += 1;
+            i += 1;
+        }
+        assert_eq!(layout.laid_out_count(), shown);
+        assert!(layout.message(299).is_none() && layout.message(i).is_none());
+        // From the bottom: the last messages, just enough for 30 rows.
+        let mut layout = HistoryLayout::lazy(&messages, 40, CodeTheme::Dark);
+        layout.lay_out_bottom(&messages, 30);
+        let first = (0..messages.len())
+            .rev()
+            .find(|&i| layout.total_rows() - layout.start_of(i) >= 30)
+            .unwrap();
+        assert_eq!(layout.laid_out_count(), messages.len() - first);
+        assert!(layout.message(first).is_some() && layout.message(first - 1).is_none());
+    }
+
+    #[test]
+    fn a_batch_moves_the_rows_below_measured_messages_but_not_their_own_rows() {
+        let messages = conversation(2 * BATCH_MESSAGES);
+        let mut layout = HistoryLayout::lazy(&messages, 40, CodeTheme::Dark);
+        layout.lay_out(&messages, 10);
+        let rows_before = layout.height(10);
+        // The batch measures messages from the end up, changing nothing at or above 10…
+        let start = layout.start_of(10);
+        layout.measure_batch(&messages);
+        assert_eq!((layout.start_of(10), layout.height(10)), (start, rows_before));
+        // …then reaches the messages above it, whose heights move it.
+        while layout.pending() {
+            layout.measure_batch(&messages);
+        }
+        let whole = HistoryLayout::new(refs(&messages), 40, CodeTheme::Dark);
+        assert_eq!(layout.start_of(10), whole.start_of(10));
+        assert_eq!(layout.height(10), rows_before);
+    }
+
+    #[test]
+    fn a_width_change_goes_back_to_estimates_and_a_theme_change_keeps_the_rows() {
+        let messages = conversation(2 * BATCH_MESSAGES);
+        let mut layout = HistoryLayout::lazy(&messages, 40, CodeTheme::Dark);
+        layout.lay_out_bottom(&messages, 20);
+        let kept = layout.laid_out_count();
+        assert!(kept > 0);
+        let row = layout.message(messages.len() - 1).map(dump_one);
+        layout.set_code_theme(&messages, CodeTheme::Light);
+        assert_eq!(layout.laid_out_count(), kept);
+        assert_eq!(layout.message(messages.len() - 1).map(dump_one), row);
+        assert_eq!(layout.code_theme(), CodeTheme::Light);
+        // Turning highlighting off is a re-layout.
+        layout.set_code_theme(&messages, CodeTheme::Plain);
+        assert_eq!(layout.laid_out_count(), 0);
+        layout.set_width(&messages, 60);
+        assert_eq!((layout.width(), layout.measured_count()), (60, 0));
+        assert!(layout.pending());
+    }
+
+    #[test]
+    fn a_short_history_is_laid_out_whole_at_once() {
+        let messages = conversation(12);
+        let layout = HistoryLayout::lazy(&messages, 40, CodeTheme::Dark);
+        assert!(!layout.pending());
+        assert_eq!(layout.laid_out_count(), 12);
+        assert_same(&layout, &HistoryLayout::new(refs(&messages), 40, CodeTheme::Dark));
+    }
+
+    #[test]
+    fn a_cut_off_reply_not_laid_out_is_measured_again_when_a_message_follows() {
+        let mut messages = conversation(2 * BATCH_MESSAGES);
+        let mut cut = Message::assistant_pending("p/m");
+        cut.content = "partial".into();
+        cut.finish = Some(Finish::Length);
+        messages.push(Arc::new(cut));
+        let mut layout = HistoryLayout::lazy(&messages, 30, CodeTheme::Dark);
+        layout.measure_batch(&messages);
+        let last = messages.len() - 1;
+        // Header, body, three rows of hint, blank.
+        assert_eq!(layout.height(last), 6);
+        let next = Message::user("go on");
+        layout.push(&next);
+        messages.push(Arc::new(next));
+        assert!(layout.pending());
+        while layout.pending() {
+            layout.measure_batch(&messages);
+        }
+        assert_eq!(layout.height(last), 4);
+        let whole = HistoryLayout::new(refs(&messages), 30, CodeTheme::Dark);
+        assert_eq!(starts(&layout), starts(&whole));
     }
 }
