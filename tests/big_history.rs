@@ -131,7 +131,10 @@ fn the_screen_stays_on_its_message_while_batches_land() {
     assert!(!app.viewport.follow);
     // A resize re-estimates everything above the screen; the batches then correct it.
     app.update(Msg::Term(Event::Resize(100, 40)));
-    let top = |app: &App| app.history.locate(app.viewport.top_for(app.history.total_rows()));
+    let top = |app: &App| {
+        app.history
+            .locate(app.viewport.top_for(app.history.total_rows()))
+    };
     let anchor = top(&app);
     let theme = Theme::dark();
     let before = screen(&app, &theme, 100, 40);

@@ -379,10 +379,8 @@ mod tests {
             italic: false,
             underline: false,
         };
-        let class = crate::view::highlight::token_class(
-            colour(0xbf, 0x61, 0x6a),
-            colour(0x11, 0x22, 0x33),
-        );
+        let class =
+            crate::view::highlight::token_class(colour(0xbf, 0x61, 0x6a), colour(0x11, 0x22, 0x33));
         let look = Look::tone(Tone::Token(class));
         let plain = Theme::for_terminal(ThemeChoice::Dark, &env_of(&[]));
         assert_eq!(plain.look(look).fg, Some(Color::Indexed(131)));

@@ -19,7 +19,7 @@ use syntect::highlighting::{
 };
 use syntect::parsing::{ParseState, ScopeStack, SyntaxReference, SyntaxSet};
 
-use super::styled::{Look, Rgb, Row, Tone, TokenClass, push_piece};
+use super::styled::{Look, Rgb, Row, TokenClass, Tone, push_piece};
 use super::wrap::sanitize;
 
 /// Which highlighting colours suit the terminal: `Plain` draws code in one style

@@ -23,8 +23,8 @@ use std::sync::Arc;
 use crate::conversation::{Finish, Message};
 
 use super::highlight::CodeTheme;
-pub use super::message_layout::{Body, CONTINUE_HINT, FooterKind, MessageLayout};
 use super::message_layout::plain_code_labels;
+pub use super::message_layout::{Body, CONTINUE_HINT, FooterKind, MessageLayout};
 use super::row_index::RowIndex;
 use super::wrap::WrappedText;
 
@@ -163,8 +163,7 @@ impl HistoryLayout {
         let n = messages.len().min(self.shapes.len());
         self.shapes.truncate(n);
         // Only the last message can have grown since its shape was taken (it streamed).
-        if let (Some(shape), Some(m)) = (self.shapes.last_mut(), messages.get(n.wrapping_sub(1)))
-        {
+        if let (Some(shape), Some(m)) = (self.shapes.last_mut(), messages.get(n.wrapping_sub(1))) {
             *shape = Shape::of(m);
         }
         self.laid_out.clear();
@@ -682,7 +681,10 @@ mod tests {
         // The batch measures messages from the end up, changing nothing at or above 10…
         let start = layout.start_of(10);
         layout.measure_batch(&messages);
-        assert_eq!((layout.start_of(10), layout.height(10)), (start, rows_before));
+        assert_eq!(
+            (layout.start_of(10), layout.height(10)),
+            (start, rows_before)
+        );
         // …then reaches the messages above it, whose heights move it.
         while layout.pending() {
             layout.measure_batch(&messages);
@@ -718,7 +720,10 @@ mod tests {
         let layout = HistoryLayout::lazy(&messages, 40, CodeTheme::Dark);
         assert!(!layout.pending());
         assert_eq!(layout.laid_out_count(), 12);
-        assert_same(&layout, &HistoryLayout::new(refs(&messages), 40, CodeTheme::Dark));
+        assert_same(
+            &layout,
+            &HistoryLayout::new(refs(&messages), 40, CodeTheme::Dark),
+        );
     }
 
     #[test]

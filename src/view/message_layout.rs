@@ -177,4 +177,3 @@ fn wrap_footer(text: &str, width: usize) -> Vec<String> {
         .map(|r| t[r.clone()].trim_end().to_owned())
         .collect()
 }
-
