@@ -152,7 +152,7 @@ fn syntax_for(language: &str) -> Option<&'static SyntaxReference> {
 pub struct CodeLines {
     /// `None` when the block is drawn plain: no theme, an unknown language, or a
     /// grammar error part-way (the rest of the block is then plain).
-    state: Option<LineState>,
+    state: Option<Box<LineState>>,
 }
 
 /// The parser state and, for each theme, the highlighter's state: one parse feeds
@@ -180,12 +180,14 @@ impl CodeLines {
         let state = themes
             .filter(|_| theme.highlights())
             .zip(syntax_for(language))
-            .map(|((dark, light), syntax)| LineState {
-                dark,
-                light,
-                parse: ParseState::new(syntax),
-                dark_state: HighlightState::new(dark, ScopeStack::new()),
-                light_state: HighlightState::new(light, ScopeStack::new()),
+            .map(|((dark, light), syntax)| {
+                Box::new(LineState {
+                    dark,
+                    light,
+                    parse: ParseState::new(syntax),
+                    dark_state: HighlightState::new(dark, ScopeStack::new()),
+                    light_state: HighlightState::new(light, ScopeStack::new()),
+                })
             });
         CodeLines { state }
     }
