@@ -2,7 +2,10 @@
 //! leaves the rest to bounded batches; the screen stays on its message while they land;
 //! Home, End and selection work before the history is measured; a theme change redraws
 //! in the other palette without laying anything out again.
-#![allow(clippy::unwrap_used, reason = "test set-up: a failure is a failed test")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test set-up: a failure is a failed test"
+)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -29,11 +29,12 @@ use super::row_index::RowIndex;
 use super::wrap::WrappedText;
 
 /// A background batch measures at most this many messages…
-pub const BATCH_MESSAGES: usize = 400;
-/// …or this much text, whichever comes first: about 5 ms of layout on the machine the
-/// README's figures come from, so a batch never holds the loop for a frame's time
-/// (one message longer than this is still measured whole).
-pub const BATCH_BYTES: usize = 96 * 1024;
+pub const BATCH_MESSAGES: usize = 128;
+/// …or this much text, whichever comes first: 2–7 ms of layout on the machine the
+/// README's figures come from (7 ms when every other message has highlighted code), so
+/// a batch holds the loop well under a frame's time even when the machine is busy (one
+/// message longer than this is still measured whole).
+pub const BATCH_BYTES: usize = 32 * 1024;
 /// Messages a batch looks at when most are measured already (laid out for the screen).
 const BATCH_LOOKS: usize = 8 * BATCH_MESSAGES;
 
