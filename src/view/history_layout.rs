@@ -652,20 +652,21 @@ mod tests {
     fn the_screen_is_laid_out_from_its_top_row_which_stays_put() {
         let messages = conversation(2 * BATCH_MESSAGES);
         let mut layout = HistoryLayout::lazy(&messages, 40, CodeTheme::Dark);
-        let top = layout.start_of(300) + 1;
+        let at = BATCH_MESSAGES + BATCH_MESSAGES / 2;
+        let top = layout.start_of(at) + 1;
         layout.lay_out_rows(&messages, top, 30);
         // The message holding the top row keeps its start; those after it that show
         // are laid out, and nothing else is.
-        assert_eq!(layout.locate(top), Some((300, 1)));
+        assert_eq!(layout.locate(top), Some((at, 1)));
         let mut shown = 0;
-        let mut i = 300;
+        let mut i = at;
         while layout.start_of(i) < top + 30 {
             assert!(layout.message(i).is_some(), "{i}");
             shown += 1;
             i += 1;
         }
         assert_eq!(layout.laid_out_count(), shown);
-        assert!(layout.message(299).is_none() && layout.message(i).is_none());
+        assert!(layout.message(at - 1).is_none() && layout.message(i).is_none());
         // From the bottom: the last messages, just enough for 30 rows.
         let mut layout = HistoryLayout::lazy(&messages, 40, CodeTheme::Dark);
         layout.lay_out_bottom(&messages, 30);
