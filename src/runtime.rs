@@ -198,6 +198,9 @@ pub async fn run(
     let mut tick = Deadline::default();
     let mut pending = start_effects;
     let mut queued: VecDeque<Msg> = VecDeque::new();
+    // Background history batches since the history was last fully measured, and the
+    // longest of them (logged at debug level when they are done).
+    let mut batches: (u32, Duration) = (0, Duration::ZERO);
 
     loop {
         // Carry out what the last update asked for.
@@ -382,6 +385,22 @@ pub async fn run(
             }
             () = tick.wait() => vec![Msg::Tick(Instant::now())],
             () = signals.recv() => vec![Msg::Shutdown],
+            // History still being measured (a long conversation opened, a resize): one
+            // bounded batch per turn, and only while no terminal event waits. Armed
+            // only while work is pending, so idle stays silent.
+            () = std::future::ready(()), if app.layout_pending() => {
+                if !matches!(crossterm::event::poll(Duration::ZERO), Ok(true)) {
+                    let started = Instant::now();
+                    pending.extend(app.lay_out_more());
+                    batches.0 += 1;
+                    batches.1 = batches.1.max(started.elapsed());
+                    if !app.layout_pending() {
+                        let (count, longest) = std::mem::take(&mut batches);
+                        tracing::debug!(count, longest_us = longest.as_micros(), "history measured");
+                    }
+                }
+                Vec::new()
+            }
         };
         for msg in &msgs {
             if let Msg::Stream { id, event, .. } = msg

@@ -195,12 +195,12 @@ impl App {
             Some(i) => i.saturating_add_signed(delta).min(n - 1),
         };
         self.chrome.selected = Some(next);
-        let first = self.view.history.start_of(next);
-        let rows = self
-            .view
+        // Its height must be exact before it is scrolled into view.
+        self.view
             .history
-            .message(next)
-            .map_or(1, crate::view::history_layout::MessageLayout::height);
+            .lay_out(&self.session.conversation.messages, next);
+        let first = self.view.history.start_of(next);
+        let rows = self.view.history.height(next).max(1);
         self.view
             .viewport
             .reveal(first, rows, self.view.history.total_rows());

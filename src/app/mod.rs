@@ -91,11 +91,8 @@ impl App {
             .map(|p| Effect::LoadModels(p.clone()))
             .chain(std::iter::once(Effect::LoadRecent))
             .collect();
-        let history = HistoryLayout::new(
-            conversation.messages.iter().map(AsRef::as_ref),
-            1,
-            CodeTheme::default(),
-        );
+        // Estimates only: nothing is laid out before the terminal's size is known.
+        let history = HistoryLayout::lazy(&conversation.messages, 0, CodeTheme::default());
         let mut session = Session::new(config, config_path, conversation, active_model);
         if session.config.local_provider().is_some() {
             session.first_run = crate::provider::first_run::offer().map(|offer| FirstRun {
@@ -293,8 +290,8 @@ impl App {
         self.session.conversation = conversation;
         self.forget_saves();
         self.end_recall();
-        self.lay_out_history(self.view.history.width(), self.view.history.code_theme());
         self.view.viewport.to_bottom();
+        self.lay_out_history(self.view.history.width(), self.view.history.code_theme());
         self.chrome.selected = None;
         self.session.outcome = Outcome::Idle;
         if let Some(model) = self.session.conversation.last_model().map(str::to_owned)

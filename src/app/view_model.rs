@@ -16,7 +16,7 @@ use crate::view::wrap::display_width_upto;
 use crate::view::history_layout::HistoryLayout;
 use crate::view::layout::Areas;
 
-use super::{App, Focus, Viewport};
+use super::{App, Effect, Focus, Viewport};
 
 pub struct ViewModel {
     pub(super) screen: Rect,
@@ -53,6 +53,7 @@ impl App {
     pub fn resize(&mut self, width: u16, height: u16) {
         self.view.screen = Rect::new(0, 0, width, height);
         self.sync_view();
+        self.lay_out_visible();
     }
 
     /// Brings everything derived up to date with what the update changed: the
@@ -65,6 +66,8 @@ impl App {
         if self.view.live_stale && !self.view.defer_live {
             self.refresh_live_layout();
         }
+        // What the frame will show, laid out; the rest is measured in batches.
+        self.lay_out_visible();
         self.chrome.sync_cursor();
     }
 
@@ -93,37 +96,88 @@ impl App {
     /// in view across the re-wrap.
     pub(super) fn rewrap_history(&mut self, width: usize) {
         let view = &mut self.view;
+        let messages = &self.session.conversation.messages;
         let total = view.history.total_rows();
         let anchor = view
             .history
             .locate(view.viewport.top_for(total))
             .filter(|_| !view.viewport.follow);
-        self.lay_out_history(width, self.view.history.code_theme());
+        // Only the screen is laid out now; the rest is measured in batches.
+        view.history.set_width(messages, width);
         if let Some((index, row)) = anchor {
-            let view = &mut self.view;
-            let rows = view
-                .history
-                .message(index)
-                .map_or(1, crate::view::history_layout::MessageLayout::height);
+            view.history.lay_out(messages, index);
+            let rows = view.history.height(index).max(1);
             view.viewport.top = view.history.start_of(index) + row.min(rows - 1);
         }
     }
 
     /// Picks the code highlighting colours for this terminal's theme (the runtime
-    /// calls this once at start-up, before the first frame).
+    /// calls this once at start-up, before the first frame). Dark ↔ light is a palette
+    /// swap: the layout holds syntax classes, not colours.
     pub fn set_code_theme(&mut self, theme: CodeTheme) {
-        if theme != self.view.history.code_theme() {
-            self.lay_out_history(self.view.history.width(), theme);
+        self.view
+            .history
+            .set_code_theme(&self.session.conversation.messages, theme);
+        self.lay_out_visible();
+    }
+
+    /// Lays the conversation out again (a new conversation): estimates for every
+    /// message, the screen laid out now, the rest measured in batches.
+    pub(crate) fn lay_out_history(&mut self, width: usize, theme: CodeTheme) {
+        self.view.history = HistoryLayout::lazy(&self.session.conversation.messages, width, theme);
+        self.lay_out_visible();
+    }
+
+    /// Lays out the messages on screen (cheap when they are already): drawing reads
+    /// rows only of laid-out messages, and every update, scroll or resize ends here.
+    pub(super) fn lay_out_visible(&mut self) {
+        let messages = &self.session.conversation.messages;
+        let view = &mut self.view;
+        let height = view.viewport.height;
+        if view.viewport.follow {
+            view.history.lay_out_bottom(messages, height);
+            return;
+        }
+        // Exact heights may end the history sooner than the estimates did, which moves
+        // a view near the bottom up onto messages not laid out yet: look again then.
+        for _ in 0..8 {
+            let top = view.viewport.top_for(view.history.total_rows());
+            view.history.lay_out_rows(messages, top, height);
+            if view.viewport.top_for(view.history.total_rows()) >= top {
+                break;
+            }
         }
     }
 
-    /// Lays the whole conversation out again: a new width, theme or conversation.
-    pub(crate) fn lay_out_history(&mut self, width: usize, theme: CodeTheme) {
-        self.view.history = HistoryLayout::new(
-            self.session.conversation.messages.iter().map(AsRef::as_ref),
-            width,
-            theme,
-        );
+    /// Whether history heights are still being measured in the background: the
+    /// runtime then calls [`App::lay_out_more`] once per loop turn, after the keys.
+    pub fn layout_pending(&self) -> bool {
+        self.view.history.pending()
+    }
+
+    /// Measures one bounded batch of the history ([`HistoryLayout::measure_batch`]),
+    /// keeping the top of the screen on the same row of the same message while the
+    /// heights above it change: the user sees no jump.
+    pub fn lay_out_more(&mut self) -> Vec<Effect> {
+        let view = &mut self.view;
+        let total = view.history.total_rows();
+        let anchor = if view.viewport.follow {
+            None
+        } else {
+            view.history.locate(view.viewport.top_for(total))
+        };
+        view.history
+            .measure_batch(&self.session.conversation.messages);
+        if let Some((index, row)) = anchor {
+            view.viewport.top = view.history.start_of(index) + row;
+        }
+        self.lay_out_visible();
+        // The rows below the screen ("↓ n more rows") changed.
+        if self.view.history.total_rows() == total {
+            Vec::new()
+        } else {
+            vec![Effect::Redraw]
+        }
     }
 
     /// Text rows the input needs at the input box's width (for its height), counted

@@ -324,10 +324,7 @@ impl ConversationStore {
     /// listed with `problem` set; hidden files (temporary files of a save in progress)
     /// and other extensions are ignored. A missing folder is an empty list.
     pub fn list(&self) -> Vec<ListEntry> {
-        self.scan(|id, path| {
-            let (time, entry, _) = read_row(id, path);
-            (time, entry)
-        })
+        self.scan(list_row)
     }
 
     /// The conversation files of the folder, each turned into a row by `row` (which gets
@@ -450,10 +447,19 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, StorageError> {
 /// carries its version, so only a file that does not is read a second time for it:
 /// listing a folder parses each good file once.
 fn parse_conversation(path: &Path, bytes: &[u8]) -> Result<Conversation, StorageError> {
-    match serde_json::from_slice::<Conversation>(bytes) {
-        Ok(conversation) => {
-            refuse_newer(path, u64::from(conversation.version))?;
-            Ok(conversation)
+    parse_versioned(path, bytes, |c: &Conversation| c.version)
+}
+
+/// [`parse_conversation`] for any shape of the file that knows its version.
+fn parse_versioned<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    bytes: &[u8],
+    version: impl Fn(&T) -> u32,
+) -> Result<T, StorageError> {
+    match serde_json::from_slice::<T>(bytes) {
+        Ok(parsed) => {
+            refuse_newer(path, u64::from(version(&parsed)))?;
+            Ok(parsed)
         }
         Err(error) => {
             let probe: VersionProbe =
@@ -532,6 +538,111 @@ fn read_row(
     }
 }
 
+/// A conversation file as the list reads it: the same fields and rules as
+/// [`Conversation`] (so exactly the same files are readable), but the messages' text is
+/// only checked to be text, not kept. Listing a folder with a 40 MB conversation then
+/// costs the file's bytes for a moment, not a second copy of the conversation beside
+/// the one open (issue 11: the welcome's recent list is read at every start).
+#[derive(Deserialize)]
+#[allow(
+    dead_code,
+    reason = "fields are parsed to check the file, as a load would"
+)]
+struct ListProbe {
+    version: u32,
+    id: String,
+    title: String,
+    created_at: String,
+    updated_at: String,
+    system_prompt: Option<String>,
+    messages: Vec<MessageProbe>,
+    #[serde(flatten)]
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// [`crate::conversation::Message`] with its content checked and dropped.
+#[derive(Deserialize)]
+#[allow(
+    dead_code,
+    reason = "fields are parsed to check the file, as a load would"
+)]
+struct MessageProbe {
+    role: Role,
+    content: TextCheck,
+    #[serde(default)]
+    model: Option<String>,
+    created_at: String,
+    #[serde(default)]
+    usage: Option<crate::conversation::Lossless<crate::conversation::Usage>>,
+    #[serde(default)]
+    finish: Option<Finish>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(flatten)]
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A JSON string, checked and not kept.
+struct TextCheck;
+
+impl<'de> Deserialize<'de> for TextCheck {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = TextCheck;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<TextCheck, E> {
+                Ok(TextCheck)
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+/// The list's row for one file (see [`ListProbe`]).
+fn list_row(id: &str, path: PathBuf) -> (Option<DateTime<FixedOffset>>, ListEntry) {
+    let parsed = read_file(&path)
+        .and_then(|bytes| parse_versioned(&path, &bytes, |p: &ListProbe| p.version));
+    match parsed {
+        Ok(probe) => {
+            let time = DateTime::parse_from_rfc3339(&probe.updated_at)
+                .ok()
+                .or_else(|| modified_time(&path));
+            let model = probe
+                .messages
+                .iter()
+                .rev()
+                .find(|m| m.role == Role::Assistant)
+                .and_then(|m| m.model.clone());
+            let entry = ListEntry {
+                id: id.to_owned(),
+                path,
+                title: probe.title,
+                model,
+                updated_at: probe.updated_at,
+                message_count: probe.messages.len(),
+                problem: None,
+            };
+            (time, entry)
+        }
+        Err(e) => {
+            let modified = modified_time(&path);
+            let entry = ListEntry {
+                id: id.to_owned(),
+                path,
+                title: String::new(),
+                model: None,
+                updated_at: time_text(modified),
+                message_count: 0,
+                problem: Some(e.problem()),
+            };
+            (modified, entry)
+        }
+    }
+}
+
 /// Whether two paths name one file (after symlinks and `..`); unreadable paths differ.
 fn same_file(a: &Path, b: &Path) -> bool {
     match (fs::canonicalize(a), fs::canonicalize(b)) {
@@ -564,6 +675,37 @@ mod tests {
         assert!(
             matches!(error, StorageError::NewerVersion { version, .. } if version == u64::from(FORMAT_VERSION + 1)),
             "{error:?}"
+        );
+    }
+
+    /// The list reads a file without keeping its text, yet finds exactly the files a
+    /// load finds readable, and the same title, model, time and count.
+    #[test]
+    fn the_list_agrees_with_a_load_on_every_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ConversationStore::new(dir.path().to_path_buf());
+        let good = r#"{"version":1,"id":"a","title":"t","created_at":"c","updated_at":"2026-11-29T14:05:12+01:00","system_prompt":null,"messages":[{"role":"assistant","content":"hi \"there\"","model":"p/m","created_at":"c","finish":"stop","mood":1},{"role":"user","content":"q","created_at":"c"}],"pinned":true}"#;
+        let files = [
+            ("good", good.to_owned()),
+            ("number", good.replace(r#""content":"q""#, r#""content":7"#)),
+            ("finish", good.replace(r#""stop""#, r#""done""#)),
+            ("no-created", good.replace(r#","created_at":"c"}]"#, "}]")),
+            ("newer", good.replace(r#""version":1"#, r#""version":9"#)),
+            ("not-json", "{".to_owned()),
+        ];
+        for (id, text) in &files {
+            std::fs::write(dir.path().join(format!("{id}.json")), text).unwrap();
+        }
+        let listed = store.list();
+        assert_eq!(listed.len(), files.len());
+        for entry in listed {
+            let loaded = read_row(&entry.id, entry.path.clone()).1;
+            assert_eq!(entry, loaded, "{}", entry.id);
+        }
+        let good = store.list().into_iter().find(|e| e.id == "good").unwrap();
+        assert_eq!(
+            (good.model.as_deref(), good.message_count, good.problem),
+            (Some("p/m"), 2, None)
         );
     }
 

@@ -50,12 +50,13 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         return;
     };
     for y in inner.top()..inner.bottom() {
-        let (Some(layout), Some(message)) = (
-            app.history().message(index),
-            app.conversation().messages.get(index),
-        ) else {
+        let Some(message) = app.conversation().messages.get(index) else {
             break;
         };
+        // The app lays out every message on screen before a frame; one that is not
+        // (yet) shows its header and blank rows rather than nothing.
+        let layout = app.history().message(index);
+        let labels = layout.map_or(&[][..], |l| l.code_labels());
         let line = match app.history().row_kind(index, row) {
             RowKind::Header => {
                 let selected = focused && app.selected() == Some(index);
@@ -78,13 +79,18 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                     (style, theme.dim)
                 };
                 let mut spans = vec![Span::styled(label, style)];
-                if !layout.code_labels().is_empty() {
-                    spans.push(Span::styled(code_labels(layout.code_labels()), code_style));
+                if !labels.is_empty() {
+                    spans.push(Span::styled(code_labels(labels), code_style));
                 }
                 Line::from(spans)
             }
-            RowKind::Body(i) => body_line(&layout.body, message, i, width, theme),
+            RowKind::Body(i) => layout.map_or_else(Line::default, |l| {
+                body_line(&l.body, message, i, width, theme)
+            }),
             RowKind::Footer(i) => {
+                let Some(layout) = layout else {
+                    break;
+                };
                 let text = layout.footer.get(i).map_or("", String::as_str);
                 let style = match layout.footer_kind {
                     FooterKind::Error => theme.error,
@@ -96,7 +102,7 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         };
         buf.set_line(inner.x, y, &line, inner.width);
         row += 1;
-        if row >= layout.height() {
+        if row >= app.history().height(index) {
             index += 1;
             row = 0;
         }

@@ -10,7 +10,7 @@
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::config::ThemeChoice;
-use crate::view::highlight::CodeTheme;
+use crate::view::highlight::{CodeTheme, token_look};
 use crate::view::styled::{Look, Rgb, Tone};
 
 /// How Markdown in replies looks: one style per [`Tone`]; emphasis adds attributes.
@@ -94,7 +94,24 @@ impl Theme {
             Tone::Heading(_) => md.heading,
             Tone::InlineCode => md.inline_code,
             Tone::Code => md.code,
-            Tone::Token(rgb) => Style::new().fg(self.colour(rgb)),
+            // The layout holds the token's class; this theme picks its colour (a
+            // theme change is a palette swap, not a re-layout).
+            Tone::Token(class) => match token_look(class, self.code_theme) {
+                Some(token) => {
+                    let mut style = Style::new().fg(self.colour(token.colour));
+                    for (on, modifier) in [
+                        (token.bold, Modifier::BOLD),
+                        (token.italic, Modifier::ITALIC),
+                        (token.underline, Modifier::UNDERLINED),
+                    ] {
+                        if on {
+                            style = style.add_modifier(modifier);
+                        }
+                    }
+                    style
+                }
+                None => md.code,
+            },
             Tone::Link => md.link,
             Tone::Url => md.url,
             Tone::Quote => md.quote,
@@ -356,7 +373,15 @@ mod tests {
 
     #[test]
     fn code_colours_follow_colorterm() {
-        let look = Look::tone(Tone::Token(Rgb(0xbf, 0x61, 0x6a)));
+        let colour = |r, g, b| crate::view::highlight::TokenLook {
+            colour: Rgb(r, g, b),
+            bold: false,
+            italic: false,
+            underline: false,
+        };
+        let class =
+            crate::view::highlight::token_class(colour(0xbf, 0x61, 0x6a), colour(0x11, 0x22, 0x33));
+        let look = Look::tone(Tone::Token(class));
         let plain = Theme::for_terminal(ThemeChoice::Dark, &env_of(&[]));
         assert_eq!(plain.look(look).fg, Some(Color::Indexed(131)));
         let deep = Theme::for_terminal(ThemeChoice::Dark, &env_of(&[("COLORTERM", "truecolor")]));

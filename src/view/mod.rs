@@ -10,5 +10,7 @@ pub mod layout;
 pub mod lines;
 pub mod markdown;
 pub mod message_body;
+pub mod message_layout;
+pub mod row_index;
 pub mod styled;
 pub mod wrap;

@@ -13,6 +13,11 @@ use super::wrap::grapheme_width;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Rgb(pub u8, pub u8, pub u8);
 
+/// A highlighted code token's class: how each code theme draws it is looked up with
+/// [`super::highlight::token_look`] when drawing, so the layout holds no colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenClass(pub u16);
+
 /// What a piece of text is, for the theme to colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum Tone {
@@ -26,7 +31,7 @@ pub enum Tone {
     /// Code in a block that has no highlighting (unknown language, or none).
     Code,
     /// A highlighted code token.
-    Token(Rgb),
+    Token(TokenClass),
     /// A link's text.
     Link,
     /// A link's address, shown after its text.

@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod big_history;
 mod cli;
 mod cli_terminal;
 mod e2e_pty;
