@@ -267,6 +267,47 @@ mod tests {
     }
 
     #[test]
+    fn an_absent_code_or_hint_leaves_no_stray_space_or_brackets() {
+        let http = Problem::Http {
+            status: 503,
+            code: None,
+            message: "Service Unavailable".into(),
+            hint: None,
+            retry: RetryHint::default(),
+        }
+        .at("mistral");
+        assert_eq!(http.to_string(), "mistral: HTTP 503: Service Unavailable");
+        assert_eq!(http.status(), Some(503));
+        let stream = Problem::Stream {
+            code: None,
+            message: "overloaded".into(),
+        }
+        .at("anthropic");
+        assert_eq!(
+            stream.to_string(),
+            "anthropic: error during the reply: overloaded"
+        );
+        assert_eq!(stream.status(), None);
+        let connect = Problem::Connect {
+            message: "connection reset".into(),
+            hint: None,
+        }
+        .at("ollama");
+        assert_eq!(connect.to_string(), "ollama: connection reset");
+    }
+
+    #[test]
+    fn a_problem_alone_is_worded_without_any_provider() {
+        let error = Problem::Timeout { seconds: 30 }.at("groq");
+        assert_eq!(
+            error.problem.to_string(),
+            "no data for 30 s, gave up waiting (stream_timeout_secs)"
+        );
+        assert_eq!(error.provider(), Some("groq"));
+        assert_eq!(error.provider, Some("groq".into()));
+    }
+
+    #[test]
     fn incomplete_maps_to_incomplete_finish() {
         let e = Problem::Incomplete.at("local");
         assert_eq!(e.finish(), Finish::Incomplete);
