@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use pretty_assertions::assert_eq;
 use tinychat::conversation::Finish;
 use tinychat::provider::{
-    MAX_EVENT_BYTES, ProviderError, ProviderKind, ProviderSpec, StreamEvent, read_body,
+    MAX_EVENT_BYTES, Problem, ProviderKind, ProviderSpec, StreamEvent, read_body,
 };
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -179,11 +179,13 @@ async fn an_error_event_ends_the_reply_with_the_servers_own_message() {
             let events = kind.reply(kind.body(body)).await;
             assert_eq!(
                 events,
-                vec![StreamEvent::Failed(ProviderError::Stream {
-                    provider: kind.name.to_owned(),
-                    code: code.map(str::to_owned),
-                    message: message.to_owned(),
-                })],
+                vec![StreamEvent::Failed(
+                    Problem::Stream {
+                        code: code.map(str::to_owned),
+                        message: message.to_owned()
+                    }
+                    .at(kind.name)
+                )],
                 "{}: {data}",
                 kind.name
             );
@@ -202,12 +204,14 @@ async fn a_compressed_reply_tinychat_did_not_ask_for_names_its_encoding() {
                 .await;
             assert_eq!(
                 events,
-                vec![StreamEvent::Failed(ProviderError::Malformed {
-                    provider: kind.name.to_owned(),
-                    message: format!(
-                        "the server compressed its reply with {encoding} (Content-Encoding), which tinychat did not ask for and cannot read"
-                    ),
-                })],
+                vec![StreamEvent::Failed(
+                    Problem::Malformed {
+                        message: format!(
+                            "the server compressed its reply with {encoding} (Content-Encoding), which tinychat did not ask for and cannot read"
+                        ),
+                    }
+                    .at(kind.name)
+                )],
                 "{} {encoding}",
                 kind.name
             );
@@ -270,10 +274,12 @@ async fn read_in_memory(kind: ProviderKind, body: Bytes, chunk: usize) -> Vec<St
 }
 
 fn too_large() -> StreamEvent {
-    StreamEvent::Failed(ProviderError::Malformed {
-        provider: "p".to_owned(),
-        message: "the server sent more than 16 MiB without ending an event, the most tinychat reads in one event (MAX_EVENT_BYTES)".to_owned(),
-    })
+    StreamEvent::Failed(
+        Problem::Malformed {
+            message: "the server sent more than 16 MiB without ending an event, the most tinychat reads in one event (MAX_EVENT_BYTES)".to_owned(),
+        }
+        .at("p")
+    )
 }
 
 #[tokio::test]
@@ -321,12 +327,14 @@ async fn an_event_just_under_the_limit_is_read_whole_within_a_second() {
 // 4. Every ending that is not `stop` shows
 
 fn ended(provider: &str, field: &'static str, reason: &str, message: &str) -> StreamEvent {
-    StreamEvent::Failed(ProviderError::Ended {
-        provider: provider.to_owned(),
-        field,
-        reason: reason.to_owned(),
-        message: message.to_owned(),
-    })
+    StreamEvent::Failed(
+        Problem::Ended {
+            field,
+            reason: reason.to_owned(),
+            message: message.to_owned(),
+        }
+        .at(provider),
+    )
 }
 
 #[tokio::test]
@@ -506,10 +514,12 @@ async fn a_wrong_type_in_a_read_field_fails_the_reply_naming_its_path_for_every_
         let events = read_in_memory(kind, Bytes::from(body), 7).await;
         assert_eq!(
             events,
-            vec![StreamEvent::Failed(ProviderError::Malformed {
-                provider: "p".to_owned(),
-                message: message.to_owned(),
-            })],
+            vec![StreamEvent::Failed(
+                Problem::Malformed {
+                    message: message.to_owned()
+                }
+                .at("p")
+            )],
             "{kind:?}"
         );
     }

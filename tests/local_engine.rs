@@ -27,7 +27,8 @@ use tinychat::provider::local::testing::{TINY_CHATML, TinySpec, tiny_bos_id, wri
 use tinychat::provider::local::tokenizer::Tokenizer;
 use tinychat::provider::local::{LocalSettings, stream_chat};
 use tinychat::provider::{
-    ChatMessage, ChatRequest, DEFAULT_IDLE_TIMEOUT, ProviderError, ReplyStream, StreamEvent,
+    ChatMessage, ChatRequest, DEFAULT_IDLE_TIMEOUT, Problem, ProviderError, ReplyStream,
+    StreamEvent,
 };
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -116,8 +117,11 @@ fn finish(events: &[StreamEvent]) -> Option<Finish> {
 
 fn failure(events: &[StreamEvent]) -> String {
     match events.last() {
-        Some(StreamEvent::Failed(ProviderError::Local { provider, message })) => {
-            assert_eq!(provider, "local");
+        Some(StreamEvent::Failed(ProviderError {
+            provider,
+            problem: Problem::Local { message },
+        })) => {
+            assert_eq!(provider.as_deref(), Some("local"));
             message.clone()
         }
         other => panic!("expected a local failure, got {other:?} in {events:?}"),

@@ -11,7 +11,7 @@ use crate::clipboard::{CopyError, CopyMethod};
 use crate::config::Config;
 use crate::conversation::{Finish, Role, Usage};
 use crate::provider::ChatRequest;
-use crate::provider::{ChatMessage, ProviderError, RetryHint, StreamEvent};
+use crate::provider::{ChatMessage, Problem, RetryHint, StreamEvent};
 use crate::storage::{IoAction, StorageError};
 use crate::view::layout;
 
@@ -160,11 +160,13 @@ fn failed_discovery_shows_the_built_in_list_and_says_why() {
     app.update(Msg::ModelsLoaded {
         provider: "other".into(),
         models: vec!["fallback-1".into()],
-        error: Some(ProviderError::Connect {
-            provider: "other".into(),
-            message: "cannot connect to http://127.0.0.1:9/v1: connection refused".into(),
-            hint: None,
-        }),
+        error: Some(
+            Problem::Connect {
+                message: "cannot connect to http://127.0.0.1:9/v1: connection refused".into(),
+                hint: None,
+            }
+            .at("other"),
+        ),
     });
     assert_eq!(
         notice_text(&app),
@@ -390,14 +392,14 @@ fn sidebar_arrows_choose_among_models_only() {
 fn a_failed_turn_keeps_its_error_and_does_not_poison_the_next_request() {
     let mut app = app();
     let id = send(&mut app, "hello");
-    let error = ProviderError::Http {
-        provider: "local".into(),
+    let error = Problem::Http {
         status: 401,
         code: Some("invalid_api_key".into()),
         message: "Incorrect API key provided.".into(),
         hint: None,
         retry: RetryHint::default(),
-    };
+    }
+    .at("local");
     let fx = stream(&mut app, id, StreamEvent::Failed(error), Instant::now());
     assert_eq!(saves(&fx), 1);
     let reply = &app.session.conversation.messages[1];
@@ -424,9 +426,7 @@ fn incomplete_reply_keeps_partial_text_and_is_marked() {
     stream(
         &mut app,
         id,
-        StreamEvent::Failed(ProviderError::Incomplete {
-            provider: "local".into(),
-        }),
+        StreamEvent::Failed(Problem::Incomplete.at("local")),
         t,
     );
     let reply = &app.session.conversation.messages[1];

@@ -22,7 +22,7 @@ use futures_util::future::BoxFuture;
 
 use super::kind::{Body, Dialect};
 use super::{
-    ChatRequest, Ending, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent,
+    ChatRequest, Ending, Problem, ProviderError, ProviderSpec, ReplyStream, RetryHint, StreamEvent,
     ending_words,
 };
 use crate::conversation::{Finish, Role, Usage};
@@ -221,13 +221,13 @@ fn spend_limit(mut error: ProviderError, body: Option<&Value>) -> ProviderError 
     if let Some(id) = body.as_ref().and_then(|b| b.request_id.as_deref()) {
         tracing::debug!(request_id = id, "error response");
     }
-    if let ProviderError::Http {
+    if let Problem::Http {
         status: 429,
         message,
         hint,
         retry,
         ..
-    } = &mut error
+    } = &mut error.problem
         && is_spend_limit(body.as_ref(), message)
     {
         *hint = Some(
@@ -326,16 +326,14 @@ impl EventReader for EventParser {
     }
     /// The terminal event when the body ends without `message_stop`.
     fn on_end(&self) -> StreamEvent {
-        StreamEvent::Failed(ProviderError::Incomplete {
-            provider: self.provider.clone(),
-        })
+        StreamEvent::Failed(Problem::Incomplete.at(&self.provider))
     }
 }
 
 /// The state of one reply between SSE events.
 ///
 /// `message_stop` is the only end marker: a body that ends without it is
-/// [`ProviderError::Incomplete`], even after a `stop_reason` (protocols.md checklist 2).
+/// [`Problem::Incomplete`], even after a `stop_reason` (protocols.md checklist 2).
 /// Usage counts are cumulative, so each report replaces the last; `message_delta` may
 /// omit `input_tokens`, which then keeps the value from `message_start`.
 #[derive(Debug)]
@@ -403,11 +401,7 @@ impl EventParser {
         };
         let (code, message) =
             error_fields(&payload, None).unwrap_or_else(|| (None, data.trim().to_owned()));
-        StreamEvent::Failed(ProviderError::Stream {
-            provider: self.provider.clone(),
-            code,
-            message,
-        })
+        StreamEvent::Failed(Problem::Stream { code, message }.at(&self.provider))
     }
 }
 
@@ -558,14 +552,14 @@ mod tests {
     /// The text, last usage and terminal event of every transcript, at every chunking.
     #[tokio::test]
     async fn own_transcripts_give_the_same_reply_at_every_chunking() {
-        let overloaded = StreamEvent::Failed(ProviderError::Stream {
-            provider: "p".into(),
-            code: Some("overloaded_error".into()),
-            message: "Overloaded".into(),
-        });
-        let incomplete = StreamEvent::Failed(ProviderError::Incomplete {
-            provider: "p".into(),
-        });
+        let overloaded = StreamEvent::Failed(
+            Problem::Stream {
+                code: Some("overloaded_error".into()),
+                message: "Overloaded".into(),
+            }
+            .at("p"),
+        );
+        let incomplete = StreamEvent::Failed(Problem::Incomplete.at("p"));
         let cases: [(&str, &'static [u8], &str, Usage, StreamEvent); 5] = [
             (
                 "thinking",
@@ -616,13 +610,15 @@ mod tests {
                     output_tokens: 54,
                 },
                 // A reply that stops for a tool tinychat never offered is not complete.
-                StreamEvent::Failed(ProviderError::Ended {
-                    provider: "p".into(),
-                    field: "stop_reason",
-                    reason: "tool_use".into(),
-                    message: "the model stopped to call a tool, which tinychat does not offer"
-                        .into(),
-                }),
+                StreamEvent::Failed(
+                    Problem::Ended {
+                        field: "stop_reason",
+                        reason: "tool_use".into(),
+                        message: "the model stopped to call a tool, which tinychat does not offer"
+                            .into(),
+                    }
+                    .at("p"),
+                ),
             ),
         ];
         for (name, body, text, last_usage, terminal) in cases {
@@ -692,12 +688,14 @@ mod tests {
     #[test]
     fn stop_reasons_map_to_finish() {
         let ended = |reason: &str, message: &str| {
-            StreamEvent::Failed(ProviderError::Ended {
-                provider: "p".into(),
-                field: "stop_reason",
-                reason: reason.into(),
-                message: message.into(),
-            })
+            StreamEvent::Failed(
+                Problem::Ended {
+                    field: "stop_reason",
+                    reason: reason.into(),
+                    message: message.into(),
+                }
+                .at("p"),
+            )
         };
         for (reason, end) in [
             ("end_turn", StreamEvent::Finished(Finish::Stop)),
@@ -753,11 +751,13 @@ mod tests {
             ]),
             vec![
                 delta("Par"),
-                StreamEvent::Failed(ProviderError::Stream {
-                    provider: "p".into(),
-                    code: Some("overloaded_error".into()),
-                    message: "Overloaded".into(),
-                }),
+                StreamEvent::Failed(
+                    Problem::Stream {
+                        code: Some("overloaded_error".into()),
+                        message: "Overloaded".into()
+                    }
+                    .at("p")
+                ),
             ]
         );
     }
@@ -774,17 +774,21 @@ mod tests {
             parse_all(&[
                 r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":["hi"]}}"#,
             ]),
-            vec![StreamEvent::Failed(ProviderError::Malformed {
-                provider: "p".into(),
-                message: "an event has a wrong `delta.text`: invalid type: sequence, expected a string at line 1 column 76".into()
-            })]
+            vec![StreamEvent::Failed(
+                Problem::Malformed {
+                    message: "an event has a wrong `delta.text`: invalid type: sequence, expected a string at line 1 column 76".into(),
+                }
+                .at("p")
+            )]
         );
         assert_eq!(
             parse_all(&[r#"{"type":"message_delta","delta":{},"usage":{"output_tokens":"9"}}"#]),
-            vec![StreamEvent::Failed(ProviderError::Malformed {
-                provider: "p".into(),
-                message: "an event has a wrong `usage.output_tokens`: invalid type: string \"9\", expected u64 at line 1 column 63".into()
-            })]
+            vec![StreamEvent::Failed(
+                Problem::Malformed {
+                    message: "an event has a wrong `usage.output_tokens`: invalid type: string \"9\", expected u64 at line 1 column 63".into(),
+                }
+                .at("p")
+            )]
         );
     }
 
@@ -810,27 +814,24 @@ mod tests {
             "message_delta",
             r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"}}"#,
         ));
-        assert_eq!(
-            p.on_end(),
-            StreamEvent::Failed(ProviderError::Incomplete {
-                provider: "p".into()
-            })
-        );
+        assert_eq!(p.on_end(), StreamEvent::Failed(Problem::Incomplete.at("p")));
     }
 
     #[test]
     fn bad_json_and_non_objects_are_malformed() {
         let got = parse_all(&["{\"type\":"]);
         assert!(
-            matches!(&got[..], [StreamEvent::Failed(ProviderError::Malformed { message, .. })] if message.starts_with("invalid JSON in an event: ")),
+            matches!(&got[..], [StreamEvent::Failed(ProviderError { problem: Problem::Malformed { message }, .. })] if message.starts_with("invalid JSON in an event: ")),
             "{got:?}"
         );
         assert_eq!(
             parse_all(&["[1]"]),
-            vec![StreamEvent::Failed(ProviderError::Malformed {
-                provider: "p".into(),
-                message: "an event is not a JSON object".into()
-            })]
+            vec![StreamEvent::Failed(
+                Problem::Malformed {
+                    message: "an event is not a JSON object".into()
+                }
+                .at("p")
+            )]
         );
     }
 

@@ -22,7 +22,8 @@ use futures_util::future::BoxFuture;
 
 use super::kind::{Body, Dialect};
 use super::{
-    ChatRequest, Ending, ProviderError, ProviderSpec, ReplyStream, StreamEvent, ending_words,
+    ChatRequest, Ending, Problem, ProviderError, ProviderSpec, ReplyStream, StreamEvent,
+    ending_words,
 };
 use crate::conversation::{Finish, Role, Usage};
 
@@ -131,12 +132,12 @@ async fn send(
 /// SDK) is a bad key, and 498/499 (`ClientClosedRequestError`) are errors that another
 /// try would not fix.
 fn cohere_error(provider: &ProviderSpec, mut error: ProviderError) -> ProviderError {
-    if let ProviderError::Http {
+    if let Problem::Http {
         status: status @ (498 | 499),
         hint,
         retry,
         ..
-    } = &mut error
+    } = &mut error.problem
     {
         if *status == 498 {
             *hint = Some(key_hint(provider));
@@ -192,11 +193,9 @@ impl EventReader for EventParser {
             "message" => {
                 let payload = serde_json::from_str::<Value>(data).unwrap_or(Value::Null);
                 match error_fields(&payload, None) {
-                    Some((code, message)) => vec![StreamEvent::Failed(ProviderError::Stream {
-                        provider: self.provider.clone(),
-                        code,
-                        message,
-                    })],
+                    Some((code, message)) => vec![StreamEvent::Failed(
+                        Problem::Stream { code, message }.at(&self.provider),
+                    )],
                     None => Vec::new(),
                 }
             }
@@ -207,15 +206,13 @@ impl EventReader for EventParser {
     }
     /// `message-end` is the only end marker.
     fn on_end(&self) -> StreamEvent {
-        StreamEvent::Failed(ProviderError::Incomplete {
-            provider: self.provider.clone(),
-        })
+        StreamEvent::Failed(Problem::Incomplete.at(&self.provider))
     }
 }
 
 /// Maps one SSE event to events. Stateless apart from the provider name: the text comes
 /// in `content-delta`, and `message-end` carries the usage and the finish reason. The
-/// body ending before `message-end` is [`ProviderError::Incomplete`].
+/// body ending before `message-end` is [`Problem::Incomplete`].
 #[derive(Debug)]
 struct EventParser {
     provider: String,
@@ -252,11 +249,13 @@ impl EventParser {
     }
 
     fn failed(&self, message: &str) -> StreamEvent {
-        StreamEvent::Failed(ProviderError::Stream {
-            provider: self.provider.clone(),
-            code: None,
-            message: message.to_owned(),
-        })
+        StreamEvent::Failed(
+            Problem::Stream {
+                code: None,
+                message: message.to_owned(),
+            }
+            .at(&self.provider),
+        )
     }
 }
 
@@ -451,11 +450,13 @@ mod tests {
     }
 
     fn stream_error(message: &str) -> StreamEvent {
-        StreamEvent::Failed(ProviderError::Stream {
-            provider: "p".into(),
-            code: None,
-            message: message.into(),
-        })
+        StreamEvent::Failed(
+            Problem::Stream {
+                code: None,
+                message: message.into(),
+            }
+            .at("p"),
+        )
     }
 
     #[tokio::test]
@@ -504,9 +505,7 @@ mod tests {
                     (
                         BASIC_TEXT.to_owned(),
                         None,
-                        StreamEvent::Failed(ProviderError::Incomplete {
-                            provider: "p".into()
-                        })
+                        StreamEvent::Failed(Problem::Incomplete.at("p"))
                     ),
                     "chunk size {size}"
                 );
@@ -515,9 +514,7 @@ mod tests {
         // `[DONE]` is not `message-end`.
         assert_eq!(
             replay(b"data: [DONE]\n\n", 3).await,
-            vec![StreamEvent::Failed(ProviderError::Incomplete {
-                provider: "p".into()
-            })]
+            vec![StreamEvent::Failed(Problem::Incomplete.at("p"))]
         );
     }
 
@@ -565,12 +562,14 @@ mod tests {
         ] {
             assert_eq!(
                 end(reason),
-                vec![StreamEvent::Failed(ProviderError::Ended {
-                    provider: "p".into(),
-                    field: "finish_reason",
-                    reason: reason.into(),
-                    message: message.into(),
-                })],
+                vec![StreamEvent::Failed(
+                    Problem::Ended {
+                        field: "finish_reason",
+                        reason: reason.into(),
+                        message: message.into()
+                    }
+                    .at("p")
+                )],
                 "{reason}"
             );
         }
@@ -618,17 +617,21 @@ mod tests {
         );
         assert_eq!(
             parse(r#"{"type":"content-delta","delta":{"message":{"content":{"text":false}}}}"#),
-            vec![StreamEvent::Failed(ProviderError::Malformed {
-                provider: "p".into(),
-                message: "an event has a wrong `delta.message.content.text`: invalid type: boolean `false`, expected a string at line 1 column 67".into()
-            })]
+            vec![StreamEvent::Failed(
+                Problem::Malformed {
+                    message: "an event has a wrong `delta.message.content.text`: invalid type: boolean `false`, expected a string at line 1 column 67".into(),
+                }
+                .at("p")
+            )]
         );
         assert_eq!(
             parse(r#"{"type":"message-end","delta":{"finish_reason":["COMPLETE"]}}"#),
-            vec![StreamEvent::Failed(ProviderError::Malformed {
-                provider: "p".into(),
-                message: "an event has a wrong `delta.finish_reason`: invalid type: sequence, expected a string at line 1 column 47".into()
-            })]
+            vec![StreamEvent::Failed(
+                Problem::Malformed {
+                    message: "an event has a wrong `delta.finish_reason`: invalid type: sequence, expected a string at line 1 column 47".into(),
+                }
+                .at("p")
+            )]
         );
     }
 
@@ -697,15 +700,17 @@ mod tests {
     fn bad_json_and_non_objects_are_malformed() {
         let got = parse("{\"type\":");
         assert!(
-            matches!(&got[..], [StreamEvent::Failed(ProviderError::Malformed { message, .. })] if message.starts_with("invalid JSON in an event: ")),
+            matches!(&got[..], [StreamEvent::Failed(ProviderError { problem: Problem::Malformed { message }, .. })] if message.starts_with("invalid JSON in an event: ")),
             "{got:?}"
         );
         assert_eq!(
             parse("7"),
-            vec![StreamEvent::Failed(ProviderError::Malformed {
-                provider: "p".into(),
-                message: "an event is not a JSON object".into()
-            })]
+            vec![StreamEvent::Failed(
+                Problem::Malformed {
+                    message: "an event is not a JSON object".into()
+                }
+                .at("p")
+            )]
         );
     }
 

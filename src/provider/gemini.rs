@@ -24,7 +24,7 @@ use super::wire::{parse_event, parse_listing};
 use futures_util::future::BoxFuture;
 
 use super::kind::{Body, Dialect};
-use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
+use super::{ChatRequest, Problem, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
 
 /// The API version every path names (python-genai `_api_client.py`: `v1beta`).
@@ -212,13 +212,13 @@ fn refine(
     mut error: ProviderError,
     detail: Option<&Value>,
 ) -> ProviderError {
-    let ProviderError::Http {
+    let Problem::Http {
         status,
         code,
         hint,
         retry,
         ..
-    } = &mut error
+    } = &mut error.problem
     else {
         return error;
     };
@@ -444,11 +444,11 @@ fn stream_error(provider: &str, error: &Value) -> ProviderError {
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .map(str::to_owned);
-    ProviderError::Stream {
-        provider: provider.to_owned(),
+    Problem::Stream {
         code: status.or(code),
         message,
     }
+    .at(provider)
 }
 
 impl EventReader for ChunkParser {
@@ -513,9 +513,7 @@ impl EventReader for ChunkParser {
     fn on_end(&self) -> StreamEvent {
         match self.finish {
             Some(finish) => StreamEvent::Finished(finish),
-            None => StreamEvent::Failed(ProviderError::Incomplete {
-                provider: self.provider.clone(),
-            }),
+            None => StreamEvent::Failed(Problem::Incomplete.at(&self.provider)),
         }
     }
 }
@@ -525,7 +523,7 @@ impl EventReader for ChunkParser {
 /// Gemini sends no end event: the chunk that carries `candidates[0].finishReason` is the
 /// last, and the server closes the body after it (protocols.md §4). So the outcome is
 /// decided at EOF: after `STOP` or `MAX_TOKENS` the reply is finished; with no finish
-/// reason it is [`ProviderError::Incomplete`] (the SSE parser drops an event cut
+/// reason it is [`Problem::Incomplete`] (the SSE parser drops an event cut
 /// off at EOF silently, protocols.md §0). Any other finish reason (`SAFETY`,
 /// `RECITATION`, `PROHIBITED_CONTENT`, `OTHER`…) means the model was stopped: the
 /// user must see that, so it fails the reply at once with the reason as the code,
@@ -567,11 +565,13 @@ impl ChunkParser {
             message.push_str(": ");
             message.push_str(more.trim());
         }
-        StreamEvent::Failed(ProviderError::Stream {
-            provider: self.provider.clone(),
-            code: Some(reason.to_owned()),
-            message,
-        })
+        StreamEvent::Failed(
+            Problem::Stream {
+                code: Some(reason.to_owned()),
+                message,
+            }
+            .at(&self.provider),
+        )
     }
 
     /// The failure of a chunk without candidates whose `promptFeedback.blockReason` says
@@ -591,11 +591,13 @@ impl ChunkParser {
             message.push_str(": ");
             message.push_str(more.trim());
         }
-        Some(StreamEvent::Failed(ProviderError::Stream {
-            provider: self.provider.clone(),
-            code: Some(reason.to_owned()),
-            message,
-        }))
+        Some(StreamEvent::Failed(
+            Problem::Stream {
+                code: Some(reason.to_owned()),
+                message,
+            }
+            .at(&self.provider),
+        ))
     }
 }
 
@@ -737,11 +739,13 @@ mod tests {
     }
 
     fn stream_failure(code: &str, message: &str) -> StreamEvent {
-        StreamEvent::Failed(ProviderError::Stream {
-            provider: "p".into(),
-            code: Some(code.into()),
-            message: message.into(),
-        })
+        StreamEvent::Failed(
+            Problem::Stream {
+                code: Some(code.into()),
+                message: message.into(),
+            }
+            .at("p"),
+        )
     }
 
     #[tokio::test]
@@ -927,17 +931,21 @@ mod tests {
         );
         assert_eq!(
             parse_all(&[r#"{"candidates":[{"content":{"parts":[{"text":"a"},{"text":{"t":"b"}}]}}]}"#]),
-            vec![StreamEvent::Failed(ProviderError::Malformed {
-                provider: "p".into(),
-                message: "an event has a wrong `candidates[0].content.parts[1].text`: invalid type: map, expected a string at line 1 column 57".into()
-            })]
+            vec![StreamEvent::Failed(
+                Problem::Malformed {
+                    message: "an event has a wrong `candidates[0].content.parts[1].text`: invalid type: map, expected a string at line 1 column 57".into(),
+                }
+                .at("p")
+            )]
         );
         assert_eq!(
             parse_all(&[r#"{"candidates":[{"finishReason":7}]}"#]),
-            vec![StreamEvent::Failed(ProviderError::Malformed {
-                provider: "p".into(),
-                message: "an event has a wrong `candidates[0].finishReason`: invalid type: integer `7`, expected a string at line 1 column 32".into()
-            })]
+            vec![StreamEvent::Failed(
+                Problem::Malformed {
+                    message: "an event has a wrong `candidates[0].finishReason`: invalid type: integer `7`, expected a string at line 1 column 32".into(),
+                }
+                .at("p")
+            )]
         );
     }
 
@@ -945,24 +953,24 @@ mod tests {
     fn bad_json_and_non_objects_are_malformed() {
         let got = parse_all(&["{\"candidates\":"]);
         assert!(
-            matches!(&got[..], [StreamEvent::Failed(ProviderError::Malformed { message, .. })] if message.starts_with("invalid JSON in an event: ")),
+            matches!(&got[..], [StreamEvent::Failed(ProviderError { problem: Problem::Malformed { message }, .. })] if message.starts_with("invalid JSON in an event: ")),
             "{got:?}"
         );
         assert_eq!(
             parse_all(&["[{}]"]),
-            vec![StreamEvent::Failed(ProviderError::Malformed {
-                provider: "p".into(),
-                message: "an event is not a JSON object".into()
-            })]
+            vec![StreamEvent::Failed(
+                Problem::Malformed {
+                    message: "an event is not a JSON object".into()
+                }
+                .at("p")
+            )]
         );
     }
 
     #[test]
     fn the_end_is_decided_by_a_finish_reason() {
         let mut p = ChunkParser::new("p".to_owned());
-        let incomplete = StreamEvent::Failed(ProviderError::Incomplete {
-            provider: "p".into(),
-        });
+        let incomplete = StreamEvent::Failed(Problem::Incomplete.at("p"));
         assert_eq!(p.on_end(), incomplete);
         assert_eq!(p.on_error(SseError::Transport("reset".into())), incomplete);
         p.on_event(&event(
@@ -977,10 +985,12 @@ mod tests {
         );
         assert_eq!(
             p.on_error(SseError::Utf8("bad".into())),
-            StreamEvent::Failed(ProviderError::Malformed {
-                provider: "p".into(),
-                message: "bad".into()
-            })
+            StreamEvent::Failed(
+                Problem::Malformed {
+                    message: "bad".into()
+                }
+                .at("p")
+            )
         );
     }
 
@@ -1087,8 +1097,8 @@ mod tests {
             "gemini: HTTP 400 INVALID_ARGUMENT: API key not valid. Please pass a valid API key. (check GEMINI_API_KEY)"
         );
         assert!(matches!(
-            e,
-            ProviderError::Http {
+            e.problem,
+            Problem::Http {
                 retry: RetryHint {
                     allowed: Some(false),
                     after: None
@@ -1107,8 +1117,8 @@ mod tests {
             "gemini: HTTP 429 RESOURCE_EXHAUSTED: Quota exceeded. (rate limited; try again in 2 s)"
         );
         assert!(matches!(
-            e,
-            ProviderError::Http {
+            e.problem,
+            Problem::Http {
                 retry: RetryHint {
                     after: Some(d),
                     allowed: None

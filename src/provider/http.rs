@@ -15,7 +15,7 @@ use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{ProviderError, ProviderSpec, RetryHint};
+use super::{Problem, ProviderError, ProviderSpec, RetryHint};
 
 /// The most of an error body that is read; the rest is left unread.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -68,17 +68,17 @@ pub(crate) async fn post_json<B: Serialize + ?Sized>(
 ) -> Result<reqwest::Response, ProviderError> {
     let started = std::time::Instant::now();
     let bytes = serde_json::to_vec(body)
-        .map_err(|e| ProviderError::Client(format!("cannot encode the request: {e}")))?;
+        .map_err(|e| ProviderError::client(format!("cannot encode the request: {e}")))?;
     tracing::debug!(provider = %provider.name, bytes = bytes.len(), "sending chat request");
     let builder = authorize(client.post(url), provider)
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
         .body(bytes);
     let response = match tokio::time::timeout(idle, builder.send()).await {
         Err(_) => {
-            let timeout = ProviderError::Timeout {
-                provider: provider.name.clone(),
+            let timeout = Problem::Timeout {
                 seconds: super::sse::whole_seconds(idle),
-            };
+            }
+            .at(&provider.name);
             return Err(refine(timeout, None));
         }
         Ok(Err(e)) => return Err(refine(send_error(provider, &e), None)),
@@ -141,7 +141,7 @@ pub(crate) async fn error_from_response_with(
     }
     let parsed = serde_json::from_slice::<Value>(&body).ok();
     let mut error = http_error(provider, status, &body);
-    if let ProviderError::Http { retry: r, .. } = &mut error {
+    if let Problem::Http { retry: r, .. } = &mut error.problem {
         *r = retry;
     }
     refine(error, parsed.as_ref())
@@ -177,7 +177,7 @@ pub(crate) fn retry_hint(headers: &reqwest::header::HeaderMap) -> RetryHint {
     RetryHint { after, allowed }
 }
 
-/// Builds `ProviderError::Http` from a status and the (possibly partial) body, with the
+/// Builds a [`Problem::Http`] error from a status and the (possibly partial) body, with the
 /// provider's own message and code and a hint for the statuses users can fix.
 pub(crate) fn http_error(
     provider: &ProviderSpec,
@@ -195,14 +195,14 @@ pub(crate) fn http_error(
         429 => Some("rate limited; wait and try again".to_owned()),
         _ => None,
     };
-    ProviderError::Http {
-        provider: provider.name.clone(),
+    Problem::Http {
         status: status.as_u16(),
         code,
         message: redact(provider, &message),
         hint,
         retry: RetryHint::default(),
     }
+    .at(&provider.name)
 }
 
 /// What to check when the server rejects the key: the variable it comes from, else the
@@ -352,12 +352,10 @@ pub(crate) fn unsupported_encoding(
     headers: &HeaderMap,
 ) -> Option<ProviderError> {
     let encoding = content_encoding(headers)?;
-    Some(ProviderError::Malformed {
-        provider: provider.name.clone(),
-        message: format!(
-            "the server compressed its reply with {encoding} (Content-Encoding), which tinychat did not ask for and cannot read"
-        ),
-    })
+    let message = format!(
+        "the server compressed its reply with {encoding} (Content-Encoding), which tinychat did not ask for and cannot read"
+    );
+    Some(Problem::Malformed { message }.at(&provider.name))
 }
 
 /// The body's encodings other than `identity`, as the header lists them (at most 60
@@ -392,11 +390,11 @@ pub(crate) fn send_error(provider: &ProviderSpec, err: &reqwest::Error) -> Provi
     };
     let hint = (err.is_connect() && is_loopback(&provider.base_url))
         .then(|| "is the server running?".to_owned());
-    ProviderError::Connect {
-        provider: provider.name.clone(),
+    Problem::Connect {
         message: redact(provider, &message),
         hint,
     }
+    .at(&provider.name)
 }
 
 /// The innermost cause of an error in plain words (`connection refused`), never a Debug

@@ -38,7 +38,7 @@ use crate::conversation::{Conversation, Finish, Role, Usage};
 pub(crate) use builtins::BUILT_INS;
 #[cfg(test)]
 pub(crate) use builtins::ollama_base_url;
-pub use error::{ProviderError, RetryHint};
+pub use error::{Problem, ProviderError, RetryHint};
 pub use http::{REDACTED_USERINFO, redact_userinfo};
 pub use kind::{ProviderKind, UnknownKind};
 pub use models::{DISCOVERY_TIMEOUT, discover_models, list_models};
@@ -256,12 +256,14 @@ impl Ending {
     pub(crate) fn event(&self, provider: &str, field: &'static str) -> StreamEvent {
         match self {
             Ending::Normal(finish) => StreamEvent::Finished(*finish),
-            Ending::Abnormal { reason, words } => StreamEvent::Failed(ProviderError::Ended {
-                provider: provider.to_owned(),
-                field,
-                reason: reason.clone(),
-                message: (*words).to_owned(),
-            }),
+            Ending::Abnormal { reason, words } => StreamEvent::Failed(
+                Problem::Ended {
+                    field,
+                    reason: reason.clone(),
+                    message: (*words).to_owned(),
+                }
+                .at(provider),
+            ),
         }
     }
 }
@@ -394,7 +396,7 @@ where
 pub fn http_client() -> Result<reqwest::Client, ProviderError> {
     http_client_builder(&|name| std::env::var(name).ok())?
         .build()
-        .map_err(|e| ProviderError::Client(e.to_string()))
+        .map_err(|e| ProviderError::client(e.to_string()))
 }
 
 /// The configured builder behind [`http_client`], with the environment passed in so
@@ -440,7 +442,7 @@ fn proxies_from_env(
             };
             let proxy = made.map_err(|e| {
                 let url = redact_userinfo(&url);
-                ProviderError::Client(format!("{name} is not a proxy URL ({url}): {e}"))
+                ProviderError::client(format!("{name} is not a proxy URL ({url}): {e}"))
             })?;
             proxies.push(proxy.no_proxy(reqwest::NoProxy::from_string(&bypass)));
         }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::http::{authorize, error_from_response, send_error};
 use super::wire::parse_listing;
-use super::{ProviderError, ProviderSpec};
+use super::{Problem, ProviderError, ProviderSpec};
 
 /// How long discovery may take before the provider's models count as unknown.
 pub const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -69,9 +69,7 @@ pub(crate) async fn fetch_json(
     }
     match tokio::time::timeout(DISCOVERY_TIMEOUT, response.bytes()).await {
         Err(_) => Err(timeout(provider)),
-        Ok(Err(_)) => Err(ProviderError::Incomplete {
-            provider: provider.name.clone(),
-        }),
+        Ok(Err(_)) => Err(Problem::Incomplete.at(&provider.name)),
         Ok(Ok(body)) => Ok(body.to_vec()),
     }
 }
@@ -83,13 +81,15 @@ pub(crate) const MAX_MODEL_PAGES: usize = 20;
 /// `url` parsed for a model-list request; a base URL that cannot make one is a request
 /// that cannot be built, worded as [`super::http::send_error`] words it.
 pub(crate) fn list_url(provider: &ProviderSpec, url: &str) -> Result<reqwest::Url, ProviderError> {
-    reqwest::Url::parse(url).map_err(|e| ProviderError::Connect {
-        provider: provider.name.clone(),
-        message: format!(
-            "cannot build a request for {}: {e}",
-            super::redact_userinfo(&provider.base_url)
-        ),
-        hint: None,
+    reqwest::Url::parse(url).map_err(|e| {
+        Problem::Connect {
+            message: format!(
+                "cannot build a request for {}: {e}",
+                super::redact_userinfo(&provider.base_url)
+            ),
+            hint: None,
+        }
+        .at(&provider.name)
     })
 }
 
@@ -138,10 +138,10 @@ pub async fn discover_models(
 }
 
 fn timeout(provider: &ProviderSpec) -> ProviderError {
-    ProviderError::Timeout {
-        provider: provider.name.clone(),
+    Problem::Timeout {
         seconds: DISCOVERY_TIMEOUT.as_secs(),
     }
+    .at(&provider.name)
 }
 
 /// `GET {base_url}/models` as OpenAI-compatible servers send it.
@@ -210,10 +210,10 @@ mod tests {
 
     #[test]
     fn bodies_that_are_not_a_list_are_rejected() {
-        let not_a_list = Err(ProviderError::Malformed {
-            provider: "p".into(),
+        let not_a_list = Err(Problem::Malformed {
             message: "the model list is not {\"data\":[{\"id\":...}]}".into(),
-        });
+        }
+        .at("p"));
         assert_eq!(parse_model_list("p", b"{\"models\":[]}"), not_a_list);
         assert_eq!(parse_model_list("p", b"<html>"), not_a_list);
     }

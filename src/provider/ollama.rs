@@ -25,7 +25,8 @@ use futures_util::future::BoxFuture;
 
 use super::kind::{self, Dialect};
 use super::{
-    ChatRequest, Ending, ProviderError, ProviderSpec, ReplyStream, StreamEvent, ending_words,
+    ChatRequest, Ending, Problem, ProviderError, ProviderSpec, ReplyStream, StreamEvent,
+    ending_words,
 };
 use crate::conversation::{Finish, Role, Usage};
 
@@ -145,7 +146,7 @@ async fn send(
 /// timeout) keep their own words. `send_error` ends the message with the root cause,
 /// which [`super::http::root_cause`] words as "connection refused" on every platform.
 fn not_running(mut error: ProviderError) -> ProviderError {
-    if let ProviderError::Connect { message, hint, .. } = &mut error
+    if let Problem::Connect { message, hint, .. } = &mut error.problem
         && message.ends_with(": connection refused")
     {
         *hint = Some(NOT_RUNNING_HINT.to_owned());
@@ -156,12 +157,12 @@ fn not_running(mut error: ProviderError) -> ProviderError {
 /// A 404 about a model (`model 'x' not found`) means it is not pulled yet: name the
 /// command that fetches it. Other 404s (a wrong base URL) keep the generic hint.
 fn with_pull_hint(mut error: ProviderError, model: &str) -> ProviderError {
-    if let ProviderError::Http {
+    if let Problem::Http {
         status: 404,
         message,
         hint,
         ..
-    } = &mut error
+    } = &mut error.problem
         && message.contains("model")
     {
         *hint = Some(format!("run `ollama pull {model}`"));
@@ -325,9 +326,9 @@ impl Reader {
             out = self.parser.on_line(rest);
         }
         if !out.last().is_some_and(StreamEvent::is_terminal) {
-            out.push(StreamEvent::Failed(ProviderError::Incomplete {
-                provider: self.parser.provider.clone(),
-            }));
+            out.push(StreamEvent::Failed(
+                Problem::Incomplete.at(&self.parser.provider),
+            ));
         }
         out
     }
@@ -358,11 +359,13 @@ impl LineParser {
                 other => error_fields(&serde_json::json!({ "error": other }), None)
                     .map_or_else(|| other.to_string(), |(_, message)| message),
             };
-            return vec![StreamEvent::Failed(ProviderError::Stream {
-                provider: self.provider.clone(),
-                code: None,
-                message,
-            })];
+            return vec![StreamEvent::Failed(
+                Problem::Stream {
+                    code: None,
+                    message,
+                }
+                .at(&self.provider),
+            )];
         }
         let mut out = Vec::new();
         // `message.thinking` (reasoning models) is not part of the reply text.
@@ -555,9 +558,7 @@ mod tests {
                     (
                         BASIC_TEXT.to_owned(),
                         None,
-                        StreamEvent::Failed(ProviderError::Incomplete {
-                            provider: "p".into()
-                        })
+                        StreamEvent::Failed(Problem::Incomplete.at("p"))
                     ),
                     "chunk size {size}"
                 );
@@ -574,9 +575,7 @@ mod tests {
         );
         assert_eq!(
             replay(b"", 1).await,
-            vec![StreamEvent::Failed(ProviderError::Incomplete {
-                provider: "p".into()
-            })]
+            vec![StreamEvent::Failed(Problem::Incomplete.at("p"))]
         );
     }
 
@@ -589,21 +588,25 @@ mod tests {
             ]),
             vec![
                 delta("Par"),
-                StreamEvent::Failed(ProviderError::Stream {
-                    provider: "p".into(),
-                    code: None,
-                    message: "an error was encountered while running the model: unexpected EOF"
-                        .into(),
-                }),
+                StreamEvent::Failed(
+                    Problem::Stream {
+                        code: None,
+                        message: "an error was encountered while running the model: unexpected EOF"
+                            .into()
+                    }
+                    .at("p")
+                ),
             ]
         );
         assert_eq!(
             parse_lines(&[r#"{"error":{"message":"boom"}}"#]),
-            vec![StreamEvent::Failed(ProviderError::Stream {
-                provider: "p".into(),
-                code: None,
-                message: "boom".into(),
-            })]
+            vec![StreamEvent::Failed(
+                Problem::Stream {
+                    code: None,
+                    message: "boom".into()
+                }
+                .at("p")
+            )]
         );
     }
 
@@ -617,10 +620,12 @@ mod tests {
         );
         assert_eq!(
             parse_lines(&[r#"{"message":{"content":"x"},"done":"true"}"#]),
-            vec![StreamEvent::Failed(ProviderError::Malformed {
-                provider: "p".into(),
-                message: "a line has a wrong `done`: invalid type: string \"true\", expected a boolean at line 1 column 40".into()
-            })]
+            vec![StreamEvent::Failed(
+                Problem::Malformed {
+                    message: "a line has a wrong `done`: invalid type: string \"true\", expected a boolean at line 1 column 40".into(),
+                }
+                .at("p")
+            )]
         );
     }
 
@@ -652,12 +657,14 @@ mod tests {
                 format!(r#"{{"message":{{"content":""}},"done":true,"done_reason":"{reason}"}}"#);
             assert_eq!(
                 parse_lines(&[&line]),
-                vec![StreamEvent::Failed(ProviderError::Ended {
-                    provider: "p".into(),
-                    field: "done_reason",
-                    reason: reason.into(),
-                    message: "the reply ended for a reason tinychat does not know".into(),
-                })],
+                vec![StreamEvent::Failed(
+                    Problem::Ended {
+                        field: "done_reason",
+                        reason: reason.into(),
+                        message: "the reply ended for a reason tinychat does not know".into()
+                    }
+                    .at("p")
+                )],
                 "{reason}"
             );
         }
@@ -680,15 +687,17 @@ mod tests {
     fn bad_json_and_non_objects_are_malformed() {
         let got = parse_lines(&["{\"message\":"]);
         assert!(
-            matches!(&got[..], [StreamEvent::Failed(ProviderError::Malformed { message, .. })] if message.starts_with("invalid JSON in a line: ")),
+            matches!(&got[..], [StreamEvent::Failed(ProviderError { problem: Problem::Malformed { message }, .. })] if message.starts_with("invalid JSON in a line: ")),
             "{got:?}"
         );
         assert_eq!(
             parse_lines(&["[1]"]),
-            vec![StreamEvent::Failed(ProviderError::Malformed {
-                provider: "p".into(),
-                message: "a line is not a JSON object".into()
-            })]
+            vec![StreamEvent::Failed(
+                Problem::Malformed {
+                    message: "a line is not a JSON object".into()
+                }
+                .at("p")
+            )]
         );
     }
 
@@ -759,10 +768,12 @@ mod tests {
 
     #[test]
     fn serve_hint_only_for_a_refused_connection() {
-        let connect = |message: &str| ProviderError::Connect {
-            provider: "ollama".into(),
-            message: message.into(),
-            hint: None,
+        let connect = |message: &str| {
+            Problem::Connect {
+                message: message.into(),
+                hint: None,
+            }
+            .at("ollama")
         };
         assert_eq!(
             not_running(connect(
@@ -783,13 +794,15 @@ mod tests {
 
     #[test]
     fn pull_hint_only_for_a_missing_model() {
-        let http = |message: &str| ProviderError::Http {
-            provider: "ollama".into(),
-            status: 404,
-            code: None,
-            message: message.into(),
-            hint: Some("generic".into()),
-            retry: crate::provider::RetryHint::default(),
+        let http = |message: &str| {
+            Problem::Http {
+                status: 404,
+                code: None,
+                message: message.into(),
+                hint: Some("generic".into()),
+                retry: crate::provider::RetryHint::default(),
+            }
+            .at("ollama")
         };
         assert_eq!(
             with_pull_hint(http("model 'x' not found"), "x").to_string(),

@@ -19,7 +19,8 @@ use futures_util::future::BoxFuture;
 
 use super::kind::{Body, Dialect};
 use super::{
-    ChatRequest, Ending, ProviderError, ProviderSpec, ReplyStream, StreamEvent, ending_words,
+    ChatRequest, Ending, Problem, ProviderError, ProviderSpec, ReplyStream, StreamEvent,
+    ending_words,
 };
 use crate::conversation::{Finish, Role, Usage};
 
@@ -216,11 +217,9 @@ impl EventReader for ChunkParser {
         if let Some(error) = chunk.error.filter(is_truthy) {
             let (code, message) = error_fields(&serde_json::json!({ "error": error }), None)
                 .unwrap_or_else(|| (None, error.to_string()));
-            return vec![StreamEvent::Failed(ProviderError::Stream {
-                provider: self.provider.clone(),
-                code,
-                message,
-            })];
+            return vec![StreamEvent::Failed(
+                Problem::Stream { code, message }.at(&self.provider),
+            )];
         }
         let mut out = Vec::new();
         if let Some(choice) = chunk.choices.into_iter().flatten().next() {
@@ -235,12 +234,14 @@ impl EventReader for ChunkParser {
                 // Mistral documents `error` as a finish reason: the reply failed even
                 // though the stream carried no error object.
                 if reason == "error" {
-                    out.push(StreamEvent::Failed(ProviderError::Stream {
-                        provider: self.provider.clone(),
-                        code: None,
-                        message: "the server ended the reply with finish_reason \"error\""
-                            .to_owned(),
-                    }));
+                    out.push(StreamEvent::Failed(
+                        Problem::Stream {
+                            code: None,
+                            message: "the server ended the reply with finish_reason \"error\""
+                                .to_owned(),
+                        }
+                        .at(&self.provider),
+                    ));
                     return out;
                 }
                 self.finish = Some(ending_of(&reason));
@@ -259,13 +260,13 @@ impl EventReader for ChunkParser {
     fn on_end(&self) -> StreamEvent {
         match &self.finish {
             Some(ending) => ending.event(&self.provider, FIELD),
-            None if !self.seen => StreamEvent::Failed(ProviderError::Malformed {
-                provider: self.provider.clone(),
-                message: "the response held no events; check that base_url points at an OpenAI-compatible API (usually ending in /v1)".to_owned(),
-            }),
-            None => StreamEvent::Failed(ProviderError::Incomplete {
-                provider: self.provider.clone(),
-            }),
+            None if !self.seen => StreamEvent::Failed(
+                Problem::Malformed {
+                    message: "the response held no events; check that base_url points at an OpenAI-compatible API (usually ending in /v1)".to_owned(),
+                }
+                .at(&self.provider)
+            ),
+            None => StreamEvent::Failed(Problem::Incomplete.at(&self.provider)),
         }
     }
 }
@@ -276,7 +277,7 @@ impl EventReader for ChunkParser {
 /// End of the body: `[DONE]` is the end marker of every documented server. A body that
 /// ends without it but after a chunk carrying `finish_reason` is taken as finished with
 /// that reason, because the model said it was done and some small servers omit the
-/// marker; a body that ends with neither is [`ProviderError::Incomplete`].
+/// marker; a body that ends with neither is [`Problem::Incomplete`].
 #[derive(Debug)]
 struct ChunkParser {
     provider: String,
@@ -423,11 +424,13 @@ mod tests {
             parse_all(&[r#"{"choices":[{"delta":{"content":"par"},"finish_reason":"error"}]}"#]),
             vec![
                 StreamEvent::Delta("par".into()),
-                StreamEvent::Failed(ProviderError::Stream {
-                    provider: "p".into(),
-                    code: None,
-                    message: "the server ended the reply with finish_reason \"error\"".into(),
-                }),
+                StreamEvent::Failed(
+                    Problem::Stream {
+                        code: None,
+                        message: "the server ended the reply with finish_reason \"error\"".into()
+                    }
+                    .at("p")
+                ),
             ]
         );
     }
@@ -463,12 +466,14 @@ mod tests {
             let data = format!(r#"{{"choices":[{{"delta":{{}},"finish_reason":"{reason}"}}]}}"#);
             assert_eq!(
                 parse_all(&[&data, "[DONE]"]),
-                vec![StreamEvent::Failed(ProviderError::Ended {
-                    provider: "p".into(),
-                    field: "finish_reason",
-                    reason: reason.into(),
-                    message: message.into(),
-                })],
+                vec![StreamEvent::Failed(
+                    Problem::Ended {
+                        field: "finish_reason",
+                        reason: reason.into(),
+                        message: message.into()
+                    }
+                    .at("p")
+                )],
                 "{reason}"
             );
         }
@@ -493,19 +498,23 @@ mod tests {
             parse_all(&[
                 r#"{"error":{"message":"The server had an error","type":"server_error","code":null}}"#
             ]),
-            vec![StreamEvent::Failed(ProviderError::Stream {
-                provider: "p".into(),
-                code: Some("server_error".into()),
-                message: "The server had an error".into()
-            })]
+            vec![StreamEvent::Failed(
+                Problem::Stream {
+                    code: Some("server_error".into()),
+                    message: "The server had an error".into()
+                }
+                .at("p")
+            )]
         );
         assert_eq!(
             parse_all(&[r#"{"error":"overloaded"}"#]),
-            vec![StreamEvent::Failed(ProviderError::Stream {
-                provider: "p".into(),
-                code: None,
-                message: "overloaded".into()
-            })]
+            vec![StreamEvent::Failed(
+                Problem::Stream {
+                    code: None,
+                    message: "overloaded".into()
+                }
+                .at("p")
+            )]
         );
         // A falsy error is no error.
         assert_eq!(
@@ -518,15 +527,17 @@ mod tests {
     fn bad_json_and_non_objects_are_malformed() {
         let got = parse_all(&["{\"choices\":"]);
         assert!(
-            matches!(&got[..], [StreamEvent::Failed(ProviderError::Malformed { message, .. })] if message.starts_with("invalid JSON in an event: ")),
+            matches!(&got[..], [StreamEvent::Failed(ProviderError { problem: Problem::Malformed { message }, .. })] if message.starts_with("invalid JSON in an event: ")),
             "{got:?}"
         );
         assert_eq!(
             parse_all(&["42"]),
-            vec![StreamEvent::Failed(ProviderError::Malformed {
-                provider: "p".into(),
-                message: "an event is not a JSON object".into()
-            })]
+            vec![StreamEvent::Failed(
+                Problem::Malformed {
+                    message: "an event is not a JSON object".into()
+                }
+                .at("p")
+            )]
         );
     }
 
@@ -546,17 +557,21 @@ mod tests {
         );
         assert_eq!(
             parse_all(&[r#"{"choices":[{"delta":{"content":42}}]}"#]),
-            vec![StreamEvent::Failed(ProviderError::Malformed {
-                provider: "p".into(),
-                message: "an event has a wrong `choices[0].delta.content`: invalid type: integer `42`, expected a string at line 1 column 34".into()
-            })]
+            vec![StreamEvent::Failed(
+                Problem::Malformed {
+                    message: "an event has a wrong `choices[0].delta.content`: invalid type: integer `42`, expected a string at line 1 column 34".into(),
+                }
+                .at("p")
+            )]
         );
         assert_eq!(
             parse_all(&[r#"{"choices":[],"usage":{"prompt_tokens":-1}}"#]),
-            vec![StreamEvent::Failed(ProviderError::Malformed {
-                provider: "p".into(),
-                message: "an event has a wrong `usage.prompt_tokens`: invalid value: integer `-1`, expected u64 at line 1 column 41".into()
-            })]
+            vec![StreamEvent::Failed(
+                Problem::Malformed {
+                    message: "an event has a wrong `usage.prompt_tokens`: invalid value: integer `-1`, expected u64 at line 1 column 41".into(),
+                }
+                .at("p")
+            )]
         );
     }
 
@@ -574,19 +589,14 @@ mod tests {
         // No event at all: not this protocol (an HTML page from a wrong base URL).
         assert!(matches!(
             p.on_end(),
-            StreamEvent::Failed(ProviderError::Malformed { message, .. })
+            StreamEvent::Failed(ProviderError { problem: Problem::Malformed { message }, .. })
                 if message.starts_with("the response held no events; check that base_url")
         ));
         p.on_event(&event(
             "message",
             r#"{"choices":[{"delta":{"content":"par"}}]}"#,
         ));
-        assert_eq!(
-            p.on_end(),
-            StreamEvent::Failed(ProviderError::Incomplete {
-                provider: "p".into()
-            })
-        );
+        assert_eq!(p.on_end(), StreamEvent::Failed(Problem::Incomplete.at("p")));
         p.on_event(&event(
             "message",
             r#"{"choices":[{"delta":{},"finish_reason":"length"}]}"#,

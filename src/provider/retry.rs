@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use futures_util::{StreamExt, stream};
 
-use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
+use super::{ChatRequest, Problem, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
 
 /// Retries after the first attempt, unless a request asks for another number.
 pub const MAX_RETRIES: u32 = 2;
@@ -28,12 +28,12 @@ const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
 /// Whether a failure before the first token is worth another try.
 pub fn is_retryable(error: &ProviderError) -> bool {
-    match error {
-        ProviderError::Http { status, retry, .. } => match retry.allowed {
+    match &error.problem {
+        Problem::Http { status, retry, .. } => match retry.allowed {
             Some(allowed) => allowed && !matches!(status, 400 | 401 | 403 | 404),
             None => matches!(status, 408 | 409 | 429 | 500..=599),
         },
-        ProviderError::Connect { .. } | ProviderError::Timeout { .. } => true,
+        Problem::Connect { .. } | Problem::Timeout { .. } => true,
         _ => false,
     }
 }
@@ -52,19 +52,19 @@ pub fn delay(retry: u32, hint: Option<Duration>, jitter: f64) -> Duration {
 
 /// A few words on why a request is being retried, for the status line.
 pub fn reason(error: &ProviderError) -> String {
-    match error {
-        ProviderError::Http { status: 429, .. } => "rate limited".to_owned(),
-        ProviderError::Http { status: 529, .. } => "overloaded".to_owned(),
-        ProviderError::Http { status, .. } => format!("HTTP {status}"),
-        ProviderError::Timeout { .. } => "no answer".to_owned(),
+    match &error.problem {
+        Problem::Http { status: 429, .. } => "rate limited".to_owned(),
+        Problem::Http { status: 529, .. } => "overloaded".to_owned(),
+        Problem::Http { status, .. } => format!("HTTP {status}"),
+        Problem::Timeout { .. } => "no answer".to_owned(),
         _ => "cannot connect".to_owned(),
     }
 }
 
 /// The server's wait hint carried by an error, if any.
 fn hint(error: &ProviderError) -> Option<Duration> {
-    match error {
-        ProviderError::Http { retry, .. } => retry.after,
+    match &error.problem {
+        Problem::Http { retry, .. } => retry.after,
         _ => None,
     }
 }
@@ -196,14 +196,14 @@ mod tests {
     use crate::provider::RetryHint;
 
     fn http(status: u16, retry: RetryHint) -> ProviderError {
-        ProviderError::Http {
-            provider: "p".into(),
+        Problem::Http {
             status,
             code: None,
             message: "m".into(),
             hint: None,
             retry,
         }
+        .at("p")
     }
 
     #[test]
@@ -272,7 +272,7 @@ mod tests {
             let outcome: Result<ReplyStream, ProviderError> = match next {
                 Some(Ok(events)) => Ok(Box::pin(stream::iter(events))),
                 Some(Err(e)) => Err(e),
-                None => Err(ProviderError::Client("script ran out".into())),
+                None => Err(ProviderError::client("script ran out")),
             };
             Box::pin(async move { outcome }) as std::pin::Pin<Box<dyn Future<Output = _> + Send>>
         };
@@ -303,7 +303,10 @@ mod tests {
         assert_eq!(events.len(), 3);
         assert!(matches!(
             events[2],
-            StreamEvent::Failed(ProviderError::Http { status: 503, .. })
+            StreamEvent::Failed(ProviderError {
+                problem: Problem::Http { status: 503, .. },
+                ..
+            })
         ));
     }
 
@@ -350,9 +353,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn nothing_is_retried_once_text_arrived() {
-        let cut = ProviderError::Incomplete {
-            provider: "p".into(),
-        };
+        let cut = Problem::Incomplete.at("p");
         let (attempt, calls) = scripted(vec![Ok(vec![
             StreamEvent::Delta("Hel".into()),
             StreamEvent::Failed(cut.clone()),

@@ -29,7 +29,7 @@ use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
 use super::http::{error_fields, redact, root_cause, unsupported_encoding};
-use super::{ProviderError, ProviderSpec, ReplyStream, StreamEvent};
+use super::{Problem, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
 
 /// The most bytes one event may take, from the end of the previous event to the blank
 /// line that ends it (comments and keep-alives included). No provider sends events
@@ -85,21 +85,17 @@ impl SseError {
     /// The user-facing error: a broken connection is an incomplete reply (the end
     /// marker never came, spec §3), silence is a timeout, bad bytes are malformed.
     pub(crate) fn into_provider_error(self, provider: &str) -> ProviderError {
-        let provider = provider.to_owned();
-        match self {
-            SseError::Idle(idle) => ProviderError::Timeout {
-                provider,
+        let problem = match self {
+            SseError::Idle(idle) => Problem::Timeout {
                 seconds: whole_seconds(idle),
             },
-            SseError::Transport(_) => ProviderError::Incomplete { provider },
-            SseError::Utf8(message) | SseError::Parse(message) => {
-                ProviderError::Malformed { provider, message }
-            }
-            SseError::TooLarge => ProviderError::Malformed {
-                provider,
+            SseError::Transport(_) => Problem::Incomplete,
+            SseError::Utf8(message) | SseError::Parse(message) => Problem::Malformed { message },
+            SseError::TooLarge => Problem::Malformed {
                 message: event_limit_words(),
             },
-        }
+        };
+        problem.at(provider)
     }
 }
 
@@ -149,11 +145,7 @@ fn error_event(provider: &str, event: &Event) -> StreamEvent {
             (None, text)
         }
     };
-    StreamEvent::Failed(ProviderError::Stream {
-        provider: provider.to_owned(),
-        code,
-        message,
-    })
+    StreamEvent::Failed(Problem::Stream { code, message }.at(provider))
 }
 
 /// Reads `events` with `reader` and ends right after the terminal event, dropping the
@@ -223,9 +215,7 @@ async fn json_instead_of_stream(
     idle: Duration,
 ) -> ProviderError {
     let Ok(Ok(body)) = tokio::time::timeout(idle, response.bytes()).await else {
-        return ProviderError::Incomplete {
-            provider: provider.name.clone(),
-        };
+        return Problem::Incomplete.at(&provider.name);
     };
     let value = serde_json::from_slice::<serde_json::Value>(&body).ok();
     let status = value
@@ -234,15 +224,15 @@ async fn json_instead_of_stream(
         .filter(|s| !s.is_empty())
         .map(str::to_owned);
     match value.as_ref().and_then(|v| error_fields(v, None)) {
-        Some((code, message)) => ProviderError::Stream {
-            provider: provider.name.clone(),
+        Some((code, message)) => Problem::Stream {
             code: status.or(code),
             message: redact(provider, &message),
-        },
-        None => ProviderError::Malformed {
-            provider: provider.name.clone(),
+        }
+        .at(&provider.name),
+        None => Problem::Malformed {
             message: "expected an event stream, got a JSON body".to_owned(),
-        },
+        }
+        .at(&provider.name),
     }
 }
 
@@ -450,7 +440,11 @@ mod tests {
                 data: long,
             },
         );
-        let StreamEvent::Failed(ProviderError::Stream { message, code, .. }) = got else {
+        let StreamEvent::Failed(ProviderError {
+            problem: Problem::Stream { message, code, .. },
+            ..
+        }) = got
+        else {
             panic!("{got:?}")
         };
         assert_eq!(code, None);
@@ -471,10 +465,7 @@ mod tests {
         );
         assert_eq!(
             SseError::Idle(Duration::from_millis(300)).into_provider_error("p"),
-            ProviderError::Timeout {
-                provider: "p".into(),
-                seconds: 1
-            }
+            Problem::Timeout { seconds: 1 }.at("p")
         );
     }
 }

@@ -14,7 +14,7 @@
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 
-use super::{ProviderError, StreamEvent};
+use super::{Problem, ProviderError, StreamEvent};
 
 /// The most characters of serde's message kept in an error: enough for the path, the
 /// expected type and the start of what came instead.
@@ -87,10 +87,12 @@ pub(crate) fn parse_event<T: DeserializeOwned>(
     unit: &str,
 ) -> Result<T, Vec<StreamEvent>> {
     parse(data).map_err(|e| {
-        vec![StreamEvent::Failed(ProviderError::Malformed {
-            provider: provider.to_owned(),
-            message: e.describe(unit),
-        })]
+        vec![StreamEvent::Failed(
+            Problem::Malformed {
+                message: e.describe(unit),
+            }
+            .at(provider),
+        )]
     })
 }
 
@@ -108,10 +110,7 @@ pub(crate) fn parse_listing<T: DeserializeOwned>(
             }
             _ => format!("the model list is not {shape}"),
         };
-        ProviderError::Malformed {
-            provider: provider.to_owned(),
-            message,
-        }
+        Problem::Malformed { message }.at(provider)
     })
 }
 

@@ -17,7 +17,7 @@ use crate::app::{App, AppOptions, Effect, Msg, StreamId};
 use crate::config::Config;
 use crate::config::ThemeChoice;
 use crate::conversation::Finish;
-use crate::provider::{ProviderError, RetryHint, StreamEvent};
+use crate::provider::{Problem, RetryHint, StreamEvent};
 
 fn app_with(config_text: &str, env: &dyn Fn(&str) -> Option<String>, model: Option<&str>) -> App {
     let config = Config::from_toml(config_text, Path::new("test.toml"), env).unwrap();
@@ -157,14 +157,16 @@ fn http_error_with_no_text_80x24() {
     deliver(
         &mut app,
         id,
-        StreamEvent::Failed(ProviderError::Http {
-            provider: "local".into(),
-            status: 401,
-            code: Some("invalid_api_key".into()),
-            message: "Incorrect API key provided: sk-te****.".into(),
-            hint: Some("check LOCAL_KEY".into()),
-            retry: RetryHint::default(),
-        }),
+        StreamEvent::Failed(
+            Problem::Http {
+                status: 401,
+                code: Some("invalid_api_key".into()),
+                message: "Incorrect API key provided: sk-te****.".into(),
+                hint: Some("check LOCAL_KEY".into()),
+                retry: RetryHint::default(),
+            }
+            .at("local"),
+        ),
         Instant::now(),
     );
     assert_snapshot!(render(&mut app, 80, 24).backend());
@@ -391,11 +393,13 @@ fn error_screen() -> App {
     deliver(
         &mut app,
         id,
-        StreamEvent::Failed(ProviderError::Stream {
-            provider: "local".into(),
-            code: Some("server_error".into()),
-            message: "Provider disconnected unexpectedly".into(),
-        }),
+        StreamEvent::Failed(
+            Problem::Stream {
+                code: Some("server_error".into()),
+                message: "Provider disconnected unexpectedly".into(),
+            }
+            .at("local"),
+        ),
         t,
     );
     app

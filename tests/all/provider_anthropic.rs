@@ -23,7 +23,9 @@ use common::{
 use pretty_assertions::assert_eq;
 use serde_json::json;
 use tinychat::conversation::{Conversation, Finish, Message, Usage};
-use tinychat::provider::{ChatRequest, ProviderError, ProviderKind, ProviderSpec, StreamEvent};
+use tinychat::provider::{
+    ChatRequest, Problem, ProviderError, ProviderKind, ProviderSpec, StreamEvent,
+};
 
 const MESSAGES: &str = "/v1/messages";
 const MODELS: &str = "/v1/models";
@@ -103,13 +105,15 @@ async fn tool_use_input_json_is_skipped_and_input_tokens_in_message_delta_are_ta
                 delta("Let me check the weather."),
                 usage(380, 54),
                 // A reply that stops for a tool tinychat never offered is not complete.
-                StreamEvent::Failed(ProviderError::Ended {
-                    provider: "anthropic".into(),
-                    field: "stop_reason",
-                    reason: "tool_use".into(),
-                    message: "the model stopped to call a tool, which tinychat does not offer"
-                        .into(),
-                }),
+                StreamEvent::Failed(
+                    Problem::Ended {
+                        field: "stop_reason",
+                        reason: "tool_use".into(),
+                        message: "the model stopped to call a tool, which tinychat does not offer"
+                            .into()
+                    }
+                    .at("anthropic")
+                ),
             ],
             "chunk size {size}"
         );
@@ -266,7 +270,7 @@ async fn fixture_529_without_retries_fails_with_the_overloaded_text() {
         "anthropic: HTTP 529 overloaded_error: Overloaded"
     );
     assert!(
-        matches!(&e, ProviderError::Http { retry, .. } if retry.allowed == Some(true)),
+        matches!(&e.problem, Problem::Http { retry, .. } if retry.allowed == Some(true)),
         "{e:?}"
     );
 }
@@ -370,7 +374,7 @@ async fn rate_limit_429_says_wait_and_honours_retry_after() {
         "anthropic: HTTP 429 rate_limit_error: This request would exceed the rate limit for your organization of 50 requests per minute. (rate limited; wait and try again)"
     );
     assert!(
-        matches!(&e, ProviderError::Http { retry, .. }
+        matches!(&e.problem, Problem::Http { retry, .. }
             if retry.after == Some(Duration::from_secs(7)) && retry.allowed.is_none()),
         "{e:?}"
     );
@@ -404,7 +408,7 @@ async fn spend_limit_429_is_never_retried_and_says_so() {
          (the spend limit is reached; raise it in the Anthropic Console or wait until it resets)"
     );
     assert!(
-        matches!(&e, ProviderError::Http { retry, .. } if retry.allowed == Some(false)),
+        matches!(&e.problem, Problem::Http { retry, .. } if retry.allowed == Some(false)),
         "{e:?}"
     );
     assert_eq!(server.requests().len(), 1);
@@ -634,9 +638,9 @@ async fn a_listing_without_data_is_malformed() {
         MockServer::start(vec![(MODELS, MockResponse::json(200, r#"{"models":[]}"#))]).await;
     assert_eq!(
         discover(&server).await,
-        Err(ProviderError::Malformed {
-            provider: "anthropic".into(),
+        Err(Problem::Malformed {
             message: "the model list is not {\"data\":[{\"id\":...}]}".into()
-        })
+        }
+        .at("anthropic"))
     );
 }

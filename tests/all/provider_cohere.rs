@@ -21,7 +21,9 @@ use common::{
 use pretty_assertions::assert_eq;
 use serde_json::json;
 use tinychat::conversation::{Finish, Usage};
-use tinychat::provider::{ChatRequest, ProviderError, ProviderKind, ProviderSpec, StreamEvent};
+use tinychat::provider::{
+    ChatRequest, Problem, ProviderError, ProviderKind, ProviderSpec, StreamEvent,
+};
 
 const CHAT: &str = "/v2/chat";
 const MODELS: &str = "/v1/models";
@@ -180,12 +182,15 @@ async fn tool_plans_citations_and_thinking_are_not_reply_text() {
         vec![
             delta("Answer."),
             // The reply stopped for a tool call tinychat never offered: it shows.
-            StreamEvent::Failed(ProviderError::Ended {
-                provider: "cohere".into(),
-                field: "finish_reason",
-                reason: "TOOL_CALL".into(),
-                message: "the model stopped to call a tool, which tinychat does not offer".into(),
-            })
+            StreamEvent::Failed(
+                Problem::Ended {
+                    field: "finish_reason",
+                    reason: "TOOL_CALL".into(),
+                    message: "the model stopped to call a tool, which tinychat does not offer"
+                        .into()
+                }
+                .at("cohere")
+            )
         ]
     );
 }
@@ -279,10 +284,7 @@ async fn silence_longer_than_the_idle_timeout_is_a_timeout() {
         events,
         vec![
             delta("Hi"),
-            StreamEvent::Failed(ProviderError::Timeout {
-                provider: "cohere".into(),
-                seconds: 1
-            })
+            StreamEvent::Failed(Problem::Timeout { seconds: 1 }.at("cohere"))
         ]
     );
     assert!(server.wait_for_disconnects(1, Duration::from_secs(3)).await);

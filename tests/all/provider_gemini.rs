@@ -22,7 +22,7 @@ use pretty_assertions::assert_eq;
 use serde_json::json;
 use tinychat::conversation::{Finish, Usage};
 use tinychat::provider::{
-    ChatRequest, ProviderError, ProviderKind, ProviderSpec, RetryHint, StreamEvent,
+    ChatRequest, Problem, ProviderError, ProviderKind, ProviderSpec, RetryHint, StreamEvent,
 };
 
 const MODEL: &str = "gemini-2.5-flash";
@@ -264,10 +264,12 @@ async fn a_json_array_instead_of_a_stream_is_malformed() {
     let events = reply(MockResponse::json(200, "[{\"candidates\":[]}]")).await;
     assert_eq!(
         events,
-        vec![StreamEvent::Failed(ProviderError::Malformed {
-            provider: "gemini".into(),
-            message: "expected an event stream, got a JSON body".into()
-        })]
+        vec![StreamEvent::Failed(
+            Problem::Malformed {
+                message: "expected an event stream, got a JSON body".into()
+            }
+            .at("gemini")
+        )]
     );
 }
 
@@ -282,8 +284,8 @@ async fn http_failure(response: MockResponse) -> (ProviderError, MockServer) {
 }
 
 fn retry_of(e: &ProviderError) -> RetryHint {
-    match e {
-        ProviderError::Http { retry, .. } => *retry,
+    match &e.problem {
+        Problem::Http { retry, .. } => *retry,
         other => panic!("expected an HTTP error, got {other:?}"),
     }
 }
@@ -634,9 +636,9 @@ async fn a_body_that_is_not_a_model_list_is_malformed() {
     let server = MockServer::start(vec![(MODELS, MockResponse::json(200, "[]"))]).await;
     assert_eq!(
         discover(&server).await,
-        Err(ProviderError::Malformed {
-            provider: "gemini".into(),
+        Err(Problem::Malformed {
             message: "the model list is not {\"models\":[{\"name\":...}]}".into()
-        })
+        }
+        .at("gemini"))
     );
 }

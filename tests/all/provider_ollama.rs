@@ -21,7 +21,9 @@ use common::{
 use pretty_assertions::assert_eq;
 use serde_json::json;
 use tinychat::conversation::{Finish, Usage};
-use tinychat::provider::{ChatRequest, ProviderError, ProviderKind, ProviderSpec, StreamEvent};
+use tinychat::provider::{
+    ChatRequest, Problem, ProviderError, ProviderKind, ProviderSpec, StreamEvent,
+};
 
 const CHAT: &str = "/api/chat";
 const TAGS: &str = "/api/tags";
@@ -252,10 +254,7 @@ async fn silence_longer_than_the_idle_timeout_is_a_timeout() {
         events,
         vec![
             delta("Hi"),
-            StreamEvent::Failed(ProviderError::Timeout {
-                provider: "ollama".into(),
-                seconds: 1
-            })
+            StreamEvent::Failed(Problem::Timeout { seconds: 1 }.at("ollama"))
         ]
     );
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");

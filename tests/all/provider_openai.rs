@@ -15,7 +15,9 @@ use common::{
 use pretty_assertions::assert_eq;
 use serde_json::json;
 use tinychat::conversation::{Finish, Usage};
-use tinychat::provider::{ChatRequest, ProviderError, ProviderKind, ProviderSpec, StreamEvent};
+use tinychat::provider::{
+    ChatRequest, Problem, ProviderError, ProviderKind, ProviderSpec, StreamEvent,
+};
 
 const CHAT: &str = "/v1/chat/completions";
 const KEY: &str = "sk-test-fake";
@@ -218,7 +220,7 @@ async fn invalid_json_is_malformed() {
     assert_eq!(events.len(), 2, "{events:?}");
     let error = failed(&events);
     assert!(
-        matches!(error, ProviderError::Malformed { .. }),
+        matches!(error.problem, Problem::Malformed { .. }),
         "{error:?}"
     );
     assert!(
@@ -246,10 +248,7 @@ async fn silence_longer_than_the_idle_timeout_is_a_timeout() {
         events,
         vec![
             delta("Hi"),
-            StreamEvent::Failed(ProviderError::Timeout {
-                provider: "local".into(),
-                seconds: 1
-            })
+            StreamEvent::Failed(Problem::Timeout { seconds: 1 }.at("local"))
         ]
     );
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
@@ -433,11 +432,15 @@ async fn refused_connection_names_the_url_and_asks_if_the_server_runs() {
     let events = run(&provider, request()).await;
     assert_eq!(
         events,
-        vec![StreamEvent::Failed(ProviderError::Connect {
-            provider: "local".into(),
-            message: format!("cannot connect to http://127.0.0.1:{port}/v1: connection refused"),
-            hint: Some("is the server running?".into()),
-        })]
+        vec![StreamEvent::Failed(
+            Problem::Connect {
+                message: format!(
+                    "cannot connect to http://127.0.0.1:{port}/v1: connection refused"
+                ),
+                hint: Some("is the server running?".into())
+            }
+            .at("local")
+        )]
     );
     assert_eq!(
         failed(&events).to_string(),

@@ -36,8 +36,8 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use tinychat::conversation::{Finish, Role, Usage};
 use tinychat::provider::{
-    ChatMessage, ChatRequest, ProviderError, ProviderKind, ProviderSpec, StreamEvent, http_client,
-    list_models, stream_chat,
+    ChatMessage, ChatRequest, Problem, ProviderError, ProviderKind, ProviderSpec, StreamEvent,
+    http_client, list_models, stream_chat,
 };
 use tokio::sync::{Notify, mpsc};
 
@@ -608,7 +608,5 @@ pub fn usage(input_tokens: u64, output_tokens: u64) -> StreamEvent {
 
 /// The end of a reply whose body stopped before the provider's end marker.
 pub fn incomplete(provider: &str) -> StreamEvent {
-    StreamEvent::Failed(ProviderError::Incomplete {
-        provider: provider.into(),
-    })
+    StreamEvent::Failed(Problem::Incomplete.at(provider))
 }

@@ -36,9 +36,10 @@ const EVENT_BUFFER: usize = 64;
 
 /// Starts a reply from the GGUF model at `path`.
 ///
-/// Never blocks; every problem arrives as `StreamEvent::Failed(ProviderError::Local
-/// {provider, message})`. Dropping the stream cancels generation within one token
-/// (within one layer during a long prompt), and the engine moves on to the next job.
+/// Never blocks; every problem arrives as `StreamEvent::Failed` with a
+/// `Problem::Local { message }` named by `provider`. Dropping the stream cancels
+/// generation within one token (within one layer during a long prompt), and the engine
+/// moves on to the next job.
 pub fn stream_chat(
     provider: &str,
     settings: &LocalSettings,
