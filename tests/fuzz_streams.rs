@@ -183,6 +183,7 @@ fn assert_one_terminal_last(events: &[StreamEvent], what: &str) {
 
 #[tokio::test]
 async fn random_bodies_never_panic_and_always_end_with_one_terminal_event() {
+    let _serial = SERIAL.lock().await;
     for (kind, ..) in KINDS {
         for seed in 0..80u64 {
             let mut rng = fastrand::Rng::with_seed(seed);
@@ -196,6 +197,7 @@ async fn random_bodies_never_panic_and_always_end_with_one_terminal_event() {
 
 #[tokio::test]
 async fn random_bodies_served_chunk_by_chunk_end_with_one_terminal_event() {
+    let _serial = SERIAL.lock().await;
     let client = http_client().expect("client");
     for (kind, path, base, model) in KINDS {
         for seed in 1000..1006u64 {
@@ -246,6 +248,11 @@ fn long_body(kind: ProviderKind, size: usize) -> Vec<u8> {
     body
 }
 
+/// One test at a time: the timing test compares two reads, and a neighbour's work in
+/// the middle of one and not the other would skew the ratio (it failed that way on a
+/// busy machine).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The shortest of three reads of `body` in 16 KiB chunks.
 async fn best_time(kind: ProviderKind, body: &[u8]) -> Duration {
     let body = Bytes::copy_from_slice(body);
@@ -270,6 +277,7 @@ async fn best_time(kind: ProviderKind, body: &[u8]) -> Duration {
 #[tokio::test]
 async fn reading_four_times_the_body_costs_under_eight_times_the_time() {
     const SIZE: usize = 1 << 20;
+    let _serial = SERIAL.lock().await;
     for (kind, ..) in KINDS {
         let small = best_time(kind, &long_body(kind, SIZE)).await;
         let large = best_time(kind, &long_body(kind, 4 * SIZE)).await;
