@@ -466,6 +466,7 @@ struct ModelPage {
 /// One page of `GET /v1/models` as the API sends it.
 #[derive(Debug, Deserialize)]
 struct WirePage {
+    #[serde(deserialize_with = "super::wire::skip_bad_entries")]
     data: Vec<WireModel>,
     has_more: Option<bool>,
     last_id: Option<String>,

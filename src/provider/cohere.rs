@@ -396,6 +396,7 @@ struct Page {
 /// One page of `GET /v1/models` as Cohere sends it.
 #[derive(Debug, Deserialize)]
 struct WirePage {
+    #[serde(deserialize_with = "super::wire::skip_bad_entries")]
     models: Vec<WireModel>,
     next_page_token: Option<String>,
 }

@@ -658,7 +658,8 @@ fn page_url(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WirePage {
-    models: Option<Vec<WireModel>>,
+    #[serde(default, deserialize_with = "super::wire::skip_bad_entries")]
+    models: Vec<WireModel>,
     next_page_token: Option<String>,
 }
 
@@ -675,7 +676,6 @@ fn parse_page(provider: &str, body: &[u8]) -> Result<(Vec<String>, Option<String
     let ids = page
         .models
         .into_iter()
-        .flatten()
         .filter(|m| {
             m.supported_generation_methods
                 .as_ref()

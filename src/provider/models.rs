@@ -147,6 +147,7 @@ fn timeout(provider: &ProviderSpec) -> ProviderError {
 /// `GET {base_url}/models` as OpenAI-compatible servers send it.
 #[derive(Debug, Deserialize)]
 struct WireList {
+    #[serde(deserialize_with = "super::wire::skip_bad_entries")]
     data: Vec<WireModel>,
 }
 
@@ -219,11 +220,22 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_with_a_wrong_type_names_its_field() {
+    fn an_entry_of_the_wrong_shape_is_skipped_and_the_others_listed() {
         assert_eq!(
-            parse_model_list("p", br#"{"data":[{"id":"a"},{"id":"b","active":"yes"}]}"#)
-                .map_err(|e| e.to_string()),
-            Err("p: unexpected response: the model list is not {\"data\":[{\"id\":...}]} (`data[1].active`: invalid type: string \"yes\", expected a boolean at line 1 column 44)".to_owned())
+            parse_model_list(
+                "p",
+                br#"{"data":[{"id":"a"},{"id":"b","active":"yes"},{"id":5},"c",{"id":"d"}]}"#
+            )
+            .map_err(|e| e.to_string()),
+            Ok(vec!["a".to_owned(), "d".to_owned()])
+        );
+        // The listing itself must still have its shape.
+        assert_eq!(
+            parse_model_list("p", br#"{"models":[]}"#).map_err(|e| e.to_string()),
+            Err(
+                "p: unexpected response: the model list is not {\"data\":[{\"id\":...}]}"
+                    .to_owned()
+            )
         );
     }
 }

@@ -442,6 +442,7 @@ async fn list_models(
 /// `GET /api/tags` as Ollama sends it.
 #[derive(Debug, Deserialize)]
 struct WireTags {
+    #[serde(deserialize_with = "super::wire::skip_bad_entries")]
     models: Vec<WireTag>,
 }
 

@@ -128,6 +128,23 @@ fn short(text: &str) -> String {
     out
 }
 
+/// Reads a listing's entries, skipping each one that is not of the entry's shape (an
+/// `"id": 5` among two hundred models): one odd entry must not hide the others, and a
+/// listing holds nothing a reply depends on. `null` reads as no entries.
+pub(crate) fn skip_bad_entries<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::Deserialize as _;
+    let values = Option::<Vec<serde_json::Value>>::deserialize(deserializer)?;
+    Ok(values
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|value| serde_json::from_value(value).ok())
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
