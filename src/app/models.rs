@@ -66,6 +66,9 @@ pub struct ModelCatalog {
     pub scroll: usize,
     /// Columns of the list, for wrapping hints.
     pub width: usize,
+    /// Each provider's hint wrapped to `width` (empty: none), by provider index:
+    /// derived with the rows, so drawing never wraps.
+    hints: Vec<Vec<String>>,
 }
 
 impl ModelCatalog {
@@ -229,10 +232,12 @@ impl ModelCatalog {
     }
 
     /// The hint under a provider heading, wrapped to the list width.
-    pub fn hint_lines(&self, provider: usize) -> Vec<String> {
-        let Some(p) = self.providers.get(provider) else {
-            return Vec::new();
-        };
+    pub fn hint_lines(&self, provider: usize) -> &[String] {
+        self.hints.get(provider).map_or(&[], Vec::as_slice)
+    }
+
+    /// A provider's hint at the list's width, at most four rows.
+    fn wrap_hint(p: &ProviderModels, width: usize) -> Vec<String> {
         // The full discovery error is on the status line and in `tinychat models`.
         let text = match (&p.disabled, &p.state) {
             (Some(why), _) => why.clone(),
@@ -240,7 +245,7 @@ impl ModelCatalog {
             (None, ListState::Fallback(_)) => "cannot list models: built-in list".to_owned(),
             _ => return Vec::new(),
         };
-        let wrapped = crate::view::wrap::WrappedText::new(&text, self.width.max(8));
+        let wrapped = crate::view::wrap::WrappedText::new(&text, width.max(8));
         wrapped
             .rows()
             .iter()
@@ -252,6 +257,12 @@ impl ModelCatalog {
     fn rebuild_rows(&mut self) {
         let needle = self.filter.to_lowercase();
         self.rows.clear();
+        let width = self.width;
+        self.hints = self
+            .providers
+            .iter()
+            .map(|p| Self::wrap_hint(p, width))
+            .collect();
         for (pi, p) in self.providers.iter().enumerate() {
             if !p.visible() {
                 continue;
@@ -270,7 +281,7 @@ impl ModelCatalog {
             };
             if needle.is_empty() || name_matches || !models.is_empty() {
                 self.rows.push(Row::Provider(pi));
-                let hints = self.hint_lines(pi).len();
+                let hints = self.hints[pi].len();
                 self.rows.extend((0..hints).map(|line| Row::Hint(pi, line)));
                 self.rows
                     .extend(models.into_iter().map(|mi| Row::Model(pi, mi)));

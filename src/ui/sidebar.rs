@@ -60,23 +60,12 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         );
         return;
     }
-    // The last provider's wrapped hint: wrapped once a frame, not once for each of its
-    // rows.
-    let mut hint: Option<(usize, Vec<String>)> = None;
     for (offset, row) in catalog.rows.iter().skip(catalog.scroll).enumerate() {
         let Ok(dy) = u16::try_from(offset) else { break };
         if dy >= list.height {
             break;
         }
-        let line = row_line(
-            app,
-            theme,
-            *row,
-            catalog.scroll + offset,
-            focused,
-            width,
-            &mut hint,
-        );
+        let line = row_line(app, theme, *row, catalog.scroll + offset, focused, width);
         buf.set_line(list.x, list.y + dy, &line, list.width);
     }
 }
@@ -88,7 +77,6 @@ fn row_line<'a>(
     index: usize,
     focused: bool,
     width: usize,
-    hint: &mut Option<(usize, Vec<String>)>,
 ) -> Line<'a> {
     let catalog = app.catalog();
     match row {
@@ -111,11 +99,7 @@ fn row_line<'a>(
             Line::from(spans)
         }
         Row::Hint(pi, line) => {
-            let lines = match hint {
-                Some((cached, lines)) if *cached == pi => lines,
-                slot => &mut slot.insert((pi, catalog.hint_lines(pi))).1,
-            };
-            let text = lines.get(line).map_or("", String::as_str);
+            let text = catalog.hint_lines(pi).get(line).map_or("", String::as_str);
             Line::styled(clip(text, width), theme.dim)
         }
         Row::Model(..) => {
