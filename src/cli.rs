@@ -272,13 +272,18 @@ pub fn resolve_provider<'c, 'm>(
     config: &'c Config,
     full: &'m str,
 ) -> Result<(&'c provider::ProviderSpec, &'m str), String> {
-    model_ref::resolve(config, full).map_err(|e| match &e {
+    model_ref::resolve(config, full).map_err(|e| model_error_text(&e))
+}
+
+/// A model error as the command line words it: what to run or which providers exist.
+pub fn model_error_text(e: &ModelError) -> String {
+    match e {
         ModelError::NotProviderModel { .. } => format!("{e} (see `tinychat models`)"),
         ModelError::UnknownProvider { known, .. } => {
             format!("{e} (known: {})", known.join(", "))
         }
         ModelError::Disabled { .. } => e.to_string(),
-    })
+    }
 }
 
 /// The first model of the first enabled provider, for `ask` without a model.

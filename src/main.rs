@@ -74,11 +74,11 @@ fn main() -> ExitCode {
             // A disabled provider is said on the status line; a name that cannot be
             // one is a usage error.
             if let Some(model) = &cli.model
-                && let Err(ModelError::NotProviderModel { .. } | ModelError::UnknownProvider { .. }) =
-                    model_ref::resolve(&config, model)
-                && let Err(e) = cli::resolve_provider(&config, model)
+                && let Err(
+                    e @ (ModelError::NotProviderModel { .. } | ModelError::UnknownProvider { .. }),
+                ) = model_ref::resolve(&config, model)
             {
-                tinychat::say!("{e}");
+                tinychat::say!("{}", cli::model_error_text(&e));
                 return ExitCode::from(2);
             }
             let (conversation, notice) = match &cli.open {
