@@ -82,8 +82,7 @@ impl App {
             conversation.unwrap_or_else(|| Conversation::new(config.system_prompt.clone()));
         let active_model = model
             .or_else(|| conversation.last_model().map(str::to_owned))
-            .or_else(|| config.default_model.clone())
-            .or_else(|| ModelCatalog::new(&config.providers).first_usable());
+            .or_else(|| config.default_model.clone());
         let effects = config
             .providers
             .iter()

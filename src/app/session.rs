@@ -81,7 +81,8 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session on `conversation`, answered first by `active_model`.
+    /// A session on `conversation`, answered first by `active_model`, else by the
+    /// catalog's first usable model.
     pub(super) fn new(
         config: Config,
         config_path: PathBuf,
@@ -89,6 +90,7 @@ impl Session {
         active_model: Option<String>,
     ) -> Session {
         let mut catalog = ModelCatalog::new(&config.providers);
+        let active_model = active_model.or_else(|| catalog.first_usable());
         if let Some(m) = &active_model {
             catalog.select_model(m);
         }
