@@ -63,6 +63,11 @@ impl App {
         &self.chrome.input
     }
 
+    /// True when keys go to the input: it has the focus and no popup is open.
+    pub fn input_takes_keys(&self) -> bool {
+        self.chrome.input_takes_keys()
+    }
+
     pub fn popup(&self) -> Option<&Popup> {
         self.chrome.popup.as_ref()
     }

@@ -16,7 +16,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use crate::app::{App, Focus};
+use crate::app::App;
 use crate::view::layout::{MIN_HEIGHT, MIN_WIDTH};
 
 use panel::Panel;
@@ -53,7 +53,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
 }
 
 fn draw_input(app: &App, theme: &Theme, area: Rect, buf: &mut ratatui::buffer::Buffer) {
-    let focused = app.focus() == Focus::Input && app.popup().is_none();
+    let focused = app.input_takes_keys();
     let inner = Panel::inner(area);
     Panel {
         border_style: if focused {
