@@ -87,6 +87,8 @@ fn request(text: &str, max_tokens: u32) -> ChatRequest {
         max_tokens: Some(max_tokens),
         idle_timeout: DEFAULT_IDLE_TIMEOUT,
         max_retries: 0,
+        reasoning_effort: None,
+        thinking_budget: None,
     }
 }
 

@@ -194,6 +194,9 @@ pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode
     request.temperature = config.temperature;
     request.max_tokens = config.max_tokens;
     request.idle_timeout = config.stream_timeout;
+    let settings = spec.settings.for_model(model_id);
+    request.reasoning_effort = settings.reasoning_effort;
+    request.thinking_budget = settings.thinking_budget;
 
     let stream = provider::stream_chat(&client, spec, request);
     print_reply(stream, spec_name(&full)).await
@@ -220,7 +223,7 @@ async fn print_reply(mut stream: provider::ReplyStream, provider_name: &str) -> 
                     return ExitCode::FAILURE;
                 }
             }
-            StreamEvent::Usage(_) => {}
+            StreamEvent::Usage(_) | StreamEvent::Reasoning(_) => {}
             StreamEvent::Notice(text) | StreamEvent::Preparing(text) => {
                 crate::say!("{provider_name}: {text}");
             }

@@ -16,6 +16,7 @@ use directories::ProjectDirs;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::model_settings::{ModelSettings, ProviderSettings, ReasoningEffort};
 use crate::provider::{BUILT_INS, DEFAULT_IDLE_TIMEOUT, ProviderKind, ProviderSpec};
 
 /// The documented example config, embedded so it can be shown and tested.
@@ -54,6 +55,12 @@ struct RawConfig {
     #[serde(default)]
     providers: Vec<RawProvider>,
     local: Option<RawLocal>,
+    show_thinking: Option<Spanned<ShowThinking>>,
+    reasoning_effort: Option<ReasoningEffort>,
+    thinking_budget: Option<Spanned<u32>>,
+    context_window: Option<Spanned<u64>>,
+    price_in: Option<Spanned<f64>>,
+    price_out: Option<Spanned<f64>>,
 }
 
 /// The `[local]` table: GGUF models run inside tinychat (spec §4).
@@ -129,6 +136,14 @@ struct RawProvider {
     #[serde(default)]
     headers: BTreeMap<String, String>,
     include_usage: Option<bool>,
+    reasoning_effort: Option<ReasoningEffort>,
+    thinking_budget: Option<Spanned<u32>>,
+    context_window: Option<Spanned<u64>>,
+    price_in: Option<Spanned<f64>>,
+    price_out: Option<Spanned<f64>>,
+    /// `[providers.per_model."<id>"]`: the same keys for one model.
+    #[serde(default)]
+    per_model: BTreeMap<String, ModelSettings>,
 }
 
 /// Validated settings, passed down by reference (no global config, design §7).
@@ -144,6 +159,8 @@ pub struct Config {
     pub theme: ThemeChoice,
     /// Every provider, built-ins first in table order, then the config's own.
     pub providers: Vec<ProviderSpec>,
+    /// How a reply's thinking is shown when it has finished.
+    pub show_thinking: ShowThinking,
     /// The `[local]` table (also carried by the `local` provider's spec).
     pub local: Arc<LocalSettings>,
 }
@@ -185,6 +202,20 @@ impl TryFrom<String> for ThemeChoice {
             )
         })
     }
+}
+
+/// The config's `show_thinking`: how a finished reply's thinking is shown (the key on
+/// a reply opens and closes it either way, except `hidden`, which keeps it out of view).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShowThinking {
+    /// One line, `▸ Thought for 14 s · 1,203 tokens`.
+    #[default]
+    Folded,
+    /// The whole text, dim, above the answer.
+    Open,
+    /// Not shown at all (still saved and exported).
+    Hidden,
 }
 
 /// Where tinychat keeps its files (spec §3), resolved once at start-up.
@@ -292,10 +323,23 @@ impl Config {
             .as_ref()
             .map_or(ThemeChoice::Auto, |t| *t.get_ref());
 
+        let top = checked_settings(
+            RawSettings {
+                reasoning_effort: raw.reasoning_effort,
+                thinking_budget: raw.thinking_budget.as_ref(),
+                context_window: raw.context_window.as_ref(),
+                price_in: raw.price_in.as_ref(),
+                price_out: raw.price_out.as_ref(),
+            },
+            &err_at,
+        )?;
         let local = Arc::new(resolve_local(raw.local.as_ref(), env, &err_at)?);
         let mut providers: Vec<ProviderSpec> = BUILT_INS.iter().map(|b| b.resolve(env)).collect();
         if cfg!(feature = "local") {
             providers.push(local_provider(&local));
+        }
+        for p in &mut providers {
+            p.settings.provider = top;
         }
         let mut seen: Vec<&str> = Vec::new();
         for p in &raw.providers {
@@ -345,6 +389,28 @@ impl Config {
                     }
                 },
             };
+            let own = checked_settings(
+                RawSettings {
+                    reasoning_effort: p.reasoning_effort,
+                    thinking_budget: p.thinking_budget.as_ref(),
+                    context_window: p.context_window.as_ref(),
+                    price_in: p.price_in.as_ref(),
+                    price_out: p.price_out.as_ref(),
+                },
+                &err_at,
+            )?;
+            for (model, settings) in &p.per_model {
+                check_model_settings(settings).map_err(|problem| {
+                    err_at(
+                        Some(p.name.span()),
+                        format!("provider `{name}`, per_model \"{model}\": {problem}"),
+                    )
+                })?;
+            }
+            let settings = ProviderSettings {
+                provider: own.over(top),
+                per_model: p.per_model.clone(),
+            };
             let builtin = existing.map(|i| providers[i].clone());
             let (api_key, key_env, disabled) = match (&p.api_key, &p.api_key_env) {
                 (Some(key), _) => (Some(key.clone()), None, None),
@@ -377,6 +443,7 @@ impl Config {
                 // A provider the user configured is always shown.
                 optional: false,
                 local: None,
+                settings,
             };
             match existing {
                 Some(i) => providers[i] = spec,
@@ -407,6 +474,9 @@ impl Config {
                 Duration::from_secs(s.into_inner())
             }),
             theme,
+            show_thinking: raw
+                .show_thinking
+                .map_or_else(ShowThinking::default, Spanned::into_inner),
             providers,
             local,
         })
@@ -445,6 +515,79 @@ fn local_provider(settings: &Arc<LocalSettings>) -> ProviderSpec {
         include_usage: false,
         optional: true,
         local: Some(Arc::clone(settings)),
+        settings: ProviderSettings::default(),
+    }
+}
+
+/// The reasoning, window and price keys of one level, as read (spans for errors).
+struct RawSettings<'a> {
+    reasoning_effort: Option<ReasoningEffort>,
+    thinking_budget: Option<&'a Spanned<u32>>,
+    context_window: Option<&'a Spanned<u64>>,
+    price_in: Option<&'a Spanned<f64>>,
+    price_out: Option<&'a Spanned<f64>>,
+}
+
+/// One level's settings, checked, with the line of a bad value.
+fn checked_settings(
+    raw: RawSettings<'_>,
+    err_at: &dyn Fn(Option<std::ops::Range<usize>>, String) -> ConfigError,
+) -> Result<ModelSettings, ConfigError> {
+    let settings = ModelSettings {
+        reasoning_effort: raw.reasoning_effort,
+        thinking_budget: raw.thinking_budget.map(|b| *b.get_ref()),
+        context_window: raw.context_window.map(|c| *c.get_ref()),
+        price_in: raw.price_in.map(|p| *p.get_ref()),
+        price_out: raw.price_out.map(|p| *p.get_ref()),
+    };
+    check_model_settings(&settings).map_err(|problem| {
+        let span = match problem {
+            SettingsProblem::Budget => raw.thinking_budget.map(Spanned::span),
+            SettingsProblem::Window => raw.context_window.map(Spanned::span),
+            SettingsProblem::PriceIn => raw.price_in.map(Spanned::span),
+            SettingsProblem::PriceOut => raw.price_out.map(Spanned::span),
+        };
+        err_at(span, problem.to_string())
+    })?;
+    Ok(settings)
+}
+
+/// A reasoning, window or price value that cannot be right.
+#[derive(Debug, Clone, Copy)]
+enum SettingsProblem {
+    Budget,
+    Window,
+    PriceIn,
+    PriceOut,
+}
+
+impl fmt::Display for SettingsProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SettingsProblem::Budget => "thinking_budget must be at least 1 token",
+            SettingsProblem::Window => "context_window must be at least 1 token",
+            SettingsProblem::PriceIn => {
+                "price_in must be a number of dollars per million tokens, 0 or more"
+            }
+            SettingsProblem::PriceOut => {
+                "price_out must be a number of dollars per million tokens, 0 or more"
+            }
+        })
+    }
+}
+
+fn check_model_settings(s: &ModelSettings) -> Result<(), SettingsProblem> {
+    let price_ok = |p: Option<f64>| p.is_none_or(|p| p.is_finite() && p >= 0.0);
+    if s.thinking_budget == Some(0) {
+        Err(SettingsProblem::Budget)
+    } else if s.context_window == Some(0) {
+        Err(SettingsProblem::Window)
+    } else if !price_ok(s.price_in) {
+        Err(SettingsProblem::PriceIn)
+    } else if !price_ok(s.price_out) {
+        Err(SettingsProblem::PriceOut)
+    } else {
+        Ok(())
     }
 }
 

@@ -57,10 +57,34 @@ impl Finish {
 }
 
 /// Token counts as the provider reported them (the last value seen, never a sum).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Input tokens served from the provider's prompt cache, where it reports them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input_tokens: Option<u64>,
+    /// Output tokens spent thinking, where the provider counts them apart (they are
+    /// part of `output_tokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_tokens: Option<u64>,
+    /// What the reply cost in US dollars: the provider's own figure (OpenRouter), or
+    /// the counts at the model's known prices when the reply ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
+}
+
+impl Usage {
+    /// Counts with nothing else known.
+    pub const fn new(input_tokens: u64, output_tokens: u64) -> Self {
+        Usage {
+            input_tokens,
+            output_tokens,
+            cached_input_tokens: None,
+            reasoning_tokens: None,
+            cost: None,
+        }
+    }
 }
 
 /// A nested object of the file with the fields this build does not know kept beside
@@ -107,6 +131,12 @@ pub struct Message {
     /// Why an errored or incomplete reply ended, in the provider's own words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the model thought before answering, as it streamed (never sent back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
+    /// How long it thought, in milliseconds (from its first thinking to its answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_ms: Option<u64>,
     /// Fields this version does not know, kept for the round trip.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -122,6 +152,8 @@ impl Message {
             usage: None,
             finish: None,
             error: None,
+            reasoning: None,
+            reasoning_ms: None,
             extra: Map::new(),
         }
     }
@@ -136,6 +168,8 @@ impl Message {
             usage: None,
             finish: None,
             error: None,
+            reasoning: None,
+            reasoning_ms: None,
             extra: Map::new(),
         }
     }

@@ -15,6 +15,7 @@ pub mod external_editor;
 pub mod frames;
 pub mod logging;
 pub mod model_ref;
+pub mod model_settings;
 pub mod provider;
 pub mod runtime;
 pub mod save_queue;

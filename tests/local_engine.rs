@@ -64,6 +64,8 @@ fn request(messages: Vec<ChatMessage>, max_tokens: Option<u32>) -> ChatRequest {
         max_tokens,
         idle_timeout: DEFAULT_IDLE_TIMEOUT,
         max_retries: 0,
+        reasoning_effort: None,
+        thinking_budget: None,
     }
 }
 

@@ -171,6 +171,9 @@ impl App {
         request.temperature = self.session.config.temperature;
         request.max_tokens = self.session.config.max_tokens;
         request.idle_timeout = self.session.config.stream_timeout;
+        let settings = provider.settings.for_model(&model);
+        request.reasoning_effort = settings.reasoning_effort;
+        request.thinking_budget = settings.thinking_budget;
 
         self.session
             .conversation
@@ -281,6 +284,13 @@ impl App {
                 if save_now {
                     self.session.conversation.touch();
                     fx.push(Effect::Save(self.session.conversation.clone()));
+                }
+            }
+            StreamEvent::Reasoning(text) => {
+                if let Some(live) = self.session.conversation.live_mut() {
+                    live.reasoning
+                        .get_or_insert_with(String::new)
+                        .push_str(&text);
                 }
             }
             StreamEvent::Usage(usage) => {

@@ -247,6 +247,7 @@ fn deltas_build_the_reply_and_finish_saves_it() {
         StreamEvent::Usage(Usage {
             input_tokens: 5,
             output_tokens: 2,
+            ..Usage::default()
         }),
         t,
     );
@@ -259,7 +260,8 @@ fn deltas_build_the_reply_and_finish_saves_it() {
         reply.usage.as_deref(),
         Some(&Usage {
             input_tokens: 5,
-            output_tokens: 2
+            output_tokens: 2,
+            ..Usage::default()
         })
     );
     assert!(app.session.stream.is_none());

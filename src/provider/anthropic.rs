@@ -382,10 +382,12 @@ impl EventParser {
         let known = self.usage.unwrap_or(Usage {
             input_tokens: 0,
             output_tokens: 0,
+            ..Usage::default()
         });
         let next = Usage {
             input_tokens: usage.input_tokens.unwrap_or(known.input_tokens),
             output_tokens: usage.output_tokens.unwrap_or(known.output_tokens),
+            ..Usage::default()
         };
         self.usage = Some(next);
         Some(StreamEvent::Usage(next))
@@ -569,6 +571,7 @@ mod tests {
                 Usage {
                     input_tokens: 42,
                     output_tokens: 61,
+                    ..Usage::default()
                 },
                 StreamEvent::Finished(Finish::Stop),
             ),
@@ -579,6 +582,7 @@ mod tests {
                 Usage {
                     input_tokens: 25,
                     output_tokens: 1,
+                    ..Usage::default()
                 },
                 overloaded,
             ),
@@ -589,6 +593,7 @@ mod tests {
                 Usage {
                     input_tokens: 9,
                     output_tokens: 8,
+                    ..Usage::default()
                 },
                 incomplete,
             ),
@@ -599,6 +604,7 @@ mod tests {
                 Usage {
                     input_tokens: 7,
                     output_tokens: 5,
+                    ..Usage::default()
                 },
                 StreamEvent::Finished(Finish::Length),
             ),
@@ -609,6 +615,7 @@ mod tests {
                 Usage {
                     input_tokens: 380,
                     output_tokens: 54,
+                    ..Usage::default()
                 },
                 // A reply that stops for a tool tinychat never offered is not complete.
                 StreamEvent::Failed(
@@ -853,6 +860,8 @@ mod tests {
             max_tokens: None,
             idle_timeout: Duration::from_secs(1),
             max_retries: 0,
+            reasoning_effort: None,
+            thinking_budget: None,
         };
         assert_eq!(
             serde_json::to_string(&WireRequest::new(&request)).unwrap(),

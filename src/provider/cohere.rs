@@ -354,6 +354,7 @@ impl WireUsage {
                 Some(Usage {
                     input_tokens: input.unwrap_or(0),
                     output_tokens: output.unwrap_or(0),
+                    ..Usage::default()
                 })
             })
     }
@@ -469,7 +470,8 @@ mod tests {
                     BASIC_TEXT.to_owned(),
                     Some(Usage {
                         input_tokens: 71,
-                        output_tokens: 11
+                        output_tokens: 11,
+                        ..Usage::default()
                     }),
                     StreamEvent::Finished(Finish::Stop)
                 ),
@@ -601,7 +603,8 @@ mod tests {
             vec![
                 StreamEvent::Usage(Usage {
                     input_tokens: 5,
-                    output_tokens: 2
+                    output_tokens: 2,
+                    ..Usage::default()
                 }),
                 stream_error("internal server error while generating"),
             ]
@@ -645,14 +648,16 @@ mod tests {
             ),
             Some(Usage {
                 input_tokens: 71,
-                output_tokens: 11
+                output_tokens: 11,
+                ..Usage::default()
             })
         );
         assert_eq!(
             usage(r#"{"billed_units":{"input_tokens":5,"output_tokens":11},"tokens":{}}"#),
             Some(Usage {
                 input_tokens: 5,
-                output_tokens: 11
+                output_tokens: 11,
+                ..Usage::default()
             })
         );
         assert_eq!(usage(r#"{"cached_tokens":0}"#), None);
@@ -733,6 +738,8 @@ mod tests {
             max_tokens: None,
             idle_timeout: Duration::from_secs(1),
             max_retries: 0,
+            reasoning_effort: None,
+            thinking_budget: None,
         };
         assert_eq!(
             serde_json::to_string(&WireRequest::new(&request)).unwrap(),

@@ -412,6 +412,7 @@ impl UsageMetadata {
         Some(Usage {
             input_tokens: input.unwrap_or(0),
             output_tokens: candidates.unwrap_or(0) + thoughts.unwrap_or(0),
+            ..Usage::default()
         })
     }
 }
@@ -723,6 +724,7 @@ mod tests {
             include_usage: false,
             optional: false,
             local: None,
+            settings: Default::default(),
         }
     }
 
@@ -1015,6 +1017,8 @@ mod tests {
             max_tokens: Some(100),
             idle_timeout: Duration::from_secs(1),
             max_retries: 0,
+            reasoning_effort: None,
+            thinking_budget: None,
         };
         assert_eq!(
             serde_json::to_string(&WireRequest::new(&request)).unwrap(),

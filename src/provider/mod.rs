@@ -72,6 +72,8 @@ pub struct ProviderSpec {
     /// Where the in-process provider finds its models and how it runs them
     /// (`ProviderKind::Local` only).
     pub local: Option<std::sync::Arc<crate::config::LocalSettings>>,
+    /// Reasoning, window and price settings from the config, per model.
+    pub settings: crate::model_settings::ProviderSettings,
 }
 
 impl fmt::Debug for ProviderSpec {
@@ -119,6 +121,10 @@ pub struct ChatRequest {
     pub idle_timeout: Duration,
     /// How many times a failure before the first token is retried.
     pub max_retries: u32,
+    /// How hard a reasoning model should think (`reasoning_effort` in the config).
+    pub reasoning_effort: Option<crate::model_settings::ReasoningEffort>,
+    /// Tokens the model may think for (`thinking_budget` in the config).
+    pub thinking_budget: Option<u32>,
 }
 
 /// The default idle-stream timeout (no byte for this long ends the reply).
@@ -155,6 +161,8 @@ impl ChatRequest {
             max_tokens: None,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_retries: retry::MAX_RETRIES,
+            reasoning_effort: None,
+            thinking_budget: None,
         }
     }
 }
@@ -184,12 +192,15 @@ impl ChatRequest {
 
 /// What a reply stream reports, already parsed and provider-neutral.
 ///
-/// A stream yields any number of `Delta` and `Usage` events, then exactly one terminal
+/// A stream yields any number of `Delta`, `Reasoning` and `Usage` events, then exactly one terminal
 /// event (`Finished` or `Failed`), then ends.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEvent {
     /// More reply text, exactly as the provider sent it (not yet sanitized).
     Delta(String),
+    /// More of the model's thinking before (or between) the answer's text, from
+    /// whichever field or inline tag the provider carries it in (not yet sanitized).
+    Reasoning(String),
     /// The latest token counts (replace, never add).
     Usage(Usage),
     /// The provider's end marker arrived: `Stop` or `Length`.
@@ -479,6 +490,8 @@ mod tests {
             max_tokens: None,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_retries: 0,
+            reasoning_effort: None,
+            thinking_budget: None,
         };
         assert_eq!(
             request.alternating_turns(),

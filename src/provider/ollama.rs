@@ -423,6 +423,7 @@ impl WireLine {
         Some(Usage {
             input_tokens: self.prompt_eval_count.unwrap_or(0),
             output_tokens: self.eval_count.unwrap_or(0),
+            ..Usage::default()
         })
     }
 }
@@ -476,10 +477,7 @@ mod tests {
 
     const BASIC: &[u8] = include_bytes!("../../tests/fixtures/ollama/chat-basic.ndjson");
     const BASIC_TEXT: &str = "The sky is blue because of Rayleigh scattering.";
-    const BASIC_USAGE: Usage = Usage {
-        input_tokens: 26,
-        output_tokens: 10,
-    };
+    const BASIC_USAGE: Usage = Usage::new(26, 10);
 
     /// Feeds `body` split into `size`-byte chunks through the real line reader.
     async fn replay(body: &[u8], size: usize) -> Vec<StreamEvent> {
@@ -525,7 +523,8 @@ mod tests {
                     delta("\u{2014}ok"),
                     StreamEvent::Usage(Usage {
                         input_tokens: 0,
-                        output_tokens: 4
+                        output_tokens: 4,
+                        ..Usage::default()
                     }),
                     StreamEvent::Finished(Finish::Length),
                 ],
@@ -677,7 +676,8 @@ mod tests {
                 delta("end"),
                 StreamEvent::Usage(Usage {
                     input_tokens: 3,
-                    output_tokens: 5
+                    output_tokens: 5,
+                    ..Usage::default()
                 }),
                 StreamEvent::Finished(Finish::Length),
             ]
@@ -734,6 +734,8 @@ mod tests {
             max_tokens: None,
             idle_timeout: Duration::from_secs(1),
             max_retries: 0,
+            reasoning_effort: None,
+            thinking_budget: None,
         };
         assert_eq!(
             serde_json::to_string(&WireRequest::new(&request)).unwrap(),

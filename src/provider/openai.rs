@@ -125,6 +125,7 @@ impl Counts {
         Some(Usage {
             input_tokens: self.prompt_tokens.unwrap_or(0),
             output_tokens: self.completion_tokens.unwrap_or(0),
+            ..Usage::default()
         })
     }
 }
@@ -368,7 +369,8 @@ mod tests {
                     "Bonjour ! Comment ça va ?".to_owned(),
                     Some(Usage {
                         input_tokens: 10,
-                        output_tokens: 8
+                        output_tokens: 8,
+                        ..Usage::default()
                     }),
                     StreamEvent::Finished(Finish::Stop)
                 ),
@@ -411,7 +413,8 @@ mod tests {
                 StreamEvent::Delta("end".to_owned()),
                 StreamEvent::Usage(Usage {
                     input_tokens: 3,
-                    output_tokens: 4
+                    output_tokens: 4,
+                    ..Usage::default()
                 }),
                 StreamEvent::Finished(Finish::Length),
             ]
@@ -487,7 +490,8 @@ mod tests {
             ]),
             vec![StreamEvent::Usage(Usage {
                 input_tokens: 12,
-                output_tokens: 5
+                output_tokens: 5,
+                ..Usage::default()
             })]
         );
     }
@@ -551,7 +555,8 @@ mod tests {
                 StreamEvent::Delta("hi".into()),
                 StreamEvent::Usage(Usage {
                     input_tokens: 1,
-                    output_tokens: 2
+                    output_tokens: 2,
+                    ..Usage::default()
                 }),
             ]
         );
@@ -623,6 +628,8 @@ mod tests {
             max_tokens: None,
             idle_timeout: Duration::from_secs(1),
             max_retries: 0,
+            reasoning_effort: None,
+            thinking_budget: None,
         };
         assert_eq!(
             serde_json::to_string(&WireRequest::new(&request, false)).unwrap(),

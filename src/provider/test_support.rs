@@ -65,8 +65,5 @@ pub(crate) fn delta(text: &str) -> StreamEvent {
 }
 
 pub(crate) fn usage(input_tokens: u64, output_tokens: u64) -> StreamEvent {
-    StreamEvent::Usage(Usage {
-        input_tokens,
-        output_tokens,
-    })
+    StreamEvent::Usage(Usage::new(input_tokens, output_tokens))
 }

@@ -24,6 +24,8 @@ fn message(role: Role, content: &str) -> Arc<Message> {
         usage: None,
         finish: assistant.then_some(Finish::Stop),
         error: None,
+        reasoning: None,
+        reasoning_ms: None,
         extra: Map::new(),
     })
 }

@@ -307,7 +307,8 @@ async fn fixture_529_is_retried_then_the_reply_streams() {
             BASIC_TEXT.to_owned(),
             Some(Usage {
                 input_tokens: 18,
-                output_tokens: 27
+                output_tokens: 27,
+                ..Usage::default()
             }),
             StreamEvent::Finished(Finish::Stop)
         )

@@ -78,7 +78,8 @@ async fn fixture_streams_whole_and_in_1_3_7_byte_chunks_with_token_usage() {
                 BASIC_TEXT.to_owned(),
                 Some(Usage {
                     input_tokens: 71,
-                    output_tokens: 11
+                    output_tokens: 11,
+                    ..Usage::default()
                 }),
                 StreamEvent::Finished(Finish::Stop)
             ),
@@ -419,7 +420,8 @@ async fn rate_limit_429_is_retried_then_streams() {
             BASIC_TEXT.to_owned(),
             Some(Usage {
                 input_tokens: 71,
-                output_tokens: 11
+                output_tokens: 11,
+                ..Usage::default()
             }),
             StreamEvent::Finished(Finish::Stop)
         )

@@ -243,7 +243,8 @@ async fn a_body_cut_before_the_finish_reason_is_incomplete() {
             "Rust's ownership model guarantees memory safety".to_owned(),
             Some(Usage {
                 input_tokens: 9,
-                output_tokens: 0
+                output_tokens: 0,
+                ..Usage::default()
             }),
             incomplete("gemini")
         )
@@ -391,7 +392,8 @@ async fn a_429_is_retried_after_its_retry_delay_then_the_reply_streams() {
             BASIC_TEXT.to_owned(),
             Some(Usage {
                 input_tokens: 9,
-                output_tokens: 52
+                output_tokens: 52,
+                ..Usage::default()
             }),
             StreamEvent::Finished(Finish::Stop)
         )

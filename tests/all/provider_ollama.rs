@@ -77,7 +77,8 @@ async fn fixture_streams_whole_and_in_1_3_7_byte_chunks_with_usage_from_the_done
                 BASIC_TEXT.to_owned(),
                 Some(Usage {
                     input_tokens: 26,
-                    output_tokens: 10
+                    output_tokens: 10,
+                    ..Usage::default()
                 }),
                 StreamEvent::Finished(Finish::Stop)
             ),

@@ -70,7 +70,8 @@ async fn mistral_fixture_streams_whole_and_in_1_3_7_byte_chunks_with_usage_on_th
                 "Bonjour ! Comment ça va ?".to_owned(),
                 Some(Usage {
                     input_tokens: 10,
-                    output_tokens: 8
+                    output_tokens: 8,
+                    ..Usage::default()
                 }),
                 StreamEvent::Finished(Finish::Stop)
             ),

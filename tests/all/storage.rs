@@ -27,6 +27,8 @@ fn message(role: Role, content: &str, model: Option<&str>, finish: Option<Finish
         usage: None,
         finish,
         error: None,
+        reasoning: None,
+        reasoning_ms: None,
         extra: Map::new(),
     }
 }
@@ -43,6 +45,7 @@ fn fixed_conversation() -> Conversation {
         Usage {
             input_tokens: 9,
             output_tokens: 3,
+            ..Usage::default()
         }
         .into(),
     );

@@ -436,6 +436,7 @@ pub fn provider_spec(name: &str, kind: ProviderKind, base_url: String) -> Provid
         include_usage: false,
         optional: false,
         local: None,
+        settings: Default::default(),
     }
 }
 
@@ -450,6 +451,8 @@ pub fn chat_request(model: &str, prompt: &str) -> ChatRequest {
         max_tokens: None,
         idle_timeout: Duration::from_secs(5),
         max_retries: 0,
+        reasoning_effort: None,
+        thinking_budget: None,
     }
 }
 
@@ -600,10 +603,7 @@ pub fn delta(text: &str) -> StreamEvent {
 }
 
 pub fn usage(input_tokens: u64, output_tokens: u64) -> StreamEvent {
-    StreamEvent::Usage(Usage {
-        input_tokens,
-        output_tokens,
-    })
+    StreamEvent::Usage(Usage::new(input_tokens, output_tokens))
 }
 
 /// The end of a reply whose body stopped before the provider's end marker.

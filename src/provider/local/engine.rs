@@ -421,6 +421,7 @@ fn reply(state: &mut Loaded, request: &ChatRequest, out: &Output<'_>) -> Result<
     let usage = Usage {
         input_tokens: ids.len() as u64,
         output_tokens: generated as u64,
+        ..Usage::default()
     };
     if out.send(StreamEvent::Usage(usage)) {
         out.send(StreamEvent::Finished(finish));
