@@ -36,6 +36,22 @@ impl App {
         self.session.active_model.as_deref()
     }
 
+    /// What is known of `full`'s (`provider/model`) window and prices: its
+    /// provider's discovery first, then the config's nearest setting; unknown stays
+    /// `None`.
+    pub fn model_info(&self, full: &str) -> crate::model_settings::ModelInfo {
+        let discovered = self.session.catalog.info(full);
+        let settings = crate::config::split_model(full)
+            .and_then(|(provider, model)| {
+                self.session
+                    .config
+                    .provider(provider)
+                    .map(|p| p.settings.for_model(model))
+            })
+            .unwrap_or_default();
+        discovered.or_settings(settings)
+    }
+
     /// The reply being streamed.
     pub fn stream(&self) -> Option<&ActiveStream> {
         self.session.stream.as_ref()

@@ -53,7 +53,7 @@ pub enum Row {
 }
 
 /// Providers, models, filter and selection.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ModelCatalog {
     pub providers: Vec<ProviderModels>,
     /// Case-insensitive substring filter typed in the sidebar.
@@ -69,6 +69,9 @@ pub struct ModelCatalog {
     /// Each provider's hint wrapped to `width` (empty: none), by provider index:
     /// derived with the rows, so drawing never wraps.
     hints: Vec<Vec<String>>,
+    /// What discovery said about each model's window and prices, by `provider/model`
+    /// (models it said nothing about are absent).
+    info: std::collections::BTreeMap<String, crate::model_settings::ModelInfo>,
 }
 
 impl ModelCatalog {
@@ -115,6 +118,12 @@ impl ModelCatalog {
         if let Some(full) = keep {
             self.select_model(&full);
         }
+    }
+
+    /// What discovery said about `full` (`provider/model`): nothing when it said
+    /// nothing.
+    pub fn info(&self, full: &str) -> crate::model_settings::ModelInfo {
+        self.info.get(full).copied().unwrap_or_default()
     }
 
     /// Whether `provider/model` can be used now.
