@@ -137,6 +137,10 @@ pub struct Message {
     /// How long it thought, in milliseconds (from its first thinking to its answer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_ms: Option<u64>,
+    /// How many thinking chunks streamed (about one token each), kept for the folded
+    /// line when the provider's usage does not count thinking tokens itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_chunks: Option<u64>,
     /// Fields this version does not know, kept for the round trip.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -154,6 +158,7 @@ impl Message {
             error: None,
             reasoning: None,
             reasoning_ms: None,
+            reasoning_chunks: None,
             extra: Map::new(),
         }
     }
@@ -170,8 +175,18 @@ impl Message {
             error: None,
             reasoning: None,
             reasoning_ms: None,
+            reasoning_chunks: None,
             extra: Map::new(),
         }
+    }
+
+    /// Thinking tokens as the folded line shows them: the provider's count, else the
+    /// chunks that streamed.
+    pub fn thinking_tokens(&self) -> Option<u64> {
+        self.usage
+            .as_ref()
+            .and_then(|u| u.reasoning_tokens)
+            .or(self.reasoning_chunks)
     }
 
     /// True while the reply is still arriving.

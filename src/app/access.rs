@@ -52,6 +52,11 @@ impl App {
         discovered.or_settings(settings)
     }
 
+    /// How full the conversation's context is and what it has cost.
+    pub fn totals(&self) -> super::Totals {
+        self.session.totals
+    }
+
     /// The reply being streamed.
     pub fn stream(&self) -> Option<&ActiveStream> {
         self.session.stream.as_ref()

@@ -158,9 +158,9 @@ pub const MAIN: &[Binding] = &[
         hint: None,
     },
     Binding {
-        keys: "c",
+        keys: "c / t",
         place: "conversation",
-        action: "continue the cut-off last reply",
+        action: "continue cut-off / fold thinking",
         editing: false,
         hint: None,
     },

@@ -50,6 +50,10 @@ impl App {
         let Some(provider) = self.ready_provider() else {
             return;
         };
+        if let Some(problem) = self.would_not_fit(&text, &provider) {
+            self.set_error(problem);
+            return;
+        }
         self.push_user(text);
         self.chrome.input = super::new_input();
         // Sending a recalled prompt gives back the draft it had put aside.
@@ -81,6 +85,28 @@ impl App {
         };
         self.push_user(CONTINUE_PROMPT.to_owned());
         self.start_reply(provider, fx);
+    }
+
+    /// Why `text` cannot be sent to the active model, when the conversation as last
+    /// reported plus about a token per 4 bytes of `text` is more than the model's
+    /// known context window: said here, with the way out, rather than as the server's
+    /// error after the request. Unknown windows and the in-process provider (which
+    /// leaves old turns out to fit, and says so) are never refused.
+    fn would_not_fit(&self, text: &str, provider: &ProviderSpec) -> Option<String> {
+        if provider.kind == crate::provider::ProviderKind::Local {
+            return None;
+        }
+        let full = self.session.active_model.as_deref()?;
+        let window = self.model_info(full).context?;
+        let used = self.session.totals.context_used.unwrap_or(0);
+        let needed = used + (text.len() as u64).div_ceil(4);
+        (needed > window).then(|| {
+            format!(
+                "this message would not fit {full}'s context window (about {} of {} tokens): start a new conversation (Ctrl+N) or pick a model with a larger window",
+                crate::view::figures::compact(needed),
+                crate::view::figures::compact(window)
+            )
+        })
     }
 
     /// Appends a user message to the conversation and its layout.
@@ -135,6 +161,7 @@ impl App {
         if ends_with_reply {
             self.session.conversation.messages.pop();
             self.view.history.pop();
+            self.session.totals = super::Totals::of(&self.session.conversation.messages);
         }
         self.start_reply(provider, fx);
     }
@@ -198,6 +225,10 @@ impl App {
             unsaved_since: None,
             retry: None,
             preparing: None,
+            thinking_since: None,
+            thinking_chunks: 0,
+            answering: false,
+            clock: None,
         });
         self.session.outcome = super::Outcome::Idle;
         self.chrome.notice = None;
@@ -267,18 +298,22 @@ impl App {
         stream.preparing = None;
         stream.first_at.get_or_insert(at);
         stream.last_at = Some(at);
+        stream.clock = Some(at);
         match event {
+            StreamEvent::Delta(text) | StreamEvent::Reasoning(text) if text.is_empty() => {}
             StreamEvent::Delta(text) => {
                 stream.deltas += 1;
-                // Text that is not on disk yet must be within 2 s (spec §3): saved now if
-                // the oldest unsaved text is that old, else by the tick at that deadline.
-                let unsaved_since = *stream.unsaved_since.get_or_insert(at);
-                let save_now = at.duration_since(unsaved_since) >= AUTOSAVE_PERIOD;
-                if save_now {
-                    stream.unsaved_since = None;
-                }
+                let thought_for = stream
+                    .thinking_since
+                    .filter(|_| !stream.answering)
+                    .map(|since| at.saturating_duration_since(since));
+                stream.answering = true;
+                let save_now = stream.text_arrived(at);
                 if let Some(live) = self.session.conversation.live_mut() {
                     live.content.push_str(&text);
+                    if let Some(d) = thought_for {
+                        live.reasoning_ms = Some(millis(d));
+                    }
                 }
                 self.refresh_live_layout();
                 if save_now {
@@ -287,10 +322,24 @@ impl App {
                 }
             }
             StreamEvent::Reasoning(text) => {
+                let since = *stream.thinking_since.get_or_insert(at);
+                stream.thinking_chunks += 1;
+                let chunks = stream.thinking_chunks;
+                let still_thinking = !stream.answering;
+                let save_now = stream.text_arrived(at);
                 if let Some(live) = self.session.conversation.live_mut() {
                     live.reasoning
                         .get_or_insert_with(String::new)
                         .push_str(&text);
+                    live.reasoning_chunks = Some(chunks);
+                    if still_thinking {
+                        live.reasoning_ms = Some(millis(at.saturating_duration_since(since)));
+                    }
+                }
+                self.refresh_live_layout();
+                if save_now {
+                    self.session.conversation.touch();
+                    fx.push(Effect::Save(self.session.conversation.clone()));
                 }
             }
             StreamEvent::Usage(usage) => {
@@ -340,11 +389,27 @@ impl App {
         }
     }
 
-    /// Marks the live reply as ended.
+    /// Marks the live reply as ended, prices it when its model's prices are known and
+    /// the provider did not, and counts it in the conversation's totals.
     fn finish_live(&mut self, finish: Finish, error: Option<String>) {
+        let info = self
+            .session
+            .conversation
+            .messages
+            .last()
+            .and_then(|m| m.model.as_deref())
+            .map(|model| self.model_info(model));
         if let Some(live) = self.session.conversation.live_mut() {
             live.finish = Some(finish);
             live.error = error;
+            if let (Some(usage), Some(info)) = (live.usage.as_mut(), info)
+                && usage.known.cost.is_none()
+            {
+                usage.known.cost = info.cost(usage.input_tokens, usage.output_tokens);
+            }
+        }
+        if let Some(last) = self.session.conversation.messages.last() {
+            self.session.totals.add(last);
         }
         self.session.conversation.touch();
         self.refresh_live_layout();
@@ -375,6 +440,25 @@ impl App {
         self.session.outcome = Outcome::Idle;
         self.set_notice("new conversation".into());
         self.set_focus(Focus::Input);
+    }
+}
+
+/// A duration in whole milliseconds, as the file keeps it.
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl ActiveStream {
+    /// Notes that text (answer or thinking) arrived at `at` and says whether it must be
+    /// saved now: text not on disk must be there within 2 s (spec §3), so it is saved
+    /// now when the oldest unsaved text is that old, else by the tick at that deadline.
+    fn text_arrived(&mut self, at: Instant) -> bool {
+        let unsaved_since = *self.unsaved_since.get_or_insert(at);
+        let save_now = at.duration_since(unsaved_since) >= AUTOSAVE_PERIOD;
+        if save_now {
+            self.unsaved_since = None;
+        }
+        save_now
     }
 }
 

@@ -110,6 +110,9 @@ pub enum Intent {
     CopyMessage,
     /// `1`…`9` in the conversation: copy that code block of the selected message.
     CopyCodeBlock(u8),
+    /// `t` in the conversation: open or fold the selected reply's thinking (the last
+    /// reply that has some when none is selected).
+    ToggleThinking,
     /// Ctrl+Y: copy the last reply, as much as has arrived.
     CopyLastReply,
     ExternalEditor,
@@ -273,6 +276,7 @@ fn main_intent(focus: Focus, key: &KeyEvent, keys: Keys) -> Intent {
             // Copy and continue keys: other letters still move to the input and type there.
             KeyCode::Char('y') if bare => Intent::CopyMessage,
             KeyCode::Char('c') if bare => Intent::Continue,
+            KeyCode::Char('t') if bare => Intent::ToggleThinking,
             KeyCode::Char(c @ '1'..='9') if bare => Intent::CopyCodeBlock(c as u8 - b'0'),
             _ => Intent::Edit,
         },

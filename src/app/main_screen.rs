@@ -85,6 +85,7 @@ impl App {
             Intent::Regenerate => self.regenerate(fx),
             Intent::Continue => self.continue_reply(fx),
             Intent::CopyMessage => self.copy_message(fx),
+            Intent::ToggleThinking => self.toggle_thinking(),
             Intent::CopyCodeBlock(n) => self.copy_code_block(n, fx),
             Intent::CopyLastReply => self.copy_last_reply(fx),
             Intent::ExternalEditor => {
@@ -279,5 +280,34 @@ impl App {
             self.chrome.selected = None;
         }
         self.chrome.focus = focus;
+    }
+}
+
+impl App {
+    /// `t`: opens or folds the thinking of the selected reply, or of the last reply
+    /// that has thinking when none is selected.
+    fn toggle_thinking(&mut self) {
+        let messages = &self.session.conversation.messages;
+        let has_thinking = |i: usize| {
+            messages
+                .get(i)
+                .is_some_and(|m| m.reasoning.as_deref().is_some_and(|r| !r.is_empty()))
+        };
+        let target = match self.chrome.selected {
+            Some(i) => Some(i).filter(|&i| has_thinking(i)),
+            None => (0..messages.len())
+                .rev()
+                .take(64)
+                .find(|&i| has_thinking(i)),
+        };
+        let Some(index) = target else {
+            self.set_error(match self.chrome.selected {
+                Some(i) => format!("message {} has no thinking to show", i + 1),
+                None => "no recent reply has thinking to show".to_owned(),
+            });
+            return;
+        };
+        self.view.history.flip_thinking(messages, index);
+        self.lay_out_visible();
     }
 }

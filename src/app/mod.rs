@@ -23,6 +23,7 @@ pub mod models;
 mod popup;
 mod recall;
 mod session;
+mod totals;
 pub mod typing;
 mod view_model;
 pub mod viewport;
@@ -45,6 +46,7 @@ pub use messages::{Effect, Msg, StreamId};
 pub use models::ModelCatalog;
 pub use popup::{LeaveAction, Popup, SaveAs, SystemPrompt};
 pub use session::{ActiveStream, Outcome, RetryWait, Session};
+pub use totals::Totals;
 pub use view_model::ViewModel;
 pub use viewport::Viewport;
 
@@ -91,8 +93,11 @@ impl App {
             .chain(std::iter::once(Effect::LoadRecent))
             .collect();
         // Estimates only: nothing is laid out before the terminal's size is known.
-        let history = HistoryLayout::lazy(&conversation.messages, 0, CodeTheme::default());
+        let mut history = HistoryLayout::lazy(&conversation.messages, 0, CodeTheme::default());
+        history.set_show_thinking(&conversation.messages, config.show_thinking);
+        let totals = totals::Totals::of(&conversation.messages);
         let mut session = Session::new(config, config_path, conversation, active_model);
+        session.totals = totals;
         if session.config.local_provider().is_some() {
             session.first_run = crate::provider::first_run::offer().map(|offer| FirstRun {
                 offer,
@@ -211,6 +216,12 @@ impl App {
             }
             Msg::Download(update) => self.on_download(update, &mut fx),
             Msg::Tick(now) => {
+                if let Some(stream) = self.session.stream.as_mut() {
+                    stream.clock = Some(now);
+                    if stream.thinking_secs().is_some() {
+                        fx.push(Effect::Redraw);
+                    }
+                }
                 if let Some(wait) = self.session.stream.as_mut().and_then(|s| s.retry.as_mut()) {
                     wait.seconds_left = seconds_until(wait.until, now);
                     fx.push(Effect::Redraw);
@@ -224,9 +235,17 @@ impl App {
 
     /// When the runtime should send the next [`Msg::Tick`]: while a retry countdown
     /// shows, at the moment its number changes; while streamed text is not on disk, at
-    /// its autosave deadline. `None` otherwise, so idle has no timer.
+    /// its autosave deadline; while the model thinks, when its seconds change. `None`
+    /// otherwise, so idle has no timer.
     pub fn next_tick(&self) -> Option<Instant> {
         let stream = self.session.stream.as_ref()?;
+        let thinking = stream
+            .thinking_since
+            .filter(|_| !stream.answering)
+            .map(|since| {
+                let shown = stream.thinking_secs().unwrap_or(0);
+                since + Duration::from_secs(shown + 1)
+            });
         let countdown = stream.retry.as_ref().map(|wait| {
             let left = Duration::from_secs(wait.seconds_left.saturating_sub(1));
             wait.until.checked_sub(left).unwrap_or(wait.until)
@@ -234,10 +253,7 @@ impl App {
         let autosave = stream
             .unsaved_since
             .map(|since| since + chat::AUTOSAVE_PERIOD);
-        match (countdown, autosave) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [countdown, autosave, thinking].into_iter().flatten().min()
     }
 
     /// Where keys land now: the open popup's context, else the focused pane.

@@ -40,6 +40,26 @@ pub struct ActiveStream {
     pub retry: Option<RetryWait>,
     /// What the provider said it is doing before the first token ("loading …").
     pub preparing: Option<String>,
+    /// When the first thinking arrived (`None`: the model has not thought aloud).
+    pub thinking_since: Option<Instant>,
+    /// Thinking chunks received.
+    pub thinking_chunks: u64,
+    /// Set once the answer starts after thinking: the thinking is over.
+    pub answering: bool,
+    /// The latest time the app heard of (events and ticks): elapsed times on screen
+    /// are counted to it, so drawing never reads a clock.
+    pub clock: Option<Instant>,
+}
+
+impl ActiveStream {
+    /// Whole seconds the model has been thinking, while it still is.
+    pub fn thinking_secs(&self) -> Option<u64> {
+        let since = self.thinking_since.filter(|_| !self.answering)?;
+        Some(
+            self.clock
+                .map_or(0, |now| now.saturating_duration_since(since).as_secs()),
+        )
+    }
 }
 
 /// A retry the status line counts down to.
@@ -78,6 +98,8 @@ pub struct Session {
     /// succeeded: a conversation saved elsewhere since its autosave failed is not lost.
     pub(super) export_pending: Option<Vec<Arc<Message>>>,
     pub(super) exported: Option<Vec<Arc<Message>>>,
+    /// The context the conversation fills and what it has cost.
+    pub(super) totals: super::Totals,
 }
 
 impl Session {
@@ -108,6 +130,7 @@ impl Session {
             unsaved: None,
             export_pending: None,
             exported: None,
+            totals: super::Totals::default(),
         }
     }
 }

@@ -124,7 +124,12 @@ impl App {
     /// Lays the conversation out again (a new conversation): estimates for every
     /// message, the screen laid out now, the rest measured in batches.
     pub(crate) fn lay_out_history(&mut self, width: usize, theme: CodeTheme) {
-        self.view.history = HistoryLayout::lazy(&self.session.conversation.messages, width, theme);
+        let messages = &self.session.conversation.messages;
+        let mut history = HistoryLayout::lazy(messages, 0, theme);
+        history.set_show_thinking(messages, self.session.config.show_thinking);
+        history.set_width(messages, width);
+        self.view.history = history;
+        self.session.totals = super::Totals::of(messages);
         self.lay_out_visible();
     }
 

@@ -97,6 +97,16 @@ fn render_markdown(conversation: &Conversation) -> String {
             (Role::Assistant, None) => out.push_str("## Assistant"),
         }
         out.push_str("\n\n");
+        if let Some(thinking) = message
+            .reasoning
+            .as_deref()
+            .filter(|r| !r.trim().is_empty())
+        {
+            // A blank line after the summary, so Markdown inside renders as Markdown.
+            out.push_str("<details><summary>Thinking</summary>\n\n");
+            out.push_str(thinking.trim_end());
+            out.push_str("\n\n</details>\n\n");
+        }
         out.push_str(&message.content);
         out.push_str("\n\n");
     }

@@ -12,7 +12,10 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::app::{App, Focus};
 use crate::conversation::{Message, Role};
-use crate::view::history_layout::{Body, FooterKind, RowKind};
+use crate::view::figures;
+use crate::view::history_layout::{
+    Body, FooterKind, RowKind, THINKING_GUTTER, ThinkingRows, ThinkingView,
+};
 use crate::view::wrap::{display_width, row_text, sanitize};
 
 use super::panel::Panel;
@@ -79,10 +82,24 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                     (style, theme.dim)
                 };
                 let mut spans = vec![Span::styled(label, style)];
+                if let Some(usage) = usage_text(message) {
+                    spans.push(Span::styled(usage, code_style));
+                }
                 if !labels.is_empty() {
                     spans.push(Span::styled(code_labels(labels), code_style));
                 }
                 Line::from(spans)
+            }
+            RowKind::Thinking(i) => {
+                let Some(thinking) = layout.and_then(|l| l.thinking.as_ref()) else {
+                    break;
+                };
+                let selected = focused && app.selected() == Some(index);
+                let live_secs = app
+                    .stream()
+                    .filter(|_| message.is_streaming())
+                    .and_then(|s| s.thinking_secs());
+                thinking_line(message, thinking, i, width, live_secs, selected, theme)
             }
             RowKind::Body(i) => layout.map_or_else(Line::default, |l| {
                 body_line(&l.body, message, i, width, theme)
@@ -129,6 +146,86 @@ fn body_line<'a>(
             .collect(),
     };
     if message.is_streaming() && i + 1 == body.len() {
+        let used: usize = spans.iter().map(|s| display_width(&s.content)).sum();
+        if used < width {
+            spans.push(Span::styled(LIVE_CURSOR, theme.live_cursor));
+        }
+    }
+    Line::from(spans)
+}
+
+/// What a reply used, for its header: ` · 312 in · 1,024 out (200 cached) · $0.0042`,
+/// when the provider reported it.
+fn usage_text(message: &Message) -> Option<String> {
+    let usage = message.usage.as_deref()?;
+    let mut text = format!(
+        " · {} in · {} out",
+        figures::grouped(usage.input_tokens),
+        figures::grouped(usage.output_tokens)
+    );
+    if let Some(cached) = usage.cached_input_tokens.filter(|&c| c > 0) {
+        text.push_str(&format!(" ({} cached)", figures::grouped(cached)));
+    }
+    if let Some(cost) = usage.cost {
+        text.push_str(" · ");
+        text.push_str(&figures::dollars(cost));
+    }
+    Some(text)
+}
+
+/// Thinking row `i` of a reply: its label (`Thinking… 12 s` while the model thinks,
+/// then `▸ Thought for 14 s · 1,203 tokens`), or a row of the text behind a dim bar.
+fn thinking_line<'a>(
+    message: &'a Message,
+    thinking: &ThinkingRows,
+    i: usize,
+    width: usize,
+    live_secs: Option<u64>,
+    selected: bool,
+    theme: &Theme,
+) -> Line<'a> {
+    if i == 0 {
+        let mut label = match live_secs {
+            Some(secs) => format!("Thinking… {secs} s"),
+            None => {
+                let arrow = if thinking.view == ThinkingView::Open {
+                    "▾"
+                } else {
+                    "▸"
+                };
+                let mut label = match message.reasoning_ms {
+                    Some(ms) => format!("{arrow} Thought for {}", figures::duration_ms(ms)),
+                    None => format!("{arrow} Thought"),
+                };
+                if let Some(n) = message.thinking_tokens() {
+                    label.push_str(" · ");
+                    label.push_str(&figures::tokens(n));
+                }
+                label
+            }
+        };
+        if selected {
+            label.push_str(if thinking.view == ThinkingView::Open {
+                " · t folds"
+            } else {
+                " · t opens"
+            });
+        }
+        return Line::styled(row_text(&label, width), theme.thinking);
+    }
+    let row = thinking.first + i - 1;
+    let range = thinking.text.rows().get(row).cloned().unwrap_or(0..0);
+    let text = message
+        .reasoning
+        .as_deref()
+        .and_then(|r| r.get(range))
+        .unwrap_or_default();
+    let text_width = width.saturating_sub(THINKING_GUTTER);
+    let mut spans = vec![
+        Span::styled("│ ", theme.dim),
+        Span::styled(row_text(text, text_width), theme.thinking),
+    ];
+    if message.is_streaming() && message.content.is_empty() && row + 1 == thinking.end {
         let used: usize = spans.iter().map(|s| display_width(&s.content)).sum();
         if used < width {
             spans.push(Span::styled(LIVE_CURSOR, theme.live_cursor));

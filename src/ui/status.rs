@@ -6,6 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use crate::app::{App, Outcome};
+use crate::view::figures;
 use crate::view::wrap::{display_width, row_text, sanitize};
 
 use super::theme::Theme;
@@ -23,6 +24,11 @@ pub fn state_text(app: &App) -> String {
                 w.reason, w.seconds_left, w.attempt, w.of
             )
         }),
+        Some(s) if s.thinking_secs().is_some() => format!(
+            "thinking {} s · {}",
+            s.thinking_secs().unwrap_or(0),
+            count(s.thinking_chunks)
+        ),
         Some(s) => match (s.first_at, s.last_at) {
             (None, _) => s.preparing.as_deref().map_or_else(
                 || "waiting for the reply…".to_owned(),
@@ -52,13 +58,29 @@ pub fn state_text(app: &App) -> String {
     }
 }
 
-/// "1 token", "312 tokens".
+/// "1 token", "1,312 tokens".
 fn count(tokens: u64) -> String {
-    if tokens == 1 {
-        "1 token".to_owned()
-    } else {
-        format!("{tokens} tokens")
-    }
+    figures::tokens(tokens)
+}
+
+/// Above this share of the window the context meter turns to the warning colour.
+pub const CONTEXT_WARNING: f64 = 0.8;
+
+/// The context meter, `ctx 12.4k / 128k`, and whether it is past [`CONTEXT_WARNING`];
+/// `None` unless both the fill and the active model's window are known.
+pub fn context_meter(app: &App) -> Option<(String, bool)> {
+    let used = app.totals().context_used?;
+    let window = app.model_info(app.active_model()?).context?;
+    #[allow(clippy::cast_precision_loss, reason = "a share, shown as a colour")]
+    let full = used as f64 > window as f64 * CONTEXT_WARNING;
+    Some((
+        format!(
+            "ctx {} / {}",
+            figures::compact(used),
+            figures::compact(window)
+        ),
+        full,
+    ))
 }
 
 pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
@@ -67,6 +89,20 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let model = app.active_model().unwrap_or("no model");
     let mut left = format!(" {} · {}", sanitize(model), state_text(app));
     let mut spans = Vec::new();
+    if let Some((meter, full)) = context_meter(app) {
+        left.push_str(" · ");
+        spans.push(Span::styled(std::mem::take(&mut left), theme.status));
+        let style = if full {
+            theme.status_warning
+        } else {
+            theme.status
+        };
+        spans.push(Span::styled(meter, style));
+    }
+    if let Some(cost) = app.totals().cost {
+        left.push_str(" · ");
+        left.push_str(&figures::dollars(cost));
+    }
     // As long as some of the conversation is only in memory, whatever the notice says.
     if app.is_unsaved() {
         spans.push(Span::styled(left, theme.status));

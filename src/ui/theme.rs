@@ -47,6 +47,10 @@ pub struct Theme {
     pub active_model: Style,
     pub status: Style,
     pub status_error: Style,
+    /// The context meter above 80 % of the window.
+    pub status_warning: Style,
+    /// A reply's thinking: its label and text, dim so the answer stands out.
+    pub thinking: Style,
     pub key_hint: Style,
     pub markdown: MarkdownStyles,
     /// Which colours the code highlighter picks (none under `NO_COLOR`).
@@ -160,6 +164,10 @@ impl Theme {
             active_model: Style::new().fg(Color::Cyan).add_modifier(bold),
             status: Style::new(),
             status_error: Style::new().fg(Color::Red).add_modifier(bold),
+            status_warning: Style::new().fg(Color::Yellow).add_modifier(bold),
+            thinking: Style::new()
+                .fg(Color::DarkGray)
+                .add_modifier(Modifier::ITALIC),
             key_hint: Style::new().fg(Color::DarkGray),
             markdown: MarkdownStyles {
                 heading: Style::new().fg(Color::Cyan),
@@ -198,6 +206,10 @@ impl Theme {
             active_model: Style::new().fg(Color::Blue).add_modifier(bold),
             status: Style::new(),
             status_error: Style::new().fg(Color::Red).add_modifier(bold),
+            status_warning: Style::new().fg(Color::Magenta).add_modifier(bold),
+            thinking: Style::new()
+                .fg(Color::DarkGray)
+                .add_modifier(Modifier::ITALIC),
             key_hint: Style::new().fg(Color::DarkGray),
             markdown: MarkdownStyles {
                 heading: Style::new().fg(Color::Blue),
@@ -237,6 +249,8 @@ impl Theme {
             active_model: bold,
             status: Style::new(),
             status_error: bold,
+            status_warning: bold,
+            thinking: dim.add_modifier(Modifier::ITALIC),
             key_hint: dim,
             markdown: MarkdownStyles {
                 heading: Style::new(),

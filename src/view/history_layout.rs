@@ -18,13 +18,17 @@
 //! Rows carry syntax classes rather than colours (`highlight.rs`): a dark ↔ light theme
 //! change is a palette swap when drawing, never a re-layout.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::config::ShowThinking;
 use crate::conversation::{Finish, Message};
 
 use super::highlight::CodeTheme;
 use super::message_layout::plain_code_labels;
-pub use super::message_layout::{Body, CONTINUE_HINT, FooterKind, MessageLayout};
+pub use super::message_layout::{
+    Body, CONTINUE_HINT, FooterKind, MessageLayout, THINKING_GUTTER, ThinkingRows, ThinkingView,
+};
 use super::row_index::RowIndex;
 use super::wrap::WrappedText;
 
@@ -49,6 +53,10 @@ struct Shape {
     footer: u16,
     /// Cut off at the token limit: its footer changes when a message follows.
     cut_off: bool,
+    /// Bytes of the thinking text.
+    thinking_bytes: u32,
+    /// Line breaks of the thinking plus one (0: no thinking).
+    thinking_lines: u32,
 }
 
 impl Shape {
@@ -59,6 +67,12 @@ impl Shape {
             reason = "one pass per message when a conversation is opened; the compiler vectorizes it"
         )]
         let breaks = content.iter().filter(|&&b| b == b'\n').count();
+        let thinking = message.reasoning.as_deref().unwrap_or_default().as_bytes();
+        #[allow(
+            clippy::naive_bytecount,
+            reason = "one pass per message when a conversation is opened"
+        )]
+        let thinking_breaks = thinking.iter().filter(|&&b| b == b'\n').count();
         let footer = match message.finish {
             None | Some(Finish::Stop) => 0,
             Some(_) => 16 + message.error.as_ref().map_or(0, String::len),
@@ -68,15 +82,29 @@ impl Shape {
             lines: u32::try_from(breaks + 1).unwrap_or(u32::MAX),
             footer: u16::try_from(footer).unwrap_or(u16::MAX),
             cut_off: message.finish == Some(Finish::Length),
+            thinking_bytes: u32::try_from(thinking.len()).unwrap_or(u32::MAX),
+            thinking_lines: if thinking.is_empty() {
+                0
+            } else {
+                u32::try_from(thinking_breaks + 1).unwrap_or(u32::MAX)
+            },
         }
     }
 
     /// Rows the message will probably take at `width`: header, body, footer, blank.
     /// Display width is taken as the byte count (exact for ASCII, high for CJK).
-    fn estimate(self, width: usize) -> usize {
+    fn estimate(self, width: usize, thinking: ThinkingView) -> usize {
         let body = self.lines as usize + self.bytes as usize / width;
         let footer = (self.footer as usize).div_ceil(width);
-        1 + body.max(1) + footer + 1
+        let thinking = match thinking {
+            ThinkingView::Hidden => 0,
+            ThinkingView::Folded => 1,
+            ThinkingView::Open => {
+                let text_width = width.saturating_sub(THINKING_GUTTER).max(1);
+                1 + self.thinking_lines as usize + self.thinking_bytes as usize / text_width
+            }
+        };
+        1 + thinking + body.max(1) + footer + 1
     }
 }
 
@@ -94,6 +122,10 @@ pub struct HistoryLayout {
     rows: RowIndex,
     /// Every message from here on is measured: batches work down from it.
     unmeasured_below: usize,
+    /// How thinking shows unless the user flipped it on a reply.
+    show_thinking: ShowThinking,
+    /// The replies whose thinking the user opened or folded against `show_thinking`.
+    flipped: BTreeSet<usize>,
 }
 
 impl HistoryLayout {
@@ -179,11 +211,19 @@ impl HistoryLayout {
         self.rows = RowIndex::from_heights(
             self.shapes
                 .iter()
-                .map(|s| u32::try_from(s.estimate(width)).unwrap_or(u32::MAX))
+                .zip(messages)
+                .enumerate()
+                .map(|(i, (s, m))| {
+                    u32::try_from(s.estimate(width, self.view_of(i, m))).unwrap_or(u32::MAX)
+                })
                 .collect(),
         );
         self.unmeasured_below = n;
-        let bytes: usize = self.shapes.iter().map(|s| s.bytes as usize).sum();
+        let bytes: usize = self
+            .shapes
+            .iter()
+            .map(|s| s.bytes as usize + s.thinking_bytes as usize)
+            .sum();
         if self.width > 0 && n <= BATCH_MESSAGES && bytes <= BATCH_BYTES {
             for i in 0..n {
                 self.lay_out(messages, i);
@@ -213,10 +253,55 @@ impl HistoryLayout {
         }
     }
 
+    /// Sets how thinking shows by default (the config's `show_thinking`); the user's
+    /// flips are kept. Lays the history out again when it changes.
+    pub fn set_show_thinking(&mut self, messages: &[Arc<Message>], show: ShowThinking) {
+        if show != self.show_thinking {
+            self.show_thinking = show;
+            self.restart(messages);
+        }
+    }
+
+    /// How message `index`'s thinking shows now.
+    pub fn view_of(&self, index: usize, message: &Message) -> ThinkingView {
+        ThinkingView::of(message, self.show_thinking, self.flipped.contains(&index))
+    }
+
+    /// Opens or folds message `index`'s thinking (the user's key on it). Only its own
+    /// height changes: O(log n). Returns whether it has thinking to show.
+    pub fn flip_thinking(&mut self, messages: &[Arc<Message>], index: usize) -> bool {
+        let Some(message) = messages.get(index) else {
+            return false;
+        };
+        if message.reasoning.as_deref().is_none_or(str::is_empty) {
+            return false;
+        }
+        if !self.flipped.remove(&index) {
+            self.flipped.insert(index);
+        }
+        let view = self.view_of(index, message);
+        let width = self.width.max(1);
+        match self.laid_out.get_mut(index) {
+            Some(Some(m)) => {
+                m.set_thinking_view(view);
+                self.rows.set(index, m.height());
+            }
+            Some(None) => {
+                self.rows
+                    .set(index, self.shapes[index].estimate(width, view));
+                self.measured[index] = false;
+                self.unmeasured_below = self.unmeasured_below.max(index + 1);
+            }
+            None => return false,
+        }
+        true
+    }
+
     /// Adds a message at the end, laid out (it is the one the user is looking at).
     pub fn push(&mut self, message: &Message) {
         self.mark_last(false);
-        let m = MessageLayout::new(message, self.width.max(1), self.theme, true);
+        let view = self.view_of(self.laid_out.len(), message);
+        let m = MessageLayout::new(message, self.width.max(1), self.theme, true, view);
         self.rows.push(m.height());
         self.laid_out.push(Some(Box::new(m)));
         self.laid_out_count += 1;
@@ -231,6 +316,7 @@ impl HistoryLayout {
             self.measured.pop();
             self.shapes.pop();
             self.rows.pop();
+            self.flipped.remove(&self.laid_out.len());
             self.unmeasured_below = self.unmeasured_below.min(self.laid_out.len());
             self.mark_last(true);
         }
@@ -251,7 +337,19 @@ impl HistoryLayout {
             }
             None if self.shapes[i].cut_off && self.measured[i] => {
                 self.measured[i] = false;
-                self.rows.set(i, self.shapes[i].estimate(width));
+                // A cut-off reply has ended: its view follows the default and flips.
+                let view = if self.shapes[i].thinking_lines == 0 {
+                    ThinkingView::Hidden
+                } else {
+                    match (self.show_thinking, self.flipped.contains(&i)) {
+                        (ShowThinking::Folded, false) | (ShowThinking::Open, true) => {
+                            ThinkingView::Folded
+                        }
+                        (ShowThinking::Hidden, false) => ThinkingView::Hidden,
+                        _ => ThinkingView::Open,
+                    }
+                };
+                self.rows.set(i, self.shapes[i].estimate(width, view));
                 self.unmeasured_below = self.unmeasured_below.max(i + 1);
             }
             None => {}
@@ -264,8 +362,9 @@ impl HistoryLayout {
         let Some(i) = self.laid_out.len().checked_sub(1) else {
             return;
         };
+        let view = self.view_of(i, message);
         let Some(last) = self.laid_out[i].as_mut() else {
-            let m = MessageLayout::new(message, width, self.theme, true);
+            let m = MessageLayout::new(message, width, self.theme, true, view);
             self.rows.set(i, m.height());
             self.laid_out[i] = Some(Box::new(m));
             self.laid_out_count += 1;
@@ -283,10 +382,17 @@ impl HistoryLayout {
             }
             Body::Markdown(body) => body.update(&message.content, !message.is_streaming()),
         }
+        if message.reasoning.is_some() {
+            last.refresh_thinking(message, width, view);
+        }
         last.refresh_footer(message, width, true);
         self.rows.set(i, last.height());
         // The shape is taken again on a width change; the length is enough till then.
         self.shapes[i].bytes = u32::try_from(message.content.len()).unwrap_or(u32::MAX);
+        if let Some(r) = &message.reasoning {
+            self.shapes[i].thinking_bytes = u32::try_from(r.len()).unwrap_or(u32::MAX);
+            self.shapes[i].thinking_lines = self.shapes[i].thinking_lines.max(1);
+        }
     }
 
     /// Lays out message `index` (if it is not already) and keeps its rows: it is on
@@ -300,7 +406,8 @@ impl HistoryLayout {
             return false;
         }
         let last = index + 1 == self.laid_out.len();
-        let m = MessageLayout::new(message, self.width, self.theme, last);
+        let view = self.view_of(index, message);
+        let m = MessageLayout::new(message, self.width, self.theme, last, view);
         self.rows.set(index, m.height());
         self.laid_out[index] = Some(Box::new(m));
         self.laid_out_count += 1;
@@ -351,11 +458,12 @@ impl HistoryLayout {
                 continue;
             };
             let last = index + 1 == self.laid_out.len();
-            let height = MessageLayout::new(message, self.width, self.theme, last).height();
+            let view = self.view_of(index, message);
+            let height = MessageLayout::new(message, self.width, self.theme, last, view).height();
             self.rows.set(index, height);
             self.measured[index] = true;
             measured += 1;
-            bytes += message.content.len();
+            bytes += message.content.len() + message.reasoning.as_ref().map_or(0, String::len);
         }
         measured
     }
@@ -396,11 +504,13 @@ impl HistoryLayout {
                 _ => RowKind::Blank,
             };
         };
+        let thinking = m.thinking_rows();
         let body = m.body_rows();
         match row_in_message {
             0 => RowKind::Header,
-            r if r <= body => RowKind::Body(r - 1),
-            r if r <= body + m.footer.len() => RowKind::Footer(r - 1 - body),
+            r if r <= thinking => RowKind::Thinking(r - 1),
+            r if r <= thinking + body => RowKind::Body(r - 1 - thinking),
+            r if r <= thinking + body + m.footer.len() => RowKind::Footer(r - 1 - thinking - body),
             _ => RowKind::Blank,
         }
     }
@@ -410,6 +520,8 @@ impl HistoryLayout {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowKind {
     Header,
+    /// Thinking row `n`: 0 is its label (`▸ Thought for 14 s`), then the text.
+    Thinking(usize),
     /// Body row `n` of the message.
     Body(usize),
     /// Footer row `n`.

@@ -7,6 +7,7 @@
 //! labels for the header, so drawing never parses a message. Where the message sits in
 //! the history is `history_layout`'s business.
 
+use crate::config::ShowThinking;
 use crate::conversation::{Finish, Message, Role};
 
 use super::code_blocks::code_blocks;
@@ -87,9 +88,127 @@ pub enum FooterKind {
     Note,
 }
 
+/// How a reply's thinking shows: not at all, as its one-line label, or as the label
+/// and the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThinkingView {
+    Hidden,
+    Folded,
+    Open,
+}
+
+impl ThinkingView {
+    /// How `message`'s thinking shows under the config's `default`, `flipped` by the
+    /// user's key on that reply. While the model is still thinking (no answer yet) the
+    /// text streams open, unless the user folded it or the config hides thinking (then
+    /// the label alone says it is thinking).
+    pub fn of(message: &Message, default: ShowThinking, flipped: bool) -> ThinkingView {
+        if message.reasoning.as_deref().is_none_or(str::is_empty) {
+            return ThinkingView::Hidden;
+        }
+        let thinking_now = message.is_streaming() && message.content.is_empty();
+        match (default, flipped) {
+            (ShowThinking::Hidden, false) if thinking_now => ThinkingView::Folded,
+            (_, true) if thinking_now => ThinkingView::Folded,
+            _ if thinking_now => ThinkingView::Open,
+            (ShowThinking::Folded, false) | (ShowThinking::Open, true) => ThinkingView::Folded,
+            (ShowThinking::Open, false) | (ShowThinking::Folded | ShowThinking::Hidden, true) => {
+                ThinkingView::Open
+            }
+            (ShowThinking::Hidden, false) => ThinkingView::Hidden,
+        }
+    }
+}
+
+/// Columns the thinking text is indented by (a dim bar and a space).
+pub const THINKING_GUTTER: usize = 2;
+
+/// A reply's thinking rows: a label row, then (when open) the text wrapped as byte
+/// ranges of `message.reasoning`, without the blank rows at its start and, once the
+/// reply has ended, at its end. Appending re-wraps only the last row, like a user
+/// message, so 20,000 streamed thinking tokens cost what as many answer tokens do.
+#[derive(Debug)]
+pub struct ThinkingRows {
+    pub view: ThinkingView,
+    /// Every row of the text (drawn or not).
+    pub text: WrappedText,
+    /// Leading rows that are blank.
+    pub first: usize,
+    /// One past the last row shown.
+    pub end: usize,
+}
+
+impl ThinkingRows {
+    fn new(message: &Message, width: usize, view: ThinkingView) -> Option<ThinkingRows> {
+        let reasoning = message.reasoning.as_deref()?;
+        let mut rows = ThinkingRows {
+            view,
+            text: WrappedText::new(reasoning, width.saturating_sub(THINKING_GUTTER).max(1)),
+            first: 0,
+            end: 0,
+        };
+        rows.trim(message);
+        Some(rows)
+    }
+
+    /// Takes in text appended to the thinking.
+    fn update(&mut self, message: &Message, view: ThinkingView) {
+        let reasoning = message.reasoning.as_deref().unwrap_or_default();
+        if reasoning.len() >= self.text.rows().last().map_or(0, |r| r.end) {
+            self.text.append(reasoning);
+        } else {
+            self.text = WrappedText::new(reasoning, self.text.width());
+            self.first = 0;
+        }
+        self.view = view;
+        self.trim(message);
+    }
+
+    /// Finds the blank rows at the start (once a row has text they stay put) and, for
+    /// a reply that has ended, at the end.
+    fn trim(&mut self, message: &Message) {
+        let reasoning = message.reasoning.as_deref().unwrap_or_default();
+        let blank = |r: &std::ops::Range<usize>| {
+            reasoning.get(r.clone()).is_none_or(|t| t.trim().is_empty())
+        };
+        let rows = self.text.rows();
+        // While it streams, the last row may still get text.
+        let settled = if message.is_streaming() {
+            rows.len().saturating_sub(1)
+        } else {
+            rows.len()
+        };
+        while self.first < settled && blank(&rows[self.first]) {
+            self.first += 1;
+        }
+        self.end = rows.len();
+        if !message.is_streaming() {
+            while self.end > self.first && blank(&rows[self.end - 1]) {
+                self.end -= 1;
+            }
+        }
+    }
+
+    /// Rows of the text that are drawn when open.
+    pub fn text_rows(&self) -> usize {
+        self.end.saturating_sub(self.first)
+    }
+
+    /// Rows this block takes: none hidden, the label folded, label and text open.
+    pub fn height(&self) -> usize {
+        match self.view {
+            ThinkingView::Hidden => 0,
+            ThinkingView::Folded => 1,
+            ThinkingView::Open => 1 + self.text_rows(),
+        }
+    }
+}
+
 /// One message's rows at the layout width.
 #[derive(Debug)]
 pub struct MessageLayout {
+    /// The reply's thinking, between the header and the body.
+    pub thinking: Option<ThinkingRows>,
     pub body: Body,
     /// Whether the body is shown at all (an empty finished reply shows only its footer).
     pub show_body: bool,
@@ -102,8 +221,15 @@ pub struct MessageLayout {
 }
 
 impl MessageLayout {
-    pub(super) fn new(message: &Message, width: usize, theme: CodeTheme, last: bool) -> Self {
+    pub(super) fn new(
+        message: &Message,
+        width: usize,
+        theme: CodeTheme,
+        last: bool,
+        thinking: ThinkingView,
+    ) -> Self {
         let mut layout = MessageLayout {
+            thinking: ThinkingRows::new(message, width, thinking),
             body: Body::new(message, width, theme),
             show_body: true,
             footer: Vec::new(),
@@ -121,7 +247,8 @@ impl MessageLayout {
 
     /// `last`: whether `message` is the conversation's last one (see [`CONTINUE_HINT`]).
     pub(super) fn refresh_footer(&mut self, message: &Message, width: usize, last: bool) {
-        self.show_body = !(message.content.is_empty() && message.finish.is_some());
+        self.show_body = !(message.content.is_empty()
+            && (message.finish.is_some() || message.reasoning.is_some()));
         self.cut_off = message.finish == Some(Finish::Length);
         let (kind, text) = match message.finish {
             None | Some(Finish::Stop) => (FooterKind::Note, None),
@@ -148,9 +275,29 @@ impl MessageLayout {
         }
     }
 
-    /// Header + body + footer + blank separator.
+    /// Takes in the live reply's new thinking (or its view's change).
+    pub(super) fn refresh_thinking(&mut self, message: &Message, width: usize, view: ThinkingView) {
+        match &mut self.thinking {
+            Some(rows) => rows.update(message, view),
+            None => self.thinking = ThinkingRows::new(message, width, view),
+        }
+    }
+
+    /// Shows the thinking as `view` (the user's key, or the answer starting).
+    pub(super) fn set_thinking_view(&mut self, view: ThinkingView) {
+        if let Some(rows) = &mut self.thinking {
+            rows.view = view;
+        }
+    }
+
+    /// Rows of the thinking block.
+    pub fn thinking_rows(&self) -> usize {
+        self.thinking.as_ref().map_or(0, ThinkingRows::height)
+    }
+
+    /// Header + thinking + body + footer + blank separator.
     pub fn height(&self) -> usize {
-        1 + self.body_rows() + self.footer.len() + 1
+        1 + self.thinking_rows() + self.body_rows() + self.footer.len() + 1
     }
 
     pub fn body_rows(&self) -> usize {

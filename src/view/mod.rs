@@ -4,6 +4,7 @@
 //! `ui::draw` (design §1). No terminal I/O and no `Frame` here.
 
 pub mod code_blocks;
+pub mod figures;
 pub mod highlight;
 pub mod history_layout;
 pub mod layout;

@@ -26,6 +26,7 @@ fn message(role: Role, content: &str) -> Arc<Message> {
         error: None,
         reasoning: None,
         reasoning_ms: None,
+        reasoning_chunks: None,
         extra: Map::new(),
     })
 }

@@ -29,6 +29,7 @@ fn message(role: Role, content: &str, model: Option<&str>, finish: Option<Finish
         error: None,
         reasoning: None,
         reasoning_ms: None,
+        reasoning_chunks: None,
         extra: Map::new(),
     }
 }
@@ -532,6 +533,36 @@ fn text_export_is_exact() {
     );
     c.messages.clear();
     assert_eq!(render(&c, ExportFormat::Text).unwrap(), "");
+}
+
+#[test]
+fn thinking_goes_into_a_details_block_in_markdown_only() {
+    let mut c = fixed_conversation();
+    let mut reply = message(
+        Role::Assistant,
+        "It is 4.",
+        Some("ollama/deepseek-r1"),
+        Some(Finish::Stop),
+    );
+    reply.reasoning = Some("\nTwo plus two:\n- 2 + 2 = 4\n\n".to_owned());
+    reply.reasoning_ms = Some(1_500);
+    c.messages
+        .push(Arc::new(message(Role::User, "2+2?", None, None)));
+    c.messages.push(Arc::new(reply));
+    assert_eq!(
+        render(&c, ExportFormat::Markdown).unwrap(),
+        "# hello\n\n## You\n\nhello\n\n## Assistant (openai/gpt-4o-mini)\n\nHi!\n\n## You\n\n2+2?\n\n## Assistant (ollama/deepseek-r1)\n\n<details><summary>Thinking</summary>\n\n\nTwo plus two:\n- 2 + 2 = 4\n\n</details>\n\nIt is 4.\n\n"
+    );
+    assert_eq!(
+        render(&c, ExportFormat::Text).unwrap(),
+        "You: hello\n\nLLM: Hi!\n\nYou: 2+2?\n\nLLM: It is 4.\n"
+    );
+    let json = render(&c, ExportFormat::Json).unwrap();
+    assert!(
+        json.contains(r#""reasoning": "\nTwo plus two:\n- 2 + 2 = 4\n\n","#),
+        "{json}"
+    );
+    assert!(json.contains(r#""reasoning_ms": 1500"#), "{json}");
 }
 
 #[test]
