@@ -720,3 +720,7 @@ mod first_run {
 /// replacing a file, broken browser entries.
 #[path = "tests_save_safety.rs"]
 mod save_safety;
+
+/// Issue 12's screens: thinking, usage, the context meter and cost.
+#[path = "tests_thinking.rs"]
+mod thinking;
