@@ -194,5 +194,42 @@ fn long_lines(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, stream_append, long_lines);
+/// Issue 12: a reply that thinks for 20,000 tokens and then answers in 2,000 must cost
+/// about what a 22,000-token answer costs (`thinking/think_20000_answer_2000` against
+/// `thinking/answer_22000`): the thinking is wrapped as it grows, like a user message,
+/// and folds to one row when the answer starts.
+fn thinking(c: &mut Criterion) {
+    let mut group = c.benchmark_group("thinking");
+    group.sample_size(10);
+    let think: Vec<StreamEvent> = (0..20_000)
+        .map(|i| StreamEvent::Reasoning(token(i)))
+        .chain((0..2_000).map(|i| StreamEvent::Delta(token(i))))
+        .collect();
+    let answer: Vec<StreamEvent> = (0..22_000).map(|i| StreamEvent::Delta(token(i))).collect();
+    for (name, events) in [
+        ("think_20000_answer_2000", &think),
+        ("answer_22000", &answer),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                streaming_app,
+                |(mut app, id)| {
+                    let at = Instant::now();
+                    for event in events {
+                        black_box(app.update(Msg::Stream {
+                            id,
+                            event: event.clone(),
+                            at,
+                        }));
+                    }
+                    app
+                },
+                BatchSize::LargeInput,
+            );
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, stream_append, long_lines, thinking);
 criterion_main!(benches);

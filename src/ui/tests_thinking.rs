@@ -221,3 +221,63 @@ fn escape_sequences_in_thinking_are_drawn_as_symbols() {
     assert!(!screen.contains('\x1b'), "{screen}");
     assert!(screen.contains("evil ␛[2J␛]52;c;AAAA␇ done"), "{screen}");
 }
+
+#[test]
+fn a_reply_that_only_thought_keeps_its_thinking_and_saves_it() {
+    let mut app = local_app();
+    let id = send(&mut app, "think only");
+    let t = Instant::now();
+    thinking(&mut app, id, "Hmm, let me see.", t);
+    thinking(&mut app, id, " Nothing to add.", t + Duration::from_secs(3));
+    let fx = app.update(Msg::Stream {
+        id,
+        event: StreamEvent::Finished(Finish::Stop),
+        at: t + Duration::from_secs(3),
+    });
+    let saved = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Save(c) => Some(c.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let reply = saved.messages.last().unwrap();
+    assert_eq!(reply.content, "");
+    assert_eq!(
+        reply.reasoning.as_deref(),
+        Some("Hmm, let me see. Nothing to add.")
+    );
+    assert_eq!(reply.reasoning_ms, Some(3_000));
+    assert_eq!(reply.reasoning_chunks, Some(2));
+    let screen = render(&mut app, 80, 24).backend().to_string();
+    assert!(screen.contains("▸ Thought for 3 s · 2 tokens"), "{screen}");
+    assert!(!screen.contains("Hmm"), "{screen}");
+    // The text is not copied: `y` copies the answer, and this reply has none.
+    press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    press(&mut app, KeyCode::Char('y'), KeyModifiers::NONE);
+    assert_eq!(
+        app.notice().map(|n| n.text.as_str()),
+        Some("message 2 is empty: nothing to copy")
+    );
+}
+
+#[test]
+fn thinking_that_is_not_saved_yet_is_saved_within_two_seconds() {
+    let mut app = local_app();
+    let id = send(&mut app, "think");
+    let t = Instant::now();
+    thinking(&mut app, id, "first", t);
+    let fx = app.update(Msg::Stream {
+        id,
+        event: StreamEvent::Reasoning(" second".into()),
+        at: t + Duration::from_millis(2_100),
+    });
+    let saved = fx.iter().find_map(|e| match e {
+        Effect::Save(c) => Some(c.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        saved.and_then(|c| c.messages.last().and_then(|m| m.reasoning.clone())),
+        Some("first second".to_owned())
+    );
+}

@@ -705,6 +705,63 @@ mod tests {
         (0..=layout.len()).map(|i| layout.start_of(i)).collect()
     }
 
+    /// Replies that thought (every third) among the usual conversation.
+    fn thoughtful(n: usize) -> Vec<Arc<Message>> {
+        conversation(n)
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let mut m = (*m).clone();
+                if i % 6 == 1 {
+                    m.reasoning = Some(format!(
+                        "\nFirst I consider case {i}, which takes a long sentence to say at forty columns.\nThen the next.\n\n"
+                    ));
+                }
+                Arc::new(m)
+            })
+            .collect()
+    }
+
+    fn thinking_rows(layout: &HistoryLayout, i: usize) -> usize {
+        layout.message(i).map_or(0, MessageLayout::thinking_rows)
+    }
+
+    #[test]
+    fn thinking_is_measured_in_batches_like_the_rest_and_flips_in_place() {
+        let messages = thoughtful(2 * BATCH_MESSAGES);
+        let whole = HistoryLayout::new(refs(&messages), 40, CodeTheme::Dark);
+        // Folded: the label row only; blank rows at the ends of the text never show.
+        assert_eq!(thinking_rows(&whole, 1), 1);
+        assert_eq!(whole.row_kind(1, 1), RowKind::Thinking(0));
+        assert_eq!(whole.row_kind(1, 2), RowKind::Body(0));
+        let mut layout = HistoryLayout::lazy(&messages, 40, CodeTheme::Dark);
+        while layout.pending() {
+            layout.measure_batch(&messages);
+        }
+        assert_eq!(starts(&layout), starts(&whole));
+
+        // Opening one not laid out moves only the rows below it, by its text's rows.
+        let before = starts(&layout);
+        assert!(layout.flip_thinking(&messages, 7));
+        assert!(layout.pending());
+        while layout.pending() {
+            layout.measure_batch(&messages);
+        }
+        layout.lay_out(&messages, 7);
+        let open = thinking_rows(&layout, 7);
+        // "First I consider case 7, which takes a" / "long sentence to say at forty
+        // columns." / "Then the next." in the 38 columns beside the bar, plus the label.
+        assert_eq!(open, 4);
+        let after = starts(&layout);
+        assert_eq!(after[..=7], before[..=7]);
+        assert_eq!(after[8], before[8] + open - 1);
+        // A message without thinking does not flip.
+        assert!(!layout.flip_thinking(&messages, 0));
+        // Flipping back restores every row.
+        assert!(layout.flip_thinking(&messages, 7));
+        assert_eq!(starts(&layout), before);
+    }
+
     #[test]
     fn a_long_history_starts_with_estimates_and_lays_out_nothing() {
         let messages = conversation(2 * BATCH_MESSAGES);
