@@ -57,7 +57,7 @@ pub const SNIPPET_AFTER: usize = 50;
 const SEPARATOR: char = '\u{1e}';
 
 /// One saved conversation as the browser shows and searches it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IndexEntry {
     /// The file stem, which is what `--open` and [`ConversationStore::load`] accept.
     pub id: String,
@@ -69,6 +69,8 @@ pub struct IndexEntry {
     /// The file's `updated_at`, or its modification time (RFC 3339) when unreadable.
     pub updated_at: String,
     pub message_count: usize,
+    /// What its replies cost in US dollars, when known.
+    pub cost: Option<f64>,
     /// Why the file could not be read (like [`super::ListEntry::problem`]); such an
     /// entry has no text and is still listed, so it can be deleted.
     pub problem: Option<String>,
@@ -94,6 +96,7 @@ impl IndexEntry {
             model,
             updated_at,
             message_count,
+            cost,
             problem,
         } = row;
         IndexEntry {
@@ -103,6 +106,7 @@ impl IndexEntry {
             model,
             updated_at,
             message_count,
+            cost,
             problem,
             text,
         }

@@ -78,7 +78,7 @@ pub struct Opened {
 }
 
 /// One row of `tinychat list` and of the UI's open list.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListEntry {
     /// The file stem, which is what `--open` and `export` accept.
     pub id: String,
@@ -90,6 +90,8 @@ pub struct ListEntry {
     /// The file's `updated_at`, or its modification time (RFC 3339) when unreadable.
     pub updated_at: String,
     pub message_count: usize,
+    /// What its replies cost in US dollars, when any reply's cost is known.
+    pub cost: Option<f64>,
     /// Why the file could not be read; such files are listed, never skipped silently,
     /// and never crash the listing.
     pub problem: Option<String>,
@@ -376,9 +378,20 @@ impl ListEntry {
             model: conversation.last_model().map(str::to_owned),
             updated_at: conversation.updated_at.clone(),
             message_count: conversation.messages.len(),
+            cost: total_cost(conversation.messages.iter().map(|m| m.usage.as_deref())),
             problem: None,
         }
     }
+}
+
+/// The sum of the replies' known costs; `None` when no reply has one.
+fn total_cost<'a>(
+    usages: impl Iterator<Item = Option<&'a crate::conversation::Usage>>,
+) -> Option<f64> {
+    usages
+        .flatten()
+        .filter_map(|u| u.cost)
+        .fold(None, |sum, c| Some(sum.unwrap_or(0.0) + c))
 }
 
 /// A row of a folder scan: its id breaks ties in the sort.
@@ -531,6 +544,7 @@ fn read_row(
                 model: None,
                 updated_at: time_text(modified),
                 message_count: 0,
+                cost: None,
                 problem: Some(e.problem()),
             };
             (modified, entry, None)
@@ -623,6 +637,7 @@ fn list_row(id: &str, path: PathBuf) -> (Option<DateTime<FixedOffset>>, ListEntr
                 model,
                 updated_at: probe.updated_at,
                 message_count: probe.messages.len(),
+                cost: total_cost(probe.messages.iter().map(|m| m.usage.as_deref())),
                 problem: None,
             };
             (time, entry)
@@ -636,6 +651,7 @@ fn list_row(id: &str, path: PathBuf) -> (Option<DateTime<FixedOffset>>, ListEntr
                 model: None,
                 updated_at: time_text(modified),
                 message_count: 0,
+                cost: None,
                 problem: Some(e.problem()),
             };
             (modified, entry)

@@ -183,12 +183,16 @@ fn entry_line<'a>(
         let text = format!("{marker}⚠ {}: {}", entry.id, sanitize(problem));
         return Line::styled(row_text(&text, width), theme.error);
     }
-    let meta = format!(
+    let mut meta = format!(
         "  {} · {} · {} msgs",
         entry.model.as_deref().map_or_else(|| "-".into(), sanitize),
         short_date(&entry.updated_at),
         entry.message_count
     );
+    if let Some(cost) = entry.cost {
+        meta.push_str(" · ");
+        meta.push_str(&crate::view::figures::dollars(cost));
+    }
     let room = width.saturating_sub(display_width(&meta) + 2);
     let title = row_text(&sanitize(&entry.title), room);
     let pad = room.saturating_sub(display_width(&title));

@@ -281,3 +281,35 @@ fn thinking_that_is_not_saved_yet_is_saved_within_two_seconds() {
         Some("first second".to_owned())
     );
 }
+
+#[test]
+fn the_browser_shows_what_a_conversation_cost() {
+    use crate::conversation::{Conversation, Message};
+    use crate::storage::index::IndexEntry;
+    let mut app = local_app();
+    press(&mut app, KeyCode::Char('o'), KeyModifiers::CONTROL);
+    let mut c = Conversation::new(None);
+    c.id = "20261129-140512-3fa2".into();
+    c.push_user("Priced question");
+    for cost in [0.0123, 0.0042] {
+        let mut reply = Message::assistant_pending("openrouter/deepseek/deepseek-r1");
+        reply.content = "answer".into();
+        reply.finish = Some(Finish::Stop);
+        reply.usage = Some(
+            Usage {
+                cost: Some(cost),
+                ..Usage::new(10, 10)
+            }
+            .into(),
+        );
+        c.messages.push(std::sync::Arc::new(reply));
+    }
+    c.updated_at = "2026-11-29T14:05:12+01:00".into();
+    let entry = IndexEntry::from_conversation(&c, PathBuf::from("/d/x.json"));
+    app.update(Msg::IndexLoaded(vec![entry]));
+    let screen = render(&mut app, 100, 24).backend().to_string();
+    assert!(
+        screen.contains("openrouter/deepseek/deepseek-r1 · 2026-11-29 14:05 · 3 msgs · $0.017"),
+        "{screen}"
+    );
+}
