@@ -1003,6 +1003,65 @@ mod tests {
     }
 
     #[test]
+    fn reasoning_window_and_prices_come_from_the_nearest_level() {
+        let c = parse(
+            "show_thinking = \"open\"\nreasoning_effort = \"low\"\ncontext_window = 8192\nprice_in = 1.5\n\
+             [[providers]]\nname = \"ollama\"\nkind = \"ollama\"\nbase_url = \"http://h:11434\"\nthinking_budget = 2048\nprice_in = 0\n\
+             [providers.per_model.\"deepseek-r1:8b\"]\ncontext_window = 131072\nreasoning_effort = \"high\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.show_thinking, ShowThinking::Open);
+        let ollama = c.provider("ollama").unwrap();
+        let r1 = ollama.settings.for_model("deepseek-r1:8b");
+        assert_eq!(
+            r1,
+            ModelSettings {
+                reasoning_effort: Some(ReasoningEffort::High),
+                thinking_budget: Some(2048),
+                context_window: Some(131_072),
+                price_in: Some(0.0),
+                price_out: None,
+            }
+        );
+        let other = ollama.settings.for_model("llama3.2");
+        assert_eq!(other.context_window, Some(8192));
+        assert_eq!(other.reasoning_effort, Some(ReasoningEffort::Low));
+        // Built-ins get the top level too.
+        let openai = c.provider("openai").unwrap().settings.for_model("gpt-5");
+        assert_eq!(openai.price_in, Some(1.5));
+        assert_eq!(openai.thinking_budget, None);
+        assert_eq!(parse("").unwrap().show_thinking, ShowThinking::Folded);
+    }
+
+    #[test]
+    fn bad_reasoning_window_and_price_values_name_their_line() {
+        for (text, expected) in [
+            (
+                "\nthinking_budget = 0\n",
+                "/c/config.toml:2: thinking_budget must be at least 1 token",
+            ),
+            (
+                "[[providers]]\nname = \"x\"\nbase_url = \"http://h\"\nprice_out = -1.0\n",
+                "/c/config.toml:4: price_out must be a number of dollars per million tokens, 0 or more",
+            ),
+            (
+                "[[providers]]\nname = \"x\"\nbase_url = \"http://h\"\n[providers.per_model.m]\ncontext_window = 0\n",
+                "/c/config.toml:2: provider `x`, per_model \"m\": context_window must be at least 1 token",
+            ),
+            (
+                "show_thinking = \"always\"\n",
+                "/c/config.toml:1: unknown variant `always`, expected one of `folded`, `open`, `hidden`",
+            ),
+            (
+                "reasoning_effort = \"max\"\n",
+                "/c/config.toml:1: unknown variant `max`, expected one of `low`, `medium`, `high`",
+            ),
+        ] {
+            assert_eq!(parse(text).unwrap_err().to_string(), expected, "{text}");
+        }
+    }
+
+    #[test]
     fn example_config_parses() {
         let c = parse(EXAMPLE_CONFIG).unwrap();
         assert_eq!(c.provider("llamacpp").unwrap().kind, ProviderKind::OpenAi);
@@ -1025,6 +1084,14 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         let c = parse(&uncommented).unwrap();
+        assert_eq!(
+            c.provider("llamacpp")
+                .unwrap()
+                .settings
+                .provider
+                .context_window,
+            Some(32_768)
+        );
         assert_eq!(c.local.threads, Some(1));
         assert_eq!(c.local.context, Some(8192));
     }
