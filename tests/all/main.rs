@@ -29,3 +29,4 @@ mod provider_retry;
 mod save_safety;
 mod save_safety_pty;
 mod storage;
+mod thinking_pty;

@@ -64,7 +64,7 @@ const EVERY_LEVEL: &str = r#"{
             2
           ]
         },
-        "cost": null
+        "billing": null
       },
       "finish": "stop",
       "reasoning": "think"
@@ -112,7 +112,7 @@ fn a_new_usage_report_keeps_the_unknown_usage_fields_of_the_file_out_of_other_re
     assert_eq!(
         written["messages"][1]["usage"],
         json!({"input_tokens": 9, "output_tokens": 3, "cache_read_tokens": 4,
-               "details": {"reasoning_tokens": 2, "audio": [1, 2]}, "cost": null})
+               "details": {"reasoning_tokens": 2, "audio": [1, 2]}, "billing": null})
     );
     assert_eq!(written["messages"][0]["attachments"][0]["sha256"], "ab12");
     assert_eq!(written["active_path"], json!([0, 1]));

@@ -58,11 +58,16 @@ impl Sandbox {
 
     /// A sandbox whose config has one provider, `mock`, with the model `m1`.
     pub fn with_mock(server: &MockServer) -> Sandbox {
+        Sandbox::with_mock_config(server, "")
+    }
+
+    /// [`Sandbox::with_mock`] with `top` (top-level config keys) before the provider.
+    pub fn with_mock_config(server: &MockServer, top: &str) -> Sandbox {
         let sandbox = Sandbox::new();
         std::fs::write(
             sandbox.config_path(),
             format!(
-                "[[providers]]\nname = \"mock\"\nkind = \"openai\"\nbase_url = \"{}\"\nmodels = [\"m1\"]\n",
+                "{top}[[providers]]\nname = \"mock\"\nkind = \"openai\"\nbase_url = \"{}\"\nmodels = [\"m1\"]\n",
                 server.url("/v1")
             ),
         )
