@@ -160,6 +160,7 @@ fn failed_discovery_shows_the_built_in_list_and_says_why() {
     app.update(Msg::ModelsLoaded {
         provider: "other".into(),
         models: vec!["fallback-1".into()],
+        info: std::collections::BTreeMap::new(),
         error: Some(
             Problem::Connect {
                 message: "cannot connect to http://127.0.0.1:9/v1: connection refused".into(),
@@ -1464,6 +1465,7 @@ mod first_run {
         app.update(Msg::ModelsLoaded {
             provider: "local".into(),
             models: vec!["qwen2.5-0.5b-instruct-q8_0".into()],
+            info: std::collections::BTreeMap::new(),
             error: None,
         });
         assert!(!app.offers_download());
@@ -1504,6 +1506,7 @@ mod first_run {
         app.update(Msg::ModelsLoaded {
             provider: "local".into(),
             models: vec!["smollm2".into()],
+            info: std::collections::BTreeMap::new(),
             error: None,
         });
         assert!(!app.offers_download());
