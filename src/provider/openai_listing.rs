@@ -470,7 +470,7 @@ mod tests {
     #[test]
     fn per_million_is_exact_to_a_millionth_of_a_dollar() {
         let exact = |per_token: f64, want: f64| {
-            assert_eq!(per_million(per_token).to_bits(), want.to_bits())
+            assert_eq!(per_million(per_token).to_bits(), want.to_bits());
         };
         exact(0.000_000_15, 0.15);
         exact(0.000_015, 15.0);

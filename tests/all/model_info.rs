@@ -97,10 +97,10 @@ async fn openrouter_gives_the_window_the_reply_limit_and_prices_per_million() {
 #[tokio::test]
 async fn together_lists_a_bare_array_priced_per_million_tokens() {
     let body = json!([
-        {"id": "meta-llama/Llama-3.3-70B-Instruct-Turbo", "object": "model", "created": 1733443200,
+        {"id": "meta-llama/Llama-3.3-70B-Instruct-Turbo", "object": "model", "created": 1_733_443_200,
          "type": "chat", "running": false, "display_name": "Llama 3.3 70B Instruct Turbo",
          "organization": "Meta", "link": "https://example.test", "license": "other",
-         "context_length": 131072,
+         "context_length": 131_072,
          "config": {"chat_template": "{{ messages }}", "stop": ["<|eot_id|>"]},
          "pricing": {"hourly": 0, "input": 0.88, "output": 0.88, "base": 0, "finetune": 0}},
         {"id": "BAAI/bge-base-en-v1.5", "object": "model", "type": "embedding",
