@@ -96,7 +96,8 @@ pub async fn models(config: &Config) -> ExitCode {
     let results = futures_util::future::join_all(lookups).await;
     let mut printed = 0usize;
     let mut stdout = stdout();
-    for (p, (models, error)) in results {
+    for (p, (listing, error)) in results {
+        let models = listing.models;
         for note in provider::discovery_notes(p) {
             crate::say!("{}: {note}", p.name);
         }
@@ -292,8 +293,8 @@ pub fn model_error_text(e: &ModelError) -> String {
 /// The first model of the first enabled provider, for `ask` without a model.
 async fn first_model(config: &Config, client: &reqwest::Client) -> Option<String> {
     for p in config.providers.iter().filter(|p| p.disabled.is_none()) {
-        let (models, _) = provider::discover_models(client, p).await;
-        if let Some(m) = models.first() {
+        let (listing, _) = provider::discover_models(client, p).await;
+        if let Some(m) = listing.models.first() {
             return Some(format!("{}/{m}", p.name));
         }
     }

@@ -546,12 +546,25 @@ impl Context {
         let jobs = self.job_tx.clone();
         let client = self.client.clone();
         tokio::spawn(async move {
-            let (models, error) = provider::discover_models(&client, &spec).await;
+            let (listing, error) = provider::discover_models(&client, &spec).await;
+            // The list goes out first, so the sidebar fills at once; what the server
+            // says per model (Ollama's `/api/show`) follows in a second message.
+            let described = error.is_none().then(|| listing.models.clone());
             let _ = jobs.send(Job::App(Msg::ModelsLoaded {
                 provider: spec.name.clone(),
-                models,
+                models: listing.models,
+                info: listing.info,
                 error,
             }));
+            if let Some(models) = described {
+                let info = provider::describe_models(&client, &spec, &models).await;
+                if !info.is_empty() {
+                    let _ = jobs.send(Job::App(Msg::ModelInfoLoaded {
+                        provider: spec.name.clone(),
+                        info,
+                    }));
+                }
+            }
         });
     }
 }

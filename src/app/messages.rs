@@ -2,6 +2,7 @@
 //! (terminal events, provider events, results of background work) and the [`Effect`]s
 //! that go out for the runtime to carry out (design §3).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -10,6 +11,7 @@ use crossterm::event::Event;
 use crate::clipboard::{CopyError, CopyMethod};
 use crate::conversation::Conversation;
 use crate::external_editor::EditorError;
+use crate::model_settings::ModelInfo;
 use crate::provider::{ChatRequest, ProviderError, ProviderSpec, StreamEvent};
 use crate::storage::export::Replace;
 use crate::storage::index::IndexEntry;
@@ -35,11 +37,20 @@ pub enum Msg {
         at: Instant,
     },
     /// Model discovery finished for a provider: the models to show (the configured
-    /// ones when discovery failed), and why it failed.
+    /// ones when discovery failed), what the listing said about their windows and
+    /// prices (by model id, without the provider), and why discovery failed.
     ModelsLoaded {
         provider: String,
         models: Vec<String>,
+        info: BTreeMap<String, ModelInfo>,
         error: Option<ProviderError>,
+    },
+    /// What a provider said about its models when asked one at a time after the list
+    /// was shown (Ollama's `/api/show`), by model id: it arrives after `ModelsLoaded`
+    /// so the sidebar never waits for it.
+    ModelInfoLoaded {
+        provider: String,
+        info: BTreeMap<String, ModelInfo>,
     },
     /// An autosave finished: where it went (`None`: nothing to write yet), or why not.
     Saved(Result<Option<Saved>, StorageError>),

@@ -134,23 +134,11 @@ impl App {
             Msg::ModelsLoaded {
                 provider,
                 models,
+                info,
                 error,
-            } => {
-                // An optional provider (Ollama) that does not answer is simply not shown.
-                if let Some(e) = &error
-                    && !self.session.catalog.is_optional(&provider)
-                {
-                    self.set_error(format!("cannot list models: {e}"));
-                }
-                self.session
-                    .catalog
-                    .set_models(&provider, models, error.map(|e| e.to_string()));
-                if self.session.active_model.is_none() {
-                    self.session.active_model = self.session.catalog.first_usable();
-                    if let Some(m) = self.session.active_model.clone() {
-                        self.session.catalog.select_model(&m);
-                    }
-                }
+            } => self.on_models_loaded(&provider, models, info, error, &mut fx),
+            Msg::ModelInfoLoaded { provider, info } => {
+                self.session.catalog.add_info(&provider, info);
                 fx.push(Effect::Redraw);
             }
             Msg::Saved(result) => self.on_save_result(result, &mut fx),
@@ -318,6 +306,34 @@ impl App {
         }
         self.set_notice(format!("opened “{}”", crate::view::wrap::sanitize(&title)));
         self.set_focus(Focus::Input);
+    }
+
+    /// A provider's discovery finished: its models (and what the listing said about
+    /// them) go into the catalog, and the first usable model is chosen if none was.
+    fn on_models_loaded(
+        &mut self,
+        provider: &str,
+        models: Vec<String>,
+        info: std::collections::BTreeMap<String, crate::model_settings::ModelInfo>,
+        error: Option<crate::provider::ProviderError>,
+        fx: &mut Vec<Effect>,
+    ) {
+        // An optional provider (Ollama) that does not answer is simply not shown.
+        if let Some(e) = &error
+            && !self.session.catalog.is_optional(provider)
+        {
+            self.set_error(format!("cannot list models: {e}"));
+        }
+        self.session
+            .catalog
+            .set_models(provider, models, info, error.map(|e| e.to_string()));
+        if self.session.active_model.is_none() {
+            self.session.active_model = self.session.catalog.first_usable();
+            if let Some(m) = self.session.active_model.clone() {
+                self.session.catalog.select_model(&m);
+            }
+        }
+        fx.push(Effect::Redraw);
     }
 }
 

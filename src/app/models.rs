@@ -4,6 +4,9 @@
 //! Plain data kept current by `App::update`; the visible rows are derived here when the
 //! catalog or the filter changes, so drawing only reads them.
 
+use std::collections::BTreeMap;
+
+use crate::model_settings::ModelInfo;
 use crate::provider::ProviderSpec;
 
 /// Where a provider's model list stands.
@@ -71,7 +74,7 @@ pub struct ModelCatalog {
     hints: Vec<Vec<String>>,
     /// What discovery said about each model's window and prices, by `provider/model`
     /// (models it said nothing about are absent).
-    info: std::collections::BTreeMap<String, crate::model_settings::ModelInfo>,
+    info: BTreeMap<String, ModelInfo>,
 }
 
 impl ModelCatalog {
@@ -103,8 +106,18 @@ impl ModelCatalog {
         catalog
     }
 
-    /// Stores a provider's models (discovery finished).
-    pub fn set_models(&mut self, provider: &str, models: Vec<String>, error: Option<String>) {
+    /// Stores a provider's models (discovery finished) and what discovery said about
+    /// them, by model id; what an earlier discovery of the provider said is replaced.
+    pub fn set_models(
+        &mut self,
+        provider: &str,
+        models: Vec<String>,
+        info: BTreeMap<String, ModelInfo>,
+        error: Option<String>,
+    ) {
+        let prefix = format!("{provider}/");
+        self.info.retain(|full, _| !full.starts_with(&prefix));
+        self.add_info(provider, info);
         if let Some(p) = self.providers.iter_mut().find(|p| p.name == provider) {
             p.state = match error {
                 Some(e) if models.is_empty() => ListState::Failed(e),
@@ -120,9 +133,18 @@ impl ModelCatalog {
         }
     }
 
+    /// Adds what a provider said about some of its models (by model id), over what it
+    /// said before about the same ones.
+    pub fn add_info(&mut self, provider: &str, info: BTreeMap<String, ModelInfo>) {
+        self.info.extend(
+            info.into_iter()
+                .map(|(model, info)| (format!("{provider}/{model}"), info)),
+        );
+    }
+
     /// What discovery said about `full` (`provider/model`): nothing when it said
     /// nothing.
-    pub fn info(&self, full: &str) -> crate::model_settings::ModelInfo {
+    pub fn info(&self, full: &str) -> ModelInfo {
         self.info.get(full).copied().unwrap_or_default()
     }
 
@@ -383,7 +405,12 @@ mod tests {
     fn loaded_models_keep_the_highlight() {
         let mut c = catalog();
         c.move_selection(1);
-        c.set_models("mistral", vec!["a".into(), "b".into()], None);
+        c.set_models(
+            "mistral",
+            vec!["a".into(), "b".into()],
+            BTreeMap::new(),
+            None,
+        );
         assert_eq!(c.selected_model().as_deref(), Some("openai/gpt-4o-mini"));
     }
 
@@ -400,9 +427,19 @@ mod tests {
         });
         c.rebuild_rows();
         assert!(!c.rows.contains(&Row::Provider(3)));
-        c.set_models("ollama", vec![], Some("connection refused".into()));
+        c.set_models(
+            "ollama",
+            vec![],
+            BTreeMap::new(),
+            Some("connection refused".into()),
+        );
         assert!(!c.rows.contains(&Row::Provider(3)));
-        c.set_models("ollama", vec!["llama3.2:latest".into()], None);
+        c.set_models(
+            "ollama",
+            vec!["llama3.2:latest".into()],
+            BTreeMap::new(),
+            None,
+        );
         assert!(c.rows.contains(&Row::Model(3, 0)));
     }
 

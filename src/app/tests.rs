@@ -10,6 +10,7 @@ use super::*;
 use crate::clipboard::{CopyError, CopyMethod};
 use crate::config::Config;
 use crate::conversation::{Finish, Role, Usage};
+use crate::model_settings::ModelInfo;
 use crate::provider::ChatRequest;
 use crate::provider::{ChatMessage, Problem, RetryHint, StreamEvent};
 use crate::storage::{IoAction, StorageError};
@@ -155,11 +156,82 @@ fn start_asks_for_every_enabled_providers_models() {
 }
 
 #[test]
+fn model_info_takes_what_discovery_said_over_the_config_and_the_config_for_the_rest() {
+    let config = Config::from_toml(
+        "[[providers]]\nname = \"router\"\nbase_url = \"http://127.0.0.1:9/v1\"\n\
+         context_window = 8192\nprice_in = 1.0\nprice_out = 2.0\n\
+         [providers.per_model.\"quiet\"]\ncontext_window = 4096\n",
+        Path::new("test.toml"),
+        &|_| None,
+    )
+    .unwrap();
+    let (mut app, _) = App::new(AppOptions {
+        config,
+        model: None,
+        conversation: None,
+        config_path: PathBuf::from("test.toml"),
+    });
+    let discovered = ModelInfo {
+        context: Some(128_000),
+        max_output: Some(16384),
+        price_in: Some(0.15),
+        price_out: None,
+    };
+    app.update(Msg::ModelsLoaded {
+        provider: "router".into(),
+        models: vec!["described".into(), "quiet".into()],
+        info: std::collections::BTreeMap::from([("described".to_owned(), discovered)]),
+        error: None,
+    });
+    assert_eq!(
+        app.model_info("router/described"),
+        ModelInfo {
+            context: Some(128_000),
+            max_output: Some(16384),
+            price_in: Some(0.15),
+            price_out: Some(2.0),
+        }
+    );
+    assert_eq!(
+        app.model_info("router/quiet"),
+        ModelInfo {
+            context: Some(4096),
+            max_output: None,
+            price_in: Some(1.0),
+            price_out: Some(2.0),
+        }
+    );
+
+    // A second message (Ollama's `/api/show`) adds to it; a new discovery replaces it.
+    app.update(Msg::ModelInfoLoaded {
+        provider: "router".into(),
+        info: std::collections::BTreeMap::from([(
+            "quiet".to_owned(),
+            ModelInfo {
+                context: Some(40960),
+                ..ModelInfo::default()
+            },
+        )]),
+    });
+    assert_eq!(app.model_info("router/quiet").context, Some(40960));
+    assert_eq!(app.model_info("router/described").context, Some(128_000));
+    app.update(Msg::ModelsLoaded {
+        provider: "router".into(),
+        models: vec!["described".into(), "quiet".into()],
+        info: std::collections::BTreeMap::new(),
+        error: None,
+    });
+    assert_eq!(app.model_info("router/described").context, Some(8192));
+    assert_eq!(app.model_info("router/quiet").context, Some(4096));
+}
+
+#[test]
 fn failed_discovery_shows_the_built_in_list_and_says_why() {
     let mut app = app();
     app.update(Msg::ModelsLoaded {
         provider: "other".into(),
         models: vec!["fallback-1".into()],
+        info: std::collections::BTreeMap::new(),
         error: Some(
             Problem::Connect {
                 message: "cannot connect to http://127.0.0.1:9/v1: connection refused".into(),
@@ -1464,6 +1536,7 @@ mod first_run {
         app.update(Msg::ModelsLoaded {
             provider: "local".into(),
             models: vec!["qwen2.5-0.5b-instruct-q8_0".into()],
+            info: std::collections::BTreeMap::new(),
             error: None,
         });
         assert!(!app.offers_download());
@@ -1504,6 +1577,7 @@ mod first_run {
         app.update(Msg::ModelsLoaded {
             provider: "local".into(),
             models: vec!["smollm2".into()],
+            info: std::collections::BTreeMap::new(),
             error: None,
         });
         assert!(!app.offers_download());

@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::http::{error_fields, post_json};
-use super::models::{follow_pages, list_url};
+use super::models::{Listed, follow_pages, list_url};
 use super::sse::{self, Event, EventReader};
 use super::wire::{parse_event, parse_listing};
+use crate::model_settings::ModelInfo;
 use futures_util::future::BoxFuture;
 
 use super::kind::{Body, Dialect};
@@ -186,7 +187,7 @@ impl Dialect for Anthropic {
         &'a self,
         client: &'a reqwest::Client,
         provider: &'a ProviderSpec,
-    ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
+    ) -> BoxFuture<'a, Result<Vec<Listed>, ProviderError>> {
         Box::pin(list_models(client, provider))
     }
 }
@@ -429,13 +430,13 @@ fn ending_of(reason: &str) -> Ending {
 async fn list_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
-) -> Result<Vec<String>, ProviderError> {
+) -> Result<Vec<Listed>, ProviderError> {
     let base = endpoint(provider, "v1/models");
     follow_pages(
         client,
         provider,
         |after| page_url(provider, &base, after),
-        |body| parse_page(&provider.name, body).map(|page| (page.ids, page.next)),
+        |body| parse_page(&provider.name, body).map(|page| (page.models, page.next)),
     )
     .await
 }
@@ -460,7 +461,7 @@ fn page_url(
 /// One page of the model listing.
 #[derive(Debug, PartialEq)]
 struct ModelPage {
-    ids: Vec<String>,
+    models: Vec<Listed>,
     /// The `after_id` of the next page, when `has_more` says there is one.
     next: Option<String>,
 }
@@ -474,31 +475,45 @@ struct WirePage {
     last_id: Option<String>,
 }
 
+/// An entry; newer listings add the window (`max_input_tokens`) and the largest
+/// `max_tokens` a request may ask for (the SDK's `types/model_info.py`).
 #[derive(Debug, Deserialize)]
 struct WireModel {
     id: Option<String>,
+    #[serde(default, deserialize_with = "super::wire::lenient")]
+    max_input_tokens: Option<u64>,
+    #[serde(default, deserialize_with = "super::wire::lenient")]
+    max_tokens: Option<u64>,
 }
 
 /// The shape named when a page cannot be read.
 const LISTING_SHAPE: &str = "{\"data\":[{\"id\":...}]}";
 
-/// `data[].id` and the cursor of the next page.
+/// `data[].id` (with its window and reply limit when given) and the cursor of the
+/// next page.
 fn parse_page(provider: &str, body: &[u8]) -> Result<ModelPage, ProviderError> {
     let page: WirePage = parse_listing(provider, body, LISTING_SHAPE)?;
-    let ids: Vec<String> = page
+    let models: Vec<Listed> = page
         .data
         .into_iter()
-        .filter_map(|entry| entry.id)
-        .filter(|id| !id.is_empty())
+        .filter_map(|entry| {
+            let id = entry.id.filter(|id| !id.is_empty())?;
+            let info = ModelInfo {
+                context: entry.max_input_tokens.filter(|&n| n > 0),
+                max_output: entry.max_tokens.filter(|&n| n > 0),
+                ..ModelInfo::default()
+            };
+            Some(Listed { id, info })
+        })
         .collect();
     let next = (page.has_more == Some(true))
         .then(|| {
             page.last_id
                 .filter(|id| !id.is_empty())
-                .or_else(|| ids.last().cloned())
+                .or_else(|| models.last().map(|m| m.id.clone()))
         })
         .flatten();
-    Ok(ModelPage { ids, next })
+    Ok(ModelPage { models, next })
 }
 
 #[cfg(test)]
@@ -892,11 +907,35 @@ mod tests {
     }
 
     #[test]
+    fn a_model_entry_with_limits_gives_its_window_and_longest_reply() {
+        assert_eq!(
+            parse_page(
+                "p",
+                br#"{"data":[{"id":"claude","max_input_tokens":200000,"max_tokens":64000},{"id":"odd","max_input_tokens":"big"}],"has_more":false}"#
+            ),
+            Ok(ModelPage {
+                models: vec![
+                    Listed {
+                        id: "claude".into(),
+                        info: ModelInfo {
+                            context: Some(200_000),
+                            max_output: Some(64000),
+                            ..ModelInfo::default()
+                        }
+                    },
+                    Listed::bare("odd")
+                ],
+                next: None
+            })
+        );
+    }
+
+    #[test]
     fn model_pages_follow_has_more_and_last_id() {
         assert_eq!(
             parse_page("p", br#"{"data":[{"id":"a"},{"id":""},{"type":"model"}],"has_more":true,"last_id":"a"}"#),
             Ok(ModelPage {
-                ids: vec!["a".into()],
+                models: vec![Listed::bare("a")],
                 next: Some("a".into())
             })
         );
@@ -906,7 +945,7 @@ mod tests {
                 br#"{"data":[{"id":"b"}],"has_more":true,"last_id":null}"#
             ),
             Ok(ModelPage {
-                ids: vec!["b".into()],
+                models: vec![Listed::bare("b")],
                 next: Some("b".into())
             })
         );
@@ -916,7 +955,7 @@ mod tests {
                 br#"{"data":[{"id":"c"}],"has_more":false,"last_id":"c"}"#
             ),
             Ok(ModelPage {
-                ids: vec!["c".into()],
+                models: vec![Listed::bare("c")],
                 next: None
             })
         );

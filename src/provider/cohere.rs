@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::http::{error_fields, key_hint, post_json};
-use super::models::{follow_pages, list_url};
+use super::models::{Listed, follow_pages, list_url};
 use super::sse::{self, Event, EventReader};
 use super::wire::{parse_event, parse_listing};
+use crate::model_settings::ModelInfo;
 use futures_util::future::BoxFuture;
 
 use super::kind::{Body, Dialect};
@@ -109,7 +110,7 @@ impl Dialect for Cohere {
         &'a self,
         client: &'a reqwest::Client,
         provider: &'a ProviderSpec,
-    ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
+    ) -> BoxFuture<'a, Result<Vec<Listed>, ProviderError>> {
         Box::pin(list_models(client, provider))
     }
 }
@@ -366,7 +367,7 @@ impl WireUsage {
 async fn list_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
-) -> Result<Vec<String>, ProviderError> {
+) -> Result<Vec<Listed>, ProviderError> {
     let base = format!("{}/v1/models", provider.base_url.trim_end_matches('/'));
     let page_url = |token: Option<&str>| {
         let mut url = list_url(provider, &base)?;
@@ -381,7 +382,7 @@ async fn list_models(
         Ok(url)
     };
     follow_pages(client, provider, page_url, |body| {
-        parse_page(&provider.name, body).map(|page| (page.names, page.next))
+        parse_page(&provider.name, body).map(|page| (page.models, page.next))
     })
     .await
 }
@@ -389,7 +390,7 @@ async fn list_models(
 /// One page of the model list.
 #[derive(Debug, PartialEq)]
 struct Page {
-    names: Vec<String>,
+    models: Vec<Listed>,
     /// The token of the next page; `None` on the last one.
     next: Option<String>,
 }
@@ -406,13 +407,15 @@ struct WirePage {
 struct WireModel {
     name: Option<String>,
     endpoints: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "super::wire::lenient")]
+    context_length: Option<u64>,
 }
 
 /// The chat-capable names on a page (entries without `endpoints` are kept: nothing says
-/// they cannot chat).
+/// they cannot chat), with `context_length` as the window.
 fn parse_page(provider: &str, body: &[u8]) -> Result<Page, ProviderError> {
     let page: WirePage = parse_listing(provider, body, "{\"models\":[{\"name\":...}]}")?;
-    let names = page
+    let models = page
         .models
         .into_iter()
         .filter(|m| {
@@ -420,11 +423,17 @@ fn parse_page(provider: &str, body: &[u8]) -> Result<Page, ProviderError> {
                 .as_ref()
                 .is_none_or(|endpoints| endpoints.iter().any(|e| e == "chat"))
         })
-        .filter_map(|m| m.name)
-        .filter(|name| !name.is_empty())
+        .filter_map(|m| {
+            let id = m.name.filter(|name| !name.is_empty())?;
+            let info = ModelInfo {
+                context: m.context_length.filter(|&n| n > 0),
+                ..ModelInfo::default()
+            };
+            Some(Listed { id, info })
+        })
         .collect();
     let next = page.next_page_token.filter(|t| !t.is_empty());
-    Ok(Page { names, next })
+    Ok(Page { models, next })
 }
 
 #[cfg(test)]
@@ -763,16 +772,30 @@ mod tests {
                 br#"{"models":[{"name":"a","endpoints":["generate","chat"]},{"name":"e","endpoints":["embed"]},{"name":"n"},{"endpoints":["chat"]}],"next_page_token":"tok"}"#
             ),
             Ok(Page {
-                names: vec!["a".to_owned(), "n".to_owned()],
+                models: vec![Listed::bare("a"), Listed::bare("n")],
                 next: Some("tok".to_owned()),
             })
         );
         assert_eq!(
             parse_page("p", br#"{"models":[],"next_page_token":""}"#),
             Ok(Page {
-                names: vec![],
+                models: vec![],
                 next: None
             })
+        );
+        assert_eq!(
+            parse_page(
+                "p",
+                br#"{"models":[{"name":"command-a-03-2025","endpoints":["chat"],"context_length":256000}]}"#
+            )
+            .map(|page| page.models),
+            Ok(vec![Listed {
+                id: "command-a-03-2025".to_owned(),
+                info: ModelInfo {
+                    context: Some(256_000),
+                    ..ModelInfo::default()
+                }
+            }])
         );
         assert_eq!(
             parse_page("p", br#"{"data":[]}"#).map_err(|e| e.to_string()),

@@ -18,9 +18,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::http::{error_fields, key_hint, post_json};
-use super::models::{follow_pages, list_url};
+use super::models::{Listed, follow_pages, list_url};
 use super::sse::{self, Event, EventReader, SseError};
 use super::wire::{parse_event, parse_listing};
+use crate::model_settings::ModelInfo;
 use futures_util::future::BoxFuture;
 
 use super::kind::{Body, Dialect};
@@ -175,7 +176,7 @@ impl Dialect for Gemini {
         &'a self,
         client: &'a reqwest::Client,
         provider: &'a ProviderSpec,
-    ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
+    ) -> BoxFuture<'a, Result<Vec<Listed>, ProviderError>> {
         Box::pin(list_models(client, provider))
     }
 }
@@ -619,11 +620,12 @@ fn blocked_because(reason: &str) -> Option<&'static str> {
 /// The models that can chat: every page of `GET {base}/v1beta/models` (following
 /// `nextPageToken`, at most [`MAX_MODEL_PAGES`](super::models::MAX_MODEL_PAGES)),
 /// keeping entries whose `supportedGenerationMethods` contains `generateContent`, named
-/// without `models/`.
+/// without `models/`, with `inputTokenLimit` as the window and `outputTokenLimit` as
+/// the longest reply.
 async fn list_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
-) -> Result<Vec<String>, ProviderError> {
+) -> Result<Vec<Listed>, ProviderError> {
     let base = format!(
         "{}/{API_VERSION}/models",
         provider.base_url.trim_end_matches('/')
@@ -669,12 +671,16 @@ struct WirePage {
 struct WireModel {
     name: Option<String>,
     supported_generation_methods: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "super::wire::lenient")]
+    input_token_limit: Option<u64>,
+    #[serde(default, deserialize_with = "super::wire::lenient")]
+    output_token_limit: Option<u64>,
 }
 
-/// The chat model ids of one page and its next-page token.
-fn parse_page(provider: &str, body: &[u8]) -> Result<(Vec<String>, Option<String>), ProviderError> {
+/// The chat models of one page and its next-page token.
+fn parse_page(provider: &str, body: &[u8]) -> Result<(Vec<Listed>, Option<String>), ProviderError> {
     let page: WirePage = parse_listing(provider, body, "{\"models\":[{\"name\":...}]}")?;
-    let ids = page
+    let models = page
         .models
         .into_iter()
         .filter(|m| {
@@ -682,15 +688,22 @@ fn parse_page(provider: &str, body: &[u8]) -> Result<(Vec<String>, Option<String
                 .as_ref()
                 .is_some_and(|methods| methods.iter().any(|x| x == "generateContent"))
         })
-        .filter_map(|m| m.name)
-        .map(|name| match name.strip_prefix("models/") {
-            Some(id) => id.to_owned(),
-            None => name,
+        .filter_map(|m| {
+            let name = m.name?;
+            let id = match name.strip_prefix("models/") {
+                Some(id) => id.to_owned(),
+                None => name,
+            };
+            let info = ModelInfo {
+                context: m.input_token_limit.filter(|&n| n > 0),
+                max_output: m.output_token_limit.filter(|&n| n > 0),
+                ..ModelInfo::default()
+            };
+            (!id.is_empty()).then_some(Listed { id, info })
         })
-        .filter(|id| !id.is_empty())
         .collect();
     let next = page.next_page_token.filter(|t| !t.is_empty());
-    Ok((ids, next))
+    Ok((models, next))
 }
 
 #[cfg(test)]
@@ -724,7 +737,7 @@ mod tests {
             include_usage: false,
             optional: false,
             local: None,
-            settings: Default::default(),
+            settings: crate::model_settings::ProviderSettings::default(),
         }
     }
 
@@ -1133,11 +1146,18 @@ mod tests {
     }
 
     #[test]
-    fn model_pages_keep_chat_models_without_the_prefix() {
+    fn model_pages_keep_chat_models_without_the_prefix_and_with_their_limits() {
         assert_eq!(
             parse_page("p", MODELS),
             Ok((
-                vec!["gemini-2.5-flash".to_owned()],
+                vec![Listed {
+                    id: "gemini-2.5-flash".to_owned(),
+                    info: ModelInfo {
+                        context: Some(1_048_576),
+                        max_output: Some(65536),
+                        ..ModelInfo::default()
+                    }
+                }],
                 Some("FiXtUrEpAgEtOkEn".to_owned())
             ))
         );

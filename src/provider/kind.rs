@@ -2,12 +2,13 @@
 //!
 //! Owns: [`ProviderKind`] (the config's `kind`, read with serde), the [`Dialect`] trait
 //! every wire protocol implements (authentication header, chat request, reply reader,
-//! model listing), and the one table from a kind to its dialect. Adding a native kind
-//! is a variant and a row here plus its module; an OpenAI-compatible service needs no
-//! kind at all, only a row in [`super::builtins`].
+//! model listing and description), and the one table from a kind to its dialect.
+//! Adding a native kind is a variant and a row here plus its module; an
+//! OpenAI-compatible service needs no kind at all, only a row in [`super::builtins`].
 //!
 //! Must not: hold any protocol's details (each module owns its own) or touch the UI.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::pin::Pin;
 use std::time::Duration;
@@ -17,8 +18,10 @@ use futures_util::Stream;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
+use super::models::Listed;
 use super::{ChatRequest, ProviderError, ProviderSpec, ReplyStream};
 use super::{anthropic, cohere, gemini, ollama, openai};
+use crate::model_settings::ModelInfo;
 
 /// The wire protocol a provider speaks (spec §4 `kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -145,12 +148,26 @@ pub(crate) trait Dialect: Sync {
     /// a response's body (see [`super::read_body`]).
     fn read_body(&self, provider: String, body: Body, idle: Duration) -> ReplyStream;
 
-    /// The models the server lists, in any order.
+    /// The models the server lists, in any order, each with what its entry says about
+    /// its window and prices.
     fn list_models<'a>(
         &'a self,
         client: &'a reqwest::Client,
         provider: &'a ProviderSpec,
-    ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>>;
+    ) -> BoxFuture<'a, Result<Vec<Listed>, ProviderError>>;
+
+    /// What the server says about each of `models` when asked one at a time, for a
+    /// protocol whose list says nothing (Ollama's `/api/show`). Never fails; a model
+    /// it could not learn about is absent. Nothing to ask by default.
+    fn describe_models<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        provider: &'a ProviderSpec,
+        models: &'a [String],
+    ) -> BoxFuture<'a, BTreeMap<String, ModelInfo>> {
+        let _ = (client, provider, models);
+        Box::pin(std::future::ready(BTreeMap::new()))
+    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod local;
 mod models;
 mod ollama;
 mod openai;
+mod openai_listing;
 mod retry;
 mod sse;
 #[cfg(test)]
@@ -41,7 +42,7 @@ pub(crate) use builtins::ollama_base_url;
 pub use error::{Problem, ProviderError, RetryHint};
 pub use http::{REDACTED_USERINFO, redact_userinfo};
 pub use kind::{ProviderKind, UnknownKind};
-pub use models::{DISCOVERY_TIMEOUT, discover_models, list_models};
+pub use models::{DISCOVERY_TIMEOUT, Listing, describe_models, discover_models, list_models};
 pub use sse::MAX_EVENT_BYTES;
 
 /// A provider fully resolved from built-ins, config and environment: everything a request
@@ -338,10 +339,23 @@ pub(crate) fn failed_reply(error: ProviderError) -> ReplyStream {
     not(feature = "local"),
     allow(clippy::unused_async, reason = "the same signature in every build")
 )]
-async fn local_models(provider: &ProviderSpec) -> Result<Vec<String>, ProviderError> {
+async fn local_models(provider: &ProviderSpec) -> Result<Vec<models::Listed>, ProviderError> {
     #[cfg(feature = "local")]
     if let Some(settings) = &provider.local {
-        return local::list_models(&provider.name, std::sync::Arc::clone(settings)).await;
+        // A `[local] context` is the window the engine runs every model with; without
+        // one it is each file's own (capped), which the search does not read.
+        let context = settings.context.and_then(|n| u64::try_from(n).ok());
+        let names = local::list_models(&provider.name, std::sync::Arc::clone(settings)).await?;
+        return Ok(names
+            .into_iter()
+            .map(|id| models::Listed {
+                id,
+                info: crate::model_settings::ModelInfo {
+                    context,
+                    ..crate::model_settings::ModelInfo::default()
+                },
+            })
+            .collect());
     }
     Err(not_built(provider))
 }

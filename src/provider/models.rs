@@ -1,51 +1,121 @@
-//! Model discovery: which models a provider can chat with.
+//! Model discovery: which models a provider can chat with, and what its listing says
+//! about each one's window and prices.
 //!
 //! Owns: the choice between config models, discovered models and the built-in fallback
-//! list; the authenticated GET every kind's discovery uses; and `GET {base_url}/models`
-//! for OpenAI-compatible servers, filtering out entries that cannot chat (Mistral
-//! `capabilities.completion_chat == false`, Groq `active == false`). Each other kind
-//! parses its own list in its module. Must not: cache results, log keys, or touch the UI.
+//! list; the [`Listing`] every kind's discovery ends in (ids plus a [`ModelInfo`] per
+//! model the server described); the authenticated GET every kind's discovery uses; the
+//! follow-up that asks per model what the list did not say ([`describe_models`], bounded
+//! in time and concurrency, never failing). Each kind parses its own list in its
+//! module (OpenAI-compatible servers in [`super::openai_listing`]).
+//! Must not: cache results, log keys, make up a number a server did not send, or touch
+//! the UI.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use super::http::{authorize, error_from_response, send_error};
-use super::wire::parse_listing;
 use super::{Problem, ProviderError, ProviderSpec};
+use crate::model_settings::ModelInfo;
 
 /// How long discovery may take before the provider's models count as unknown.
 pub const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Lists the models `provider` serves, sorted and without duplicates.
+/// How long one follow-up question about a model (llama.cpp `/props`) may take: the
+/// list is worth more than the detail, so a slow answer leaves the detail unknown.
+pub(crate) const DETAIL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What discovery found for a provider.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Listing {
+    /// The ids to offer: sorted and without duplicates when discovered, in the
+    /// config's order when the config names them.
+    pub models: Vec<String>,
+    /// What the server said about each model, by id. A model it said nothing about is
+    /// absent, so an unknown window is never shown as a number.
+    pub info: BTreeMap<String, ModelInfo>,
+}
+
+impl Listing {
+    /// Ids without any information (config models, the fallback list).
+    pub fn bare(models: Vec<String>) -> Listing {
+        Listing {
+            models,
+            info: BTreeMap::new(),
+        }
+    }
+
+    /// The entries a dialect read, sorted by id once; of duplicates, the first one
+    /// that says anything is kept.
+    pub(crate) fn from_entries(entries: Vec<Listed>) -> Listing {
+        let mut info = BTreeMap::new();
+        let mut models = Vec::with_capacity(entries.len());
+        for entry in entries {
+            if entry.info != ModelInfo::default() {
+                info.entry(entry.id.clone()).or_insert(entry.info);
+            }
+            models.push(entry.id);
+        }
+        models.sort_unstable();
+        models.dedup();
+        Listing { models, info }
+    }
+}
+
+/// One entry of a provider's model list: its id and what the entry says about it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Listed {
+    pub id: String,
+    pub info: ModelInfo,
+}
+
+impl Listed {
+    /// An entry that says nothing beyond its id.
+    pub(crate) fn bare(id: impl Into<String>) -> Listed {
+        Listed {
+            id: id.into(),
+            info: ModelInfo::default(),
+        }
+    }
+}
+
+/// Lists the models `provider` serves, sorted and without duplicates, with what the
+/// listing says about them.
 ///
 /// Models named in the config win and need no network: a server whose model list is
-/// missing or slow can still be used. Otherwise asks the server in its own dialect,
-/// within 15 s.
+/// missing or slow can still be used (their window and prices come from the config
+/// alone). Otherwise asks the server in its own dialect, within 15 s.
 pub async fn list_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
-) -> Result<Vec<String>, ProviderError> {
+) -> Result<Listing, ProviderError> {
     if let Some(models) = &provider.models {
-        return Ok(models.clone());
+        return Ok(Listing::bare(models.clone()));
     }
-    let mut models = match provider.kind.dialect() {
+    let entries = match provider.kind.dialect() {
         Some(dialect) => dialect.list_models(client, provider).await?,
         None => super::local_models(provider).await?,
     };
-    models.sort_unstable();
-    models.dedup();
-    Ok(models)
+    Ok(Listing::from_entries(entries))
 }
 
-/// The models of an OpenAI-compatible server: `GET {base_url}/models`.
-pub(crate) async fn list_openai(
+/// What the server says about `models` when asked one model at a time (Ollama's
+/// `POST /api/show`), for the ones its list said nothing about.
+///
+/// Runs after the list is shown, so the sidebar never waits for it. Never fails: a
+/// model whose question fails or is not answered within [`DISCOVERY_TIMEOUT`] stays
+/// unknown. Empty for kinds whose list says all there is, and for config models.
+pub async fn describe_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
-) -> Result<Vec<String>, ProviderError> {
-    let url = format!("{}/models", provider.base_url.trim_end_matches('/'));
-    let body = fetch_json(client, provider, &url).await?;
-    parse_model_list(&provider.name, &body)
+    models: &[String],
+) -> BTreeMap<String, ModelInfo> {
+    if provider.models.is_some() || models.is_empty() {
+        return BTreeMap::new();
+    }
+    match provider.kind.dialect() {
+        Some(dialect) => dialect.describe_models(client, provider, models).await,
+        None => BTreeMap::new(),
+    }
 }
 
 /// GETs `url` with the provider's authentication and returns the body of a successful
@@ -94,29 +164,29 @@ pub(crate) fn list_url(provider: &ProviderSpec, url: &str) -> Result<reqwest::Ur
 }
 
 /// Reads a cursor-paginated model list (Anthropic, Gemini, Cohere): `page_url` builds
-/// the URL for a cursor (`None` for the first page), and `parse` reads a page's ids and
+/// the URL for a cursor (`None` for the first page), and `parse` reads a page's entries and
 /// the next cursor, or says why the page is not a listing. Stops at the last page, at a cursor that does not move (it would fetch the
 /// same page again), or after [`MAX_MODEL_PAGES`].
-pub(crate) async fn follow_pages(
+pub(crate) async fn follow_pages<T>(
     client: &reqwest::Client,
     provider: &ProviderSpec,
     page_url: impl Fn(Option<&str>) -> Result<reqwest::Url, ProviderError>,
-    parse: impl Fn(&[u8]) -> Result<(Vec<String>, Option<String>), ProviderError>,
-) -> Result<Vec<String>, ProviderError> {
-    let mut ids = Vec::new();
+    parse: impl Fn(&[u8]) -> Result<(Vec<T>, Option<String>), ProviderError>,
+) -> Result<Vec<T>, ProviderError> {
+    let mut entries = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_MODEL_PAGES {
         let url = page_url(cursor.as_deref())?;
         let body = fetch_json(client, provider, url.as_str()).await?;
         let (page, next) = parse(&body)?;
-        ids.extend(page);
+        entries.extend(page);
         match next {
             Some(next) if cursor.as_deref() != Some(next.as_str()) => cursor = Some(next),
-            _ => return Ok(ids),
+            _ => return Ok(entries),
         }
     }
     tracing::debug!(provider = %provider.name, pages = MAX_MODEL_PAGES, "model list cut off after too many pages");
-    Ok(ids)
+    Ok(entries)
 }
 
 /// The models to offer for `provider`, and why discovery failed if it did.
@@ -127,12 +197,12 @@ pub(crate) async fn follow_pages(
 pub async fn discover_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
-) -> (Vec<String>, Option<ProviderError>) {
+) -> (Listing, Option<ProviderError>) {
     match list_models(client, provider).await {
-        Ok(models) => (models, None),
+        Ok(listing) => (listing, None),
         Err(e) => {
             tracing::debug!(provider = %provider.name, error = %e, "model discovery failed");
-            (provider.fallback_models.clone(), Some(e))
+            (Listing::bare(provider.fallback_models.clone()), Some(e))
         }
     }
 }
@@ -142,100 +212,4 @@ fn timeout(provider: &ProviderSpec) -> ProviderError {
         seconds: DISCOVERY_TIMEOUT.as_secs(),
     }
     .at(&provider.name)
-}
-
-/// `GET {base_url}/models` as OpenAI-compatible servers send it.
-#[derive(Debug, Deserialize)]
-struct WireList {
-    #[serde(deserialize_with = "super::wire::skip_bad_entries")]
-    data: Vec<WireModel>,
-}
-
-/// One entry; `capabilities` (Mistral) and `active` (Groq) say when it cannot chat.
-#[derive(Debug, Deserialize)]
-struct WireModel {
-    id: Option<String>,
-    capabilities: Option<Capabilities>,
-    active: Option<bool>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Capabilities {
-    completion_chat: Option<bool>,
-}
-
-impl WireModel {
-    /// False only when the entry says so: Mistral's `capabilities.completion_chat` or
-    /// Groq's `active`. Plain OpenAI entries carry neither and are kept.
-    fn can_chat(&self) -> bool {
-        let chat = self.capabilities.as_ref().and_then(|c| c.completion_chat);
-        chat != Some(false) && self.active != Some(false)
-    }
-}
-
-/// The chat-capable ids in an OpenAI-style list, sorted and de-duplicated.
-fn parse_model_list(provider: &str, body: &[u8]) -> Result<Vec<String>, ProviderError> {
-    let list: WireList = parse_listing(provider, body, "{\"data\":[{\"id\":...}]}")?;
-    let mut ids: Vec<String> = list
-        .data
-        .into_iter()
-        .filter(WireModel::can_chat)
-        .filter_map(|entry| entry.id)
-        .filter(|id| !id.is_empty())
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use pretty_assertions::assert_eq;
-
-    #[test]
-    fn entries_that_cannot_chat_are_skipped_and_ids_sorted_once() {
-        let body = br#"{"data":[
-            {"id":"b","active":true},
-            {"id":"a","capabilities":{"completion_chat":true}},
-            {"id":"embed","capabilities":{"completion_chat":false}},
-            {"id":"old","active":false},
-            {"id":"b"},
-            {"object":"model"}
-        ]}"#;
-        assert_eq!(
-            parse_model_list("p", body),
-            Ok(vec!["a".to_owned(), "b".to_owned()])
-        );
-    }
-
-    #[test]
-    fn bodies_that_are_not_a_list_are_rejected() {
-        let not_a_list = Err(Problem::Malformed {
-            message: "the model list is not {\"data\":[{\"id\":...}]}".into(),
-        }
-        .at("p"));
-        assert_eq!(parse_model_list("p", b"{\"models\":[]}"), not_a_list);
-        assert_eq!(parse_model_list("p", b"<html>"), not_a_list);
-    }
-
-    #[test]
-    fn an_entry_of_the_wrong_shape_is_skipped_and_the_others_listed() {
-        assert_eq!(
-            parse_model_list(
-                "p",
-                br#"{"data":[{"id":"a"},{"id":"b","active":"yes"},{"id":5},"c",{"id":"d"}]}"#
-            )
-            .map_err(|e| e.to_string()),
-            Ok(vec!["a".to_owned(), "d".to_owned()])
-        );
-        // The listing itself must still have its shape.
-        assert_eq!(
-            parse_model_list("p", br#"{"models":[]}"#).map_err(|e| e.to_string()),
-            Err(
-                "p: unexpected response: the model list is not {\"data\":[{\"id\":...}]}"
-                    .to_owned()
-            )
-        );
-    }
 }

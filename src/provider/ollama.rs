@@ -5,10 +5,12 @@
 //! temperature or a token limit is set), the Ollama-specific hints (`ollama pull` for an
 //! unknown model, `ollama serve` when nothing listens), splitting the body into lines
 //! (one JSON object per `\n`-terminated line, which is **not** SSE), the mapping of each
-//! line to [`StreamEvent`]s, and reading `GET {base_url}/api/tags`.
+//! line to [`StreamEvent`]s, reading `GET {base_url}/api/tags`, and asking
+//! `POST {base_url}/api/show` for each model's window.
 //! Must not: use the SSE reader for this body, decide retries, touch the UI, or log a
 //! header or key.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
@@ -17,10 +19,12 @@ use futures_util::{Stream, StreamExt, stream};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::http::authorize;
 use super::http::{error_fields, post_json};
-use super::models::fetch_json;
+use super::models::{DISCOVERY_TIMEOUT, Listed, fetch_json};
 use super::sse::{self, MAX_EVENT_BYTES, SseError};
 use super::wire::{parse_event, parse_listing};
+use crate::model_settings::ModelInfo;
 use futures_util::future::BoxFuture;
 
 use super::kind::{self, Dialect};
@@ -122,8 +126,17 @@ impl Dialect for Ollama {
         &'a self,
         client: &'a reqwest::Client,
         provider: &'a ProviderSpec,
-    ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
+    ) -> BoxFuture<'a, Result<Vec<Listed>, ProviderError>> {
         Box::pin(list_models(client, provider))
+    }
+
+    fn describe_models<'a>(
+        &'a self,
+        client: &'a reqwest::Client,
+        provider: &'a ProviderSpec,
+        models: &'a [String],
+    ) -> BoxFuture<'a, BTreeMap<String, ModelInfo>> {
+        Box::pin(describe_models(client, provider, models))
     }
 }
 
@@ -428,11 +441,12 @@ impl WireLine {
     }
 }
 
-/// The locally pulled models, from `GET {base_url}/api/tags`.
+/// The locally pulled models, from `GET {base_url}/api/tags` (which says nothing about
+/// their windows: [`describe_models`] asks).
 async fn list_models(
     client: &reqwest::Client,
     provider: &ProviderSpec,
-) -> Result<Vec<String>, ProviderError> {
+) -> Result<Vec<Listed>, ProviderError> {
     let url = format!("{}/api/tags", provider.base_url.trim_end_matches('/'));
     let body = fetch_json(client, provider, &url)
         .await
@@ -454,7 +468,7 @@ struct WireTag {
 }
 
 /// `models[].model`, else `models[].name`.
-fn parse_tags(provider: &str, body: &[u8]) -> Result<Vec<String>, ProviderError> {
+fn parse_tags(provider: &str, body: &[u8]) -> Result<Vec<Listed>, ProviderError> {
     let tags: WireTags = parse_listing(provider, body, "{\"models\":[{\"model\":...}]}")?;
     Ok(tags
         .models
@@ -465,7 +479,91 @@ fn parse_tags(provider: &str, body: &[u8]) -> Result<Vec<String>, ProviderError>
                 .flatten()
                 .find(|s| !s.is_empty())
         })
+        .map(Listed::bare)
         .collect())
+}
+
+/// How many `POST /api/show` questions are in flight at once: each one makes Ollama
+/// read a model's header, and a machine with fifty models should not get fifty at once.
+const SHOW_CONCURRENCY: usize = 4;
+
+/// Each model's window, from `POST {base_url}/api/show {"model": id}`:
+/// `model_info["<arch>.context_length"]`, `<arch>` being
+/// `model_info["general.architecture"]`. At most [`SHOW_CONCURRENCY`] at a time, and
+/// all within [`DISCOVERY_TIMEOUT`]: what has not answered by then (or failed, or said
+/// nothing) stays unknown.
+async fn describe_models(
+    client: &reqwest::Client,
+    provider: &ProviderSpec,
+    models: &[String],
+) -> BTreeMap<String, ModelInfo> {
+    let url = format!("{}/api/show", provider.base_url.trim_end_matches('/'));
+    let deadline = tokio::time::Instant::now() + DISCOVERY_TIMEOUT;
+    let url = url.as_str();
+    let mut answers = stream::iter(models.iter().cloned())
+        .map(|model| show(client, provider, url, model))
+        .buffer_unordered(SHOW_CONCURRENCY);
+    let mut described = BTreeMap::new();
+    loop {
+        match tokio::time::timeout_at(deadline, answers.next()).await {
+            Ok(Some(Some((model, context)))) => {
+                let info = ModelInfo {
+                    context: Some(context),
+                    ..ModelInfo::default()
+                };
+                described.insert(model, info);
+            }
+            Ok(Some(None)) => {}
+            Ok(None) => break,
+            Err(_) => {
+                tracing::debug!(provider = %provider.name, "model details cut off at the discovery timeout");
+                break;
+            }
+        }
+    }
+    described
+}
+
+/// One model's window, or `None` when the question fails in any way.
+async fn show(
+    client: &reqwest::Client,
+    provider: &ProviderSpec,
+    url: &str,
+    model: String,
+) -> Option<(String, u64)> {
+    let body = serde_json::to_vec(&WireShowRequest { model: &model }).ok()?;
+    let request = authorize(client.post(url), provider)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body);
+    let response = request.send().await.ok()?;
+    if !response.status().is_success() {
+        tracing::debug!(provider = %provider.name, status = response.status().as_u16(), "model details refused");
+        return None;
+    }
+    let body = response.bytes().await.ok()?;
+    Some((model, parse_show(&body)?))
+}
+
+#[derive(Debug, Serialize)]
+struct WireShowRequest<'a> {
+    model: &'a str,
+}
+
+/// `POST /api/show` as Ollama answers it (only the field read).
+#[derive(Debug, Deserialize)]
+struct WireShow {
+    #[serde(default, deserialize_with = "super::wire::lenient")]
+    model_info: Option<serde_json::Map<String, Value>>,
+}
+
+/// `model_info["<general.architecture>.context_length"]`, when positive.
+fn parse_show(body: &[u8]) -> Option<u64> {
+    let show: WireShow = super::wire::parse(body).ok()?;
+    let info = show.model_info?;
+    let arch = info.get("general.architecture")?.as_str()?;
+    info.get(&format!("{arch}.context_length"))?
+        .as_u64()
+        .filter(|&n| n > 0)
 }
 
 #[cfg(test)]
@@ -758,7 +856,11 @@ mod tests {
     fn tags_prefer_model_then_name() {
         assert_eq!(
             parse_tags("p", br#"{"models":[{"name":"a:latest","model":"a:latest"},{"name":"b:1b"},{"model":"","name":"c"},{"size":1}]}"#),
-            Ok(vec!["a:latest".to_owned(), "b:1b".to_owned(), "c".to_owned()])
+            Ok(vec![
+                Listed::bare("a:latest"),
+                Listed::bare("b:1b"),
+                Listed::bare("c")
+            ])
         );
         assert_eq!(
             parse_tags("p", br#"{"data":[]}"#).map_err(|e| e.to_string()),
@@ -767,6 +869,28 @@ mod tests {
                     .to_owned()
             )
         );
+    }
+
+    #[test]
+    fn show_gives_the_context_length_of_the_models_own_architecture() {
+        assert_eq!(
+            parse_show(
+                br#"{"details":{"family":"qwen3"},"model_info":{"general.architecture":"qwen3","llama.context_length":8192,"qwen3.context_length":40960}}"#
+            ),
+            Some(40960)
+        );
+        assert_eq!(
+            parse_show(br#"{"model_info":{"llama.context_length":8192}}"#),
+            None
+        );
+        assert_eq!(
+            parse_show(
+                br#"{"model_info":{"general.architecture":"llama","llama.context_length":"8k"}}"#
+            ),
+            None
+        );
+        assert_eq!(parse_show(br#"{"error":"model 'x' not found"}"#), None);
+        assert_eq!(parse_show(b"not json"), None);
     }
 
     #[test]

@@ -164,8 +164,8 @@ impl Dialect for OpenAi {
         &'a self,
         client: &'a reqwest::Client,
         provider: &'a ProviderSpec,
-    ) -> BoxFuture<'a, Result<Vec<String>, ProviderError>> {
-        Box::pin(super::models::list_openai(client, provider))
+    ) -> BoxFuture<'a, Result<Vec<super::models::Listed>, ProviderError>> {
+        Box::pin(super::openai_listing::list_openai(client, provider))
     }
 }
 

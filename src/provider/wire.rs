@@ -145,6 +145,19 @@ where
         .collect())
 }
 
+/// Reads an optional field that only informs (a model's window or price): a value of
+/// the wrong type reads as absent instead of making the whole entry unreadable, so an
+/// odd `"context_length": "128k"` never hides a model from the list.
+pub(crate) fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::Deserialize as _;
+    let value = Option::<serde_json::Value>::deserialize(deserializer)?;
+    Ok(value.and_then(|value| serde_json::from_value(value).ok()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -200,6 +200,7 @@ fn sidebar_with_disabled_providers_and_a_filter_80x24() {
     app.update(Msg::ModelsLoaded {
         provider: "mistral".into(),
         models: vec!["mistral-small-latest".into(), "mistral-large-latest".into()],
+        info: std::collections::BTreeMap::new(),
         error: None,
     });
     assert_snapshot!(
@@ -707,6 +708,7 @@ mod first_run {
         app.update(Msg::ModelsLoaded {
             provider: "local".into(),
             models: vec!["qwen2.5:0.5b".into(), "smollm2-135m".into()],
+            info: std::collections::BTreeMap::new(),
             error: None,
         });
         let terminal = render(&mut app, 80, 24);

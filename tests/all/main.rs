@@ -18,6 +18,7 @@ mod index;
 mod key_burst_pty;
 mod local_download;
 mod local_store;
+mod model_info;
 mod provider_anthropic;
 mod provider_cohere;
 mod provider_gemini;

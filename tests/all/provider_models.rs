@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use common::{MockResponse, MockServer, fixture, list, provider_spec};
 use pretty_assertions::assert_eq;
 use tinychat::provider::{
-    ProviderError, ProviderKind, ProviderSpec, discover_models, http_client, list_models,
+    Listing, ProviderError, ProviderKind, ProviderSpec, discover_models, http_client, list_models,
 };
 
 const MODELS: &str = "/v1/models";
@@ -119,11 +119,11 @@ async fn config_models_skip_the_network() {
     let client = http_client().expect("client");
     assert_eq!(
         list_models(&client, &provider).await,
-        Ok(ids(&["zeta", "alpha"]))
+        Ok(Listing::bare(ids(&["zeta", "alpha"])))
     );
     assert_eq!(
         discover_models(&client, &provider).await,
-        (ids(&["zeta", "alpha"]), None)
+        (Listing::bare(ids(&["zeta", "alpha"])), None)
     );
     assert_eq!(server.requests().len(), 0);
 }
@@ -138,8 +138,8 @@ async fn failed_discovery_offers_the_fallback_with_the_error() {
     let mut provider = spec(&server, "openai");
     provider.fallback_models = ids(&["gpt-4o-mini", "gpt-4o"]);
     let client = http_client().expect("client");
-    let (models, error) = discover_models(&client, &provider).await;
-    assert_eq!(models, ids(&["gpt-4o-mini", "gpt-4o"]));
+    let (listing, error) = discover_models(&client, &provider).await;
+    assert_eq!(listing, Listing::bare(ids(&["gpt-4o-mini", "gpt-4o"])));
     let error = error.expect("the discovery error");
     assert_eq!(error.status(), Some(401));
     assert!(
@@ -150,8 +150,8 @@ async fn failed_discovery_offers_the_fallback_with_the_error() {
     );
 
     provider.fallback_models.clear();
-    let (models, error) = discover_models(&client, &provider).await;
-    assert_eq!(models, Vec::<String>::new());
+    let (listing, error) = discover_models(&client, &provider).await;
+    assert_eq!(listing, Listing::default());
     assert_eq!(error.and_then(|e| e.status()), Some(401));
 }
 
@@ -165,8 +165,9 @@ async fn successful_discovery_reports_no_error() {
     let mut provider = spec(&server, "openrouter");
     provider.fallback_models = ids(&["unused"]);
     let client = http_client().expect("client");
+    let (listing, error) = discover_models(&client, &provider).await;
     assert_eq!(
-        discover_models(&client, &provider).await,
+        (listing.models, error),
         (ids(&["openai/gpt-4o-mini"]), None)
     );
 }

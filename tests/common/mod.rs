@@ -13,7 +13,8 @@
 //! ```
 //! Provider tests also share [`provider_spec`] and [`chat_request`] (the defaults every
 //! provider file would otherwise spell out field by field), [`run`], [`summary`],
-//! [`failed`] and friends to read a reply stream, and [`list`] for model discovery.
+//! [`failed`] and friends to read a reply stream, and [`list`] / [`listing`] for model
+//! discovery.
 //! A test without a runtime (e.g. one that drives the binary in a PTY) uses
 //! [`MockServer::start_in_background`], which runs the server on its own runtime.
 
@@ -36,8 +37,8 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use tinychat::conversation::{Finish, Role, Usage};
 use tinychat::provider::{
-    ChatMessage, ChatRequest, Problem, ProviderError, ProviderKind, ProviderSpec, StreamEvent,
-    http_client, list_models, stream_chat,
+    ChatMessage, ChatRequest, Listing, Problem, ProviderError, ProviderKind, ProviderSpec,
+    StreamEvent, http_client, list_models, stream_chat,
 };
 use tokio::sync::{Notify, mpsc};
 
@@ -436,7 +437,7 @@ pub fn provider_spec(name: &str, kind: ProviderKind, base_url: String) -> Provid
         include_usage: false,
         optional: false,
         local: None,
-        settings: Default::default(),
+        settings: tinychat::model_settings::ProviderSettings::default(),
     }
 }
 
@@ -563,8 +564,14 @@ pub async fn first_event_then_drop(
     (first, before)
 }
 
-/// Model discovery for `provider`, bounded in time.
+/// The model ids discovery finds for `provider`, bounded in time.
 pub async fn list(provider: &ProviderSpec) -> Result<Vec<String>, ProviderError> {
+    listing(provider).await.map(|listing| listing.models)
+}
+
+/// Model discovery for `provider` (ids and what the listing said about them), bounded
+/// in time.
+pub async fn listing(provider: &ProviderSpec) -> Result<Listing, ProviderError> {
     let client = http_client().expect("client");
     tokio::time::timeout(Duration::from_secs(10), list_models(&client, provider))
         .await
