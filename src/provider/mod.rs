@@ -24,6 +24,7 @@ mod retry;
 mod sse;
 #[cfg(test)]
 mod test_support;
+mod think_tags;
 mod wire;
 
 use std::collections::BTreeMap;
