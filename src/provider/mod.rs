@@ -20,6 +20,7 @@ pub mod local;
 mod models;
 mod ollama;
 mod openai;
+mod reasoning;
 mod retry;
 mod sse;
 #[cfg(test)]
