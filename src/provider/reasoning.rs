@@ -13,8 +13,6 @@ use super::{Problem, ProviderError};
 pub(crate) const EFFORT_KEY: &str = "reasoning_effort";
 /// The config key of [`super::ChatRequest::thinking_budget`].
 pub(crate) const BUDGET_KEY: &str = "thinking_budget";
-/// Both keys, for a body that carries something of each.
-pub(crate) const BOTH_KEYS: &str = "reasoning_effort and thinking_budget";
 
 /// The fix for a request refused because it asked for thinking: a model or server that
 /// does not think answers 400 (Ollama, Anthropic, Gemini) or 422 (validating proxies,
