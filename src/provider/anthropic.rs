@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::http::{error_fields, post_json};
-use super::reasoning;
 use super::models::{follow_pages, list_url};
+use super::reasoning;
 use super::sse::{self, Event, EventReader};
 use super::wire::{parse_event, parse_listing};
 use futures_util::future::BoxFuture;
@@ -161,10 +161,7 @@ struct Delta {
 /// Anthropic's counts. `input_tokens` leaves out what was read from or written to the
 /// prompt cache, which has counts of its own.
 #[derive(Debug, Default, Clone, Copy, Deserialize)]
-#[allow(
-    clippy::struct_field_names,
-    reason = "the API's own names"
-)]
+#[allow(clippy::struct_field_names, reason = "the API's own names")]
 struct Counts {
     input_tokens: Option<u64>,
     output_tokens: Option<u64>,
@@ -253,7 +250,8 @@ async fn send(
     let url = endpoint(provider, "v1/messages");
     let body = WireRequest::new(request);
     let asked = body.thinking.as_ref().map(|_| reasoning::BUDGET_KEY);
-    let refine = |error, value: Option<&Value>| reasoning::refused(spend_limit(error, value), asked);
+    let refine =
+        |error, value: Option<&Value>| reasoning::refused(spend_limit(error, value), asked);
     post_json(client, provider, &url, &body, request.idle_timeout, &refine).await
 }
 
@@ -418,8 +416,7 @@ impl EventParser {
     fn delta(&self, index: Option<u64>, delta: Option<Delta>) -> Option<StreamEvent> {
         let delta = delta?;
         let block = index.and_then(|i| self.blocks.get(&i)).copied();
-        let (text, wanted, event): (_, _, fn(String) -> StreamEvent) = match delta.kind.as_deref()
-        {
+        let (text, wanted, event): (_, _, fn(String) -> StreamEvent) = match delta.kind.as_deref() {
             Some("text_delta") => (delta.text, BlockKind::Text, StreamEvent::Delta),
             Some("thinking_delta") => (delta.thinking, BlockKind::Thinking, StreamEvent::Reasoning),
             _ => return None,
@@ -742,7 +739,9 @@ mod tests {
             vec![
                 StreamEvent::Reasoning("Let me think".into()),
                 delta("Answer"),
-                StreamEvent::Reasoning("[part of the thinking was redacted by the provider]\n".into()),
+                StreamEvent::Reasoning(
+                    "[part of the thinking was redacted by the provider]\n".into()
+                ),
             ]
         );
     }

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::http::{error_fields, key_hint, post_json};
-use super::reasoning;
 use super::models::{follow_pages, list_url};
+use super::reasoning;
 use super::sse::{self, Event, EventReader};
 use super::wire::{parse_event, parse_listing};
 use futures_util::future::BoxFuture;
@@ -145,7 +145,8 @@ async fn send(
     let url = format!("{}/v2/chat", provider.base_url.trim_end_matches('/'));
     let body = WireRequest::new(request);
     let asked = body.thinking.as_ref().map(|_| reasoning::BUDGET_KEY);
-    let refine = |error, _: Option<&Value>| reasoning::refused(cohere_error(provider, error), asked);
+    let refine =
+        |error, _: Option<&Value>| reasoning::refused(cohere_error(provider, error), asked);
     post_json(client, provider, &url, &body, request.idle_timeout, &refine).await
 }
 
@@ -580,15 +581,21 @@ mod tests {
     #[test]
     fn thinking_deltas_are_reasoning_and_cached_tokens_are_reported() {
         assert_eq!(
-            parse(r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"thinking":"Alice has 2 sisters."}}}}"#),
+            parse(
+                r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"thinking":"Alice has 2 sisters."}}}}"#
+            ),
             vec![StreamEvent::Reasoning("Alice has 2 sisters.".into())]
         );
         assert_eq!(
-            parse(r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"thinking":"","text":"Three."}}}}"#),
+            parse(
+                r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"thinking":"","text":"Three."}}}}"#
+            ),
             vec![delta("Three.")]
         );
         assert_eq!(
-            parse(r#"{"type":"message-end","delta":{"finish_reason":"COMPLETE","usage":{"billed_units":{"input_tokens":20,"output_tokens":9},"tokens":{"input_tokens":80,"output_tokens":9},"cached_tokens":64}}}"#),
+            parse(
+                r#"{"type":"message-end","delta":{"finish_reason":"COMPLETE","usage":{"billed_units":{"input_tokens":20,"output_tokens":9},"tokens":{"input_tokens":80,"output_tokens":9},"cached_tokens":64}}}"#
+            ),
             vec![
                 StreamEvent::Usage(Usage {
                     cached_input_tokens: Some(64),

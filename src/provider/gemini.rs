@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::http::{error_fields, key_hint, post_json};
-use super::reasoning;
 use super::models::{follow_pages, list_url};
+use super::reasoning;
 use super::sse::{self, Event, EventReader, SseError};
 use super::wire::{parse_event, parse_listing};
 use futures_util::future::BoxFuture;
@@ -125,7 +125,10 @@ impl<'a> WireRequest<'a> {
             (budget, effort) => Some(ThinkingConfig {
                 include_thoughts: true,
                 thinking_budget: budget,
-                thinking_level: budget.is_none().then(|| effort.map(ReasoningEffort::as_str)).flatten(),
+                thinking_level: budget
+                    .is_none()
+                    .then(|| effort.map(ReasoningEffort::as_str))
+                    .flatten(),
             }),
         };
         let generation_config = (request.temperature.is_some()

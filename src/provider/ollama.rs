@@ -18,10 +18,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::http::{error_fields, post_json};
-use super::reasoning;
-use super::think_tags::ThinkSplitter;
 use super::models::fetch_json;
+use super::reasoning;
 use super::sse::{self, MAX_EVENT_BYTES, SseError};
+use super::think_tags::ThinkSplitter;
 use super::wire::{parse_event, parse_listing};
 use futures_util::future::BoxFuture;
 
@@ -101,7 +101,10 @@ impl<'a> WireRequest<'a> {
             },
         );
         let (think, asked) = match (request.reasoning_effort, request.thinking_budget) {
-            (Some(effort), _) => (Some(Think::Level(effort.as_str())), Some(reasoning::EFFORT_KEY)),
+            (Some(effort), _) => (
+                Some(Think::Level(effort.as_str())),
+                Some(reasoning::EFFORT_KEY),
+            ),
             (None, Some(_)) => (Some(Think::On(true)), Some(reasoning::BUDGET_KEY)),
             (None, None) => (None, None),
         };
@@ -166,7 +169,10 @@ async fn send(
     let url = format!("{}/api/chat", provider.base_url.trim_end_matches('/'));
     let body = WireRequest::new(request);
     let refine = |error, _: Option<&Value>| {
-        reasoning::refused(with_pull_hint(not_running(error), &request.model), body.asked)
+        reasoning::refused(
+            with_pull_hint(not_running(error), &request.model),
+            body.asked,
+        )
     };
     post_json(client, provider, &url, &body, request.idle_timeout, &refine).await
 }

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use super::http::{error_fields, post_json};
 use super::reasoning;
-use super::think_tags::ThinkSplitter;
 use super::sse::{self, Event, EventReader};
+use super::think_tags::ThinkSplitter;
 use super::wire::parse_event;
 use futures_util::future::BoxFuture;
 
@@ -843,8 +843,14 @@ mod tests {
         };
         assert!(is_openrouter(&spec("openrouter", "http://127.0.0.1:9/v1")));
         assert!(is_openrouter(&spec("or", "https://openrouter.ai/api/v1")));
-        assert!(is_openrouter(&spec("or", "https://u:p@OpenRouter.ai:443/api/v1")));
-        assert!(!is_openrouter(&spec("or", "https://openrouter.ai.example.com/v1")));
+        assert!(is_openrouter(&spec(
+            "or",
+            "https://u:p@OpenRouter.ai:443/api/v1"
+        )));
+        assert!(!is_openrouter(&spec(
+            "or",
+            "https://openrouter.ai.example.com/v1"
+        )));
         assert!(!is_openrouter(&spec("openai", "https://api.openai.com/v1")));
     }
 
@@ -892,4 +898,3 @@ mod tests {
         );
     }
 }
-

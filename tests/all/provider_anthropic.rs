@@ -84,7 +84,9 @@ async fn thinking_block_streams_as_thinking_and_the_text_block_as_the_answer() {
             events,
             vec![
                 usage(42, 3),
-                StreamEvent::Reasoning("The user wants 27 \u{d7} 453. 27 \u{d7} 453 = 12231.".into()),
+                StreamEvent::Reasoning(
+                    "The user wants 27 \u{d7} 453. 27 \u{d7} 453 = 12231.".into()
+                ),
                 delta("27 \u{d7} 453 = "),
                 delta("**12,231**"),
                 usage(42, 61),
