@@ -160,6 +160,8 @@ fn conversation(i: usize, rng: &mut fastrand::Rng) -> Conversation {
                 usage: None,
                 finish: assistant.then_some(Finish::Stop),
                 error: None,
+                reasoning: None,
+                reasoning_ms: None,
                 extra: Map::new(),
             })
         })

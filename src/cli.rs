@@ -230,13 +230,13 @@ impl ThinkingOut {
         if text.is_empty() {
             return Ok(());
         }
-        let err = match &mut self.err {
-            Some(err) => err,
-            None => {
-                let mut err = stderr();
-                err.write_style(DIM)?;
-                self.err.insert(err)
-            }
+        if self.err.is_none() {
+            let mut err = stderr();
+            err.write_style(DIM)?;
+            self.err = Some(err);
+        }
+        let Some(err) = &mut self.err else {
+            return Ok(());
         };
         self.ended_with_newline = text.ends_with('\n');
         err.write_all(text.as_bytes())?;

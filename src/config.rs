@@ -520,6 +520,7 @@ fn local_provider(settings: &Arc<LocalSettings>) -> ProviderSpec {
 }
 
 /// The reasoning, window and price keys of one level, as read (spans for errors).
+#[derive(Clone, Copy)]
 struct RawSettings<'a> {
     reasoning_effort: Option<ReasoningEffort>,
     thinking_budget: Option<&'a Spanned<u32>>,

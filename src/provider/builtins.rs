@@ -174,7 +174,7 @@ impl BuiltIn {
             include_usage: self.include_usage,
             optional: self.optional,
             local: None,
-            settings: Default::default(),
+            settings: crate::model_settings::ProviderSettings::default(),
         }
     }
 }

@@ -790,7 +790,7 @@ mod tests {
             include_usage: false,
             optional: false,
             local: None,
-            settings: Default::default(),
+            settings: crate::model_settings::ProviderSettings::default(),
         }
     }
 

@@ -33,7 +33,7 @@ async fn check_every_chunking(
     response: MockResponse,
     expected: &[StreamEvent],
 ) {
-    let whole: usize = response.chunks.iter().map(|c| c.len()).sum();
+    let whole: usize = response.chunks.iter().map(bytes::Bytes::len).sum();
     for size in std::iter::once(whole).chain(SIZES) {
         let server = MockServer::start(vec![(path, response.clone().chunked(size))]).await;
         let spec = ProviderSpec {

@@ -436,7 +436,7 @@ pub fn provider_spec(name: &str, kind: ProviderKind, base_url: String) -> Provid
         include_usage: false,
         optional: false,
         local: None,
-        settings: Default::default(),
+        settings: tinychat::model_settings::ProviderSettings::default(),
     }
 }
 
