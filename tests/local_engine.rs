@@ -303,6 +303,7 @@ async fn the_reply_stops_at_the_end_of_turn_token() {
             Some(Usage {
                 input_tokens: prompt_ids(&path, &req).len() as u64,
                 output_tokens: 10,
+                ..Usage::default()
             }),
             "{arch}"
         );
@@ -322,6 +323,7 @@ async fn max_tokens_ends_the_reply_with_length_and_exact_usage() {
         Some(Usage {
             input_tokens: prompt_ids(&path, &req).len() as u64,
             output_tokens: 3,
+            ..Usage::default()
         })
     );
 }
