@@ -65,6 +65,10 @@ pub enum Command {
     Ask {
         /// The prompt; `-` reads it from stdin.
         prompt: String,
+        /// Also print the model's thinking, to stderr as it streams (dim on a
+        /// terminal); stdout stays the answer alone.
+        #[arg(long)]
+        thinking: bool,
     },
 }
 
@@ -143,8 +147,9 @@ pub async fn models(config: &Config) -> ExitCode {
     }
 }
 
-/// `tinychat ask`: streams one reply to stdout. Exit 0 on stop or length, 1 otherwise.
-pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode {
+/// `tinychat ask`: streams one reply to stdout, and with `thinking` the model's thinking
+/// to stderr. Exit 0 on stop or length, 1 otherwise.
+pub async fn ask(config: &Config, model: Option<&str>, prompt: &str, thinking: bool) -> ExitCode {
     let prompt = if prompt == "-" {
         let mut text = String::new();
         if let Err(e) = std::io::stdin().read_to_string(&mut text) {
@@ -200,17 +205,83 @@ pub async fn ask(config: &Config, model: Option<&str>, prompt: &str) -> ExitCode
     request.thinking_budget = settings.thinking_budget;
 
     let stream = provider::stream_chat(&client, spec, request);
-    print_reply(stream, spec_name(&full)).await
+    let thoughts = thinking.then(ThinkingOut::default);
+    print_reply(stream, spec_name(&full), thoughts).await
+}
+
+/// Starts dim text on a terminal (SGR 2).
+const DIM: &str = "\x1b[2m";
+/// Ends it (SGR 0).
+const UNDIM: &str = "\x1b[0m";
+
+/// `ask --thinking`: the model's thinking on stderr as it streams. On a terminal it is
+/// sanitized like all output, drawn dim, and each run of thinking is ended with a
+/// newline and a blank line, so the answer (on stdout, the same screen) starts on a
+/// line of its own. To a file or a pipe the thinking's bytes pass exactly as sent,
+/// with nothing added.
+#[derive(Default)]
+struct ThinkingOut {
+    /// Open while a run of thinking is being printed.
+    err: Option<Printer<io::StderrLock<'static>>>,
+    ended_with_newline: bool,
+}
+
+impl ThinkingOut {
+    fn write(&mut self, text: &str) -> io::Result<()> {
+        if text.is_empty() {
+            return Ok(());
+        }
+        if self.err.is_none() {
+            let mut err = stderr();
+            err.write_style(DIM)?;
+            self.err = Some(err);
+        }
+        let Some(err) = &mut self.err else {
+            return Ok(());
+        };
+        self.ended_with_newline = text.ends_with('\n');
+        err.write_all(text.as_bytes())?;
+        err.flush()
+    }
+
+    /// Ends the current run of thinking, if one is open: before any answer text and
+    /// before anything else is said on stderr.
+    fn end(&mut self) {
+        let Some(mut err) = self.err.take() else {
+            return;
+        };
+        if err.is_terminal() {
+            let newline = if self.ended_with_newline {
+                "\n"
+            } else {
+                "\n\n"
+            };
+            let _ = err
+                .write_style(UNDIM)
+                .and_then(|()| err.write_all(newline.as_bytes()));
+        }
+        let _ = err.flush();
+    }
 }
 
 /// Prints a reply stream to stdout as it arrives; retries, notes and the reason of a
-/// failure go to stderr. The exit status follows spec §2.
-async fn print_reply(mut stream: provider::ReplyStream, provider_name: &str) -> ExitCode {
+/// failure go to stderr, and so does the thinking when `thoughts` is given (else it is
+/// not printed). The exit status follows spec §2.
+async fn print_reply(
+    mut stream: provider::ReplyStream,
+    provider_name: &str,
+    mut thoughts: Option<ThinkingOut>,
+) -> ExitCode {
     // On a terminal, escape sequences from the model are shown, not obeyed.
     let mut out = stdout();
     let to_terminal = out.is_terminal();
     let mut ended_with_newline = true;
     while let Some(event) = stream.next().await {
+        if !matches!(event, StreamEvent::Reasoning(_) | StreamEvent::Usage(_))
+            && let Some(thoughts) = &mut thoughts
+        {
+            thoughts.end();
+        }
         match event {
             StreamEvent::Delta(text) => {
                 if !text.is_empty() {
@@ -224,7 +295,14 @@ async fn print_reply(mut stream: provider::ReplyStream, provider_name: &str) -> 
                     return ExitCode::FAILURE;
                 }
             }
-            StreamEvent::Usage(_) | StreamEvent::Reasoning(_) => {}
+            StreamEvent::Reasoning(text) => {
+                if let Some(thoughts) = &mut thoughts
+                    && thoughts.write(&text).is_err()
+                {
+                    return ExitCode::FAILURE;
+                }
+            }
+            StreamEvent::Usage(_) => {}
             StreamEvent::Notice(text) | StreamEvent::Preparing(text) => {
                 crate::say!("{provider_name}: {text}");
             }
@@ -456,6 +534,17 @@ impl<W: Write> Printer<W> {
     /// Whether this printer writes to a terminal.
     pub fn is_terminal(&self) -> bool {
         self.terminal
+    }
+
+    /// Writes `code`, a styling escape sequence of tinychat's own, past the sanitizing
+    /// and only to a terminal (a file or a pipe gets the text alone). What is held back
+    /// goes out first, so the style starts exactly where the text so far ends.
+    pub fn write_style(&mut self, code: &str) -> io::Result<()> {
+        if !self.terminal {
+            return Ok(());
+        }
+        self.write_held(true)?;
+        self.inner.write_all(code.as_bytes())
     }
 
     /// Sanitizes and writes `held`, all of it when `finish`, else up to what a later

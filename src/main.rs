@@ -67,8 +67,8 @@ fn main() -> ExitCode {
     };
     match &cli.command {
         Some(Command::Models) => rt.block_on(cli::models(&config)),
-        Some(Command::Ask { prompt }) => {
-            rt.block_on(cli::ask(&config, cli.model.as_deref(), prompt))
+        Some(Command::Ask { prompt, thinking }) => {
+            rt.block_on(cli::ask(&config, cli.model.as_deref(), prompt, *thinking))
         }
         _ => {
             // A disabled provider is said on the status line; a name that cannot be

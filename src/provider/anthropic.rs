@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::http::{error_fields, post_json};
 use super::models::{Listed, follow_pages, list_url};
+use super::reasoning;
 use super::sse::{self, Event, EventReader};
 use super::wire::{parse_event, parse_listing};
 use crate::model_settings::ModelInfo;
@@ -52,6 +53,16 @@ struct WireRequest<'a> {
     stream: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thinking: Option<Thinking>,
+}
+
+/// Extended thinking: `{"type": "enabled", "budget_tokens": N}`.
+#[derive(Debug, Serialize)]
+struct Thinking {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    budget_tokens: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -64,6 +75,13 @@ impl<'a> WireRequest<'a> {
     /// The system prompt goes in the top-level `system`, never in `messages`; the turns
     /// are merged so roles alternate and the first is the user's, as the API demands
     /// (a reply that failed before its first token leaves two user turns in a row).
+    ///
+    /// A `thinking_budget` turns on extended thinking with the rules it brings
+    /// (protocols.md §10): the budget must be below `max_tokens`, which counts the
+    /// thinking and the answer together, so a `max_tokens` (or the default) that is
+    /// not above the budget is raised to the budget plus [`DEFAULT_MAX_TOKENS`] for the
+    /// answer; and `temperature` may not be changed while thinking, so it is not sent.
+    /// `reasoning_effort` has no field in this API and is not sent.
     fn new(request: &'a ChatRequest) -> Self {
         let messages = request
             .alternating_turns()
@@ -76,13 +94,24 @@ impl<'a> WireRequest<'a> {
                 content: m.content,
             })
             .collect();
+        let mut max_tokens = request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
+        let thinking = request.thinking_budget.map(|budget| {
+            if max_tokens <= budget {
+                max_tokens = budget.saturating_add(DEFAULT_MAX_TOKENS);
+            }
+            Thinking {
+                kind: "enabled",
+                budget_tokens: budget,
+            }
+        });
         WireRequest {
             model: &request.model,
-            max_tokens: request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+            max_tokens,
             system: request.system_prompt.as_deref(),
             messages,
             stream: true,
-            temperature: request.temperature,
+            temperature: request.temperature.filter(|_| thinking.is_none()),
+            thinking,
         }
     }
 }
@@ -120,19 +149,38 @@ struct Block {
     kind: Option<String>,
 }
 
-/// A block delta (`type` and `text`) or a message delta (`stop_reason`).
+/// A block delta (`type` and `text` or `thinking`) or a message delta (`stop_reason`).
 #[derive(Debug, Deserialize)]
 struct Delta {
     #[serde(rename = "type")]
     kind: Option<String>,
     text: Option<String>,
+    thinking: Option<String>,
     stop_reason: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// Anthropic's counts. `input_tokens` leaves out what was read from or written to the
+/// prompt cache, which has counts of its own.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[allow(clippy::struct_field_names, reason = "the API's own names")]
 struct Counts {
     input_tokens: Option<u64>,
     output_tokens: Option<u64>,
+    cache_read_input_tokens: Option<u64>,
+    cache_creation_input_tokens: Option<u64>,
+}
+
+/// The text shown in the thinking for a `redacted_thinking` block: the model thought
+/// there, but the provider sent that part encrypted, so there are no words to show.
+pub(crate) const REDACTED_THINKING: &str = "[part of the thinking was redacted by the provider]\n";
+
+/// What a content block (by `index`) holds, from its `content_block_start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BlockKind {
+    Text,
+    Thinking,
+    /// `tool_use`, `redacted_thinking` and block types added later: never shown.
+    Other,
 }
 
 /// `{base_url}/{path}` whatever the configured base URL ends with.
@@ -202,15 +250,10 @@ async fn send(
 ) -> Result<reqwest::Response, ProviderError> {
     let url = endpoint(provider, "v1/messages");
     let body = WireRequest::new(request);
-    post_json(
-        client,
-        provider,
-        &url,
-        &body,
-        request.idle_timeout,
-        &spend_limit,
-    )
-    .await
+    let asked = body.thinking.as_ref().map(|_| reasoning::BUDGET_KEY);
+    let refine =
+        |error, value: Option<&Value>| reasoning::refused(spend_limit(error, value), asked);
+    post_json(client, provider, &url, &body, request.idle_timeout, &refine).await
 }
 
 /// The Anthropic rule on top of the shared reading of an error: a spend-limit 429 is
@@ -302,10 +345,17 @@ impl EventReader for EventParser {
                 self.usage_event(usage).into_iter().collect()
             }
             "content_block_start" => {
+                let block_type = data.content_block.and_then(|b| b.kind);
+                let kind = match block_type.as_deref() {
+                    Some("text") => BlockKind::Text,
+                    Some("thinking") => BlockKind::Thinking,
+                    _ => BlockKind::Other,
+                };
                 if let Some(index) = data.index {
-                    let block_type = data.content_block.and_then(|b| b.kind);
-                    self.text_blocks
-                        .insert(index, block_type.as_deref() == Some("text"));
+                    self.blocks.insert(index, kind);
+                }
+                if block_type.as_deref() == Some("redacted_thinking") {
+                    return vec![StreamEvent::Reasoning(REDACTED_THINKING.to_owned())];
                 }
                 Vec::new()
             }
@@ -340,9 +390,11 @@ impl EventReader for EventParser {
 #[derive(Debug)]
 struct EventParser {
     provider: String,
-    /// Whether each content block (by `index`) is a text block; others (`thinking`,
-    /// `tool_use`, …) are never shown.
-    text_blocks: HashMap<u64, bool>,
+    /// What each content block (by `index`) holds: text is the answer, thinking the
+    /// thinking, and the rest (`tool_use`, …) is never shown.
+    blocks: HashMap<u64, BlockKind>,
+    /// The latest value of each count (cumulative, so replaced, never added).
+    counts: Counts,
     usage: Option<Usage>,
     finish: Option<Ending>,
 }
@@ -351,43 +403,66 @@ impl EventParser {
     fn new(provider: String) -> Self {
         EventParser {
             provider,
-            text_blocks: HashMap::new(),
+            blocks: HashMap::new(),
+            counts: Counts::default(),
             usage: None,
             finish: None,
         }
     }
 
-    /// The text of a `content_block_delta`: only `text_delta`s, and only in a block not
-    /// known to be something other than text (thinking, signature, tool input and
-    /// citation deltas are never reply text). A delta whose block start was never seen
-    /// is still shown: its own type says it is text.
+    /// The text of a `content_block_delta`: `text_delta`s are the answer and
+    /// `thinking_delta`s the thinking, each only in a block not known to be something
+    /// else (signature, tool input and citation deltas are neither). A delta whose
+    /// block start was never seen is still shown: its own type says what it is.
     fn delta(&self, index: Option<u64>, delta: Option<Delta>) -> Option<StreamEvent> {
         let delta = delta?;
-        if delta.kind.as_deref() != Some("text_delta") {
+        let block = index.and_then(|i| self.blocks.get(&i)).copied();
+        let (text, wanted, event): (_, _, fn(String) -> StreamEvent) = match delta.kind.as_deref() {
+            Some("text_delta") => (delta.text, BlockKind::Text, StreamEvent::Delta),
+            Some("thinking_delta") => (delta.thinking, BlockKind::Thinking, StreamEvent::Reasoning),
+            _ => return None,
+        };
+        if block.is_some_and(|b| b != wanted) {
             return None;
         }
-        if index.and_then(|i| self.text_blocks.get(&i)) == Some(&false) {
-            return None;
-        }
-        let text = delta.text?;
-        (!text.is_empty()).then_some(StreamEvent::Delta(text))
+        text.filter(|t| !t.is_empty()).map(event)
     }
 
     /// Replaces the known counts with those in `usage` (absent ones are kept) and
-    /// reports the result; `None` when `usage` carries neither count.
+    /// reports the result; `None` when `usage` carries no count.
+    ///
+    /// The input reported is the whole prompt: `input_tokens` plus the tokens read
+    /// from and written to the cache (Anthropic counts them apart), so it compares
+    /// with other providers' and with the context window; the cache reads are also
+    /// its cached part. A cache count of zero says nothing and is not reported.
     fn usage_event(&mut self, usage: Option<Counts>) -> Option<StreamEvent> {
         let usage = usage?;
-        if usage.input_tokens.is_none() && usage.output_tokens.is_none() {
+        if usage.input_tokens.is_none()
+            && usage.output_tokens.is_none()
+            && usage.cache_read_input_tokens.is_none()
+            && usage.cache_creation_input_tokens.is_none()
+        {
             return None;
         }
-        let known = self.usage.unwrap_or(Usage {
-            input_tokens: 0,
-            output_tokens: 0,
-            ..Usage::default()
-        });
+        let known = self.counts;
+        let counts = Counts {
+            input_tokens: usage.input_tokens.or(known.input_tokens),
+            output_tokens: usage.output_tokens.or(known.output_tokens),
+            cache_read_input_tokens: usage
+                .cache_read_input_tokens
+                .or(known.cache_read_input_tokens),
+            cache_creation_input_tokens: usage
+                .cache_creation_input_tokens
+                .or(known.cache_creation_input_tokens),
+        };
+        self.counts = counts;
+        let cached = counts.cache_read_input_tokens.unwrap_or(0);
         let next = Usage {
-            input_tokens: usage.input_tokens.unwrap_or(known.input_tokens),
-            output_tokens: usage.output_tokens.unwrap_or(known.output_tokens),
+            input_tokens: counts.input_tokens.unwrap_or(0)
+                + cached
+                + counts.cache_creation_input_tokens.unwrap_or(0),
+            output_tokens: counts.output_tokens.unwrap_or(0),
+            cached_input_tokens: (cached > 0).then_some(cached),
             ..Usage::default()
         };
         self.usage = Some(next);
@@ -657,7 +732,7 @@ mod tests {
     }
 
     #[test]
-    fn only_text_blocks_are_shown() {
+    fn text_blocks_are_the_answer_thinking_blocks_the_thinking_and_nothing_else_shows() {
         assert_eq!(
             parse_all(&[
                 r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}"#,
@@ -671,8 +746,18 @@ mod tests {
                 r#"{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_1","name":"f","input":{}}}"#,
                 r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"a\":"}}"#,
                 r#"{"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":"never"}}"#,
+                r#"{"type":"content_block_start","index":3,"content_block":{"type":"redacted_thinking","data":"EmwKAhgBEgy3va3pzix"}}"#,
+                r#"{"type":"content_block_delta","index":3,"delta":{"type":"thinking_delta","thinking":"never"}}"#,
+                r#"{"type":"content_block_delta","index":1,"delta":{"type":"thinking_delta","thinking":"never"}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"never"}}"#,
             ]),
-            vec![delta("Answer")]
+            vec![
+                StreamEvent::Reasoning("Let me think".into()),
+                delta("Answer"),
+                StreamEvent::Reasoning(
+                    "[part of the thinking was redacted by the provider]\n".into()
+                ),
+            ]
         );
     }
 
@@ -703,6 +788,11 @@ mod tests {
                 usage(12, 5),
                 usage(12, 9),
                 usage(20, 10),
+                // A cache count alone is news too: the prompt was 23 tokens, 3 cached.
+                StreamEvent::Usage(Usage {
+                    cached_input_tokens: Some(3),
+                    ..Usage::new(23, 10)
+                }),
                 StreamEvent::Finished(Finish::Stop),
             ]
         );
@@ -889,6 +979,38 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&WireRequest::new(&request)).unwrap(),
             r#"{"model":"m","max_tokens":100,"messages":[{"role":"user","content":"a\n\nb"}],"stream":true,"temperature":0.5}"#
+        );
+    }
+
+    #[test]
+    fn a_thinking_budget_enables_thinking_raises_max_tokens_and_drops_temperature() {
+        let mut request = ChatRequest {
+            model: "m".into(),
+            system_prompt: None,
+            messages: vec![turn(Role::User, "hi")],
+            temperature: Some(0.5),
+            max_tokens: None,
+            idle_timeout: Duration::from_secs(1),
+            max_retries: 0,
+            reasoning_effort: Some(crate::model_settings::ReasoningEffort::High),
+            thinking_budget: Some(8192),
+        };
+        // The default 4096 is not above the budget: budget + 4096.
+        assert_eq!(
+            serde_json::to_string(&WireRequest::new(&request)).unwrap(),
+            r#"{"model":"m","max_tokens":12288,"messages":[{"role":"user","content":"hi"}],"stream":true,"thinking":{"type":"enabled","budget_tokens":8192}}"#
+        );
+        // A max_tokens above the budget is kept as it is.
+        request.max_tokens = Some(10_000);
+        assert_eq!(
+            serde_json::to_string(&WireRequest::new(&request)).unwrap(),
+            r#"{"model":"m","max_tokens":10000,"messages":[{"role":"user","content":"hi"}],"stream":true,"thinking":{"type":"enabled","budget_tokens":8192}}"#
+        );
+        // An effort alone asks for nothing here, and the temperature goes as before.
+        request.thinking_budget = None;
+        assert_eq!(
+            serde_json::to_string(&WireRequest::new(&request)).unwrap(),
+            r#"{"model":"m","max_tokens":10000,"messages":[{"role":"user","content":"hi"}],"stream":true,"temperature":0.5}"#
         );
     }
 

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::http::{error_fields, key_hint, post_json};
 use super::models::{Listed, follow_pages, list_url};
+use super::reasoning;
 use super::sse::{self, Event, EventReader};
 use super::wire::{parse_event, parse_listing};
 use crate::model_settings::ModelInfo;
@@ -38,6 +39,17 @@ struct WireRequest<'a> {
     temperature: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thinking: Option<Thinking>,
+}
+
+/// Reasoning models' `thinking`: `{"type": "enabled", "token_budget": N}` (Cohere's
+/// reasoning docs; cohere-python passes `type` and `token_budget` through).
+#[derive(Debug, Serialize)]
+struct Thinking {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    token_budget: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -51,6 +63,10 @@ impl<'a> WireRequest<'a> {
     /// merged into alternating user/assistant turns ([`ChatRequest::alternating_turns`]):
     /// whether v2 accepts two user turns in a row is not documented, and one merged turn
     /// says the same thing and is valid either way.
+    ///
+    /// A `thinking_budget` is sent as `thinking.token_budget`. Cohere has no effort
+    /// levels, so `reasoning_effort` is not sent (its reasoning models think by
+    /// default).
     fn new(request: &'a ChatRequest) -> Self {
         let system = request.system_prompt.as_ref().map(|content| WireMessage {
             role: "system",
@@ -72,6 +88,10 @@ impl<'a> WireRequest<'a> {
             stream: true,
             temperature: request.temperature,
             max_tokens: request.max_tokens,
+            thinking: request.thinking_budget.map(|token_budget| Thinking {
+                kind: "enabled",
+                token_budget,
+            }),
         }
     }
 }
@@ -125,7 +145,9 @@ async fn send(
 ) -> Result<reqwest::Response, ProviderError> {
     let url = format!("{}/v2/chat", provider.base_url.trim_end_matches('/'));
     let body = WireRequest::new(request);
-    let refine = |error, _: Option<&Value>| cohere_error(provider, error);
+    let asked = body.thinking.as_ref().map(|_| reasoning::BUDGET_KEY);
+    let refine =
+        |error, _: Option<&Value>| reasoning::refused(cohere_error(provider, error), asked);
     post_json(client, provider, &url, &body, request.idle_timeout, &refine).await
 }
 
@@ -179,15 +201,20 @@ impl EventReader for EventParser {
         };
         let kind = value.kind.as_deref().unwrap_or(event.event.as_str());
         match kind {
-            "content-delta" => value
-                .delta
-                .and_then(|d| d.message)
-                .and_then(|m| m.content)
-                .and_then(|c| c.text)
-                .filter(|t| !t.is_empty())
-                .map(StreamEvent::Delta)
-                .into_iter()
-                .collect(),
+            "content-delta" => {
+                let content = value
+                    .delta
+                    .and_then(|d| d.message)
+                    .and_then(|m| m.content)
+                    .unwrap_or_default();
+                let thinking = content.thinking.filter(|t| !t.is_empty());
+                let text = content.text.filter(|t| !t.is_empty());
+                thinking
+                    .map(StreamEvent::Reasoning)
+                    .into_iter()
+                    .chain(text.map(StreamEvent::Delta))
+                    .collect()
+            }
             "message-end" => self.on_message_end(value.delta),
             // An error object in place of an event (no `type`): some gateways do this.
             // It is read in any shape error payloads come in, once, as the reply ends.
@@ -200,8 +227,8 @@ impl EventReader for EventParser {
                     None => Vec::new(),
                 }
             }
-            // message-start, content-start, content-end, tool-*, citation-*, debug, and
-            // the `thinking` of reasoning models are not part of the reply text.
+            // message-start, content-start, content-end, tool-*, citation-* and debug
+            // are not part of the reply.
             _ => Vec::new(),
         }
     }
@@ -284,11 +311,13 @@ struct DeltaMessage {
     content: Option<DeltaContent>,
 }
 
-/// `message.content`: an object with the new `text` in a `content-delta`, a list of
-/// blocks in `message-start` (not read: it is empty when the reply starts).
+/// `message.content`: an object with the new `text` (or, from reasoning models,
+/// `thinking`) in a `content-delta`, a list of blocks in `message-start` (not read: it
+/// is empty when the reply starts).
 #[derive(Debug, Default)]
 struct DeltaContent {
     text: Option<String>,
+    thinking: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for DeltaContent {
@@ -307,6 +336,8 @@ impl<'de> Deserialize<'de> for DeltaContent {
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     if key == "text" {
                         content.text = map.next_value()?;
+                    } else if key == "thinking" {
+                        content.thinking = map.next_value()?;
                     } else {
                         map.next_value::<IgnoredAny>()?;
                     }
@@ -330,6 +361,8 @@ impl<'de> Deserialize<'de> for DeltaContent {
 struct WireUsage {
     tokens: Option<Counts>,
     billed_units: Option<Counts>,
+    /// Input tokens read from the prompt cache, where reported.
+    cached_tokens: Option<f64>,
 }
 
 /// Cohere types the counts as numbers that may carry a fraction.
@@ -340,8 +373,13 @@ struct Counts {
 }
 
 impl WireUsage {
-    /// `tokens`, else `billed_units`; `None` when neither has a count.
+    /// `tokens`, else `billed_units`; `None` when neither has a count. A cached count
+    /// of zero says nothing and is left out.
     fn usage(self) -> Option<Usage> {
+        let cached = self
+            .cached_tokens
+            .filter(|f| *f >= 1.0)
+            .map(|f| f.round() as u64);
         [self.tokens, self.billed_units]
             .into_iter()
             .flatten()
@@ -355,6 +393,7 @@ impl WireUsage {
                 Some(Usage {
                     input_tokens: input.unwrap_or(0),
                     output_tokens: output.unwrap_or(0),
+                    cached_input_tokens: cached,
                     ..Usage::default()
                 })
             })
@@ -549,6 +588,61 @@ mod tests {
     }
 
     #[test]
+    fn thinking_deltas_are_reasoning_and_cached_tokens_are_reported() {
+        assert_eq!(
+            parse(
+                r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"thinking":"Alice has 2 sisters."}}}}"#
+            ),
+            vec![StreamEvent::Reasoning("Alice has 2 sisters.".into())]
+        );
+        assert_eq!(
+            parse(
+                r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"thinking":"","text":"Three."}}}}"#
+            ),
+            vec![delta("Three.")]
+        );
+        assert_eq!(
+            parse(
+                r#"{"type":"message-end","delta":{"finish_reason":"COMPLETE","usage":{"billed_units":{"input_tokens":20,"output_tokens":9},"tokens":{"input_tokens":80,"output_tokens":9},"cached_tokens":64}}}"#
+            ),
+            vec![
+                StreamEvent::Usage(Usage {
+                    cached_input_tokens: Some(64),
+                    ..Usage::new(80, 9)
+                }),
+                StreamEvent::Finished(Finish::Stop)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_thinking_budget_is_sent_as_thinking_and_an_effort_is_not_sent() {
+        let mut request = ChatRequest {
+            model: "command-a-reasoning-08-2025".into(),
+            system_prompt: None,
+            messages: vec![ChatMessage {
+                role: Role::User,
+                content: "hi".into(),
+            }],
+            temperature: None,
+            max_tokens: None,
+            idle_timeout: Duration::from_secs(1),
+            max_retries: 0,
+            reasoning_effort: Some(crate::model_settings::ReasoningEffort::High),
+            thinking_budget: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&WireRequest::new(&request)).unwrap(),
+            r#"{"model":"command-a-reasoning-08-2025","messages":[{"role":"user","content":"hi"}],"stream":true}"#
+        );
+        request.thinking_budget = Some(2048);
+        assert_eq!(
+            serde_json::to_string(&WireRequest::new(&request)).unwrap(),
+            r#"{"model":"command-a-reasoning-08-2025","messages":[{"role":"user","content":"hi"}],"stream":true,"thinking":{"type":"enabled","token_budget":2048}}"#
+        );
+    }
+
+    #[test]
     fn finish_reasons_map_to_outcomes() {
         let end = |reason: &str| {
             parse(&format!(
@@ -673,11 +767,11 @@ mod tests {
     }
 
     #[test]
-    fn other_events_and_thinking_yield_nothing() {
+    fn other_events_and_empty_deltas_yield_nothing() {
         for data in [
             r#"{"type":"message-start","id":"x","delta":{"message":{"role":"assistant"}}}"#,
             r#"{"type":"content-start","index":0,"delta":{"message":{"content":{"type":"text","text":""}}}}"#,
-            r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"thinking":"hmm"}}}}"#,
+            r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"thinking":""}}}}"#,
             r#"{"type":"content-delta","index":0,"delta":{"message":{"content":{"text":""}}}}"#,
             r#"{"type":"content-end","index":0}"#,
             r#"{"type":"tool-plan-delta","delta":{"message":{"tool_plan":"I will"}}}"#,

@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use super::http::{error_fields, key_hint, post_json};
 use super::models::{Listed, follow_pages, list_url};
+use super::reasoning;
 use super::sse::{self, Event, EventReader, SseError};
 use super::wire::{parse_event, parse_listing};
 use crate::model_settings::ModelInfo;
@@ -27,6 +28,7 @@ use futures_util::future::BoxFuture;
 use super::kind::{Body, Dialect};
 use super::{ChatRequest, Problem, ProviderError, ProviderSpec, ReplyStream, StreamEvent};
 use crate::conversation::{Finish, Role, Usage};
+use crate::model_settings::ReasoningEffort;
 
 /// The API version every path names (python-genai `_api_client.py`: `v1beta`).
 const API_VERSION: &str = "v1beta";
@@ -73,6 +75,20 @@ struct GenerationConfig {
     temperature: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_output_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thinking_config: Option<ThinkingConfig>,
+}
+
+/// `thinkingConfig`: thought summaries asked for, with a budget (Gemini 2.5) or a
+/// level (Gemini 3), never both (the API refuses both in one request).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ThinkingConfig {
+    include_thoughts: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thinking_budget: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thinking_level: Option<&'static str>,
 }
 
 impl<'a> WireRequest<'a> {
@@ -81,6 +97,11 @@ impl<'a> WireRequest<'a> {
     /// merged by [`ChatRequest::alternating_turns`]. The assistant's role is `model`.
     /// `systemInstruction` and `generationConfig` appear only when there is something
     /// to say: an empty one is noise at best and rejected at worst.
+    ///
+    /// Thinking: a `thinking_budget` is `thinkingConfig.thinkingBudget`, else a
+    /// `reasoning_effort` is `thinkingConfig.thinkingLevel` (`low`/`medium`/`high`,
+    /// Gemini 3); either way `includeThoughts: true`, without which the API sends no
+    /// thought summaries at all.
     fn new(request: &'a ChatRequest) -> Self {
         let contents = request
             .alternating_turns()
@@ -100,11 +121,25 @@ impl<'a> WireRequest<'a> {
             .map(|text| Instruction {
                 parts: [TextRef { text }],
             });
-        let generation_config = (request.temperature.is_some() || request.max_tokens.is_some())
-            .then_some(GenerationConfig {
-                temperature: request.temperature,
-                max_output_tokens: request.max_tokens,
-            });
+        let thinking_config = match (request.thinking_budget, request.reasoning_effort) {
+            (None, None) => None,
+            (budget, effort) => Some(ThinkingConfig {
+                include_thoughts: true,
+                thinking_budget: budget,
+                thinking_level: budget
+                    .is_none()
+                    .then(|| effort.map(ReasoningEffort::as_str))
+                    .flatten(),
+            }),
+        };
+        let generation_config = (request.temperature.is_some()
+            || request.max_tokens.is_some()
+            || thinking_config.is_some())
+        .then_some(GenerationConfig {
+            temperature: request.temperature,
+            max_output_tokens: request.max_tokens,
+            thinking_config,
+        });
         WireRequest {
             contents,
             system_instruction,
@@ -191,8 +226,17 @@ async fn send(
 ) -> Result<reqwest::Response, ProviderError> {
     let url = chat_url(provider, &request.model);
     let body = WireRequest::new(request);
-    let refine = |error: ProviderError, body: Option<&Value>| {
-        refine(provider, error, body.and_then(|v| v.get("error")))
+    let asked = body
+        .generation_config
+        .as_ref()
+        .and_then(|g| g.thinking_config.as_ref())
+        .map(|t| match t.thinking_budget {
+            Some(_) => reasoning::BUDGET_KEY,
+            None => reasoning::EFFORT_KEY,
+        });
+    let refine = |error: ProviderError, value: Option<&Value>| {
+        let error = refine(provider, error, value.and_then(|v| v.get("error")));
+        reasoning::refused(error, asked)
     };
     post_json(client, provider, &url, &body, request.idle_timeout, &refine).await
 }
@@ -368,17 +412,37 @@ struct ReplyPart {
 }
 
 impl Candidate {
-    /// Its parts' `text` joined, without thought summaries (`"thought": true`, sent only
-    /// when `includeThoughts` is set) and without non-text parts.
-    fn text(&self) -> String {
-        let Some(parts) = self.content.as_ref().and_then(|c| c.parts.as_ref()) else {
-            return String::new();
+    /// Its parts' `text` in order, as thinking for thought summaries (`"thought":
+    /// true`, sent only when `includeThoughts` is set) and as answer for the rest;
+    /// consecutive parts of one kind are joined, and non-text parts are skipped.
+    fn events(&mut self, out: &mut Vec<StreamEvent>) {
+        let Some(parts) = self.content.as_mut().and_then(|c| c.parts.as_mut()) else {
+            return;
         };
-        parts
-            .iter()
-            .filter(|p| p.thought != Some(true))
-            .filter_map(|p| p.text.as_deref())
-            .collect()
+        let mut run: Option<(bool, String)> = None;
+        for part in parts {
+            let Some(text) = part.text.take().filter(|t| !t.is_empty()) else {
+                continue;
+            };
+            let thought = part.thought == Some(true);
+            match &mut run {
+                Some((kind, joined)) if *kind == thought => joined.push_str(&text),
+                _ => {
+                    out.extend(run.take().map(part_event));
+                    run = Some((thought, text));
+                }
+            }
+        }
+        out.extend(run.map(part_event));
+    }
+}
+
+/// The event of a run of parts: thinking or answer.
+fn part_event((thought, text): (bool, String)) -> StreamEvent {
+    if thought {
+        StreamEvent::Reasoning(text)
+    } else {
+        StreamEvent::Delta(text)
     }
 }
 
@@ -392,6 +456,7 @@ struct UsageMetadata {
     prompt_token_count: Option<u64>,
     candidates_token_count: Option<u64>,
     thoughts_token_count: Option<u64>,
+    cached_content_token_count: Option<u64>,
 }
 
 impl UsageMetadata {
@@ -400,7 +465,9 @@ impl UsageMetadata {
     /// generated and billed as output (OpenAI's `completion_tokens` counts its reasoning
     /// tokens the same way), so input + output = `totalTokenCount`. Intermediate chunks
     /// carry only prompt and total counts: their output is 0 until the last chunk.
-    /// `None` when no count is present.
+    /// `thoughtsTokenCount` is also the reasoning part of the output, and
+    /// `cachedContentTokenCount` the cached part of the input (a zero of either says
+    /// nothing and is left out). `None` when no count is present.
     fn usage(self) -> Option<Usage> {
         let (input, candidates, thoughts) = (
             self.prompt_token_count,
@@ -413,7 +480,9 @@ impl UsageMetadata {
         Some(Usage {
             input_tokens: input.unwrap_or(0),
             output_tokens: candidates.unwrap_or(0) + thoughts.unwrap_or(0),
-            ..Usage::default()
+            cached_input_tokens: self.cached_content_token_count.filter(|&n| n > 0),
+            reasoning_tokens: thoughts.filter(|&n| n > 0),
+            cost: None,
         })
     }
 }
@@ -470,12 +539,9 @@ impl EventReader for ChunkParser {
             return vec![StreamEvent::Failed(stream_error(&self.provider, error))];
         }
         let mut out = Vec::new();
-        let candidate = chunk.candidates.into_iter().flatten().next();
-        if let Some(candidate) = &candidate {
-            let text = candidate.text();
-            if !text.is_empty() {
-                out.push(StreamEvent::Delta(text));
-            }
+        let mut candidate = chunk.candidates.into_iter().flatten().next();
+        if let Some(candidate) = &mut candidate {
+            candidate.events(&mut out);
         }
         if let Some(usage) = chunk.usage_metadata.and_then(UsageMetadata::usage)
             && self.usage != Some(usage)
@@ -770,7 +836,11 @@ mod tests {
             usage(9, 0),
             delta(" model guarantees memory safety"),
             delta(" without a garbage collector."),
-            usage(9, 52),
+            // 14 answer + 38 thinking tokens, the thinking billed as output.
+            StreamEvent::Usage(Usage {
+                reasoning_tokens: Some(38),
+                ..Usage::new(9, 52)
+            }),
             StreamEvent::Finished(Finish::Stop),
         ];
         for size in [BASIC.len(), 1, 2, 3, 7, 64] {
@@ -781,14 +851,18 @@ mod tests {
     }
 
     #[test]
-    fn thought_and_non_text_parts_are_skipped() {
+    fn thought_parts_are_thinking_in_order_and_non_text_parts_are_skipped() {
         assert_eq!(
             parse_all(&[
                 r#"{"candidates":[{"content":{"parts":[{"text":"Let me think…","thought":true},{"text":"An"},{"functionCall":{"name":"f","args":{}}},{"text":"swer","thoughtSignature":"c2ln"},{"text":""}],"role":"model"},"index":0}]}"#,
-                r#"{"candidates":[{"content":{"parts":[{"text":"only thinking","thought":true}],"role":"model"},"index":0}]}"#,
+                r#"{"candidates":[{"content":{"parts":[{"text":"only ","thought":true},{"text":"thinking","thought":true}],"role":"model"},"index":0}]}"#,
                 r#"{"candidates":[{"content":{"role":"model"},"index":0}]}"#,
             ]),
-            vec![delta("Answer")]
+            vec![
+                StreamEvent::Reasoning("Let me think…".into()),
+                delta("Answer"),
+                StreamEvent::Reasoning("only thinking".into()),
+            ]
         );
     }
 
@@ -914,7 +988,14 @@ mod tests {
                 r#"{"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":3,"thoughtsTokenCount":10,"cachedContentTokenCount":4,"totalTokenCount":22}}"#,
                 r#"{"usageMetadata":{}}"#,
             ]),
-            vec![usage(9, 0), usage(9, 13)]
+            vec![
+                usage(9, 0),
+                StreamEvent::Usage(Usage {
+                    cached_input_tokens: Some(4),
+                    reasoning_tokens: Some(10),
+                    ..Usage::new(9, 13)
+                })
+            ]
         );
     }
 
@@ -1014,6 +1095,31 @@ mod tests {
             role,
             content: content.to_owned(),
         }
+    }
+
+    #[test]
+    fn thinking_asks_for_thoughts_with_a_budget_or_else_a_level() {
+        let mut request = ChatRequest {
+            model: "gemini-2.5-flash".into(),
+            system_prompt: None,
+            messages: vec![turn(Role::User, "hi")],
+            temperature: None,
+            max_tokens: None,
+            idle_timeout: Duration::from_secs(1),
+            max_retries: 0,
+            reasoning_effort: Some(ReasoningEffort::Low),
+            thinking_budget: Some(2048),
+        };
+        assert_eq!(
+            serde_json::to_string(&WireRequest::new(&request)).unwrap(),
+            r#"{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"generationConfig":{"thinkingConfig":{"includeThoughts":true,"thinkingBudget":2048}}}"#
+        );
+        request.thinking_budget = None;
+        request.max_tokens = Some(100);
+        assert_eq!(
+            serde_json::to_string(&WireRequest::new(&request)).unwrap(),
+            r#"{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"generationConfig":{"maxOutputTokens":100,"thinkingConfig":{"includeThoughts":true,"thinkingLevel":"low"}}}"#
+        );
     }
 
     #[test]

@@ -21,10 +21,12 @@ mod models;
 mod ollama;
 mod openai;
 mod openai_listing;
+mod reasoning;
 mod retry;
 mod sse;
 #[cfg(test)]
 mod test_support;
+mod think_tags;
 mod wire;
 
 use std::collections::BTreeMap;

@@ -22,7 +22,9 @@ use serde_json::Value;
 use super::http::authorize;
 use super::http::{error_fields, post_json};
 use super::models::{DISCOVERY_TIMEOUT, Listed, fetch_json};
+use super::reasoning;
 use super::sse::{self, MAX_EVENT_BYTES, SseError};
+use super::think_tags::ThinkSplitter;
 use super::wire::{parse_event, parse_listing};
 use crate::model_settings::ModelInfo;
 use futures_util::future::BoxFuture;
@@ -45,6 +47,21 @@ struct WireRequest<'a> {
     stream: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     options: Option<WireOptions>,
+    /// `true`, or a level for the models that take one (gpt-oss).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    think: Option<Think>,
+    /// The config key behind `think`, for the hint when a model refuses it (never sent).
+    #[serde(skip)]
+    asked: Option<&'static str>,
+}
+
+/// Ollama's `think`: a boolean, or `"low" | "medium" | "high"` (ollama-js README, "think
+/// `<boolean | "high" | "medium" | "low">`").
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Think {
+    On(bool),
+    Level(&'static str),
 }
 
 #[derive(Debug, Serialize)]
@@ -65,6 +82,10 @@ struct WireOptions {
 impl<'a> WireRequest<'a> {
     /// The turns go as they are: Ollama does not require user and assistant turns to
     /// alternate, so two user turns in a row (after a failed reply) are valid.
+    ///
+    /// Thinking: a `reasoning_effort` is sent as the level (`think: "high"`), and a
+    /// `thinking_budget` alone as `think: true`, since Ollama takes no budget. A model
+    /// without thinking answers 400 to either, which then names the key to remove.
     fn new(request: &'a ChatRequest) -> Self {
         let system = request.system_prompt.as_deref().map(|content| WireMessage {
             role: "system",
@@ -83,11 +104,21 @@ impl<'a> WireRequest<'a> {
                 num_predict: request.max_tokens,
             },
         );
+        let (think, asked) = match (request.reasoning_effort, request.thinking_budget) {
+            (Some(effort), _) => (
+                Some(Think::Level(effort.as_str())),
+                Some(reasoning::EFFORT_KEY),
+            ),
+            (None, Some(_)) => (Some(Think::On(true)), Some(reasoning::BUDGET_KEY)),
+            (None, None) => (None, None),
+        };
         WireRequest {
             model: &request.model,
             messages: system.into_iter().chain(turns).collect(),
             stream: true,
             options,
+            think,
+            asked,
         }
     }
 }
@@ -150,7 +181,12 @@ async fn send(
 ) -> Result<reqwest::Response, ProviderError> {
     let url = format!("{}/api/chat", provider.base_url.trim_end_matches('/'));
     let body = WireRequest::new(request);
-    let refine = |error, _: Option<&Value>| with_pull_hint(not_running(error), &request.model);
+    let refine = |error, _: Option<&Value>| {
+        reasoning::refused(
+            with_pull_hint(not_running(error), &request.model),
+            body.asked,
+        )
+    };
     post_json(client, provider, &url, &body, request.idle_timeout, &refine).await
 }
 
@@ -216,13 +252,18 @@ where
     let state = Some((body, Reader::new(provider)));
     let batches = stream::unfold(state, move |state| async move {
         let (mut body, mut reader) = state?;
-        let out = match body.next().await {
+        let mut out = match body.next().await {
             Some(Ok(chunk)) => reader.on_chunk(chunk.as_ref()),
             Some(Err(e)) => vec![StreamEvent::Failed(
                 e.into_provider_error(&reader.parser.provider),
             )],
             None => reader.on_end(),
         };
+        if let Some(last) = out.pop_if(|e| e.is_terminal()) {
+            // Text held back for a possible `<think>` tag goes out before the end.
+            reader.parser.tags.finish(&mut out);
+            out.push(last);
+        }
         if let Some(last) = out.last().filter(|e| e.is_terminal()) {
             tracing::debug!(
                 provider = %reader.parser.provider,
@@ -293,7 +334,7 @@ impl Reader {
     fn new(provider: String) -> Self {
         Reader {
             lines: LineBuffer::default(),
-            parser: LineParser { provider },
+            parser: LineParser::new(provider),
             started: false,
         }
     }
@@ -347,17 +388,26 @@ impl Reader {
     }
 }
 
-/// Maps one NDJSON line to events. Stateless apart from the provider name: Ollama
-/// repeats nothing across lines, and the final line carries the usage and the reason.
+/// Maps one NDJSON line to events. Ollama repeats nothing across lines, and the final
+/// line carries the usage and the reason; the only state is the `<think>` splitter for
+/// models that write their thinking into `content` (run without `think`).
 #[derive(Debug)]
 struct LineParser {
     provider: String,
+    tags: ThinkSplitter,
 }
 
 impl LineParser {
+    fn new(provider: String) -> Self {
+        LineParser {
+            provider,
+            tags: ThinkSplitter::default(),
+        }
+    }
+
     /// The events of one line; a terminal event, if any, is last. Blank lines (and a
     /// `\r` before the `\n`) are tolerated.
-    fn on_line(&self, line: &[u8]) -> Vec<StreamEvent> {
+    fn on_line(&mut self, line: &[u8]) -> Vec<StreamEvent> {
         let line = line.trim_ascii();
         if line.is_empty() {
             return Vec::new();
@@ -381,14 +431,14 @@ impl LineParser {
             )];
         }
         let mut out = Vec::new();
-        // `message.thinking` (reasoning models) is not part of the reply text.
-        if let Some(text) = value
-            .message
-            .take()
-            .and_then(|m| m.content)
-            .filter(|t| !t.is_empty())
-        {
-            out.push(StreamEvent::Delta(text));
+        if let Some(message) = value.message.take() {
+            // `message.thinking` (with `think` set) comes before the answer's text.
+            if let Some(thinking) = message.thinking.filter(|t| !t.is_empty()) {
+                out.push(StreamEvent::Reasoning(thinking));
+            }
+            if let Some(text) = message.content {
+                self.tags.push(text, &mut out);
+            }
         }
         if value.done == Some(true) {
             if let Some(usage) = value.usage() {
@@ -424,6 +474,7 @@ struct WireLine {
 #[derive(Debug, Deserialize)]
 struct WireMessageIn {
     content: Option<String>,
+    thinking: Option<String>,
 }
 
 impl WireLine {
@@ -586,9 +637,7 @@ mod tests {
     }
 
     fn parse_lines(lines: &[&str]) -> Vec<StreamEvent> {
-        let p = LineParser {
-            provider: "p".to_owned(),
-        };
+        let mut p = LineParser::new("p".to_owned());
         lines.iter().flat_map(|l| p.on_line(l.as_bytes())).collect()
     }
 
@@ -728,15 +777,16 @@ mod tests {
     }
 
     #[test]
-    fn thinking_and_empty_content_yield_nothing() {
+    fn thinking_is_reasoning_and_empty_content_yields_nothing() {
         assert_eq!(
             parse_lines(&[
                 r#"{"message":{"role":"assistant","content":"","thinking":"Let me think"},"done":false}"#,
+                r#"{"message":{"role":"assistant","content":"","thinking":""},"done":false}"#,
                 r#"{"message":{"role":"assistant"},"done":false}"#,
                 r#"{"done":false}"#,
                 "   ",
             ]),
-            vec![]
+            vec![StreamEvent::Reasoning("Let me think".into())]
         );
     }
 
@@ -817,6 +867,81 @@ mod tests {
         assert!(got.iter().all(|l| l == b"0123456789"));
         assert!(lines.buf.len() <= 2 * line.len(), "{}", lines.buf.len());
         assert_eq!(lines.rest(), b"");
+    }
+
+    #[test]
+    fn thinking_is_asked_with_think_true_or_the_effort_as_its_level() {
+        let mut request = ChatRequest {
+            model: "qwen3".into(),
+            system_prompt: None,
+            messages: vec![ChatMessage {
+                role: Role::User,
+                content: "hi".into(),
+            }],
+            temperature: None,
+            max_tokens: None,
+            idle_timeout: Duration::from_secs(1),
+            max_retries: 0,
+            reasoning_effort: None,
+            thinking_budget: Some(1024),
+        };
+        let wire = WireRequest::new(&request);
+        assert_eq!(
+            (serde_json::to_string(&wire).unwrap(), wire.asked),
+            (
+                r#"{"model":"qwen3","messages":[{"role":"user","content":"hi"}],"stream":true,"think":true}"#.to_owned(),
+                Some("thinking_budget")
+            )
+        );
+        request.reasoning_effort = Some(crate::model_settings::ReasoningEffort::Medium);
+        request.max_tokens = Some(8);
+        let wire = WireRequest::new(&request);
+        assert_eq!(
+            (serde_json::to_string(&wire).unwrap(), wire.asked),
+            (
+                r#"{"model":"qwen3","messages":[{"role":"user","content":"hi"}],"stream":true,"options":{"num_predict":8},"think":"medium"}"#.to_owned(),
+                Some("reasoning_effort")
+            )
+        );
+    }
+
+    #[test]
+    fn message_thinking_and_inline_tags_are_reasoning() {
+        assert_eq!(
+            parse_lines(&[
+                r#"{"message":{"role":"assistant","content":"","thinking":"Let me"},"done":false}"#,
+                r#"{"message":{"role":"assistant","content":"","thinking":" think."},"done":false}"#,
+                r#"{"message":{"role":"assistant","content":"Blue."},"done":false}"#,
+            ]),
+            vec![
+                StreamEvent::Reasoning("Let me".into()),
+                StreamEvent::Reasoning(" think.".into()),
+                delta("Blue."),
+            ]
+        );
+        assert_eq!(
+            parse_lines(&[
+                r#"{"message":{"role":"assistant","content":"<th"},"done":false}"#,
+                r#"{"message":{"role":"assistant","content":"ink>hm</think>\n\nBlue."},"done":false}"#,
+            ]),
+            vec![StreamEvent::Reasoning("hm".into()), delta("Blue.")]
+        );
+    }
+
+    #[tokio::test]
+    async fn thinking_held_at_the_end_is_released_before_the_finish() {
+        let body = "{\"message\":{\"content\":\"<think>only </th\"},\"done\":false}\n{\"message\":{\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\"}\n";
+        for size in [body.len(), 1, 5] {
+            assert_eq!(
+                replay(body.as_bytes(), size).await,
+                vec![
+                    StreamEvent::Reasoning("only ".into()),
+                    StreamEvent::Reasoning("</th".into()),
+                    StreamEvent::Finished(Finish::Stop),
+                ],
+                "chunk size {size}"
+            );
+        }
     }
 
     #[test]

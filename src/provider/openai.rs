@@ -12,8 +12,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::http::{as_is, error_fields, post_json};
+use super::http::{error_fields, post_json};
+use super::reasoning;
 use super::sse::{self, Event, EventReader};
+use super::think_tags::ThinkSplitter;
 use super::wire::parse_event;
 use futures_util::future::BoxFuture;
 
@@ -23,6 +25,7 @@ use super::{
     ending_words,
 };
 use crate::conversation::{Finish, Role, Usage};
+use crate::model_settings::ReasoningEffort;
 
 /// The JSON body of a streaming chat completion. Field order is the wire order.
 #[derive(Debug, Serialize)]
@@ -36,6 +39,25 @@ struct WireRequest<'a> {
     temperature: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_tokens: Option<u32>,
+    /// `low|medium|high`: OpenAI's o-series and GPT-5, DeepSeek, vLLM, Groq, Mistral.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_effort: Option<&'static str>,
+    /// OpenRouter's own form of the same, which also takes a token budget.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning: Option<OpenRouterReasoning>,
+    /// The config key behind the reasoning option sent, for the hint when a server
+    /// refuses it (never sent).
+    #[serde(skip)]
+    asked: Option<&'static str>,
+}
+
+/// OpenRouter's `reasoning` object: one of `effort` and `max_tokens`, not both
+/// (openrouter.ai/docs/use-cases/reasoning-tokens).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum OpenRouterReasoning {
+    Effort(&'static str),
+    MaxTokens(u32),
 }
 
 #[derive(Debug, Serialize)]
@@ -52,7 +74,13 @@ struct StreamOptions {
 impl<'a> WireRequest<'a> {
     /// The system prompt (when set) goes first as a `system` message; `stream_options`
     /// only when the provider accepts it (Mistral rejects it, protocols.md §3).
-    fn new(request: &'a ChatRequest, include_usage: bool) -> Self {
+    ///
+    /// Reasoning: `reasoning_effort` goes as the top-level field the OpenAI API and the
+    /// compatible servers read; `thinking_budget` has no field there and is not sent.
+    /// OpenRouter (`openrouter`) takes `reasoning: {"effort": …}` instead, or for a
+    /// budget `reasoning: {"max_tokens": N}`, which wins when both are set (it takes
+    /// one or the other).
+    fn new(request: &'a ChatRequest, include_usage: bool, openrouter: bool) -> Self {
         let system = request.system_prompt.as_deref().map(|content| WireMessage {
             role: "system",
             content,
@@ -64,6 +92,20 @@ impl<'a> WireRequest<'a> {
             },
             content: &m.content,
         });
+        let effort = request.reasoning_effort.map(ReasoningEffort::as_str);
+        let (reasoning_effort, reasoning, asked) = match (openrouter, request.thinking_budget) {
+            (true, Some(budget)) => (
+                None,
+                Some(OpenRouterReasoning::MaxTokens(budget)),
+                Some(reasoning::BUDGET_KEY),
+            ),
+            (true, None) => (
+                None,
+                effort.map(OpenRouterReasoning::Effort),
+                effort.map(|_| reasoning::EFFORT_KEY),
+            ),
+            (false, _) => (effort, None, effort.map(|_| reasoning::EFFORT_KEY)),
+        };
         WireRequest {
             model: &request.model,
             messages: system.into_iter().chain(turns).collect(),
@@ -73,6 +115,9 @@ impl<'a> WireRequest<'a> {
             }),
             temperature: request.temperature,
             max_tokens: request.max_tokens,
+            reasoning_effort,
+            reasoning,
+            asked,
         }
     }
 }
@@ -97,11 +142,26 @@ struct Choice {
     finish_reason: Option<String>,
 }
 
-/// New text: `content`, or `refusal` when the model declines (shown as text too).
+/// New text: `content`, or `refusal` when the model declines (shown as text too); and
+/// thinking, in whichever field the server puts it.
 #[derive(Debug, Deserialize)]
 struct Delta {
     content: Option<String>,
     refusal: Option<String>,
+    /// DeepSeek, vLLM and llama.cpp with a reasoning parser, LM Studio.
+    reasoning_content: Option<String>,
+    /// OpenRouter, Groq (`reasoning_format: "parsed"`), newer vLLM.
+    reasoning: Option<String>,
+}
+
+impl Delta {
+    /// The thinking of this delta. A server that fills both fields (vLLM while it
+    /// renames one to the other) sends the same text twice, so only one is taken.
+    fn thinking(&mut self) -> Option<String> {
+        let content = self.reasoning_content.take().filter(|t| !t.is_empty());
+        let other = self.reasoning.take().filter(|t| !t.is_empty());
+        content.or(other)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,10 +174,28 @@ struct XGroq {
 struct Counts {
     prompt_tokens: Option<u64>,
     completion_tokens: Option<u64>,
+    prompt_tokens_details: Option<PromptDetails>,
+    completion_tokens_details: Option<CompletionDetails>,
+    /// OpenRouter: what the request cost in US dollars (credits).
+    cost: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PromptDetails {
+    cached_tokens: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CompletionDetails {
+    reasoning_tokens: Option<u64>,
 }
 
 impl Counts {
-    /// The token counts; `None` for an object without either count.
+    /// The token counts; `None` for an object without either count. Cached and
+    /// reasoning tokens are already part of `prompt_tokens` and `completion_tokens`
+    /// (OpenAI documents them as breakdowns). A zero for either says nothing (OpenAI
+    /// reports `reasoning_tokens: 0` for every model that does not reason), so it is
+    /// left out; a cost of zero (a free model) is a figure and kept.
     fn usage(self) -> Option<Usage> {
         if self.prompt_tokens.is_none() && self.completion_tokens.is_none() {
             return None;
@@ -125,7 +203,15 @@ impl Counts {
         Some(Usage {
             input_tokens: self.prompt_tokens.unwrap_or(0),
             output_tokens: self.completion_tokens.unwrap_or(0),
-            ..Usage::default()
+            cached_input_tokens: self
+                .prompt_tokens_details
+                .and_then(|d| d.cached_tokens)
+                .filter(|&n| n > 0),
+            reasoning_tokens: self
+                .completion_tokens_details
+                .and_then(|d| d.reasoning_tokens)
+                .filter(|&n| n > 0),
+            cost: self.cost.filter(|c| c.is_finite() && *c >= 0.0),
         })
     }
 }
@@ -181,8 +267,25 @@ async fn send(
         "{}/chat/completions",
         provider.base_url.trim_end_matches('/')
     );
-    let body = WireRequest::new(request, provider.include_usage);
-    post_json(client, provider, &url, &body, request.idle_timeout, &as_is).await
+    let body = WireRequest::new(request, provider.include_usage, is_openrouter(provider));
+    let refine = |error, _: Option<&Value>| reasoning::refused(error, body.asked);
+    post_json(client, provider, &url, &body, request.idle_timeout, &refine).await
+}
+
+/// OpenRouter's own request fields are used for the built-in of that name and for any
+/// provider whose base URL is on openrouter.ai.
+fn is_openrouter(provider: &ProviderSpec) -> bool {
+    if provider.name == "openrouter" {
+        return true;
+    }
+    let rest = provider
+        .base_url
+        .split_once("://")
+        .map_or(provider.base_url.as_str(), |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    let host = host.split(':').next().unwrap_or("").to_ascii_lowercase();
+    host == "openrouter.ai" || host.ends_with(".openrouter.ai")
 }
 
 /// The events of a successful response. Every failure arrives as the terminal `Failed`
@@ -224,11 +327,16 @@ impl EventReader for ChunkParser {
         }
         let mut out = Vec::new();
         if let Some(choice) = chunk.choices.into_iter().flatten().next() {
-            if let Some(delta) = choice.delta {
-                for text in [delta.content, delta.refusal].into_iter().flatten() {
-                    if !text.is_empty() {
-                        out.push(StreamEvent::Delta(text));
-                    }
+            if let Some(mut delta) = choice.delta {
+                if let Some(thinking) = delta.thinking() {
+                    out.push(StreamEvent::Reasoning(thinking));
+                }
+                // Inline `<think>` tags live in `content` only: a refusal is answer.
+                if let Some(text) = delta.content {
+                    self.tags.push(text, &mut out);
+                }
+                if let Some(text) = delta.refusal.filter(|t| !t.is_empty()) {
+                    out.push(StreamEvent::Delta(text));
                 }
             }
             if let Some(reason) = choice.finish_reason {
@@ -255,6 +363,12 @@ impl EventReader for ChunkParser {
         if let Some(usage) = usage {
             out.push(StreamEvent::Usage(usage));
         }
+        out
+    }
+    /// A `<think>` block the reply ended in (or a tag it never finished) is released.
+    fn flush(&mut self) -> Vec<StreamEvent> {
+        let mut out = Vec::new();
+        self.tags.finish(&mut out);
         out
     }
     /// The terminal event when the body ends without `[DONE]` (see the type's doc).
@@ -286,6 +400,8 @@ struct ChunkParser {
     /// Whether any event arrived: a body with none is not this protocol at all (an HTML
     /// page from a wrong base URL), not a reply cut short.
     seen: bool,
+    /// Thinking inline in `content` (servers without a reasoning parser).
+    tags: ThinkSplitter,
 }
 
 impl ChunkParser {
@@ -294,6 +410,7 @@ impl ChunkParser {
             provider,
             finish: None,
             seen: false,
+            tags: ThinkSplitter::default(),
         }
     }
 }
@@ -632,7 +749,7 @@ mod tests {
             thinking_budget: None,
         };
         assert_eq!(
-            serde_json::to_string(&WireRequest::new(&request, false)).unwrap(),
+            serde_json::to_string(&WireRequest::new(&request, false, false)).unwrap(),
             r#"{"model":"m","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}],"stream":true}"#
         );
         request.system_prompt = None;
@@ -640,8 +757,144 @@ mod tests {
         request.temperature = Some(0.5);
         request.max_tokens = Some(100);
         assert_eq!(
-            serde_json::to_string(&WireRequest::new(&request, true)).unwrap(),
+            serde_json::to_string(&WireRequest::new(&request, true, false)).unwrap(),
             r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true},"temperature":0.5,"max_tokens":100}"#
+        );
+    }
+    fn thinking_request(effort: Option<ReasoningEffort>, budget: Option<u32>) -> ChatRequest {
+        ChatRequest {
+            model: "m".into(),
+            system_prompt: None,
+            messages: vec![ChatMessage {
+                role: Role::User,
+                content: "hi".into(),
+            }],
+            temperature: None,
+            max_tokens: None,
+            idle_timeout: Duration::from_secs(1),
+            max_retries: 0,
+            reasoning_effort: effort,
+            thinking_budget: budget,
+        }
+    }
+
+    fn body(request: &ChatRequest, openrouter: bool) -> (String, Option<&'static str>) {
+        let wire = WireRequest::new(request, false, openrouter);
+        (serde_json::to_string(&wire).unwrap(), wire.asked)
+    }
+
+    #[test]
+    fn reasoning_effort_is_a_top_level_field_and_a_budget_has_none() {
+        assert_eq!(
+            body(&thinking_request(Some(ReasoningEffort::High), None), false),
+            (
+                r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true,"reasoning_effort":"high"}"#.to_owned(),
+                Some("reasoning_effort")
+            )
+        );
+        assert_eq!(
+            body(&thinking_request(None, Some(4096)), false),
+            (
+                r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}"#
+                    .to_owned(),
+                None
+            )
+        );
+    }
+
+    #[test]
+    fn openrouter_takes_a_reasoning_object_with_the_budget_winning_over_the_effort() {
+        assert_eq!(
+            body(&thinking_request(Some(ReasoningEffort::Low), None), true),
+            (
+                r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true,"reasoning":{"effort":"low"}}"#.to_owned(),
+                Some("reasoning_effort")
+            )
+        );
+        assert_eq!(
+            body(&thinking_request(Some(ReasoningEffort::Low), Some(2000)), true),
+            (
+                r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true,"reasoning":{"max_tokens":2000}}"#.to_owned(),
+                Some("thinking_budget")
+            )
+        );
+        assert_eq!(
+            body(&thinking_request(None, None), true).0,
+            r#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}"#
+        );
+    }
+
+    #[test]
+    fn openrouter_is_known_by_its_name_or_its_host() {
+        let spec = |name: &str, base_url: &str| ProviderSpec {
+            name: name.into(),
+            kind: crate::provider::ProviderKind::OpenAi,
+            base_url: base_url.into(),
+            api_key: None,
+            key_env: None,
+            disabled: None,
+            headers: std::collections::BTreeMap::new(),
+            models: None,
+            fallback_models: Vec::new(),
+            include_usage: true,
+            optional: false,
+            local: None,
+            settings: crate::model_settings::ProviderSettings::default(),
+        };
+        assert!(is_openrouter(&spec("openrouter", "http://127.0.0.1:9/v1")));
+        assert!(is_openrouter(&spec("or", "https://openrouter.ai/api/v1")));
+        assert!(is_openrouter(&spec(
+            "or",
+            "https://u:p@OpenRouter.ai:443/api/v1"
+        )));
+        assert!(!is_openrouter(&spec(
+            "or",
+            "https://openrouter.ai.example.com/v1"
+        )));
+        assert!(!is_openrouter(&spec("openai", "https://api.openai.com/v1")));
+    }
+
+    #[test]
+    fn reasoning_fields_are_thinking_and_one_is_taken_when_both_come() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"choices":[{"delta":{"role":"assistant","content":null,"reasoning_content":"Hmm, "}}]}"#,
+                r#"{"choices":[{"delta":{"reasoning":"so."}}]}"#,
+                r#"{"choices":[{"delta":{"reasoning":"twice","reasoning_content":"twice"}}]}"#,
+                r#"{"choices":[{"delta":{"content":"Yes.","reasoning_content":""}}]}"#,
+            ]),
+            vec![
+                StreamEvent::Reasoning("Hmm, ".into()),
+                StreamEvent::Reasoning("so.".into()),
+                StreamEvent::Reasoning("twice".into()),
+                StreamEvent::Delta("Yes.".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn usage_details_give_cached_reasoning_and_cost() {
+        assert_eq!(
+            parse_all(&[
+                r#"{"choices":[],"usage":{"prompt_tokens":100,"completion_tokens":50,"total_tokens":150,"prompt_tokens_details":{"cached_tokens":64,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":30},"cost":0.00042}}"#,
+            ]),
+            vec![StreamEvent::Usage(Usage {
+                input_tokens: 100,
+                output_tokens: 50,
+                cached_input_tokens: Some(64),
+                reasoning_tokens: Some(30),
+                cost: Some(0.00042),
+            })]
+        );
+        // Zero counts say nothing; a zero cost (a free model) is a figure.
+        assert_eq!(
+            parse_all(&[
+                r#"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0},"cost":0}}"#,
+            ]),
+            vec![StreamEvent::Usage(Usage {
+                cost: Some(0.0),
+                ..Usage::new(1, 2)
+            })]
         );
     }
 }

@@ -120,6 +120,11 @@ pub(crate) trait EventReader: Send + 'static {
     }
     /// The body ended: finished if the provider's end marker came, else incomplete.
     fn on_end(&self) -> StreamEvent;
+    /// Text the reader still holds back (a possible partial `<think>` tag), released
+    /// just before the terminal event, whatever ends the reply.
+    fn flush(&mut self) -> Vec<StreamEvent> {
+        Vec::new()
+    }
 }
 
 /// The failure an `event: error` stands for, whatever the provider: the server's own
@@ -156,7 +161,7 @@ pub(crate) fn drive<R: EventReader>(events: SseStream, reader: R) -> ReplyStream
     let started = std::time::Instant::now();
     let batches = futures_util::stream::unfold(Some((events, reader)), move |state| async move {
         let (mut events, mut reader) = state?;
-        let out = match events.next().await {
+        let mut out = match events.next().await {
             Some(Ok(event)) if event.event == "error" => {
                 vec![error_event(reader.provider(), &event)]
             }
@@ -164,6 +169,10 @@ pub(crate) fn drive<R: EventReader>(events: SseStream, reader: R) -> ReplyStream
             Some(Err(e)) => vec![reader.on_error(e)],
             None => vec![reader.on_end()],
         };
+        if let Some(last) = out.pop_if(|e| e.is_terminal()) {
+            out.extend(reader.flush());
+            out.push(last);
+        }
         if let Some(last) = out.last().filter(|e| e.is_terminal()) {
             tracing::debug!(
                 provider = %reader.provider(),

@@ -219,6 +219,10 @@ fn help_documents_every_subcommand_and_flag() {
     for flag in ["<ID_OR_FILE>", "--format <FORMAT>", "-o, --output <PATH>"] {
         assert!(export.stdout.contains(flag), "{}", export.stdout);
     }
+
+    let ask = sandbox.run(&["ask", "--help"]);
+    ask.assert_code(0);
+    assert!(ask.stdout.contains("--thinking"), "{}", ask.stdout);
 }
 
 #[test]
@@ -417,6 +421,47 @@ fn ask_prints_exactly_the_reply_and_exits_0() {
         requests[0]["messages"],
         json!([{"role": "user", "content": "hi there"}])
     );
+}
+
+/// A reply that thinks in `reasoning_content` first (a DeepSeek-style server).
+fn thinking_reply() -> MockResponse {
+    let think = |text: &str| {
+        format!(
+            "data: {}\n\n",
+            json!({"choices":[{"index":0,"delta":{"reasoning_content":text}}]})
+        )
+    };
+    let chunks = [
+        think("Two plus two"),
+        think(" is four.\n"),
+        openai_delta("4"),
+        openai_finish("stop"),
+    ];
+    let chunks: Vec<&[u8]> = chunks.iter().map(String::as_bytes).collect();
+    MockResponse::sse("")
+        .with_chunks(&chunks)
+        .with_pause(Duration::from_millis(5))
+}
+
+#[test]
+fn ask_with_thinking_prints_the_thinking_exactly_on_stderr_and_only_the_answer_on_stdout() {
+    let server = MockServer::start_in_background(vec![(CHAT, thinking_reply())]);
+    let sandbox = Sandbox::with_mock(&server);
+    let run = sandbox.run(&["ask", "--thinking", "--model", "mock/m1", "2+2?"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "4");
+    // Not a terminal: the thinking's bytes as sent, no style and nothing added.
+    assert_eq!(run.stderr, "Two plus two is four.\n");
+}
+
+#[test]
+fn ask_without_thinking_prints_no_thinking_at_all() {
+    let server = MockServer::start_in_background(vec![(CHAT, thinking_reply())]);
+    let sandbox = Sandbox::with_mock(&server);
+    let run = sandbox.run(&["ask", "--model", "mock/m1", "2+2?"]);
+    run.assert_code(0);
+    assert_eq!(run.stdout, "4");
+    assert_eq!(run.stderr, "");
 }
 
 #[test]

@@ -301,6 +301,38 @@ fn ask_on_a_terminal_shows_a_hostile_reply_as_symbols_and_in_a_pipe_as_sent() {
 }
 
 #[test]
+fn ask_with_thinking_on_a_terminal_shows_it_dim_sanitized_and_apart_from_the_answer() {
+    let think = |text: &str| {
+        format!(
+            "data: {}\n\n",
+            serde_json::json!({"choices":[{"index":0,"delta":{"reasoning":text}}]})
+        )
+    };
+    let chunks = [
+        think("Thinking "),
+        think(HOSTILE),
+        openai_delta("Answer."),
+        openai_finish("stop"),
+    ];
+    let chunks: Vec<&[u8]> = chunks.iter().map(String::as_bytes).collect();
+    let server = MockServer::start_in_background(vec![(
+        "/v1/chat/completions",
+        MockResponse::sse("")
+            .with_chunks(&chunks)
+            .with_pause(Duration::from_millis(5)),
+    )]);
+    let sandbox = Sandbox::with_mock(&server, Some("m1"));
+    let (output, code) =
+        sandbox.run_in_terminal(&["ask", "--thinking", "--model", "mock/m1", "hi"]);
+    assert_eq!(code, 0, "{}", shown(&output));
+    // The only escape sequences are tinychat's own dim on and off.
+    assert_eq!(
+        shown(&output),
+        format!("\x1b[2mThinking {HOSTILE_SHOWN}\x1b[0m\n\nAnswer.\n")
+    );
+}
+
+#[test]
 fn ask_on_a_terminal_shows_a_hostile_error_message_as_symbols() {
     let error = serde_json::json!({
         "error": {"message": format!("bad request {HOSTILE}"), "type": "invalid_request_error"}

@@ -27,6 +27,7 @@ mod provider_ollama;
 mod provider_openai;
 mod provider_proxy;
 mod provider_retry;
+mod provider_thinking;
 mod save_safety;
 mod save_safety_pty;
 mod storage;

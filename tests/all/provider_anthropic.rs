@@ -77,13 +77,16 @@ async fn basic_fixture_streams_whole_and_in_1_3_7_byte_chunks() {
 }
 
 #[tokio::test]
-async fn thinking_block_is_hidden_and_only_the_text_block_shown() {
+async fn thinking_block_streams_as_thinking_and_the_text_block_as_the_answer() {
     let body = fixture("anthropic/stream-thinking.sse");
     for (size, events) in split_replies(MockResponse::sse(body), &[1, 5], reply).await {
         assert_eq!(
             events,
             vec![
                 usage(42, 3),
+                StreamEvent::Reasoning(
+                    "The user wants 27 \u{d7} 453. 27 \u{d7} 453 = 12231.".into()
+                ),
                 delta("27 \u{d7} 453 = "),
                 delta("**12,231**"),
                 usage(42, 61),

@@ -163,7 +163,7 @@ async fn multibyte_utf8_split_across_chunks_is_joined() {
 }
 
 #[tokio::test]
-async fn tool_plans_citations_and_thinking_are_not_reply_text() {
+async fn tool_plans_and_citations_are_not_reply_text_and_thinking_is_thinking() {
     let body = format!(
         "event: content-delta\ndata: {}\n\n\
          event: tool-plan-delta\ndata: {}\n\n\
@@ -181,6 +181,7 @@ async fn tool_plans_citations_and_thinking_are_not_reply_text() {
     assert_eq!(
         reply(MockResponse::sse(body).chunked(11)).await,
         vec![
+            StreamEvent::Reasoning("Let me think.".into()),
             delta("Answer."),
             // The reply stopped for a tool call tinychat never offered: it shows.
             StreamEvent::Failed(

@@ -78,7 +78,10 @@ async fn crlf_fixture_streams_whole_and_in_1_3_7_byte_chunks() {
                 delta(" model guarantees memory safety"),
                 delta(" without a garbage collector."),
                 // candidatesTokenCount 14 + thoughtsTokenCount 38.
-                usage(9, 52),
+                StreamEvent::Usage(Usage {
+                    reasoning_tokens: Some(38),
+                    ..Usage::new(9, 52)
+                }),
                 StreamEvent::Finished(Finish::Stop),
             ],
             "chunk size {size}"
@@ -88,7 +91,7 @@ async fn crlf_fixture_streams_whole_and_in_1_3_7_byte_chunks() {
 }
 
 #[tokio::test]
-async fn thought_parts_are_not_shown() {
+async fn thought_parts_are_thinking_not_answer_text() {
     let body = [
         frame(
             r#"{"candidates":[{"content":{"parts":[{"text":"**Weighing the question** The user wants…","thought":true}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":6,"totalTokenCount":6}}"#,
@@ -101,9 +104,13 @@ async fn thought_parts_are_not_shown() {
     assert_eq!(
         reply(MockResponse::sse(body).chunked(5)).await,
         vec![
+            StreamEvent::Reasoning("**Weighing the question** The user wants…".into()),
             usage(6, 0),
             delta("Forty-two."),
-            usage(6, 24),
+            StreamEvent::Usage(Usage {
+                reasoning_tokens: Some(20),
+                ..Usage::new(6, 24)
+            }),
             StreamEvent::Finished(Finish::Stop),
         ]
     );
@@ -393,6 +400,7 @@ async fn a_429_is_retried_after_its_retry_delay_then_the_reply_streams() {
             Some(Usage {
                 input_tokens: 9,
                 output_tokens: 52,
+                reasoning_tokens: Some(38),
                 ..Usage::default()
             }),
             StreamEvent::Finished(Finish::Stop)

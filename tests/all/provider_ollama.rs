@@ -160,13 +160,17 @@ async fn done_reason_length_is_a_cut_off_reply() {
 }
 
 #[tokio::test]
-async fn thinking_is_not_reply_text() {
+async fn thinking_is_thinking_not_reply_text() {
     let body = "{\"message\":{\"role\":\"assistant\",\"content\":\"\",\"thinking\":\"The user wants\"},\"done\":false}\n\
         {\"message\":{\"role\":\"assistant\",\"content\":\"Hi.\"},\"done\":false}\n\
         {\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\"}\n";
     assert_eq!(
         reply(ndjson(body)).await,
-        vec![delta("Hi."), StreamEvent::Finished(Finish::Stop)]
+        vec![
+            StreamEvent::Reasoning("The user wants".into()),
+            delta("Hi."),
+            StreamEvent::Finished(Finish::Stop)
+        ]
     );
 }
 

@@ -23,6 +23,7 @@ use super::template::ChatTemplate;
 use super::tokenizer::{TokenText, Tokenizer};
 use super::{DEFAULT_CONTEXT_CAP, LocalError, LocalSettings};
 use crate::conversation::{Finish, Role, Usage};
+use crate::provider::think_tags::ThinkSplitter;
 use crate::provider::{ChatRequest, ProviderError, ReplyStream, StreamEvent, failed_reply};
 
 /// Prompt tokens per forward call. Throughput levels off around here (SmolLM2-135M on
@@ -393,6 +394,9 @@ fn reply(state: &mut Loaded, request: &ChatRequest, out: &Output<'_>) -> Result<
 
     let mut sampler = Sampler::new(request.temperature, fastrand::u64(..));
     let mut text = TokenText::new(tokenizer);
+    // Qwen3 and the R1 distills write their thinking as `<think>…</think>` first.
+    let mut tags = ThinkSplitter::default();
+    let mut pieces = Vec::new();
     let mut generated = 0usize;
     let finish = loop {
         let next = sampler.sample(&logits);
@@ -400,8 +404,8 @@ fn reply(state: &mut Loaded, request: &ChatRequest, out: &Output<'_>) -> Result<
             break Finish::Stop;
         }
         generated += 1;
-        let delta = text.push(next);
-        if !delta.is_empty() && !out.send(StreamEvent::Delta(delta)) {
+        tags.push(text.push(next), &mut pieces);
+        if !pieces.drain(..).all(|event| out.send(event)) {
             return Ok(());
         }
         if generated >= max_tokens || model.len() >= context {
@@ -414,8 +418,9 @@ fn reply(state: &mut Loaded, request: &ChatRequest, out: &Output<'_>) -> Result<
         }
         cached.push(next);
     };
-    let rest = text.finish();
-    if !rest.is_empty() && !out.send(StreamEvent::Delta(rest)) {
+    tags.push(text.finish(), &mut pieces);
+    tags.finish(&mut pieces);
+    if !pieces.into_iter().all(|event| out.send(event)) {
         return Ok(());
     }
     let usage = Usage {
