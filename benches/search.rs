@@ -162,6 +162,7 @@ fn conversation(i: usize, rng: &mut fastrand::Rng) -> Conversation {
                 error: None,
                 reasoning: None,
                 reasoning_ms: None,
+                reasoning_chunks: None,
                 extra: Map::new(),
             })
         })

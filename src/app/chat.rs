@@ -301,47 +301,8 @@ impl App {
         stream.clock = Some(at);
         match event {
             StreamEvent::Delta(text) | StreamEvent::Reasoning(text) if text.is_empty() => {}
-            StreamEvent::Delta(text) => {
-                stream.deltas += 1;
-                let thought_for = stream
-                    .thinking_since
-                    .filter(|_| !stream.answering)
-                    .map(|since| at.saturating_duration_since(since));
-                stream.answering = true;
-                let save_now = stream.text_arrived(at);
-                if let Some(live) = self.session.conversation.live_mut() {
-                    live.content.push_str(&text);
-                    if let Some(d) = thought_for {
-                        live.reasoning_ms = Some(millis(d));
-                    }
-                }
-                self.refresh_live_layout();
-                if save_now {
-                    self.session.conversation.touch();
-                    fx.push(Effect::Save(self.session.conversation.clone()));
-                }
-            }
-            StreamEvent::Reasoning(text) => {
-                let since = *stream.thinking_since.get_or_insert(at);
-                stream.thinking_chunks += 1;
-                let chunks = stream.thinking_chunks;
-                let still_thinking = !stream.answering;
-                let save_now = stream.text_arrived(at);
-                if let Some(live) = self.session.conversation.live_mut() {
-                    live.reasoning
-                        .get_or_insert_with(String::new)
-                        .push_str(&text);
-                    live.reasoning_chunks = Some(chunks);
-                    if still_thinking {
-                        live.reasoning_ms = Some(millis(at.saturating_duration_since(since)));
-                    }
-                }
-                self.refresh_live_layout();
-                if save_now {
-                    self.session.conversation.touch();
-                    fx.push(Effect::Save(self.session.conversation.clone()));
-                }
-            }
+            StreamEvent::Delta(text) => self.on_answer_text(&text, at, fx),
+            StreamEvent::Reasoning(text) => self.on_thinking_text(&text, at, fx),
             StreamEvent::Usage(usage) => {
                 stream.reported_tokens = Some(usage.output_tokens);
                 if let Some(live) = self.session.conversation.live_mut() {
@@ -369,6 +330,58 @@ impl App {
             }
         }
         fx.push(Effect::Redraw);
+    }
+
+    /// More of the live reply's answer; the first ends its thinking, if it thought.
+    fn on_answer_text(&mut self, text: &str, at: Instant, fx: &mut Vec<Effect>) {
+        let Some(stream) = self.session.stream.as_mut() else {
+            return;
+        };
+        stream.deltas += 1;
+        let thought_for = stream
+            .thinking_since
+            .filter(|_| !stream.answering)
+            .map(|since| at.saturating_duration_since(since));
+        stream.answering = true;
+        let save_now = stream.text_arrived(at);
+        if let Some(live) = self.session.conversation.live_mut() {
+            live.content.push_str(text);
+            if let Some(d) = thought_for {
+                live.reasoning_ms = Some(millis(d));
+            }
+        }
+        self.after_live_text(save_now, fx);
+    }
+
+    /// More of the live reply's thinking, timed while no answer has started.
+    fn on_thinking_text(&mut self, text: &str, at: Instant, fx: &mut Vec<Effect>) {
+        let Some(stream) = self.session.stream.as_mut() else {
+            return;
+        };
+        let since = *stream.thinking_since.get_or_insert(at);
+        stream.thinking_chunks += 1;
+        let chunks = stream.thinking_chunks;
+        let still_thinking = !stream.answering;
+        let save_now = stream.text_arrived(at);
+        if let Some(live) = self.session.conversation.live_mut() {
+            live.reasoning
+                .get_or_insert_with(String::new)
+                .push_str(text);
+            live.reasoning_chunks = Some(chunks);
+            if still_thinking {
+                live.reasoning_ms = Some(millis(at.saturating_duration_since(since)));
+            }
+        }
+        self.after_live_text(save_now, fx);
+    }
+
+    /// Lays out the grown live reply and saves it when its text is due on disk.
+    fn after_live_text(&mut self, save_now: bool, fx: &mut Vec<Effect>) {
+        self.refresh_live_layout();
+        if save_now {
+            self.session.conversation.touch();
+            fx.push(Effect::Save(self.session.conversation.clone()));
+        }
     }
 
     /// The autosave deadline passed while no new text arrived to trigger it.

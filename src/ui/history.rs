@@ -98,7 +98,7 @@ pub fn draw(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                 let live_secs = app
                     .stream()
                     .filter(|_| message.is_streaming())
-                    .and_then(|s| s.thinking_secs());
+                    .and_then(crate::app::ActiveStream::thinking_secs);
                 thinking_line(message, thinking, i, width, live_secs, selected, theme)
             }
             RowKind::Body(i) => layout.map_or_else(Line::default, |l| {
@@ -164,7 +164,9 @@ fn usage_text(message: &Message) -> Option<String> {
         figures::grouped(usage.output_tokens)
     );
     if let Some(cached) = usage.cached_input_tokens.filter(|&c| c > 0) {
-        text.push_str(&format!(" ({} cached)", figures::grouped(cached)));
+        text.push_str(" (");
+        text.push_str(&figures::grouped(cached));
+        text.push_str(" cached)");
     }
     if let Some(cost) = usage.cost {
         text.push_str(" · ");
@@ -185,24 +187,23 @@ fn thinking_line<'a>(
     theme: &Theme,
 ) -> Line<'a> {
     if i == 0 {
-        let mut label = match live_secs {
-            Some(secs) => format!("Thinking… {secs} s"),
-            None => {
-                let arrow = if thinking.view == ThinkingView::Open {
-                    "▾"
-                } else {
-                    "▸"
-                };
-                let mut label = match message.reasoning_ms {
-                    Some(ms) => format!("{arrow} Thought for {}", figures::duration_ms(ms)),
-                    None => format!("{arrow} Thought"),
-                };
-                if let Some(n) = message.thinking_tokens() {
-                    label.push_str(" · ");
-                    label.push_str(&figures::tokens(n));
-                }
-                label
+        let mut label = if let Some(secs) = live_secs {
+            format!("Thinking… {secs} s")
+        } else {
+            let arrow = if thinking.view == ThinkingView::Open {
+                "▾"
+            } else {
+                "▸"
+            };
+            let mut label = match message.reasoning_ms {
+                Some(ms) => format!("{arrow} Thought for {}", figures::duration_ms(ms)),
+                None => format!("{arrow} Thought"),
+            };
+            if let Some(n) = message.thinking_tokens() {
+                label.push_str(" · ");
+                label.push_str(&figures::tokens(n));
             }
+            label
         };
         if selected {
             label.push_str(if thinking.view == ThinkingView::Open {

@@ -108,8 +108,7 @@ impl ThinkingView {
         }
         let thinking_now = message.is_streaming() && message.content.is_empty();
         match (default, flipped) {
-            (ShowThinking::Hidden, false) if thinking_now => ThinkingView::Folded,
-            (_, true) if thinking_now => ThinkingView::Folded,
+            (ShowThinking::Hidden, false) | (_, true) if thinking_now => ThinkingView::Folded,
             _ if thinking_now => ThinkingView::Open,
             (ShowThinking::Folded, false) | (ShowThinking::Open, true) => ThinkingView::Folded,
             (ShowThinking::Open, false) | (ShowThinking::Folded | ShowThinking::Hidden, true) => {
