@@ -5,6 +5,8 @@
 #
 #   cargo build --release --no-default-features
 #   benches/paced_cpu.sh [BINARY] [TOKENS] [RATE]
+#   PACED_THINK=20000 benches/paced_cpu.sh target/release/tinychat 22000 1000000
+#       (the first 20,000 tokens are thinking; a huge RATE is a burst)
 #
 # BINARY defaults to $CARGO_TARGET_DIR/release/tinychat (or target/release/tinychat).
 # Needs python3, tmux and /work/shared/tools/tui-shot (or TUI_SHOT). Everything the run

@@ -14,6 +14,10 @@ resolution, but only threads still alive at the end count):
 
     paced: tokens=300 rate=50 reply_s=6.00 cpu_s=0.150 cpu_pct_of_reply=2.50 schedstat_s=0.1480
 
+With PACED_BURST=1 the chunks are written in one go rather than paced. With
+PACED_THINK=N in the environment, the first N of the TOKENS chunks are thinking
+(`delta.reasoning_content`, as DeepSeek and vLLM send it) and the rest the answer.
+
 The server serves one reply, then exits.
 """
 import json, os, sys, time
@@ -24,6 +28,9 @@ PIDFILE = sys.argv[2]
 TOKENS = int(sys.argv[3]) if len(sys.argv) > 3 else 300
 RATE = float(sys.argv[4]) if len(sys.argv) > 4 else 50.0
 TICK = os.sysconf("SC_CLK_TCK")
+THINK = int(os.environ.get("PACED_THINK", "0"))
+# With PACED_BURST=1 the whole reply is written at once (a burst at network speed).
+BURST = os.environ.get("PACED_BURST") == "1"
 WORDS = ("ownership borrowing lifetimes traits generics closures iterators slices "
          "vectors strings modules crates macros errors results options threads").split()
 
@@ -86,15 +93,23 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(chunk({"role": "assistant", "content": ""}))
         self.wfile.flush()
         period = 1.0 / RATE
+        burst = []
         for i in range(TOKENS):
             # Paced against the start, so a late write does not shift the rest.
-            time.sleep(max(0.0, start + (i + 1) * period - time.monotonic()))
+            if not BURST:
+                time.sleep(max(0.0, start + (i + 1) * period - time.monotonic()))
             word = WORDS[i % len(WORDS)]
             text = f" {word}" if i else word.capitalize()
             if i == TOKENS - 1:
                 text += " PACED-END."
-            self.wfile.write(chunk({"content": text}))
+            field = "reasoning_content" if i < THINK else "content"
+            if BURST:
+                burst.append(chunk({field: text}))
+                continue
+            self.wfile.write(chunk({field: text}))
             self.wfile.flush()
+        if burst:
+            self.wfile.write(b"".join(burst))
         self.wfile.write(chunk({}, "stop"))
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
