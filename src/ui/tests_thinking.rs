@@ -313,3 +313,16 @@ fn the_browser_shows_what_a_conversation_cost() {
         "{screen}"
     );
 }
+
+#[test]
+fn thinking_draws_at_every_size_without_panicking() {
+    let mut app = priced_app("open", 128_000);
+    thought_reply(&mut app, Instant::now());
+    let id = send(&mut app, "again");
+    thinking(&mut app, id, "宽字符 and \t tabs\n\n", Instant::now());
+    for width in [1u16, 2, 3, 5, 10, 21, 40, 59, 60, 61, 80, 200] {
+        for height in [1u16, 2, 5, 6, 12, 24] {
+            render(&mut app, width, height);
+        }
+    }
+}
