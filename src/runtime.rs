@@ -215,6 +215,9 @@ pub async fn run(
                 } => {
                     let handle = ctx.start_stream(id, &provider, request);
                     streams.insert(id, handle);
+                    // The app has no clock: this tick tells it when the wait began, so
+                    // the status line can count the seconds a silent model thinks.
+                    let _ = ctx.job_tx.send(Job::App(Msg::Tick(Instant::now())));
                 }
                 Effect::CancelStream(id) => {
                     if let Some(handle) = streams.remove(&id) {

@@ -229,6 +229,7 @@ impl App {
             thinking_chunks: 0,
             answering: false,
             clock: None,
+            started_at: None,
         });
         self.session.outcome = super::Outcome::Idle;
         self.chrome.notice = None;

@@ -206,7 +206,8 @@ impl App {
             Msg::Tick(now) => {
                 if let Some(stream) = self.session.stream.as_mut() {
                     stream.clock = Some(now);
-                    if stream.thinking_secs().is_some() {
+                    stream.started_at.get_or_insert(now);
+                    if stream.thinking_secs().is_some() || stream.waiting_secs().is_some() {
                         fx.push(Effect::Redraw);
                     }
                 }
@@ -223,8 +224,8 @@ impl App {
 
     /// When the runtime should send the next [`Msg::Tick`]: while a retry countdown
     /// shows, at the moment its number changes; while streamed text is not on disk, at
-    /// its autosave deadline; while the model thinks, when its seconds change. `None`
-    /// otherwise, so idle has no timer.
+    /// its autosave deadline; while the model thinks or the reply is awaited, when the
+    /// seconds shown change. `None` otherwise, so idle has no timer.
     pub fn next_tick(&self) -> Option<Instant> {
         let stream = self.session.stream.as_ref()?;
         let thinking = stream
@@ -234,6 +235,10 @@ impl App {
                 let shown = stream.thinking_secs().unwrap_or(0);
                 since + Duration::from_secs(shown + 1)
             });
+        let waiting = stream
+            .started_at
+            .zip(stream.waiting_secs())
+            .map(|(since, shown)| since + Duration::from_secs(shown + 1));
         let countdown = stream.retry.as_ref().map(|wait| {
             let left = Duration::from_secs(wait.seconds_left.saturating_sub(1));
             wait.until.checked_sub(left).unwrap_or(wait.until)
@@ -241,7 +246,10 @@ impl App {
         let autosave = stream
             .unsaved_since
             .map(|since| since + chat::AUTOSAVE_PERIOD);
-        [countdown, autosave, thinking].into_iter().flatten().min()
+        [countdown, autosave, thinking, waiting]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Where keys land now: the open popup's context, else the focused pane.

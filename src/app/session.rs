@@ -49,9 +49,25 @@ pub struct ActiveStream {
     /// The latest time the app heard of (events and ticks): elapsed times on screen
     /// are counted to it, so drawing never reads a clock.
     pub clock: Option<Instant>,
+    /// When the wait for the reply began (the runtime's first tick after starting it).
+    pub started_at: Option<Instant>,
 }
 
 impl ActiveStream {
+    /// Whole seconds since the request went out, while nothing has come back (a model
+    /// that thinks without showing it, a slow server); `None` once anything arrived or
+    /// while a retry or preparation says more.
+    pub fn waiting_secs(&self) -> Option<u64> {
+        if self.first_at.is_some() || self.retry.is_some() || self.preparing.is_some() {
+            return None;
+        }
+        let since = self.started_at?;
+        Some(
+            self.clock
+                .map_or(0, |now| now.saturating_duration_since(since).as_secs()),
+        )
+    }
+
     /// Whole seconds the model has been thinking, while it still is.
     pub fn thinking_secs(&self) -> Option<u64> {
         let since = self.thinking_since.filter(|_| !self.answering)?;

@@ -30,10 +30,11 @@ pub fn state_text(app: &App) -> String {
             count(s.thinking_chunks)
         ),
         Some(s) => match (s.first_at, s.last_at) {
-            (None, _) => s.preparing.as_deref().map_or_else(
-                || "waiting for the reply…".to_owned(),
-                |text| sanitize(text).into_owned(),
-            ),
+            (None, _) => match (s.preparing.as_deref(), s.waiting_secs()) {
+                (Some(text), _) => sanitize(text).into_owned(),
+                (None, Some(secs)) if secs > 0 => format!("waiting for the reply… {secs} s"),
+                (None, _) => "waiting for the reply…".to_owned(),
+            },
             (Some(first), Some(last)) => {
                 let tokens = s.reported_tokens.unwrap_or(s.deltas);
                 let secs = last.duration_since(first).as_secs_f64();

@@ -326,3 +326,32 @@ fn thinking_draws_at_every_size_without_panicking() {
         }
     }
 }
+
+#[test]
+fn a_model_that_thinks_silently_shows_the_seconds_it_has_been_waiting() {
+    let mut app = local_app();
+    let id = send(&mut app, "hard question");
+    // The runtime's tick right after the request went out.
+    let t = Instant::now();
+    app.update(Msg::Tick(t));
+    assert_eq!(
+        crate::ui::status::state_text(&app),
+        "waiting for the reply…"
+    );
+    assert_eq!(app.next_tick(), Some(t + Duration::from_secs(1)));
+    let fx = app.update(Msg::Tick(t + Duration::from_secs(12)));
+    assert!(fx.contains(&Effect::Redraw), "{fx:?}");
+    assert_eq!(
+        crate::ui::status::state_text(&app),
+        "waiting for the reply… 12 s"
+    );
+    assert_eq!(app.next_tick(), Some(t + Duration::from_secs(13)));
+    // The first text ends the wait, and its timer.
+    delta(&mut app, id, "Here", t + Duration::from_secs(13));
+    assert!(
+        crate::ui::status::state_text(&app).starts_with("streaming"),
+        "{}",
+        crate::ui::status::state_text(&app)
+    );
+    assert_eq!(app.next_tick(), Some(t + Duration::from_secs(15)));
+}
