@@ -868,7 +868,14 @@ fn a_local_model_answers_inside_the_process_with_no_server_and_no_key() {
     });
     assert_eq!(
         app.conversation_rows(5),
-        ["You", "hello", "", "Assistant · local/tiny-chat", "Howdy!"]
+        [
+            "You",
+            "hello",
+            "",
+            // The in-process engine reports its counts like any provider.
+            "Assistant · local/tiny-chat · 20 in · 6 out",
+            "Howdy!"
+        ]
     );
     app.quit();
     assert_terminal_restored(&app);
