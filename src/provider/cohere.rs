@@ -618,18 +618,8 @@ mod tests {
     #[test]
     fn a_thinking_budget_is_sent_as_thinking_and_an_effort_is_not_sent() {
         let mut request = ChatRequest {
-            model: "command-a-reasoning-08-2025".into(),
-            system_prompt: None,
-            messages: vec![ChatMessage {
-                role: Role::User,
-                content: "hi".into(),
-            }],
-            temperature: None,
-            max_tokens: None,
-            idle_timeout: Duration::from_secs(1),
-            max_retries: 0,
             reasoning_effort: Some(crate::model_settings::ReasoningEffort::High),
-            thinking_budget: None,
+            ..crate::provider::test_support::hi_request("command-a-reasoning-08-2025")
         };
         assert_eq!(
             serde_json::to_string(&WireRequest::new(&request)).unwrap(),

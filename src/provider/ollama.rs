@@ -872,18 +872,8 @@ mod tests {
     #[test]
     fn thinking_is_asked_with_think_true_or_the_effort_as_its_level() {
         let mut request = ChatRequest {
-            model: "qwen3".into(),
-            system_prompt: None,
-            messages: vec![ChatMessage {
-                role: Role::User,
-                content: "hi".into(),
-            }],
-            temperature: None,
-            max_tokens: None,
-            idle_timeout: Duration::from_secs(1),
-            max_retries: 0,
-            reasoning_effort: None,
             thinking_budget: Some(1024),
+            ..crate::provider::test_support::hi_request("qwen3")
         };
         let wire = WireRequest::new(&request);
         assert_eq!(

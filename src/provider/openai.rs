@@ -763,18 +763,9 @@ mod tests {
     }
     fn thinking_request(effort: Option<ReasoningEffort>, budget: Option<u32>) -> ChatRequest {
         ChatRequest {
-            model: "m".into(),
-            system_prompt: None,
-            messages: vec![ChatMessage {
-                role: Role::User,
-                content: "hi".into(),
-            }],
-            temperature: None,
-            max_tokens: None,
-            idle_timeout: Duration::from_secs(1),
-            max_retries: 0,
             reasoning_effort: effort,
             thinking_budget: budget,
+            ..crate::provider::test_support::hi_request("m")
         }
     }
 

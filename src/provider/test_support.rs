@@ -11,6 +11,25 @@ use super::StreamEvent;
 use super::sse::{self, Event, EventReader};
 use crate::conversation::Usage;
 
+/// A request to `model` of one user turn, "hi", with every option unset and no
+/// retries: the base the request-body tests lay their options over.
+pub(crate) fn hi_request(model: &str) -> super::ChatRequest {
+    super::ChatRequest {
+        model: model.to_owned(),
+        system_prompt: None,
+        messages: vec![super::ChatMessage {
+            role: crate::conversation::Role::User,
+            content: "hi".into(),
+        }],
+        temperature: None,
+        max_tokens: None,
+        idle_timeout: Duration::from_secs(1),
+        max_retries: 0,
+        reasoning_effort: None,
+        thinking_budget: None,
+    }
+}
+
 /// An SSE event named `name` carrying `data`, as [`sse::events`] hands it over.
 pub(crate) fn event(name: &str, data: &str) -> Event {
     Event {
