@@ -30,7 +30,6 @@ pub use super::message_layout::{
     Body, CONTINUE_HINT, FooterKind, MessageLayout, THINKING_GUTTER, ThinkingRows, ThinkingView,
 };
 use super::row_index::RowIndex;
-use super::wrap::WrappedText;
 
 /// A background batch measures at most this many messages…
 pub const BATCH_MESSAGES: usize = 128;
@@ -373,11 +372,7 @@ impl HistoryLayout {
         };
         match &mut last.body {
             Body::Plain { rows, code_labels } => {
-                if message.content.len() >= rows.rows().last().map_or(0, |r| r.end) {
-                    rows.append(&message.content);
-                } else {
-                    *rows = WrappedText::new(&message.content, width);
-                }
+                rows.follow(&message.content);
                 *code_labels = plain_code_labels(&message.content);
             }
             Body::Markdown(body) => body.update(&message.content, !message.is_streaming()),

@@ -153,10 +153,7 @@ impl ThinkingRows {
     /// Takes in text appended to the thinking.
     fn update(&mut self, message: &Message, view: ThinkingView) {
         let reasoning = message.reasoning.as_deref().unwrap_or_default();
-        if reasoning.len() >= self.text.rows().last().map_or(0, |r| r.end) {
-            self.text.append(reasoning);
-        } else {
-            self.text = WrappedText::new(reasoning, self.text.width());
+        if self.text.follow(reasoning) {
             self.first = 0;
         }
         self.view = view;

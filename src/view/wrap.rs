@@ -143,6 +143,19 @@ impl WrappedText {
         self.wrap_from(text, start);
     }
 
+    /// Follows `text` after it changed: appended to when it only grew at its end (as
+    /// far as the rows can tell), wrapped again otherwise. Returns whether it was
+    /// wrapped again from the start.
+    pub fn follow(&mut self, text: &str) -> bool {
+        if text.len() >= self.rows.last().map_or(0, |r| r.end) {
+            self.append(text);
+            false
+        } else {
+            *self = WrappedText::new(text, self.width);
+            true
+        }
+    }
+
     pub fn rows(&self) -> &[Range<usize>] {
         &self.rows
     }
